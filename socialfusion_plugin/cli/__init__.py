@@ -1,0 +1,1 @@
+"""`socialfusion` command line: thin sub-commands over the package's parts."""

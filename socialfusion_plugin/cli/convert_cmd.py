@@ -1,0 +1,55 @@
+"""`socialfusion convert TASK --root DIR --split SPLIT --out FILE.json`."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .. import registry
+from ..tasks.conversion import convert
+from .options_arg import parse_key_values
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "convert", help="convert an original dataset release into LLaVA records (+ meta)"
+    )
+    parser.add_argument("task", help="task name (see `socialfusion tasks`)")
+    parser.add_argument("--root", required=True, type=Path, help="dataset root as downloaded")
+    parser.add_argument("--split", required=True, help="split to convert (train/val/test, per task)")
+    parser.add_argument("--out", required=True, type=Path, help="output LLaVA JSON file")
+    parser.add_argument("--report", type=Path, help="write a JSON report (counts, a reason per skip)")
+    parser.add_argument(
+        "--absolute-paths", action="store_true", help="write absolute image paths instead of paths relative to --root"
+    )
+    parser.add_argument(
+        "--option", action="append", metavar="KEY=VALUE", help="task option (repeatable), e.g. granularity=coarse"
+    )
+    parser.add_argument(
+        "--prompts", choices=("train", "eval"), help="prompt wording: seeded paraphrases (train) or the fixed "
+        "evaluation wording; default: train for the train split, eval otherwise"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for choosing prompt paraphrases")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    task = registry.TASKS.get(args.task)
+    report = convert(
+        task,
+        root=args.root,
+        split=args.split,
+        out=args.out,
+        options=parse_key_values(args.option),
+        report_path=args.report,
+        absolute_paths=args.absolute_paths,
+        prompt_mode=args.prompts,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
+    print(report.summary())
+    print(f"wrote {args.out}" + (f" and report {args.report}" if args.report else ""))
+    if report.converted == 0:
+        print("error: no record was converted; see the skip reasons above", file=sys.stderr)
+        return 1
+    return 0

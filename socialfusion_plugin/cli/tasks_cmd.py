@@ -1,0 +1,47 @@
+"""`socialfusion tasks`: list registered tasks with their splits, label sets, options and metrics."""
+from __future__ import annotations
+
+import json
+
+from .. import registry
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("tasks", help="list registered tasks")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.set_defaults(handler=run)
+
+
+def describe_task(task) -> dict:
+    options = task.options()
+    labels = task.label_names(options)
+    return {
+        "name": task.name,
+        "dataset": task.dataset,
+        "description": task.description,
+        "splits": list(task.splits),
+        "labels": labels,
+        "options": [{"name": n, "default": d, "help": h} for n, d, h in task.Options.describe()],
+        "metrics": list(task.metric_names),
+        "closed_set": task.closed_set,
+    }
+
+
+def run(args) -> int:
+    described = [describe_task(registry.TASKS.get(name)) for name in registry.list_tasks()]
+    if args.json:
+        print(json.dumps(described, indent=2))
+        return 0
+    if not described:
+        print("no tasks registered")
+    for info in described:
+        print(f"{info['name']}  ({info['dataset']})")
+        if info["description"]:
+            print(f"  {info['description']}")
+        print(f"  splits:  {', '.join(info['splits'])}")
+        labels = info["labels"]
+        print(f"  labels:  {'open answer' if labels is None else f'{len(labels)}: ' + ', '.join(labels)}")
+        for option in info["options"]:
+            print(f"  option:  {option['name']} (default {option['default']!r}) {option['help']}")
+        print(f"  metrics: {', '.join(info['metrics'])}")
+    return 0

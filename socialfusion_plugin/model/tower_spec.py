@@ -1,0 +1,160 @@
+"""The `--vision_tower` name scheme for frozen open_clip towers, and where their weights come from.
+
+    open_clip:<ARCH>@<WEIGHTS>
+
+ARCH     an open_clip architecture name (`open_clip.list_models()`, e.g. ViT-L-14-336), or the path
+         of an architecture JSON file in open_clip's format (a custom tower; it is registered with
+         `open_clip.add_model_config` under its file stem).
+WEIGHTS  an open_clip pretrained tag (e.g. `openai`), resolved from local caches only, never
+         downloaded at run time; or the path of a local checkpoint file (.pt/.pth/.bin/.safetensors,
+         a full CLIP state dict or a vision-only one).
+
+Examples:
+    open_clip:ViT-L-14-336@openai
+    open_clip:ViT-L-14-336@/models/open_clip/ViT-L-14-336-openai.safetensors
+    open_clip:/models/my-vit.json@/models/my-vit.pt
+
+The same string is stored as `mm_vision_tower` in the trained model's config.json, so LLaVA's
+loader rebuilds the same tower at inference: the weights must be resolvable there too.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+PREFIX = "open_clip"
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
+
+
+class VisionTowerSpecError(ValueError):
+    """A malformed --vision_tower value."""
+
+
+class VisionWeightsNotFound(FileNotFoundError):
+    """The tower's weights are not on this machine; the message says what to download and where."""
+
+
+@dataclass(frozen=True)
+class OpenClipTowerSpec:
+    architecture: str  # open_clip model name (for a custom JSON: its file stem)
+    architecture_file: Optional[str]  # path of a custom architecture JSON, if any
+    weights: str  # pretrained tag or local checkpoint path
+
+    @property
+    def weights_is_file(self) -> bool:
+        return _looks_like_path(self.weights)
+
+    @classmethod
+    def parse(cls, value: str) -> "OpenClipTowerSpec":
+        """Parse the part after `open_clip:`."""
+        body = value[len(PREFIX) + 1:] if value.startswith(PREFIX + ":") else value
+        arch, sep, weights = body.rpartition("@")
+        if not sep or not arch or not weights:
+            raise VisionTowerSpecError(
+                f"vision tower {value!r}: expected open_clip:<ARCH>@<WEIGHTS>, e.g. "
+                "open_clip:ViT-L-14-336@openai or open_clip:ViT-L-14-336@/path/to/weights.safetensors"
+            )
+        architecture_file = None
+        if arch.endswith(".json"):
+            architecture_file = str(Path(arch).expanduser())
+            arch = Path(arch).stem
+        return cls(architecture=arch, architecture_file=architecture_file, weights=weights)
+
+    def as_string(self) -> str:
+        arch = self.architecture_file or self.architecture
+        return f"{PREFIX}:{arch}@{self.weights}"
+
+    def register_architecture(self) -> None:
+        """Make a custom architecture JSON known to open_clip (idempotent)."""
+        import open_clip
+
+        if self.architecture_file is None:
+            if self.architecture not in open_clip.list_models():
+                raise VisionTowerSpecError(
+                    f"open_clip has no architecture {self.architecture!r}; pass a known name "
+                    "(open_clip.list_models()) or the path of an architecture .json file"
+                )
+            return
+        path = Path(self.architecture_file)
+        if not path.is_file():
+            raise VisionTowerSpecError(f"architecture file {path} not found (from --vision_tower)")
+        if self.architecture not in open_clip.list_models():
+            open_clip.add_model_config(path)
+
+    def vision_config(self) -> Dict[str, Any]:
+        """The architecture's vision_cfg, without building the model."""
+        import open_clip
+
+        self.register_architecture()
+        config = open_clip.get_model_config(self.architecture)
+        if not config or "vision_cfg" not in config:
+            raise VisionTowerSpecError(f"open_clip architecture {self.architecture!r} has no vision_cfg")
+        return config["vision_cfg"]
+
+    def resolve_weights(self, cache_dir: Optional[str] = None) -> str:
+        """Local path of the weights, or VisionWeightsNotFound saying what to download."""
+        if self.weights_is_file:
+            path = Path(self.weights).expanduser()
+            if not path.is_file():
+                raise VisionWeightsNotFound(
+                    f"vision tower weights {path} not found. Put the open_clip checkpoint of "
+                    f"{self.architecture} there, or point --vision_tower at the file you downloaded."
+                )
+            return str(path)
+        return _resolve_pretrained_tag(self.architecture, self.weights, cache_dir)
+
+
+def _looks_like_path(weights: str) -> bool:
+    return os.sep in weights or "/" in weights or weights.endswith(CHECKPOINT_SUFFIXES) or weights.startswith("~")
+
+
+def _resolve_pretrained_tag(architecture: str, tag: str, cache_dir: Optional[str]) -> str:
+    import open_clip
+
+    config = open_clip.get_pretrained_cfg(architecture, tag)
+    if not config:
+        known = ", ".join(open_clip.list_pretrained_tags_by_model(architecture)) or "none"
+        raise VisionTowerSpecError(
+            f"open_clip has no pretrained tag {tag!r} for {architecture}; known tags: {known}. "
+            "A local checkpoint file path works too."
+        )
+    if config.get("file"):
+        return config["file"]
+    candidates = []
+    hub = config.get("hf_hub", "")
+    if hub:
+        # open_clip writes 'org/repo/' for the default file name and 'org/repo/file' otherwise
+        repo_id, filename = (hub.rstrip("/"), "") if hub.endswith("/") else os.path.split(hub)
+        names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+        found = _find_in_hf_cache(repo_id, names, cache_dir)
+        if found:
+            return found
+        candidates.append(f"the Hugging Face repository {repo_id} (file {' or '.join(names)})")
+    url = config.get("url", "")
+    if url:
+        target = Path(cache_dir or os.path.expanduser("~/.cache/clip")) / os.path.basename(url)
+        if target.is_file():
+            return str(target)
+        candidates.append(f"{url} (save it as {target})")
+    where = "; or ".join(candidates) or "open_clip's release"
+    raise VisionWeightsNotFound(
+        f"weights for open_clip:{architecture}@{tag} are not on this machine and are never downloaded "
+        f"at run time. Download them from {where} on a machine with internet access, then either copy "
+        "them into this machine's Hugging Face cache (HF_HOME) or pass the file directly: "
+        f"--vision_tower open_clip:{architecture}@/path/to/the/downloaded/file"
+    )
+
+
+def _find_in_hf_cache(repo_id: str, filenames, cache_dir: Optional[str]) -> Optional[str]:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - transformers always brings huggingface_hub
+        return None
+    for filename in filenames:
+        found = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir)
+        if isinstance(found, str) and os.path.isfile(found):
+            return found
+    return None
+

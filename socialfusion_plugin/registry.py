@@ -1,0 +1,84 @@
+"""One registry mechanism for every pluggable part: vision encoders, connectors and tasks.
+
+Names are lowercase, registration is explicit, and a duplicate name raises instead of silently
+replacing the first entry (a plugin that shadows a built-in must say so by choosing a new name).
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Dict, Generic, List, TypeVar
+
+T = TypeVar("T")
+
+_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class RegistryError(KeyError):
+    """Unknown or duplicate registry name."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class Registry(Generic[T]):
+    """A name -> entry map with explicit registration and discovery."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: Dict[str, T] = {}
+
+    def register(self, name: str, entry: T | None = None):
+        """Register ``entry`` under ``name``; usable as ``register(name, obj)`` or as a decorator."""
+        if not isinstance(name, str) or not _NAME_PATTERN.match(name):
+            raise RegistryError(
+                f"{self.kind} name {name!r} is invalid: use lowercase letters, digits and '_', "
+                "starting with a letter"
+            )
+
+        def add(obj: T) -> T:
+            if name in self._entries:
+                raise RegistryError(
+                    f"{self.kind} {name!r} is already registered ({self._entries[name]!r}); "
+                    "choose another name"
+                )
+            self._entries[name] = obj
+            return obj
+
+        if entry is None:
+            return add
+        return add(entry)
+
+    def get(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except KeyError:
+            known = ", ".join(self.names()) or "none"
+            raise RegistryError(f"unknown {self.kind} {name!r}; registered: {known}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def names(self) -> List[str]:
+        return sorted(self._entries)
+
+    def unregister(self, name: str) -> None:
+        """Remove an entry (for tests and for plugins that reload)."""
+        self.get(name)
+        del self._entries[name]
+
+
+VISION_ENCODERS: Registry[Callable] = Registry("vision encoder")
+CONNECTORS: Registry[Callable] = Registry("connector")
+TASKS: Registry[object] = Registry("task")
+
+
+def list_vision_encoders() -> List[str]:
+    return VISION_ENCODERS.names()
+
+
+def list_connectors() -> List[str]:
+    return CONNECTORS.names()
+
+
+def list_tasks() -> List[str]:
+    return TASKS.names()

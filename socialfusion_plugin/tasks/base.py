@@ -1,0 +1,163 @@
+"""The contract every social task implements.
+
+A task reads the ORIGINAL release files of its dataset and yields `Sample`s (or `Skip`s with a
+reason), turns a structured ground truth into a short answer text, parses model answers back into
+structured predictions, and computes the dataset's reference metrics. Prompt wordings are data
+(`prompts.yaml` next to the task module), never code.
+
+The shared machinery (conversation building, streaming JSON output, reports, scoring I/O) lives in
+`tasks/conversion.py` and `tasks/scoring.py`, so a task module holds only what differs per dataset.
+"""
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+
+@dataclass
+class Sample:
+    """One converted example, before it becomes a LLaVA record.
+
+    id:          stable, unique within the split (used to join predictions to references)
+    image:       path RELATIVE to the dataset root, '/'-separated, already checked to stay inside it
+    prompt_fields: values substituted into the prompt templates (e.g. {"box": "[0.12, 0.30, 0.45, 0.88]"})
+    target:      structured ground truth; stored as record["meta"] (plus "task") and used by score()
+    """
+
+    id: str
+    image: str
+    prompt_fields: Dict[str, str]
+    target: Dict[str, Any]
+
+
+@dataclass
+class Skip:
+    """A source record that was read but not converted, with the reason (counted in the report)."""
+
+    ref: str  # where the record is: "<file>:<line or key>"
+    reason: str  # a short, stable reason ("image not found", "pair index out of range", ...)
+    detail: str = ""  # free text for the person reading the report
+
+
+Item = Union[Sample, Skip]
+
+
+class TaskOptionsError(ValueError):
+    """Unknown or invalid task option."""
+
+
+@dataclass
+class TaskOptions:
+    """Base of every task's options dataclass. Subclasses add fields with `metadata={"help": ...}`."""
+
+    @classmethod
+    def from_mapping(cls, values: Optional[Mapping[str, Any]], where: str = "task options"):
+        values = dict(values or {})
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise TaskOptionsError(
+                f"{where}: unknown option(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known)) or 'none'}"
+            )
+        converted = {}
+        for name, raw in values.items():
+            converted[name] = _coerce(raw, known[name], where)
+        return cls(**converted)
+
+    @classmethod
+    def describe(cls) -> List[Tuple[str, Any, str]]:
+        """(name, default, help) for every option, for `socialfusion tasks`."""
+        out = []
+        for f in dataclasses.fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else None
+            out.append((f.name, default, f.metadata.get("help", "")))
+        return out
+
+
+def _coerce(raw: Any, f: dataclasses.Field, where: str) -> Any:
+    """Accept CLI strings ("false", "3") for bool/int/float options, and check choices."""
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    value = raw
+    if kind == "bool" and isinstance(raw, str):
+        lowered = raw.strip().lower()
+        if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+            raise TaskOptionsError(f"{where}: option {f.name} expects true/false, got {raw!r}")
+        value = lowered in {"true", "1", "yes"}
+    elif kind == "int" and isinstance(raw, str):
+        try:
+            value = int(raw)
+        except ValueError:
+            raise TaskOptionsError(f"{where}: option {f.name} expects an integer, got {raw!r}") from None
+    elif kind == "float" and isinstance(raw, str):
+        try:
+            value = float(raw)
+        except ValueError:
+            raise TaskOptionsError(f"{where}: option {f.name} expects a number, got {raw!r}") from None
+    choices = f.metadata.get("choices")
+    if choices is not None and value not in choices:
+        raise TaskOptionsError(
+            f"{where}: option {f.name}={value!r} is not one of {', '.join(map(str, choices))}"
+        )
+    return value
+
+
+class Task(ABC):
+    """Base class of a social task. Subclasses set the class attributes and implement the methods."""
+
+    name: str = ""  # registry name, lowercase
+    dataset: str = ""  # human name of the source dataset
+    description: str = ""
+    splits: Tuple[str, ...] = ()
+    metric_names: Tuple[str, ...] = ()
+    Options = TaskOptions  # the task's options dataclass (subclass of TaskOptions)
+    # For closed-set tasks: how `eval --mode rank` enumerates answers. None for open answers (gaze points).
+    closed_set: bool = False
+    # Stated in `score` output and the README where a metric needs scores or a heatmap that a plain
+    # text answer does not provide (e.g. the Gaussian heatmap used for AUC from a predicted point).
+    metric_notes: Tuple[str, ...] = ()
+
+    def options(self, values: Optional[Mapping[str, Any]] = None, where: str = "") -> TaskOptions:
+        return self.Options.from_mapping(values, where or f"task {self.name} options")
+
+    def label_names(self, options: TaskOptions) -> Optional[List[str]]:
+        """The closed label set under these options, or None for open answers."""
+        return None
+
+    @property
+    def prompts_file(self) -> Path:
+        """`prompts.yaml` next to the module that defines the task class."""
+        import inspect
+
+        return Path(inspect.getfile(type(self))).with_name("prompts.yaml")
+
+    @abstractmethod
+    def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
+        """Stream the release files of `split` under `root`, yielding Samples and Skips.
+
+        Missing root/annotation files raise FileNotFoundError naming the path. Every record read
+        yields exactly one Sample or one Skip, so converted + skipped == read.
+        """
+
+    @abstractmethod
+    def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
+        """The short, parseable answer text the model is trained to produce."""
+
+    @abstractmethod
+    def parse_answer(self, text: str, options: TaskOptions) -> Optional[Any]:
+        """Structured prediction from raw model text, or None when unparseable (never raises)."""
+
+    @abstractmethod
+    def score(
+        self,
+        references: Sequence[Mapping[str, Any]],
+        predictions: Sequence[Optional[Any]],
+        class_scores: Sequence[Optional[Mapping[str, float]]],
+        options: TaskOptions,
+    ) -> Dict[str, Any]:
+        """Reference metrics. `references` are record metas; `predictions[i]` is parse_answer's
+        output for reference i (None = unparseable or missing: scored as wrong); `class_scores[i]`
+        optional per-class scores from ranking mode (used by mAP/AP instead of one-hot)."""

@@ -1,0 +1,65 @@
+"""Metrics shared by the closed-set tasks: mean average precision from per-class scores, and the
+one-hot scores a text-only answer implies.
+
+A class with no positive example in the references has no defined AP: it is left out of the mean
+and listed under `classes_without_positives`, instead of silently counting as 0 or 1.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+
+def label_matrix(labels: Sequence[Iterable[str]], classes: Sequence[str]) -> np.ndarray:
+    """(n, C) 0/1 matrix from each example's set of labels."""
+    index = {name: i for i, name in enumerate(classes)}
+    matrix = np.zeros((len(labels), len(classes)), dtype=np.int8)
+    for row, names in enumerate(labels):
+        for name in names:
+            matrix[row, index[name]] = 1
+    return matrix
+
+
+def score_matrix(
+    predicted: Sequence[Optional[Iterable[str]]],
+    class_scores: Sequence[Optional[Mapping[str, float]]],
+    classes: Sequence[str],
+) -> np.ndarray:
+    """(n, C) scores: real per-class scores where given (ranking mode), else one-hot of the parsed
+    answer (1 for each predicted label, 0 otherwise); an unparseable answer scores 0 everywhere."""
+    matrix = np.zeros((len(predicted), len(classes)), dtype=np.float64)
+    index = {name: i for i, name in enumerate(classes)}
+    for row, (labels, scores) in enumerate(zip(predicted, class_scores)):
+        if scores:
+            for name, value in scores.items():
+                if name in index:
+                    matrix[row, index[name]] = float(value)
+            continue
+        for name in labels or ():
+            if name in index:
+                matrix[row, index[name]] = 1.0
+    return matrix
+
+
+def mean_average_precision(y_true: np.ndarray, scores: np.ndarray, classes: Sequence[str]) -> Dict[str, object]:
+    """Mean over classes of sklearn's average_precision_score (one class vs. rest)."""
+    from sklearn.metrics import average_precision_score
+
+    per_class: Dict[str, Optional[float]] = {}
+    without_positives: List[str] = []
+    values = []
+    for column, name in enumerate(classes):
+        truth = y_true[:, column]
+        if truth.sum() == 0:
+            per_class[name] = None
+            without_positives.append(name)
+            continue
+        ap = float(average_precision_score(truth, scores[:, column]))
+        per_class[name] = ap
+        values.append(ap)
+    return {
+        "mean_ap": float(np.mean(values)) if values else None,
+        "per_class_ap": per_class,
+        "classes_without_positives": without_positives,
+    }

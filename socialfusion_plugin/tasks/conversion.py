@@ -1,0 +1,182 @@
+"""Turn a task's Samples into LLaVA records and stream them to one JSON file, with a report.
+
+Record layout (what `socialfusion convert` writes, one JSON list):
+    {"id": "<task>/<split>/<sample id>",
+     "image": "<path relative to --root, or absolute with --absolute-paths>",
+     "conversations": [{"from": "human", "value": "<image>\\n<prompt>"}, {"from": "gpt", "value": "<answer>"}],
+     "meta": {"task": "<task>", "split": "<split>", ...structured ground truth}}
+
+Records are written one at a time, so memory does not grow with the number of records.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+from .base import Sample, Skip, Task, TaskOptions
+from .prompts import PROMPT_MODES, load_prompts
+
+IMAGE_TOKEN = "<image>"
+
+
+@dataclass
+class ConversionReport:
+    task: str
+    split: str
+    root: str
+    options: Dict[str, Any]
+    read: int = 0
+    converted: int = 0
+    skipped: int = 0
+    skip_reasons: Counter = field(default_factory=Counter)
+    skipped_records: List[Dict[str, str]] = field(default_factory=list)
+
+    def add_skip(self, skip: Skip) -> None:
+        self.read += 1
+        self.skipped += 1
+        self.skip_reasons[skip.reason] += 1
+        entry = {"ref": skip.ref, "reason": skip.reason}
+        if skip.detail:
+            entry["detail"] = skip.detail
+        self.skipped_records.append(entry)
+
+    def add_converted(self) -> None:
+        self.read += 1
+        self.converted += 1
+
+    def to_json(self) -> Dict[str, Any]:
+        assert self.converted + self.skipped == self.read
+        return {
+            "task": self.task,
+            "split": self.split,
+            "root": self.root,
+            "options": self.options,
+            "read": self.read,
+            "converted": self.converted,
+            "skipped": self.skipped,
+            "skip_reasons": dict(sorted(self.skip_reasons.items())),
+            "skipped_records": self.skipped_records,
+        }
+
+    def summary(self) -> str:
+        lines = [f"{self.task}/{self.split}: read {self.read}, converted {self.converted}, skipped {self.skipped}"]
+        for reason, count in sorted(self.skip_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  skipped {count}: {reason}")
+        return "\n".join(lines)
+
+
+def build_record(
+    task: Task,
+    sample: Sample,
+    split: str,
+    options: TaskOptions,
+    prompt_mode: str,
+    seed: int,
+    image_root: Optional[Path] = None,
+) -> Dict[str, Any]:
+    """One LLaVA record. `image_root` set -> absolute image path (for --absolute-paths)."""
+    prompts = load_prompts(task.prompts_file)
+    question = prompts.render(prompt_mode, sample.id, seed, sample.prompt_fields)
+    image = sample.image if image_root is None else str((Path(image_root) / sample.image).resolve())
+    meta = {"task": task.name, "split": split}
+    meta.update(sample.target)
+    return {
+        "id": f"{task.name}/{split}/{sample.id}",
+        "image": image,
+        "conversations": [
+            {"from": "human", "value": f"{IMAGE_TOKEN}\n{question}"},
+            {"from": "gpt", "value": task.format_answer(sample.target, options)},
+        ],
+        "meta": meta,
+    }
+
+
+def default_prompt_mode(split: str) -> str:
+    return "train" if split == "train" else "eval"
+
+
+def convert(
+    task: Task,
+    root: Path,
+    split: str,
+    out: Path,
+    options: Optional[Mapping[str, Any]] = None,
+    report_path: Optional[Path] = None,
+    absolute_paths: bool = False,
+    prompt_mode: Optional[str] = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> ConversionReport:
+    """Convert one split of a task's original release into a LLaVA JSON file."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder")
+    if split not in task.splits:
+        raise ValueError(f"task {task.name} has no split {split!r}; splits: {', '.join(task.splits)}")
+    opts = task.options(options)
+    mode = prompt_mode or default_prompt_mode(split)
+    if mode not in PROMPT_MODES:
+        raise ValueError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
+    report = ConversionReport(task=task.name, split=split, root=str(root), options=_options_json(opts))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    seen_ids = set()
+    bar = _progress_bar(progress, f"convert {task.name}/{split}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write("[")
+            first = True
+            for item in task.read(root, split, opts):
+                bar.update(1)
+                if isinstance(item, Skip):
+                    report.add_skip(item)
+                    continue
+                if item.id in seen_ids:
+                    raise ValueError(f"task {task.name}: duplicate sample id {item.id!r} in split {split}")
+                seen_ids.add(item.id)
+                record = build_record(task, item, split, opts, mode, seed, root if absolute_paths else None)
+                handle.write("\n" if first else ",\n")
+                handle.write(json.dumps(record, ensure_ascii=False, sort_keys=False))
+                first = False
+                report.add_converted()
+            handle.write("\n]\n")
+        os.replace(tmp, out)
+    finally:
+        bar.close()
+        if tmp.exists():
+            tmp.unlink()
+    if report_path is not None:
+        Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+        with open(report_path, "w", encoding="utf-8") as handle:
+            json.dump(report.to_json(), handle, indent=2)
+            handle.write("\n")
+    return report
+
+
+def _options_json(opts: TaskOptions) -> Dict[str, Any]:
+    import dataclasses
+
+    return {k: v for k, v in dataclasses.asdict(opts).items()}
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(enabled: bool, description: str):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    # mininterval keeps the bar cheap on million-record inputs; it goes to stderr so JSON on stdout stays clean
+    return tqdm(desc=description, unit=" records", mininterval=0.5, file=sys.stderr, disable=None)

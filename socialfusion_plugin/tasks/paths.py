@@ -1,0 +1,59 @@
+"""Safe image paths for converters: annotation files never get to point outside their dataset root,
+and image existence is checked through cached directory listings (one listdir per folder instead of
+one stat per record, which matters for HaGRID's million images)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+from typing import Dict, FrozenSet
+
+
+class PathEscapeError(ValueError):
+    """An annotation's image path would leave the dataset root."""
+
+
+def safe_relative_path(root: Path, relative: str, where: str = "") -> str:
+    """Normalize `relative` ('/' or '\\' separated) and refuse anything that escapes `root`.
+
+    Returns the '/'-separated relative path. Absolute paths and '..' components that climb out of
+    the root are refused with PathEscapeError naming `where`. The check is lexical on purpose:
+    datasets are often assembled from symlinked folders, and following links is the user's choice.
+    """
+    text = str(relative).replace("\\", "/").strip()
+    pure = PurePosixPath(text)
+    label = f"{where}: " if where else ""
+    if not text or pure.is_absolute() or (len(text) > 1 and text[1] == ":"):
+        raise PathEscapeError(f"{label}image path {relative!r} must be relative to the dataset root")
+    parts = []
+    for part in pure.parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise PathEscapeError(f"{label}image path {relative!r} escapes the dataset root {root}")
+            parts.pop()
+            continue
+        parts.append(part)
+    if not parts:
+        raise PathEscapeError(f"{label}image path {relative!r} names no file")
+    normalized = "/".join(parts)
+    return normalized
+
+
+class ImageIndex:
+    """Answers "does root/<relative> exist?" with one cached directory listing per folder."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self._listings: Dict[str, FrozenSet[str]] = {}
+
+    def exists(self, relative: str) -> bool:
+        folder, _, name = relative.rpartition("/")
+        listing = self._listings.get(folder)
+        if listing is None:
+            try:
+                listing = frozenset(os.listdir(self.root / folder) if folder else os.listdir(self.root))
+            except (FileNotFoundError, NotADirectoryError):
+                listing = frozenset()
+            self._listings[folder] = listing
+        return name in listing
