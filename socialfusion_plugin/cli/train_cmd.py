@@ -1,0 +1,36 @@
+"""`socialfusion train <LLaVA train arguments>`: the launcher, as a sub-command."""
+from __future__ import annotations
+
+import sys
+from typing import List
+
+HELP = """usage: socialfusion train [--attn_implementation {eager,sdpa,flash_attention_2}] <LLaVA train arguments>
+
+Installs the SocialFusion hooks (frozen open_clip towers, connectors, LoRA on the language model only,
+optimizer/checkpoint fixes) and runs LLaVA's own train(). All other arguments are LLaVA's, e.g.
+  --model_name_or_path PATH --version v1 --data_path data.json --image_folder DIR
+  --vision_tower open_clip:ViT-L-14-336@openai --mm_projector_type mlp2x_gelu
+  --mm_vision_select_layer -2 --lora_enable True --lora_r 128 --lora_alpha 256
+  --mm_projector_lr 2e-5 --deepspeed recipes/deepspeed/zero2.json --output_dir OUT
+Multi-GPU: deepspeed --num_gpus N --module socialfusion_plugin.train <same arguments>
+"""
+
+
+def register(subparsers) -> None:
+    # Parsed by run_passthrough (LLaVA's parser); registered here so it shows in `socialfusion --help`.
+    subparsers.add_parser("train", help="run LLaVA's train() with the SocialFusion hooks", add_help=False)
+
+
+def run_passthrough(argv: List[str]) -> int:
+    if argv in (["-h"], ["--help"]) or not argv:
+        print(HELP)
+        if not argv:
+            return 2
+    from ..host.launcher import LauncherArgumentError, main
+    from ..host.versions import HostEnvironmentError
+
+    try:
+        return main(argv)
+    except (HostEnvironmentError, LauncherArgumentError) as err:
+        print(f"socialfusion train: error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,140 @@
+"""Tiny random models built offline, in the formats real runs use.
+
+- a LLaMA checkpoint folder (config, safetensors weights, SentencePiece tokenizer) that LLaVA's
+  `LlavaLlamaForCausalLM.from_pretrained` and `AutoTokenizer(use_fast=False)` load like Vicuna;
+- an open_clip ViT architecture JSON (32 px, patch 8) and a checkpoint file, addressed as
+  `open_clip:<arch.json>@<weights.pt>` exactly like a real tower.
+
+Everything is seeded, so the same seed gives the same weights and tokenizer.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+# Sentences the tiny tokenizer learns from: LLaVA's conversation template words, the demo's and the
+# tasks' vocabulary. byte_fallback makes any other text encodable, so no sample hits <unk> (which
+# is also LLaVA's pad token and would be masked out of attention).
+_CORPUS = [
+    "A chat between a curious human and an artificial intelligence assistant.",
+    "The assistant gives helpful, detailed, and polite answers to the human's questions.",
+    "USER: <image> What color is the square in the picture? ASSISTANT: red</s>",
+    "USER: Which gesture is shown? ASSISTANT: like dislike peace ok palm stop fist call</s>",
+    "What is the relationship between the two people? friends family couple professional commercial no relation",
+    "Where is the person looking? (0.42, 0.61) out of frame",
+    "Which emotions does the person feel? Happiness, Engagement, Pleasure, Peace, Anticipation",
+    "red green blue yellow white black square circle color picture image answer one word",
+    "0 1 2 3 4 5 6 7 8 9 0.12 0.30 0.45 0.88 [ ] ( ) , . : ? !",
+]
+
+TOWER_ARCH_NAME = "sf-tiny-vit"
+
+
+@dataclass(frozen=True)
+class TinyAssets:
+    llm_dir: Path
+    tower_arch: Path
+    tower_weights: Path
+
+    @property
+    def vision_tower(self) -> str:
+        return f"open_clip:{self.tower_arch}@{self.tower_weights}"
+
+
+def build_tiny_tokenizer(out_dir: Path, extra_texts: Iterable[str] = (), vocab_size: int = 400):
+    """Train a SentencePiece model in well under a second and wrap it as LLaMA's slow tokenizer."""
+    import sentencepiece as spm
+    from transformers import LlamaTokenizer
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(list(_CORPUS) + list(extra_texts)),
+        model_writer=model,
+        vocab_size=vocab_size,
+        model_type="bpe",
+        byte_fallback=True,
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
+        num_threads=1,
+        minloglevel=2,
+    )
+    vocab_file = out_dir / "tokenizer.model"
+    vocab_file.write_bytes(model.getvalue())
+    # legacy=True: LLaVA's preprocess_v1 counts tokens the legacy way; legacy=False masks every label.
+    tokenizer = LlamaTokenizer(vocab_file=str(vocab_file), legacy=True)
+    tokenizer.save_pretrained(out_dir)
+    return tokenizer
+
+
+def build_tiny_llm(out_dir: Path, seed: int = 0, hidden_size: int = 64, layers: int = 2) -> Path:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    out_dir = Path(out_dir)
+    tokenizer = build_tiny_tokenizer(out_dir)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=None,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    return out_dir
+
+
+def tiny_tower_architecture(width: int = 64, layers: int = 3, image_size: int = 32, patch_size: int = 8) -> dict:
+    return {
+        "embed_dim": 32,
+        "vision_cfg": {"image_size": image_size, "layers": layers, "width": width, "patch_size": patch_size,
+                       "head_width": 32},
+        "text_cfg": {"context_length": 16, "vocab_size": 64, "width": 32, "heads": 2, "layers": 1},
+    }
+
+
+def build_tiny_tower(out_dir: Path, seed: int = 0, arch_name: str = TOWER_ARCH_NAME) -> tuple:
+    """(architecture json path, weights path) of a tiny random open_clip ViT."""
+    import open_clip
+    import torch
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    arch_file = out_dir / f"{arch_name}.json"
+    arch_file.write_text(json.dumps(tiny_tower_architecture(), indent=2) + "\n", encoding="utf-8")
+    if arch_name not in open_clip.list_models():
+        open_clip.add_model_config(arch_file)
+    torch.manual_seed(seed)
+    model = open_clip.create_model(arch_name, pretrained=None)
+    weights = out_dir / f"{arch_name}.pt"
+    torch.save(model.state_dict(), weights)
+    return arch_file, weights
+
+
+def build_tiny_assets(root: Path, seed: int = 0) -> TinyAssets:
+    """Build (or reuse, when already complete) the tiny LLM and tower under `root`."""
+    root = Path(root)
+    llm_dir, tower_dir = root / "tiny-llama", root / "tiny-tower"
+    arch_file, weights = tower_dir / f"{TOWER_ARCH_NAME}.json", tower_dir / f"{TOWER_ARCH_NAME}.pt"
+    if not (llm_dir / "model.safetensors").is_file() or not (llm_dir / "tokenizer.model").is_file():
+        build_tiny_llm(llm_dir, seed=seed)
+    if not arch_file.is_file() or not weights.is_file():
+        arch_file, weights = build_tiny_tower(tower_dir, seed=seed)
+    return TinyAssets(llm_dir=llm_dir, tower_arch=arch_file, tower_weights=weights)
+

@@ -1,0 +1,87 @@
+"""`socialfusion train` / `python -m socialfusion_plugin.train`: install the hooks, run LLaVA's train().
+
+Every argument is LLaVA's own (HfArgumentParser rejects unknown ones with its usual message), plus
+`--attn_implementation {eager,sdpa,flash_attention_2}` which LLaVA takes as a function argument.
+
+DeepSpeed: under the `deepspeed` launcher (or torchrun) the distributed environment is already set.
+A plain single-process run with `--deepspeed cfg.json` gets a one-process environment here, because
+without RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT the Hugging Face trainer does not use DeepSpeed.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from typing import List, Optional, Tuple
+
+DISTRIBUTED_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+ATTN_CHOICES = ("eager", "sdpa", "flash_attention_2")
+
+
+class LauncherArgumentError(ValueError):
+    pass
+
+
+def pop_option(argv: List[str], flag: str) -> Tuple[List[str], Optional[str]]:
+    """Remove `flag VALUE` or `flag=VALUE` from argv; return (rest, value)."""
+    rest, value, index = [], None, 0
+    while index < len(argv):
+        item = argv[index]
+        if item == flag:
+            if index + 1 >= len(argv):
+                raise LauncherArgumentError(f"{flag} needs a value")
+            value = argv[index + 1]
+            index += 2
+            continue
+        if item.startswith(flag + "="):
+            value = item.split("=", 1)[1]
+        else:
+            rest.append(item)
+        index += 1
+    return rest, value
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_single_process_environment(environ=os.environ) -> bool:
+    """Set a one-process distributed environment when none is set. True when it did."""
+    if all(name in environ for name in ("RANK", "WORLD_SIZE")):
+        return False
+    environ.setdefault("RANK", "0")
+    environ.setdefault("LOCAL_RANK", "0")
+    environ.setdefault("WORLD_SIZE", "1")
+    environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    environ.setdefault("MASTER_PORT", str(_free_port()))
+    return True
+
+
+def uses_deepspeed(argv: List[str]) -> bool:
+    return any(item == "--deepspeed" or item.startswith("--deepspeed=") for item in argv)
+
+
+def launch(argv: List[str]) -> None:
+    argv, attn_implementation = pop_option(list(argv), "--attn_implementation")
+    if attn_implementation is not None and attn_implementation not in ATTN_CHOICES:
+        raise LauncherArgumentError(
+            f"--attn_implementation must be one of {', '.join(ATTN_CHOICES)}, got {attn_implementation!r}"
+        )
+    if uses_deepspeed(argv) and ensure_single_process_environment():
+        print("socialfusion train: no distributed environment found; running DeepSpeed as one process", flush=True)
+    from .install import install_train_hooks
+
+    train_module = install_train_hooks()
+    saved_argv = sys.argv
+    sys.argv = ["socialfusion train"] + argv  # HfArgumentParser reads sys.argv
+    try:
+        train_module.train(attn_implementation=attn_implementation)
+    finally:
+        sys.argv = saved_argv
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    launch(sys.argv[1:] if argv is None else argv)
+    return 0

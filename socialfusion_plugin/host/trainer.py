@@ -1,0 +1,116 @@
+"""LLaVA's trainer with the fixes a SocialFusion run needs.
+
+- The vision tower is re-frozen and checked for LoRA layers before anything trains.
+- Trainable parameters by module are printed at start.
+- Under DeepSpeed with bf16/fp16 the trainable parameters (connector, LoRA) are cast to the compute
+  dtype before the engine starts, as ZeRO-2 does for the whole model itself. ZeRO-3 leaves
+  parameters created after `from_pretrained` alone: the fp32 connector then meets bf16 activations,
+  and its flat buffer of trainable partitions needs a single dtype. DeepSpeed keeps fp32 master
+  copies of them in the optimizer either way.
+- `--mm_projector_lr` builds four parameter groups; with LoRA one of them is empty. DeepSpeed drops
+  empty groups after the LR scheduler was sized for all four: new torch raises "zip() argument 2
+  is longer than argument 1", old torch silently gives the connector the wrong learning rate.
+  Empty groups are dropped when the optimizer is created, before the scheduler sees it.
+- LLaVA writes `non_lora_trainables.bin` (the connector) only at the end of training, so its own
+  loader cannot use intermediate checkpoints. It is written into every checkpoint here, with a
+  `config.json`, so `checkpoint-N/` loads like the final output.
+"""
+from __future__ import annotations
+
+import copy
+import os
+
+import torch
+
+from ..model.trainable_report import format_trainable_report
+
+NON_LORA_FILE = "non_lora_trainables.bin"
+
+
+class FrozenTowerViolation(RuntimeError):
+    """Something would train the vision tower."""
+
+
+def vision_tower_of(model):
+    getter = getattr(model, "get_vision_tower", None)
+    if getter is None and hasattr(model, "get_base_model"):
+        getter = getattr(model.get_base_model(), "get_vision_tower", None)
+    return getter() if getter is not None else None
+
+
+def enforce_frozen_tower(model) -> None:
+    tower = vision_tower_of(model)
+    if tower is None:
+        return
+    lora = [name for name, _ in tower.named_parameters() if "lora_" in name]
+    if lora:
+        raise FrozenTowerViolation(
+            f"LoRA layers were placed inside the vision tower ({lora[:3]}...); the tower must stay in its "
+            "original state. Use the plugin's launcher, which restricts LoRA to the language model."
+        )
+    for param in tower.parameters():
+        param.requires_grad_(False)
+
+
+def align_trainable_dtype(model, args) -> int:
+    """Cast trainable parameters to the compute dtype; returns how many were cast."""
+    dtype = torch.bfloat16 if getattr(args, "bf16", False) else torch.float16 if getattr(args, "fp16", False) else None
+    if dtype is None:
+        return 0
+    cast = 0
+    for param in model.parameters():
+        if param.requires_grad and param.is_floating_point() and param.dtype != dtype:
+            param.data = param.data.to(dtype)
+            cast += 1
+    return cast
+
+
+def drop_empty_param_groups(optimizer) -> int:
+    before = len(optimizer.param_groups)
+    optimizer.param_groups[:] = [group for group in optimizer.param_groups if len(group["params"]) > 0]
+    return before - len(optimizer.param_groups)
+
+
+def is_main_process(args) -> bool:
+    return getattr(args, "local_rank", -1) in (0, -1) and getattr(args, "process_index", 0) == 0
+
+
+def save_non_lora_trainables(trainer, output_dir: str, state_getter) -> None:
+    """Called on every rank: under ZeRO-3 gathering the connector's parameters is collective."""
+    state = state_getter(trainer.model.named_parameters())
+    if is_main_process(trainer.args):
+        os.makedirs(output_dir, exist_ok=True)
+        config = copy.deepcopy(trainer.model.config)
+        config.use_cache = True  # as LLaVA's final save: generation from this checkpoint uses the KV cache
+        config.save_pretrained(output_dir)
+        torch.save(state, os.path.join(output_dir, NON_LORA_FILE))
+
+
+def make_trainer_class(base_trainer, non_lora_state_getter):
+    """Subclass LLaVA's trainer (passed in, so this module never imports LLaVA itself)."""
+
+    class SocialFusionTrainer(base_trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            enforce_frozen_tower(self.model)
+            if getattr(self, "is_deepspeed_enabled", False):
+                align_trainable_dtype(self.model, self.args)
+            if is_main_process(self.args):
+                print(format_trainable_report(self.model), flush=True)
+
+        def create_optimizer(self):
+            optimizer = super().create_optimizer()
+            drop_empty_param_groups(optimizer)
+            return optimizer
+
+        def _save_checkpoint(self, model, trial, metrics=None):
+            super()._save_checkpoint(model, trial, metrics=metrics)
+            if getattr(self.args, "lora_enable", False):
+                from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+                folder = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+                output_dir = os.path.join(self._get_output_dir(trial=trial), folder)
+                save_non_lora_trainables(self, output_dir, non_lora_state_getter)
+
+    SocialFusionTrainer.__name__ = SocialFusionTrainer.__qualname__ = "SocialFusionTrainer"
+    return SocialFusionTrainer

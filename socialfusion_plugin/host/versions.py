@@ -1,0 +1,84 @@
+"""Checks that the environment can run LLaVA's training code, with messages that say what to do.
+
+LLaVA's `llava/model/__init__.py` wraps its imports in a bare try/except, so an incompatible
+transformers surfaces only as "cannot import name LlavaLlamaForCausalLM". We check first.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Optional
+
+from packaging.version import Version
+
+# transformers range LLaVA 1.2.x training AND generation work with (tested: 4.37.2).
+SUPPORTED_TRANSFORMERS = (Version("4.37.0"), Version("4.40.0"))
+SUPPORTED_PEFT_BELOW = Version("0.14.0")
+
+
+class HostEnvironmentError(RuntimeError):
+    """The environment cannot run LLaVA with the plugin; the message says how to fix it."""
+
+
+def check_transformers_version(version: Optional[str] = None) -> None:
+    if version is None:
+        import transformers
+
+        version = transformers.__version__
+    parsed = Version(version)
+    low, high = SUPPORTED_TRANSFORMERS
+    if low <= parsed < high:
+        return
+    if parsed >= Version("4.53.0"):
+        why = "it removed ALL_LAYERNORM_LAYERS (imported by llava_trainer.py) and changed _get_train_sampler"
+    elif parsed >= Version("4.40.0"):
+        why = "LLaVA's generate() fails with it (cache_position), so checkpoints cannot be evaluated"
+    else:
+        why = "LLaVA 1.2.x code needs at least 4.37"
+    raise HostEnvironmentError(
+        f"transformers {version} is not supported: {why}. Install a version in "
+        f"[{low}, {high}), e.g. `pip install transformers==4.37.2 tokenizers==0.15.2` "
+        "(the version LLaVA's repository pins)."
+    )
+
+
+def check_peft_version(version: Optional[str] = None) -> None:
+    if version is None:
+        try:
+            import peft
+        except ImportError:
+            raise HostEnvironmentError("peft is not installed: `pip install peft==0.13.2`") from None
+        version = peft.__version__
+    if Version(version) >= SUPPORTED_PEFT_BELOW:
+        raise HostEnvironmentError(
+            f"peft {version} does not import with transformers 4.37.x; install `peft==0.13.2`"
+        )
+
+
+def import_llava():
+    """Import LLaVA, turning its silent import failures into a message naming the cause."""
+    try:
+        llava = importlib.import_module("llava")
+    except ImportError as err:
+        raise HostEnvironmentError(
+            "LLaVA is not installed in this environment. Install it without letting pip change your "
+            "torch/transformers: `pip install --no-deps llava-torch==1.2.2.post1`, or `pip install -e .` "
+            f"inside a LLaVA source checkout. ({err})"
+        ) from None
+    model_package = importlib.import_module("llava.model")
+    if not hasattr(model_package, "LlavaLlamaForCausalLM"):
+        # llava/model/__init__.py swallowed the real error: import the module directly to surface it.
+        try:
+            importlib.import_module("llava.model.language_model.llava_llama")
+        except Exception as err:  # report whatever broke, with its type
+            raise HostEnvironmentError(
+                f"LLaVA is installed but its model code does not import: {type(err).__name__}: {err}. "
+                "This is usually a transformers version LLaVA does not support."
+            ) from err
+        raise HostEnvironmentError("LLaVA is installed but llava.model has no LlavaLlamaForCausalLM")
+    return llava
+
+
+def check_environment() -> None:
+    check_transformers_version()
+    check_peft_version()
+    import_llava()

@@ -1,0 +1,116 @@
+"""The widely used (unofficial) CSV conversion of EMOTIC, written by `mat2py.py` of
+Tandon-A/emotic into `<data_dir>/emotic_pre/{train,val,test}.csv`.
+
+One row per person: Index, Folder, Filename, Image Size, BBox, Categorical_Labels,
+Continuous_Labels, Gender, Age. List cells are Python literals ("[480, 640]",
+"['Engagement', 'Happiness']"); val/test rows hold the combined labels. `Image Size` is
+[n_row, n_col] (height, width). Python writes a missing rating as a bare `nan`, which is not a
+literal, so it is read as None. Cells are parsed with ast.literal_eval, never eval.
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import re
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Union
+
+from ..base import Skip
+from .persons import VAD_KEYS, PersonRecord
+
+# Folders searched (relative to --root) when csv_dir is not given, and file names tried in each.
+CSV_DIRS = ("emotic_pre", "annots", ".")
+CSV_NAMES = ("{split}.csv", "annot_arrs_{split}.csv")
+REQUIRED_COLUMNS = ("Index", "Folder", "Filename", "Image Size", "BBox", "Categorical_Labels", "Continuous_Labels")
+
+_NAN = re.compile(r"\bnan\b", re.IGNORECASE)
+
+
+class _CellError(ValueError):
+    pass
+
+
+def csv_candidates(root: Path, split: str, csv_dir: str = "") -> List[Path]:
+    folders = [Path(csv_dir)] if csv_dir else [Path(d) for d in CSV_DIRS]
+    out = []
+    for folder in folders:
+        base = folder if folder.is_absolute() else Path(root) / folder
+        out.extend(base / name.format(split=split) for name in CSV_NAMES)
+    return out
+
+
+def find_csv_file(root: Path, split: str, csv_dir: str = "") -> Optional[Path]:
+    for path in csv_candidates(root, split, csv_dir):
+        if path.is_file():
+            return path
+    return None
+
+
+def _literal(text: str, column: str) -> Any:
+    try:
+        return ast.literal_eval(_NAN.sub("None", text.strip()))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise _CellError(f"column {column!r} is not a Python literal: {text[:80]!r}") from None
+
+
+def _number_list(text: str, column: str) -> List[Optional[float]]:
+    value = _literal(text, column) if text.strip() else []
+    if not isinstance(value, (list, tuple)):
+        raise _CellError(f"column {column!r} is not a list: {text[:80]!r}")
+    out = []
+    for item in value:
+        if item is None:
+            out.append(None)
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            out.append(None if item != item else float(item))
+        else:
+            raise _CellError(f"column {column!r} holds a non-number {item!r}")
+    return out
+
+
+def _string_list(text: str, column: str) -> List[str]:
+    value = _literal(text, column) if text.strip() else []
+    if isinstance(value, str):  # a hand-written single label
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
+        raise _CellError(f"column {column!r} is not a list of strings: {text[:80]!r}")
+    return list(value)
+
+
+def _person(row: dict, ref: str) -> PersonRecord:
+    index_text = (row.get("Index") or "").strip()
+    if not index_text.isdigit():
+        raise _CellError(f"Index {index_text!r} is not a row number")
+    filename = (row.get("Filename") or "").strip()
+    continuous = _number_list(row["Continuous_Labels"], "Continuous_Labels")
+    vad = dict(zip(VAD_KEYS, continuous)) if len(continuous) == 3 else None
+    return PersonRecord(
+        ref=ref,
+        sample_id=f"row{int(index_text):05d}-{Path(filename).stem or 'image'}",
+        folder=(row.get("Folder") or "").strip(),
+        filename=filename,
+        image_size=_number_list(row["Image Size"], "Image Size"),
+        body_bbox=[v if v is not None else float("nan") for v in _number_list(row["BBox"], "BBox")],
+        categories=_string_list(row["Categorical_Labels"], "Categorical_Labels"),
+        vad=vad,
+        gender=(row.get("Gender") or "").strip() or None,
+        age=(row.get("Age") or "").strip() or None,
+        n_annotators=None,
+    )
+
+
+def iter_csv_persons(path: Path) -> Iterator[Union[PersonRecord, Skip]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}:1: missing column(s) {', '.join(missing)}; found {reader.fieldnames}")
+        for row in reader:
+            ref = f"{path.name}:{reader.line_num}"
+            if None in row or any(row.get(c) is None for c in REQUIRED_COLUMNS):
+                yield Skip(ref, "malformed record", detail="wrong number of columns")
+                continue
+            try:
+                yield _person(row, ref)
+            except _CellError as err:
+                yield Skip(ref, "malformed record", detail=str(err))

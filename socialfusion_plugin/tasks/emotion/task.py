@@ -1,0 +1,114 @@
+"""The `emotion` task: the 26 EMOTIC emotion categories of a boxed person (multi-label)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+
+from ..base import Item, Skip, Task, TaskOptions
+from .answers import format_categories_answer, parse_emotion_answer
+from .csvreader import csv_candidates, find_csv_file, iter_csv_persons
+from .labels import CATEGORIES
+from .matreader import MAT_CANDIDATES, find_mat_file, iter_mat_persons
+from .metrics import METRIC_NAMES, score_emotion
+from .persons import PersonConverter
+
+# Official archives unpack images to <root>/<folder>; Tandon-A/emotic's data_dir keeps them in
+# <root>/emotic/<folder> next to Annotations/ and emotic_pre/. "auto" tries both, in this order.
+AUTO_IMAGE_DIRS = ("", "emotic")
+
+
+@dataclass
+class EmotionOptions(TaskOptions):
+    source: str = field(
+        default="auto",
+        metadata={
+            "help": "annotation source: mat (Annotations/Annotations.mat, else CVPR17_Annotations.mat), "
+            "csv (Tandon-A/emotic's emotic_pre/{split}.csv), or auto (mat if present, else csv)",
+            "choices": ("auto", "mat", "csv"),
+        },
+    )
+    csv_dir: str = field(
+        default="",
+        metadata={"help": "folder of the CSV files (relative to --root or absolute); "
+                          "default: emotic_pre/, then annots/, then --root"},
+    )
+    image_dir: str = field(
+        default="auto",
+        metadata={"help": "folder under --root that holds ade20k/ emodb_small/ framesdb/ mscoco/ "
+                          "('' = --root itself); auto tries --root, then emotic/"},
+    )
+    include_vad: bool = field(
+        default=False,
+        metadata={"help": "append the continuous ratings to the answer: '; valence 6, arousal 4, dominance 7' "
+                          "(persons without complete ratings keep the categories-only answer)"},
+    )
+
+
+class EmotionTask(Task):
+    name = "emotion"
+    dataset = "EMOTIC"
+    description = (
+        "Emotion categories (26, multi-label) of the boxed person. One record = one annotated person "
+        "(image entry + person index); val/test use the combined categories of all annotators."
+    )
+    splits = ("train", "val", "test")
+    metric_names = METRIC_NAMES
+    Options = EmotionOptions
+    closed_set = True
+    metric_notes = (
+        "mean_ap: mean over categories with a positive of sklearn average_precision_score over all persons; "
+        "text answers give one-hot scores (1 for each named category); ranking mode scores every category "
+        "separately and those scores are used instead.",
+        "micro_f1: of the parsed category sets (unparseable = empty set).",
+        "vad_mae: mean absolute error of valence/arousal/dominance (1-10) over the vad_n persons whose "
+        "reference and answer both have all three ratings.",
+    )
+
+    def label_names(self, options: TaskOptions) -> Optional[List[str]]:
+        return list(CATEGORIES)
+
+    def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
+        root = Path(root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"EMOTIC root {root} does not exist or is not a folder")
+        if split not in self.splits:
+            raise ValueError(f"task emotion has no split {split!r}; splits: {', '.join(self.splits)}")
+        persons, source = self._persons(root, split, options)
+        image_dirs = AUTO_IMAGE_DIRS if options.image_dir == "auto" else (options.image_dir.strip(),)
+        converter = PersonConverter(root, image_dirs, source)
+        for person in persons:
+            yield person if isinstance(person, Skip) else converter.convert(person)
+
+    def _persons(self, root: Path, split: str, options: TaskOptions):
+        mat = find_mat_file(root) if options.source in ("auto", "mat") else None
+        if mat is not None:
+            return iter_mat_persons(mat, split), "mat"
+        if options.source == "mat":
+            raise FileNotFoundError(
+                f"EMOTIC annotations not found: looked for {', '.join(str(root / c) for c in MAT_CANDIDATES)}"
+            )
+        csv_path = find_csv_file(root, split, options.csv_dir)
+        if csv_path is not None:
+            return iter_csv_persons(csv_path), "csv"
+        looked = [str(root / c) for c in MAT_CANDIDATES] if options.source == "auto" else []
+        looked += [str(p) for p in csv_candidates(root, split, options.csv_dir)]
+        raise FileNotFoundError(f"EMOTIC {split} annotations not found: looked for {', '.join(looked)}")
+
+    def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
+        return format_categories_answer(target, options.include_vad)
+
+    def parse_answer(self, text: str, options: TaskOptions) -> Optional[Dict[str, Any]]:
+        try:
+            return parse_emotion_answer(text)
+        except Exception:  # the contract: a parser never raises; an odd answer counts as wrong
+            return None
+
+    def score(
+        self,
+        references: Sequence[Mapping[str, Any]],
+        predictions: Sequence[Optional[Any]],
+        class_scores: Sequence[Optional[Mapping[str, float]]],
+        options: TaskOptions,
+    ) -> Dict[str, Any]:
+        return score_emotion(references, predictions, class_scores)

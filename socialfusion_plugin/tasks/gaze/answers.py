@@ -1,0 +1,58 @@
+"""Answer text for gaze points: "(x, y)" in normalized image coordinates with 2 decimals, and a
+tolerant parser for what a model writes back. Also used by `gaze_video`."""
+from __future__ import annotations
+
+import re
+from typing import Optional, Sequence, Tuple
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)\s*%?"
+# "(0.4, 0.5)", "[0.4; 0.5]", "(0.4 0.5)": an explicit pair wins over loose numbers elsewhere.
+_BRACKETED_PAIR = re.compile(rf"[\(\[\{{<]\s*({_NUMBER})\s*[,;/ ]\s*({_NUMBER})\s*[\)\]\}}>]")
+# "x = 0.4, y: 0.5", "x 0.4 and y 0.5"
+_NAMED_PAIR = re.compile(rf"\bx\s*[:=]?\s*({_NUMBER}).*?\by\s*[:=]?\s*({_NUMBER})", re.IGNORECASE | re.DOTALL)
+_ANY_NUMBER = re.compile(_NUMBER)
+
+
+def _clamp(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+def format_box(box: Sequence[float]) -> str:
+    """Normalized [x1, y1, x2, y2] with 2 decimals, clamped to the image."""
+    return "[" + ", ".join(f"{_clamp(v):.2f}" for v in box) + "]"
+
+
+def format_point(point: Sequence[float]) -> str:
+    return f"({_clamp(point[0]):.2f}, {_clamp(point[1]):.2f})"
+
+
+def _number(text: str) -> float:
+    text = text.strip()
+    if text.endswith("%"):
+        return float(text[:-1].strip()) / 100.0
+    return float(text)
+
+
+def parse_point(text: object) -> Optional[Tuple[float, float]]:
+    """(x, y) from a model answer, or None. Accepts a bracketed pair, "x=..., y=...", or a text
+    with exactly two numbers; percentages ("45%") are divided by 100. Coordinates outside [0, 1]
+    make the answer unparseable (they are pixels or garbage, not normalized coordinates)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        for pattern in (_BRACKETED_PAIR, _NAMED_PAIR):
+            match = pattern.search(text)
+            if match:
+                return _checked(_number(match.group(1)), _number(match.group(2)))
+        numbers = _ANY_NUMBER.findall(text)
+        if len(numbers) == 2:
+            return _checked(_number(numbers[0]), _number(numbers[1]))
+    except (ValueError, OverflowError):
+        return None
+    return None
+
+
+def _checked(x: float, y: float) -> Optional[Tuple[float, float]]:
+    if 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0:
+        return (x, y)
+    return None

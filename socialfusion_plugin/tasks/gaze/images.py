@@ -1,0 +1,43 @@
+"""Image sizes read from file headers. The gaze releases give head boxes (and, for
+VideoAttentionTarget, gaze points) in pixels but not the image size needed to normalize them."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Optional, Tuple
+
+
+class ImageSizeCache:
+    """(width, height) per key, read lazily with PIL (`Image.open` parses only the header).
+
+    Bounded, because GazeFollow has ~120k images; rows of one image are usually close together,
+    so a recent-keys cache keeps almost every hit."""
+
+    def __init__(self, max_entries: int = 4096):
+        self.max_entries = max_entries
+        self._sizes: "OrderedDict[str, Optional[Tuple[int, int]]]" = OrderedDict()
+
+    def size(self, path: Path, key: Optional[str] = None) -> Optional[Tuple[int, int]]:
+        """Size of the image at `path` (cached under `key`, default the path); None if unreadable."""
+        key = str(path) if key is None else key
+        if key in self._sizes:
+            self._sizes.move_to_end(key)
+            return self._sizes[key]
+        size = read_image_size(path)
+        self._sizes[key] = size
+        if len(self._sizes) > self.max_entries:
+            self._sizes.popitem(last=False)
+        return size
+
+
+def read_image_size(path: Path) -> Optional[Tuple[int, int]]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+    if width <= 0 or height <= 0:
+        return None
+    return int(width), int(height)

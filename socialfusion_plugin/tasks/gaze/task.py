@@ -1,0 +1,47 @@
+"""The `gaze` task: where does the person in the head box look? (GazeFollow, extended release)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
+
+from ..base import Item, Task, TaskOptions
+from .answers import format_point, parse_point
+from .metrics import METRIC_NOTES, score_gazefollow
+from .reader import read_test, read_train
+
+
+class GazeFollowTask(Task):
+    name = "gaze"
+    dataset = "GazeFollow (extended)"
+    description = (
+        "Normalized (x, y) point that the person in the head box looks at. One record = one person: "
+        "a train row, or a test person's consecutive annotator rows (same path and eye point). "
+        "Train rows with the target out of frame (inout 0) or invalid (inout -1) are skipped."
+    )
+    splits = ("train", "test")
+    metric_names = ("auc", "avg_l2", "min_l2")
+    closed_set = False
+    metric_notes = METRIC_NOTES
+
+    def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
+        reader = {"train": read_train, "test": read_test}[split]
+        return reader(Path(root))
+
+    def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
+        # a test person has ~10 annotator points; the answer shows their mean (what avg_l2 measures)
+        points = target["gaze_points"]
+        mean_x = sum(p[0] for p in points) / len(points)
+        mean_y = sum(p[1] for p in points) / len(points)
+        return format_point((mean_x, mean_y))
+
+    def parse_answer(self, text: str, options: TaskOptions) -> Optional[Any]:
+        return parse_point(text)
+
+    def score(
+        self,
+        references: Sequence[Mapping[str, Any]],
+        predictions: Sequence[Optional[Any]],
+        class_scores: Sequence[Optional[Mapping[str, float]]],
+        options: TaskOptions,
+    ) -> Dict[str, Any]:
+        return score_gazefollow(references, predictions)

@@ -1,0 +1,167 @@
+"""Reading the VideoAttentionTarget release.
+
+annotations/<split>/<show>/<clip>/sNN.txt is one person track: headerless CSV lines
+`frame, xmin, ymin, xmax, ymax, gazex, gazey` in pixels, frame = image file name under
+images/<show>/<clip>/. One record = one annotated line (a person in a frame). A track file is
+small (at most a few thousand lines), so it is read whole: smoothing needs its neighbours.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+
+from ..base import Sample, Skip
+from ..gaze.answers import format_box
+from ..gaze.geometry import clamp01, finite_floats, normalize_pixel_box, rounded
+from ..gaze.images import ImageSizeCache
+from ..paths import ImageIndex, safe_relative_path
+
+COLUMNS = 7
+OUT_OF_FRAME_MARKER = (-1.0, -1.0)
+SMOOTHING_WINDOW = 11  # the reference's moving average over a track's head boxes (odd)
+
+
+@dataclass
+class TrackLine:
+    line: int
+    position: int  # index among the track's annotated lines, for frame_stride
+    frame: str
+    box: List[float]  # pixels, as released (smoothed if asked)
+    gaze: List[float]  # pixels; -1,-1 = out of frame
+
+
+def annotation_folder(root: Path, split: str) -> Path:
+    folder = Path(root) / "annotations" / split
+    if not folder.is_dir():
+        raise FileNotFoundError(f"VideoAttentionTarget annotation folder {folder} not found")
+    return folder
+
+
+def track_files(folder: Path) -> Iterator[Path]:
+    """annotations/<split>/<show>/<clip>/*.txt in sorted order (deterministic across machines)."""
+    for show in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for clip in sorted(p for p in show.iterdir() if p.is_dir()):
+            yield from sorted(p for p in clip.iterdir() if p.is_file() and p.suffix == ".txt")
+
+
+def read_split(root: Path, split: str, frame_stride: int, smooth_boxes: bool) -> Iterator[Union[Sample, Skip]]:
+    root = Path(root)
+    folder = annotation_folder(root, split)
+    index = ImageIndex(root)
+    sizes = ImageSizeCache()
+    for track_file in track_files(folder):
+        yield from read_track(root, split, track_file, index, sizes, frame_stride, smooth_boxes)
+
+
+def read_track(
+    root: Path,
+    split: str,
+    track_file: Path,
+    index: ImageIndex,
+    sizes: ImageSizeCache,
+    frame_stride: int,
+    smooth_boxes: bool,
+) -> Iterator[Union[Sample, Skip]]:
+    show, clip, track = track_file.parent.parent.name, track_file.parent.name, track_file.stem
+    where = f"annotations/{split}/{show}/{clip}/{track_file.name}"
+    parsed: List[Union[TrackLine, Skip]] = []
+    with open(track_file, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        position = 0
+        try:
+            for fields in reader:
+                if not fields or not any(f.strip() for f in fields):
+                    continue
+                parsed.append(_parse_line(fields, reader.line_num, position, where))
+                position += 1
+        except csv.Error as err:
+            raise ValueError(f"{track_file}:{reader.line_num}: not readable as CSV ({err})") from None
+    if smooth_boxes:
+        smooth_track_boxes([p for p in parsed if isinstance(p, TrackLine)])
+    seen_frames = set()
+    for item in parsed:
+        if isinstance(item, Skip):
+            yield item
+            continue
+        ref = f"{where}:{item.line}"
+        relative = safe_relative_path(root, f"images/{show}/{clip}/{item.frame}", ref)
+        if item.position % frame_stride:
+            yield Skip(ref, "not sampled (frame_stride)")
+            continue
+        if item.frame in seen_frames:
+            yield Skip(ref, "duplicate frame in track", detail=item.frame)
+            continue
+        seen_frames.add(item.frame)
+        if not index.exists(relative):
+            yield Skip(ref, "image not found", detail=relative)
+            continue
+        # all frames of a clip share one size: one header read per clip
+        size = sizes.size(root / relative, key=f"{show}/{clip}")
+        if size is None:
+            yield Skip(ref, "unreadable image", detail=relative)
+            continue
+        yield _sample(item, ref, relative, size, show, clip, track)
+
+
+def _parse_line(fields: Sequence[str], line: int, position: int, where: str) -> Union[TrackLine, Skip]:
+    ref = f"{where}:{line}"
+    if len(fields) != COLUMNS:
+        return Skip(ref, "malformed line", detail=f"{len(fields)} columns, expected {COLUMNS}")
+    frame = fields[0].strip()
+    try:
+        numbers = finite_floats(fields[1:])
+    except ValueError:
+        return Skip(ref, "malformed line", detail=",".join(fields))
+    if not frame:
+        return Skip(ref, "malformed line", detail="empty frame name")
+    if not PurePosixPath(frame).suffix:
+        frame += ".jpg"  # some copies list the bare 8-digit frame number
+    return TrackLine(line=line, position=position, frame=frame, box=numbers[:4], gaze=numbers[4:])
+
+
+def smooth_track_boxes(lines: List[TrackLine]) -> None:
+    """Moving average (window 11) of each box coordinate along the track, ends padded with the
+    first/last value: the reference's `smooth_by_conv`, which damps head-detector jitter."""
+    if not lines:
+        return
+    boxes = np.array([line.box for line in lines], dtype=np.float64)
+    half = SMOOTHING_WINDOW // 2
+    padded = np.concatenate([np.repeat(boxes[:1], half, axis=0), boxes, np.repeat(boxes[-1:], half, axis=0)])
+    kernel = np.ones(SMOOTHING_WINDOW) / SMOOTHING_WINDOW
+    smoothed = np.stack([np.convolve(padded[:, c], kernel, mode="valid") for c in range(4)], axis=1)
+    for line, box in zip(lines, smoothed):
+        line.box = [float(v) for v in box]
+
+
+def _sample(item: TrackLine, ref: str, relative: str, size, show: str, clip: str, track: str) -> Union[Sample, Skip]:
+    width, height = size
+    box = normalize_pixel_box(item.box, width, height)
+    if box is None:
+        return Skip(ref, "empty head box", detail=",".join(f"{v:g}" for v in item.box))
+    box = rounded(box)
+    gaze: Optional[List[float]] = None
+    in_frame = tuple(item.gaze) != OUT_OF_FRAME_MARKER
+    if in_frame:
+        # slightly negative (or past-the-edge) points are annotation noise at the border: clamp, keep in frame
+        gaze = rounded([clamp01(item.gaze[0] / width), clamp01(item.gaze[1] / height)])
+    frame_stem = PurePosixPath(item.frame).stem
+    return Sample(
+        # readable and unique: show names keep their spaces and apostrophes (ids are JSON strings, not paths)
+        id=f"{show}/{clip}/{track}/{frame_stem}",
+        image=relative,
+        prompt_fields={"box": format_box(box)},
+        target={
+            "in_frame": in_frame,
+            "gaze": gaze,
+            "head_box": box,
+            "image_size": [width, height],
+            "show": show,
+            "clip": clip,
+            "track": track,
+            "frame": item.frame,
+        },
+    )

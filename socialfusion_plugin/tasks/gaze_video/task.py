@@ -1,0 +1,66 @@
+"""The `gaze_video` task: where does the person in the head box look in this video frame, or is
+the target out of frame? (VideoAttentionTarget)"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
+
+from ..base import Item, Task, TaskOptions, TaskOptionsError
+from .answers import format_answer, parse_answer
+from .metrics import METRIC_NOTES, score_video_attention
+from .reader import read_split
+
+
+@dataclass
+class GazeVideoOptions(TaskOptions):
+    frame_stride: int = field(
+        default=1,
+        metadata={
+            "help": "keep every k-th annotated line of each person track (consecutive frames are near "
+            "duplicates); the others are reported as 'not sampled (frame_stride)'"
+        },
+    )
+    smooth_boxes: bool = field(
+        default=False,
+        metadata={"help": "moving-average head boxes over 11 lines of the track, as the reference code does"},
+    )
+
+    def __post_init__(self):
+        if not isinstance(self.frame_stride, int) or isinstance(self.frame_stride, bool) or self.frame_stride < 1:
+            raise TaskOptionsError(f"option frame_stride must be an integer >= 1, got {self.frame_stride!r}")
+        if not isinstance(self.smooth_boxes, bool):
+            raise TaskOptionsError(f"option smooth_boxes must be true or false, got {self.smooth_boxes!r}")
+
+
+class VideoAttentionTargetTask(Task):
+    name = "gaze_video"
+    dataset = "VideoAttentionTarget"
+    description = (
+        "Normalized (x, y) point that the person in the head box looks at in a video frame, or "
+        "'out of frame'. One record = one annotated line of a person track (a person in a frame). "
+        "Ranking mode scores the in/out decision with the labels 'in frame' / 'out of frame'."
+    )
+    splits = ("train", "test")
+    metric_names = ("auc", "l2", "inout_ap")
+    Options = GazeVideoOptions
+    closed_set = False  # points are open answers; only the in/out decision has ranking scores
+    metric_notes = METRIC_NOTES
+
+    def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
+        return read_split(Path(root), split, options.frame_stride, options.smooth_boxes)
+
+    def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
+        return format_answer(target)
+
+    def parse_answer(self, text: str, options: TaskOptions) -> Optional[Any]:
+        return parse_answer(text)
+
+    def score(
+        self,
+        references: Sequence[Mapping[str, Any]],
+        predictions: Sequence[Optional[Any]],
+        class_scores: Sequence[Optional[Mapping[str, float]]],
+        options: TaskOptions,
+    ) -> Dict[str, Any]:
+        return score_video_attention(references, predictions, class_scores)

@@ -1,0 +1,167 @@
+"""Reads HaGRIDv2 as released: `hagrid_annotations/<split>/<class>.json` ({image_id: record}) and
+`hagrid_dataset/<class>/<image_id>.jpg`. One source record = one image entry of a class file."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterator, List, Optional, Union
+
+from ..base import Item, Sample, Skip
+from ..paths import ImageIndex, safe_relative_path
+from .labels import NO_GESTURE, canonical_label, folder_candidates
+
+ANNOTATIONS_DIR = "hagrid_annotations"
+IMAGES_DIR = "hagrid_dataset"
+
+
+def read_split(root: Path, split: str, keep_no_gesture: bool, check_images: bool) -> Iterator[Item]:
+    annotation_dir = root / ANNOTATIONS_DIR / split
+    if not annotation_dir.is_dir():
+        raise FileNotFoundError(f"HaGRID annotation folder {annotation_dir} not found (expected <class>.json files)")
+    class_files = sorted(p for p in annotation_dir.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+    if not class_files:
+        raise FileNotFoundError(f"no <class>.json annotation file in {annotation_dir}")
+    image_root = root / IMAGES_DIR
+    if check_images and not image_root.is_dir():
+        raise FileNotFoundError(
+            f"HaGRID image folder {image_root} not found (or set check_images=false to convert annotations only)"
+        )
+    images = ImageIndex(root) if check_images else None
+    for path in class_files:
+        yield from _read_class_file(root, split, path, images, keep_no_gesture)
+
+
+def _read_class_file(
+    root: Path, split: str, path: Path, images: Optional[ImageIndex], keep_no_gesture: bool
+) -> Iterator[Item]:
+    # A class file is one JSON object, so it is loaded whole; files are read one at a time, which
+    # bounds memory by the largest class (tens of thousands of images), not by the split.
+    with open(path, encoding="utf-8") as handle:
+        try:
+            records = json.load(handle)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(records, dict):
+        raise ValueError(f"{path}: expected a JSON object mapping image ids to annotation records")
+    folder_class = canonical_label(path.stem) or path.stem
+    folder = _image_folder(root, path.stem, folder_class)
+    where = f"{ANNOTATIONS_DIR}/{split}/{path.name}"
+    for image_id, record in records.items():
+        yield _convert_record(root, where, folder_class, folder, image_id, record, images, keep_no_gesture)
+
+
+def _image_folder(root: Path, stem: str, folder_class: str) -> str:
+    """The folder that holds this class's images: the hand_heart2 archive unpacks as hands_heart2."""
+    candidates = list(folder_candidates(folder_class))
+    if stem not in candidates:
+        candidates.append(stem)
+    for name in candidates:
+        if (root / IMAGES_DIR / name).is_dir():
+            return name
+    return stem
+
+
+def _convert_record(
+    root: Path,
+    where: str,
+    folder_class: str,
+    folder: str,
+    image_id: str,
+    record: Any,
+    images: Optional[ImageIndex],
+    keep_no_gesture: bool,
+) -> Item:
+    ref = f"{where}:{image_id}"
+    if not isinstance(record, dict):
+        return Skip(ref, "malformed record", detail=f"expected an object, got {type(record).__name__}")
+    raw_labels = record.get("labels")
+    if not isinstance(raw_labels, list) or not raw_labels:
+        return Skip(ref, "no labels")
+    hand_labels = []
+    for raw in raw_labels:
+        label = canonical_label(raw)
+        if label is None:
+            return Skip(ref, "unknown label", detail=str(raw))
+        hand_labels.append(label)
+    united = _united_labels(record.get("united_label"))
+    if isinstance(united, Skip):
+        united.ref = ref
+        return united
+    boxes = _hand_boxes(record.get("bboxes"), len(hand_labels))
+    if boxes is None:
+        return Skip(ref, "malformed bboxes", detail="expected one [x, y, w, h] per label")
+    gesture = image_gesture(hand_labels, united)
+    if gesture == NO_GESTURE and not keep_no_gesture:
+        return Skip(ref, "only no_gesture")
+    # No try/except: an id that climbs out of the root must stop the conversion (PathEscapeError).
+    relative = safe_relative_path(root, f"{IMAGES_DIR}/{folder}/{image_id}.jpg", ref)
+    if images is not None and not images.exists(relative):
+        return Skip(ref, "image not found", detail=relative)
+    return Sample(
+        id=f"{folder_class}/{image_id}",
+        image=relative,
+        prompt_fields={},
+        target={
+            "label": gesture,
+            "hand_labels": hand_labels,
+            "hand_boxes": boxes,
+            "no_gesture_in_label_set": keep_no_gesture,
+        },
+    )
+
+
+def image_gesture(hand_labels: List[str], united: List[str]) -> str:
+    """The full-frame answer: a two-handed gesture's united label first, then the first hand that
+    shows a gesture (a free second hand is labelled no_gesture), else no_gesture."""
+    for label in united:
+        if label != NO_GESTURE:
+            return label
+    for label in hand_labels:
+        if label != NO_GESTURE:
+            return label
+    return NO_GESTURE
+
+
+def _united_labels(raw: Any) -> Union[List[str], Skip]:
+    """`united_label` is absent, null, a list of nulls (one-handed), or a list/string of labels."""
+    if raw is None:
+        return []
+    entries = [raw] if isinstance(raw, str) else raw
+    if not isinstance(entries, list):
+        return Skip("", "malformed united_label", detail=repr(raw)[:80])
+    labels = []
+    for entry in entries:
+        if entry is None:
+            continue
+        label = canonical_label(entry)
+        if label is None:
+            return Skip("", "unknown label", detail=str(entry))
+        labels.append(label)
+    return labels
+
+
+def _hand_boxes(raw: Any, count: int) -> Optional[List[List[float]]]:
+    """Normalized [x, y, w, h] boxes -> normalized [x1, y1, x2, y2], clamped to the image."""
+    if not isinstance(raw, list) or len(raw) != count:
+        return None
+    boxes = []
+    for box in raw:
+        if not _is_numbers(box, 4):
+            return None
+        x, y, w, h = box
+        boxes.append([round(_clamp01(v), 4) for v in (x, y, x + w, y + h)])
+    return boxes
+
+
+def _is_numbers(value: Any, length: int) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == length
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    )
+
+
+def _clamp01(value: float) -> float:
+    return min(1.0, max(0.0, float(value)))
+

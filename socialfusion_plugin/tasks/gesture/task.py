@@ -1,0 +1,97 @@
+"""The `gesture` task: HaGRIDv2 full-frame hand gesture classification."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+
+from ..base import Item, Task, TaskOptions
+from .answers import format_gesture, parse_gesture
+from .labels import NO_GESTURE, label_names
+from .metrics import hard_prediction, multiclass_report
+from .reader import read_split
+
+
+@dataclass
+class GestureOptions(TaskOptions):
+    keep_no_gesture: bool = field(
+        default=True,
+        metadata={
+            "help": "an image whose hands are all no_gesture becomes the no_gesture class (34 labels); "
+            "false: such images are skipped ('only no_gesture') and the label set has 33 classes"
+        },
+    )
+    check_images: bool = field(
+        default=True,
+        metadata={
+            "help": "check that every image exists; false skips the check, e.g. when images are "
+            "validated later with `socialfusion validate`"
+        },
+    )
+
+
+class GestureTask(Task):
+    name = "gesture"
+    dataset = "HaGRIDv2"
+    description = (
+        "Full-frame hand gesture classification. One record = one image entry of "
+        "hagrid_annotations/<split>/<class>.json; the answer is the image's gesture (a two-handed "
+        "gesture's united_label, else the hand that is not no_gesture)."
+    )
+    splits = ("train", "val", "test")
+    metric_names = ("f1_micro", "f1_macro", "accuracy", "per_class_recall")
+    Options = GestureOptions
+    closed_set = True
+    metric_notes = (
+        "f1_micro equals accuracy (single label); f1_macro follows torchmetrics "
+        "F1Score(task='multiclass', average='macro'): the mean over classes with tp+fp+fn > 0",
+        "an unparsed answer is a false negative of its reference class and a false positive of no class",
+        "with ranking-mode scores the prediction is the highest-scoring label (ties: earlier label)",
+        "without_no_gesture: references labelled no_gesture are removed and no_gesture leaves the label "
+        "set, as the reference does for full-frame models; a no_gesture answer there is wrong",
+    )
+
+    def label_names(self, options: TaskOptions) -> Optional[List[str]]:
+        return list(label_names(options.keep_no_gesture))
+
+    def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
+        root = Path(root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder")
+        return read_split(root, split, options.keep_no_gesture, options.check_images)
+
+    def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
+        return format_gesture(target["label"])
+
+    def parse_answer(self, text: str, options: TaskOptions) -> Optional[str]:
+        return parse_gesture(text)
+
+    def score(
+        self,
+        references: Sequence[Mapping[str, Any]],
+        predictions: Sequence[Optional[Any]],
+        class_scores: Sequence[Optional[Mapping[str, float]]],
+        options: TaskOptions,
+    ) -> Dict[str, Any]:
+        truths = []
+        for index, meta in enumerate(references):
+            label = meta.get("label")
+            if label not in label_names(True):
+                raise ValueError(f"gesture reference {index} has no known 'label' in its meta (got {label!r})")
+            truths.append(label)
+        # The label set the data was converted with travels in each record's meta, so scoring needs no option.
+        with_no_gesture = any(meta.get("no_gesture_in_label_set", True) for meta in references)
+        classes = label_names(with_no_gesture)
+        hard = [hard_prediction(p, s, classes) for p, s in zip(predictions, class_scores)]
+        metrics = multiclass_report(truths, hard, classes)
+        metrics["num_classes"] = len(classes)
+        kept = [i for i, truth in enumerate(truths) if truth != NO_GESTURE]
+        reduced_classes = label_names(False)
+        without = multiclass_report(
+            [truths[i] for i in kept],
+            [hard_prediction(predictions[i], class_scores[i], reduced_classes) for i in kept],
+            reduced_classes,
+        )
+        without["num_classes"] = len(reduced_classes)
+        metrics["without_no_gesture"] = without
+        return metrics

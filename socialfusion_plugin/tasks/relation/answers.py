@@ -1,0 +1,43 @@
+"""The answer the model learns (the label text) and the tolerant parser that reads it back.
+
+The parser knows both vocabularies (fine and coarse) whatever the options say, because a score run
+may not repeat the conversion options: the scorer maps the parsed label into the references'
+granularity (see labels.label_for)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, Optional
+
+import yaml
+
+from .labels import LABELS
+from .phrases import PhraseMatcher
+
+SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
+ALL_LABELS = tuple(dict.fromkeys(LABELS["fine"] + LABELS["coarse"]))
+
+
+def format_relation(label: str) -> str:
+    return label
+
+
+def parse_relation(text: object) -> Optional[str]:
+    """A fine or coarse label named in `text`, or None. Never raises on any input."""
+    try:
+        return _matcher().match(text)
+    except Exception:  # the parser contract: an unreadable answer is None, never an exception
+        return None
+
+
+@lru_cache(maxsize=1)
+def _matcher() -> PhraseMatcher:
+    with open(SYNONYMS_FILE, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    phrases: Dict[str, str] = {label: label for label in ALL_LABELS}
+    for label, synonyms in (data.get("labels") or {}).items():
+        if label not in ALL_LABELS:
+            raise ValueError(f"{SYNONYMS_FILE}: unknown relation label {label!r}")
+        for phrase in synonyms or ():
+            phrases[str(phrase)] = label
+    return PhraseMatcher(phrases)

@@ -1,0 +1,52 @@
+"""Finds a label in free model text: the longest known phrase wins (so "two up inverted" is never
+read as "two up"), and among equally long phrases the earliest one, since answers lead with it."""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Mapping, Optional, Tuple
+
+_SEPARATORS = re.compile(r"[_\-]+")
+_LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def normalize(text: str) -> str:
+    """Lowercase words separated by single spaces: "Two-Up_Inverted!" -> "two up inverted",
+    "three2" -> "three 2", so spellings with spaces, hyphens or underscores all meet."""
+    lowered = _SEPARATORS.sub(" ", text.lower())
+    lowered = _LETTER_DIGIT.sub(" ", lowered)
+    return " ".join(_NOT_WORD.sub(" ", lowered).split())
+
+
+class PhraseMatcher:
+    def __init__(self, phrases: Mapping[str, str], fillers: Iterable[str] = ()):
+        """`phrases`: phrase -> label. `fillers`: phrases removed before matching because they
+        contain a label word without naming it ("looks like" is not the gesture "like")."""
+        table = {}
+        for phrase, label in phrases.items():
+            key = normalize(phrase)
+            if key:
+                table[key] = label
+        self._phrases: Tuple[Tuple[str, str], ...] = tuple(
+            sorted(((f" {p} ", l) for p, l in table.items()), key=lambda item: -len(item[0]))
+        )
+        self._fillers = tuple(f" {normalize(f)} " for f in fillers if normalize(f))
+
+    def match(self, text: object) -> Optional[str]:
+        if not isinstance(text, str):
+            return None
+        padded = f" {normalize(text)} "
+        for filler in self._fillers:
+            while filler in padded:
+                padded = padded.replace(filler, " ")
+        best: Optional[Tuple[Tuple[int, int], str]] = None
+        for phrase, label in self._phrases:
+            if best is not None and len(phrase) < -best[0][0]:
+                break  # phrases are sorted longest first: nothing shorter can win any more
+            position = padded.find(phrase)
+            if position < 0:
+                continue
+            key = (-len(phrase), position)
+            if best is None or key < best[0]:
+                best = (key, label)
+        return best[1] if best else None

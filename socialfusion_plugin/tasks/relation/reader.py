@@ -1,0 +1,193 @@
+"""Reads PISC as released: a split file lists image ids, the labels file maps each image id to its
+annotated pairs {"i j": label} (1-based indices into that image's boxes), and
+annotation_image_info.json holds image sizes and pixel boxes. One source record = one pair."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from ..base import Item, Sample, Skip
+from ..paths import ImageIndex, safe_relative_path
+from .labels import LABELS, RELEASE_FILES, label_from_number
+
+IMAGE_INFO_FILE = "annotation_image_info.json"
+IMAGE_DIR = "image"
+
+
+def read_split(root: Path, split: str, granularity: str) -> Iterator[Item]:
+    labels_name, split_dir, split_pattern = RELEASE_FILES[granularity]
+    split_file = root / split_dir / split_pattern.format(split=split)
+    split_ids = _load_json(split_file, list, "a JSON array of image ids")
+    pairs_by_image = _pairs_by_image(root / labels_name)
+    image_info = _load_image_info(root / IMAGE_INFO_FILE)
+    images = ImageIndex(root)
+    seen = set()
+    for position, entry in enumerate(split_ids):
+        image_id = canonical_id(entry)
+        if image_id is None:
+            raise ValueError(f"{split_file}: entry {position} is not an image id ({entry!r})")
+        pairs = pairs_by_image.get(image_id)
+        if pairs is None:
+            # An image of the split without annotated pairs has nothing to convert: it is not a record.
+            continue
+        if not isinstance(pairs, dict):
+            yield Skip(f"{labels_name}:{image_id}", "malformed pairs", detail="expected an object of pairs")
+            continue
+        duplicate = image_id in seen
+        seen.add(image_id)
+        for pair_key, raw_label in pairs.items():
+            ref = f"{labels_name}:{image_id}:{pair_key}"
+            if duplicate:
+                yield Skip(ref, "duplicate image in split", detail=str(split_file.name))
+                continue
+            yield _convert_pair(root, ref, image_id, pair_key, raw_label, image_info.get(image_id), images, granularity)
+
+
+def canonical_id(raw: Any) -> Optional[str]:
+    """Image ids are strings ("00012" or "12") in keys and split files and ints in the image info:
+    numeric ids compare by value."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return str(raw)
+    if isinstance(raw, str):
+        text = raw.strip()
+        return str(int(text)) if text.isdigit() else (text or None)
+    return None
+
+
+def _convert_pair(
+    root: Path,
+    ref: str,
+    image_id: str,
+    pair_key: str,
+    raw_label: Any,
+    info: Optional[Dict[str, Any]],
+    images: ImageIndex,
+    granularity: str,
+) -> Item:
+    pair = _parse_pair(pair_key)
+    if pair is None:
+        return Skip(ref, "malformed pair", detail=f"expected two different 1-based indices 'i j', got {pair_key!r}")
+    label = label_from_number(raw_label, granularity)
+    if label is None:
+        return Skip(ref, "unknown label", detail=str(raw_label))
+    if info is None:
+        return Skip(ref, "image info missing", detail=f"id {image_id} not in {IMAGE_INFO_FILE}")
+    size = _image_size(info)
+    boxes = info.get("bbox")
+    if size is None or not isinstance(boxes, list):
+        return Skip(ref, "malformed image info", detail="needs positive imgW, imgH and a bbox list")
+    first, second = pair
+    if not (1 <= first <= len(boxes) and 1 <= second <= len(boxes)):
+        return Skip(ref, "pair index out of range", detail=f"pair {first} {second}, image has {len(boxes)} boxes")
+    normalized = [_normalized_box(boxes[index - 1], size) for index in pair]
+    if normalized[0] is None or normalized[1] is None:
+        return Skip(ref, "malformed box", detail="expected [x1, y1, x2, y2] in pixels")
+    relative = _image_path(root, image_id, images, ref)
+    if relative is None:
+        return Skip(ref, "image not found", detail=_candidate_paths(image_id)[0])
+    return Sample(
+        id=f"{image_id}_{first}_{second}",
+        image=relative,
+        prompt_fields={
+            "box1": format_box(normalized[0]),
+            "box2": format_box(normalized[1]),
+            "choices": ", ".join(LABELS[granularity]),
+        },
+        target={
+            "label": label,
+            "granularity": granularity,
+            "image_id": image_id,
+            "pair": [first, second],
+            "boxes": [[round(v, 4) for v in box] for box in normalized],
+        },
+    )
+
+
+def format_box(box: List[float]) -> str:
+    """Normalized [x1, y1, x2, y2] with 2 decimals, the prompt convention shared by all tasks."""
+    return "[" + ", ".join(f"{min(1.0, max(0.0, v)):.2f}" for v in box) + "]"
+
+
+def _parse_pair(key: Any) -> Optional[Tuple[int, int]]:
+    parts = str(key).split()
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return None
+    first, second = int(parts[0]), int(parts[1])
+    return (first, second) if first != second else None
+
+
+def _image_size(info: Dict[str, Any]) -> Optional[Tuple[float, float]]:
+    width, height = info.get("imgW"), info.get("imgH")
+    if not all(_is_number(v) and v > 0 for v in (width, height)):
+        return None
+    return float(width), float(height)
+
+
+def _normalized_box(box: Any, size: Tuple[float, float]) -> Optional[List[float]]:
+    if not isinstance(box, list) or len(box) != 4 or not all(_is_number(v) for v in box):
+        return None
+    width, height = size
+    x1, x2 = sorted((box[0] / width, box[2] / width))
+    y1, y2 = sorted((box[1] / height, box[3] / height))
+    return [min(1.0, max(0.0, v)) for v in (x1, y1, x2, y2)]
+
+
+def _candidate_paths(image_id: str) -> List[str]:
+    """Zero-padded to 5 digits as released; some copies use the bare id. Padded is tried first."""
+    names = [f"{int(image_id):05d}.jpg"] if image_id.isdigit() else []
+    if f"{image_id}.jpg" not in names:
+        names.append(f"{image_id}.jpg")
+    return [f"{IMAGE_DIR}/{name}" for name in names]
+
+
+def _image_path(root: Path, image_id: str, images: ImageIndex, ref: str) -> Optional[str]:
+    for candidate in _candidate_paths(image_id):
+        # No try/except: an id that climbs out of the root must stop the conversion (PathEscapeError).
+        relative = safe_relative_path(root, candidate, ref)
+        if images.exists(relative):
+            return relative
+    return None
+
+
+def _load_json(path: Path, kind: type, expected: str) -> Any:
+    if not path.is_file():
+        raise FileNotFoundError(f"PISC file {path} not found")
+    with open(path, encoding="utf-8") as handle:
+        try:
+            data = json.load(handle)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(data, kind):
+        raise ValueError(f"{path}: expected {expected}")
+    return data
+
+
+def _pairs_by_image(path: Path) -> Dict[str, Any]:
+    """The labels file keyed by canonical image id ("00012" and "12" are the same image)."""
+    raw = _load_json(path, dict, 'an object {"<image id>": {"<i> <j>": label}}')
+    by_id: Dict[str, Any] = {}
+    for key, pairs in raw.items():
+        image_id = canonical_id(key)
+        if image_id is None or image_id in by_id:
+            raise ValueError(f"{path}: image id {key!r} is empty or listed twice")
+        by_id[image_id] = pairs
+    return by_id
+
+
+def _load_image_info(path: Path) -> Dict[str, Dict[str, Any]]:
+    entries = _load_json(path, list, 'a JSON array of {"id", "imgW", "imgH", "bbox"} objects')
+    by_id: Dict[str, Dict[str, Any]] = {}
+    for index, entry in enumerate(entries):
+        image_id = canonical_id(entry.get("id")) if isinstance(entry, dict) else None
+        if image_id is None:
+            raise ValueError(f"{path}: entry {index} has no 'id'")
+        by_id[image_id] = entry
+    return by_id
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

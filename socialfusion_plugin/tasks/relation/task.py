@@ -1,0 +1,84 @@
+"""The `relation` task: PISC social relationship recognition between two boxed people."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+
+from ..base import Item, Task, TaskOptions
+from .answers import format_relation, parse_relation
+from .labels import FINE, GRANULARITIES, LABELS, label_for
+from .metrics import relation_report
+from .reader import read_split
+
+
+@dataclass
+class RelationOptions(TaskOptions):
+    granularity: str = field(
+        default=FINE,
+        metadata={
+            "help": "fine: 6 relationships (relationship.json, relationship_split/); coarse: 3 domains "
+            "intimate / non-intimate / no relation (domain.json, domain_split/)",
+            "choices": GRANULARITIES,
+        },
+    )
+
+
+class RelationTask(Task):
+    name = "relation"
+    dataset = "PISC"
+    description = (
+        "Social relationship between two boxed people. One record = one annotated pair (image id + "
+        "'i j') of an image listed in the split file; split images without annotated pairs are not records."
+    )
+    splits = ("train", "val", "test")
+    metric_names = ("mean_ap", "per_class_recall", "mean_recall", "accuracy")
+    Options = RelationOptions
+    closed_set = True
+    metric_notes = (
+        "mAP: mean over classes with positives of sklearn average_precision_score; a text answer "
+        "gives one-hot scores (an unparsed answer scores 0 for every class), ranking mode real scores",
+        "with ranking-mode scores, accuracy and recall use the highest-scoring label (ties: earlier label)",
+        "the label set is the references' granularity (from meta); for coarse references a fine answer "
+        "counts as its domain (friends/family/couple -> intimate, professional/commercial -> non-intimate)",
+    )
+
+    def label_names(self, options: TaskOptions) -> Optional[List[str]]:
+        return list(LABELS[options.granularity])
+
+    def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
+        root = Path(root)
+        if not root.is_dir():
+            raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder")
+        return read_split(root, split, options.granularity)
+
+    def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
+        return format_relation(target["label"])
+
+    def parse_answer(self, text: str, options: TaskOptions) -> Optional[str]:
+        return parse_relation(text)
+
+    def score(
+        self,
+        references: Sequence[Mapping[str, Any]],
+        predictions: Sequence[Optional[Any]],
+        class_scores: Sequence[Optional[Mapping[str, float]]],
+        options: TaskOptions,
+    ) -> Dict[str, Any]:
+        # The granularity the references were converted with travels in their meta; mixing both in
+        # one score run would mix label sets, so it is refused.
+        granularities = {meta.get("granularity") for meta in references}
+        if len(granularities) != 1 or not granularities <= set(GRANULARITIES):
+            raise ValueError(
+                f"relation references must share one granularity (fine or coarse), got {sorted(map(str, granularities))}"
+            )
+        granularity = granularities.pop()
+        classes = LABELS[granularity]
+        truths = []
+        for index, meta in enumerate(references):
+            if meta.get("label") not in classes:
+                raise ValueError(f"relation reference {index} has no {granularity} 'label' in its meta")
+            truths.append(meta["label"])
+        mapped = [label_for(p if isinstance(p, str) else None, granularity) for p in predictions]
+        report = relation_report(truths, mapped, class_scores, classes)
+        return {"granularity": granularity, **report}
