@@ -15,7 +15,7 @@ class ImageSizeCache:
 
     def __init__(self, max_entries: int = 4096):
         self.max_entries = max_entries
-        self._sizes: "OrderedDict[str, Optional[Tuple[int, int]]]" = OrderedDict()
+        self._sizes: "OrderedDict[str, Tuple[int, int]]" = OrderedDict()
 
     def size(self, path: Path, key: Optional[str] = None) -> Optional[Tuple[int, int]]:
         """Size of the image at `path` (cached under `key`, default the path); None if unreadable."""
@@ -24,6 +24,8 @@ class ImageSizeCache:
             self._sizes.move_to_end(key)
             return self._sizes[key]
         size = read_image_size(path)
+        if size is None:
+            return None  # not cached: under a shared key (a clip) the next frame may still be readable
         self._sizes[key] = size
         if len(self._sizes) > self.max_entries:
             self._sizes.popitem(last=False)

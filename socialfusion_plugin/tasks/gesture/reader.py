@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
+import re
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Union
 
@@ -35,13 +35,7 @@ def read_split(root: Path, split: str, keep_no_gesture: bool, check_images: bool
 def _read_class_file(
     root: Path, split: str, path: Path, images: Optional[ImageIndex], keep_no_gesture: bool
 ) -> Iterator[Item]:
-    # A class file is one JSON object, so it is loaded whole; files are read one at a time, which
-    # bounds memory by the largest class (tens of thousands of images), not by the split.
-    with open(path, encoding="utf-8") as handle:
-        try:
-            records = json.load(handle)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from None
+    records = load_class_file(path)
     if not isinstance(records, dict):
         raise ValueError(f"{path}: expected a JSON object mapping image ids to annotation records")
     folder_class = canonical_label(path.stem) or path.stem
@@ -49,6 +43,27 @@ def _read_class_file(
     where = f"{ANNOTATIONS_DIR}/{split}/{path.name}"
     for image_id, record in records.items():
         yield _convert_record(root, where, folder_class, folder, image_id, record, images, keep_no_gesture)
+
+
+# hand_landmarks (21 points per hand) are most of a class file's bytes and most of its parse time,
+# and conversion does not use them: they are cut out before parsing. The pattern only matches an
+# array made of numbers, so a partial match leaves unbalanced brackets (invalid JSON) and the file
+# is then parsed in full; the result never differs from json.loads but for the landmarks.
+_LANDMARKS = re.compile(r'"hand_landmarks"\s*:\s*\[[-+0-9eE.,\s\[\]]*\]')
+
+
+def load_class_file(path: Path) -> Any:
+    """One class file, loaded whole (it is one JSON object); files are read one at a time, so
+    memory is bounded by the largest class, not by the split."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(_LANDMARKS.sub('"hand_landmarks": null', text))
+    except json.JSONDecodeError:
+        pass
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
 
 
 def _image_folder(root: Path, stem: str, folder_class: str) -> str:
@@ -143,23 +158,23 @@ def _united_labels(raw: Any) -> Union[List[str], Skip]:
 
 def _hand_boxes(raw: Any, count: int) -> Optional[List[List[float]]]:
     """Normalized [x, y, w, h] boxes -> normalized [x1, y1, x2, y2], clamped to the image."""
-    if not isinstance(raw, list) or len(raw) != count:
+    if type(raw) is not list or len(raw) != count:
         return None
     boxes = []
     for box in raw:
-        if not _is_numbers(box, 4):
+        if type(box) is not list or len(box) != 4:
             return None
         x, y, w, h = box
+        if not (type(x) in _NUMBER and type(y) in _NUMBER and type(w) in _NUMBER and type(h) in _NUMBER):
+            return None
+        total = x + y + w + h
+        if total - total != 0:  # NaN or infinity (Python's json accepts both)
+            return None
         boxes.append([round(_clamp01(v), 4) for v in (x, y, x + w, y + h)])
     return boxes
 
 
-def _is_numbers(value: Any, length: int) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) == length
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
-    )
+_NUMBER = frozenset((int, float))  # exact types: bool is not a coordinate
 
 
 def _clamp01(value: float) -> float:

@@ -41,6 +41,8 @@ class GestureTask(Task):
     splits = ("train", "val", "test")
     metric_names = ("f1_micro", "f1_macro", "accuracy", "per_class_recall")
     Options = GestureOptions
+    # A plain attribute instead of the base property: the converter asks for it once per record.
+    prompts_file = Path(__file__).with_name("prompts.yaml")
     closed_set = True
     metric_notes = (
         "f1_micro equals accuracy (single label); f1_macro follows torchmetrics "

@@ -1,0 +1,182 @@
+"""`gaze` (GazeFollow): conversion from the release files, skips, errors, golden prompts, CLI."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from gazefollow_release import (
+    TEST_FILE,
+    TEST_SKIPS,
+    TRAIN_FILE,
+    TRAIN_SKIPS,
+    annotator_row,
+    build_release,
+    make_image,
+    train_row,
+    write_lines,
+)
+
+from socialfusion_plugin.registry import TASKS
+from socialfusion_plugin.tasks.conversion import convert
+from socialfusion_plugin.tasks.paths import PathEscapeError
+
+
+@pytest.fixture
+def task():
+    return TASKS.get("gaze")
+
+
+def run_convert(task, root, split, tmp_path):
+    out, report = tmp_path / f"{split}.json", tmp_path / f"{split}_report.json"
+    result = convert(task, root, split, out, report_path=report, progress=False)
+    return json.loads(out.read_text()), json.loads(report.read_text()), result
+
+
+def test_train_conversion_counts_and_skips(task, tmp_path):
+    root = build_release(tmp_path / "gazefollow")
+    records, report, _ = run_convert(task, root, "train", tmp_path)
+    assert report["read"] == 11  # data rows; the blank line is not a record
+    assert report["converted"] + report["skipped"] == report["read"]
+    assert report["converted"] == 5
+    assert report["skip_reasons"] == TRAIN_SKIPS
+    refs = {entry["ref"]: entry["reason"] for entry in report["skipped_records"]}
+    # line 3 is the blank line, so release row 5 is file line 6
+    assert refs[f"{TRAIN_FILE}:6"] == "gaze target out of frame"
+
+
+def test_train_boxes_are_normalized_swapped_and_clamped(task, tmp_path):
+    root = build_release(tmp_path / "gazefollow")
+    records, _, _ = run_convert(task, root, "train", tmp_path)
+    by_line = {r["id"].rsplit("line", 1)[1]: r for r in records}
+    # row 1: (2,1,6,5) px in a 20x10 image
+    assert by_line["1"]["meta"]["head_box"] == [0.1, 0.1, 0.3, 0.5]
+    assert by_line["1"]["meta"]["image_size"] == [20, 10]
+    assert by_line["1"]["meta"]["gaze_points"] == [[0.6, 0.7]]
+    assert by_line["1"]["conversations"][1]["value"] == "(0.60, 0.70)"
+    assert "[0.10, 0.10, 0.30, 0.50]" in by_line["1"]["conversations"][0]["value"]
+    # row 3 (file line 4): corners (12,2)-(8,6) swapped back to (8,2)-(12,6)
+    assert by_line["4"]["meta"]["head_box"] == [0.4, 0.2, 0.6, 0.6]
+    # row 4 (file line 5): (16,-3)-(25,4) clamped to the 20x10 image
+    assert by_line["5"]["meta"]["head_box"] == [0.8, 0.0, 1.0, 0.4]
+    # row 11 (file line 12): gaze (1.02, -0.01) clamped; 16x16 image
+    assert by_line["12"]["meta"]["gaze_points"] == [[1.0, 0.0]]
+    assert by_line["12"]["meta"]["image_size"] == [16, 16]
+    # two people in one image get distinct ids
+    assert by_line["1"]["image"] == by_line["2"]["image"] == "train/00000000/00000001.jpg"
+    assert by_line["1"]["id"] != by_line["2"]["id"]
+
+
+def test_train_golden(task, tmp_path, golden):
+    root = build_release(tmp_path / "gazefollow")
+    records, _, _ = run_convert(task, root, "train", tmp_path)
+    golden("gaze_train", records)
+
+
+def test_test_split_groups_annotators_into_one_person(task, tmp_path, golden):
+    root = build_release(tmp_path / "gazefollow")
+    records, report, _ = run_convert(task, root, "test", tmp_path)
+    # read units: persons A, B, C, D, E plus the short row = 6
+    assert report["read"] == 6
+    assert report["converted"] == 3
+    assert report["skip_reasons"] == TEST_SKIPS
+    person_a, person_b, person_e = records
+    assert person_a["id"] == "gaze/test/test2/00000000/00000001/line1"
+    assert person_a["meta"]["gaze_points"] == [[0.6, 0.25], [0.8, 0.75]]  # the -1 annotation dropped
+    assert person_a["conversations"][1]["value"] == "(0.70, 0.50)"  # mean of the annotators
+    assert person_b["meta"]["head_box"] == [0.7, 0.0, 0.9, 0.4]  # swapped corners repaired
+    assert person_b["meta"]["eye"] == [0.75, 0.2]
+    assert person_e["meta"]["gaze_points"] == [[0.9, 0.1]]  # the NaN annotator ignored
+    assert {e["ref"] for e in report["skipped_records"]} == {
+        f"{TEST_FILE}:6",
+        f"{TEST_FILE}:7",
+        f"{TEST_FILE}:8",
+    }
+    golden("gaze_test", records)
+
+
+def test_test_split_refuses_a_person_whose_rows_are_not_consecutive(task, tmp_path):
+    box = (2.0, 1.0, 6.0, 5.0)
+    rows = [
+        annotator_row("test2/00000000/00000001.jpg", 1, (0.25, 0.3), (0.6, 0.25), box),
+        annotator_row("test2/00000000/00000001.jpg", 2, (0.75, 0.2), (0.1, 0.9), box),
+        annotator_row("test2/00000000/00000001.jpg", 3, (0.25, 0.3), (0.8, 0.75), box),
+    ]
+    root = build_release(tmp_path / "gazefollow", test_rows=rows)
+    with pytest.raises(ValueError, match=r"test_annotations_release.txt:3: .*first seen at line 1"):
+        run_convert(task, root, "test", tmp_path)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_escaping_image_path_is_refused(task, tmp_path, split):
+    root = build_release(tmp_path / "gazefollow")
+    box = (2.0, 1.0, 6.0, 5.0)
+    if split == "train":
+        # refused even though the row would be skipped as out of frame
+        write_lines(root / TRAIN_FILE, [train_row("../outside.jpg", 1, (0.2, 0.2), (-1, -1), box, 0)])
+    else:
+        write_lines(root / TEST_FILE, [annotator_row("test2/../../outside.jpg", 1, (0.2, 0.2), (0.5, 0.5), box)])
+    make_image(tmp_path, "outside.jpg")
+    with pytest.raises(PathEscapeError):
+        run_convert(task, root, split, tmp_path)
+
+
+def test_missing_root_and_annotation_file(task, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        convert(task, tmp_path / "nowhere", "train", tmp_path / "out.json", progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="train_annotations_release.txt"):
+        convert(task, tmp_path / "empty", "train", tmp_path / "out.json", progress=False)
+    with pytest.raises(FileNotFoundError, match="test_annotations_release.txt"):
+        convert(task, tmp_path / "empty", "test", tmp_path / "out.json", progress=False)
+
+
+def test_prompts_have_paraphrases_and_use_the_box(task):
+    from socialfusion_plugin.tasks.prompts import load_prompts
+
+    prompts = load_prompts(task.prompts_file)
+    assert len(prompts.train) >= 4
+    assert prompts.fields() == ["box"]
+
+
+def test_cli_round_trip_perfect_predictions(tmp_path):
+    from socialfusion_plugin.cli.main import main
+
+    box = (2.0, 1.0, 6.0, 5.0)
+    rows = [
+        # two annotators who agree, so the answer (their mean) is exactly each of them
+        annotator_row("test2/00000000/00000001.jpg", 1, (0.25, 0.3), (0.6, 0.25), box),
+        annotator_row("test2/00000000/00000001.jpg", 2, (0.25, 0.3), (0.6, 0.25), box),
+        annotator_row("test2/00000000/00000002.jpg", 3, (0.5, 0.5), (0.15, 0.85), box),
+    ]
+    root = build_release(tmp_path / "gazefollow", test_rows=rows)
+    converted = tmp_path / "gaze_test.json"
+    assert main(["convert", "gaze", "--root", str(root), "--split", "test", "--out", str(converted), "--no-progress"]) == 0
+    records = json.loads(converted.read_text())
+    assert len(records) == 2
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text(
+        "".join(json.dumps({"id": r["id"], "text": r["conversations"][1]["value"]}) + "\n" for r in records)
+    )
+    metrics_path = tmp_path / "metrics.json"
+    assert main(["score", "gaze", "--predictions", str(predictions), "--references", str(converted),
+                 "--out", str(metrics_path)]) == 0
+    result = json.loads(metrics_path.read_text())
+    assert result["n"] == 2 and result["unparsed"] == 0
+    assert result["metrics"]["auc"] == 1.0
+    assert math.isclose(result["metrics"]["avg_l2"], 0.0, abs_tol=1e-12)
+    assert math.isclose(result["metrics"]["min_l2"], 0.0, abs_tol=1e-12)
+    assert result["notes"]  # the heatmap construction is stated with the numbers
+
+
+def test_unreadable_image_is_skipped(task, tmp_path):
+    box = (2.0, 1.0, 6.0, 5.0)
+    rows = [
+        train_row("train/00000000/00000003.jpg", 1, (0.2, 0.2), (0.5, 0.5), box, 1),
+        train_row("train/00000000/00000001.jpg", 2, (0.2, 0.2), (0.5, 0.5), box, 1),
+    ]
+    root = build_release(tmp_path / "gazefollow", train_rows=rows)
+    (root / "train/00000000/00000003.jpg").write_bytes(b"not a jpeg")
+    records, report, _ = run_convert(task, root, "train", tmp_path)
+    assert report["skip_reasons"] == {"unreadable image": 1}
+    assert [r["image"] for r in records] == ["train/00000000/00000001.jpg"]
