@@ -33,3 +33,19 @@ def golden():
         assert text == expected, f"converted output differs from golden snapshot {path.name}"
 
     return check
+
+
+@pytest.fixture(scope="session")
+def tiny_assets(tmp_path_factory):
+    """A tiny random LLaMA (+ SentencePiece tokenizer) and a tiny open_clip tower, built once."""
+    from socialfusion_plugin.demo.tiny_assets import build_tiny_assets
+
+    return build_tiny_assets(tmp_path_factory.mktemp("tiny-models"), seed=0)
+
+
+@pytest.fixture(scope="session")
+def color_data(tmp_path_factory):
+    """16 generated images with one-question conversations in LLaVA's format."""
+    from socialfusion_plugin.demo.synthetic_data import write_color_dataset
+
+    return write_color_dataset(tmp_path_factory.mktemp("color-data"), count=16, seed=0)

@@ -10,6 +10,8 @@ the default -2 (second-to-last block) picks the same features for the same weigh
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 from types import SimpleNamespace
 from typing import List, Optional, Union
 
@@ -59,7 +61,8 @@ class OpenClipVisionTower(nn.Module):
 
         weights_path = self.spec.resolve_weights()
         self.spec.register_architecture()
-        clip = open_clip.create_model(self.spec.architecture, pretrained=None, device="cpu")
+        with _quiet_random_init_warning():
+            clip = open_clip.create_model(self.spec.architecture, pretrained=None, device="cpu")
         visual = clip.visual
         del clip  # the text tower is not needed; free it before loading weights
         load_visual_state_dict(visual, weights_path)
@@ -139,6 +142,24 @@ class OpenClipVisionTower(nn.Module):
     @property
     def num_patches(self) -> int:
         return self.num_patches_per_side ** 2
+
+
+class _RandomInitFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_random_init_warning():
+    """open_clip warns "Model initialized randomly" when built without a tag; the weights are loaded
+    right after from the local checkpoint, so the warning would only mislead."""
+    root = logging.getLogger()
+    log_filter = _RandomInitFilter()
+    root.addFilter(log_filter)
+    try:
+        yield
+    finally:
+        root.removeFilter(log_filter)
 
 
 def _tower_config(vision_cfg: dict) -> SimpleNamespace:

@@ -39,7 +39,13 @@ def load_visual_state_dict(visual: nn.Module, path: str) -> None:
     state = read_state_dict(path)
     if any(key.startswith("visual.") for key in state):
         state = {key[len("visual."):]: value for key, value in state.items() if key.startswith("visual.")}
-    missing, unexpected = visual.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = visual.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shape mismatches raise even with strict=False
+        raise VisionWeightsError(
+            f"{path}: does not match the vision tower architecture ({str(err).splitlines()[-1].strip()}). "
+            "Check that ARCH in --vision_tower open_clip:ARCH@WEIGHTS is the checkpoint's architecture."
+        ) from None
     if missing or unexpected:
         raise VisionWeightsError(
             f"{path}: does not match the vision tower architecture "

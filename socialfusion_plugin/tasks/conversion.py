@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from .base import Sample, Skip, Task, TaskOptions
-from .prompts import PROMPT_MODES, load_prompts
+from .prompts import PROMPT_MODES, PromptSet, load_prompts
 
 IMAGE_TOKEN = "<image>"
 
@@ -78,9 +78,11 @@ def build_record(
     prompt_mode: str,
     seed: int,
     image_root: Optional[Path] = None,
+    prompts: Optional[PromptSet] = None,
 ) -> Dict[str, Any]:
-    """One LLaVA record. `image_root` set -> absolute image path (for --absolute-paths)."""
-    prompts = load_prompts(task.prompts_file)
+    """One LLaVA record. `image_root` set -> absolute image path (for --absolute-paths).
+    `prompts`: the task's prompt set, when the caller already loaded it (once per conversion)."""
+    prompts = prompts or load_prompts(task.prompts_file)
     question = prompts.render(prompt_mode, sample.id, seed, sample.prompt_fields)
     image = sample.image if image_root is None else str((Path(image_root) / sample.image).resolve())
     meta = {"task": task.name, "split": split}
@@ -127,6 +129,7 @@ def convert(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     seen_ids = set()
+    prompts = load_prompts(task.prompts_file)  # once: resolving the path per record costs ~30 s per million
     bar = _progress_bar(progress, f"convert {task.name}/{split}")
     try:
         with open(tmp, "w", encoding="utf-8") as handle:
@@ -140,7 +143,7 @@ def convert(
                 if item.id in seen_ids:
                     raise ValueError(f"task {task.name}: duplicate sample id {item.id!r} in split {split}")
                 seen_ids.add(item.id)
-                record = build_record(task, item, split, opts, mode, seed, root if absolute_paths else None)
+                record = build_record(task, item, split, opts, mode, seed, root if absolute_paths else None, prompts)
                 handle.write("\n" if first else ",\n")
                 handle.write(json.dumps(record, ensure_ascii=False, sort_keys=False))
                 first = False

@@ -116,3 +116,26 @@ def test_escaping_image_id_is_refused(tmp_path):
     root = write_release(tmp_path / "hagrid", {("test", "ok"): {"../../../outside": hand_record(["ok"])}}, [])
     with pytest.raises(PathEscapeError):
         run_convert(root, tmp_path, split="test")
+
+
+@pytest.mark.parametrize(
+    "landmarks",
+    [
+        [[[0.5, 0.25]] * 21, []],
+        [[[1e-3, -2.5e+1]] * 21, None],  # a hand without landmarks as null: the fast path falls back
+        [[[0.5, 0.25], "x"]],
+    ],
+)
+def test_class_file_loading_drops_only_landmarks(tmp_path, landmarks):
+    from socialfusion_plugin.tasks.gesture.reader import load_class_file
+
+    record = hand_record(["like", "no_gesture"])
+    record["hand_landmarks"] = landmarks
+    path = tmp_path / "like.json"
+    path.write_text(json.dumps({"a": record, "b": hand_record(["fist"])}, indent=2), encoding="utf-8")
+    loaded = load_class_file(path)
+    expected = json.loads(path.read_text(encoding="utf-8"))
+    for value in (loaded, expected):
+        for entry in value.values():
+            entry.pop("hand_landmarks")
+    assert loaded == expected and list(loaded) == ["a", "b"]

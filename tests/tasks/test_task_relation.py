@@ -66,10 +66,6 @@ def test_coarse_uses_domain_files_and_labels(tmp_path):
     ]
     assert all(r["meta"]["granularity"] == "coarse" for r in records)
     # The prompt lists the label set of the converted granularity.
-    assert all(
-        r["conversations"][0]["value"].endswith("one of: intimate, non-intimate, no relation.") for r in records
-        if "one of:" in r["conversations"][0]["value"]
-    )
     assert all("intimate, non-intimate, no relation" in r["conversations"][0]["value"] for r in records)
     assert report.skipped == 0
     assert TASK.label_names(TASK.options({"granularity": "coarse"})) == ["intimate", "non-intimate", "no relation"]
@@ -128,3 +124,13 @@ def test_split_images_without_pairs_are_not_records(tmp_path):
     write_json(root / "relationship_split" / "relation_validx.json", ["00005", "00002"])
     records, report = run_convert(root, tmp_path, split="val")
     assert [r["id"] for r in records] == ["relation/val/2_1_2"] and report.read == 1
+
+
+def test_image_entry_that_is_not_an_object_is_one_skip(tmp_path):
+    root = standard_release(tmp_path / "pisc")
+    write_json(root / "relationship.json", {"00002": ["1 2", 3]})
+    records, report = run_convert(root, tmp_path, split="val")
+    assert records == [] and report.read == 1
+    assert report.skipped_records == [
+        {"ref": "relationship.json:2", "reason": "malformed pairs", "detail": "expected an object of pairs"}
+    ]

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from pisc_release import standard_release
-from socialfusion_plugin.cli import main as cli_main
+from socialfusion_plugin.cli.main import main as cli
 from socialfusion_plugin.registry import TASKS
 
 TASK = TASKS.get("relation")
@@ -129,13 +129,11 @@ def test_mixed_granularities_are_refused():
 
 
 @pytest.mark.parametrize("granularity, expected_n", [("fine", 3), ("coarse", 3)])
-def test_cli_round_trip_perfect_predictions(tmp_path, monkeypatch, granularity, expected_n):
-    # Only the two commands this round trip uses are loaded, so it does not depend on the others.
-    monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("convert_cmd", "score_cmd"))
+def test_cli_round_trip_perfect_predictions(tmp_path, granularity, expected_n):
     root = standard_release(tmp_path / "pisc")
     converted = tmp_path / "test.json"
     argv = ["convert", "relation", "--root", str(root), "--split", "test", "--out", str(converted)]
-    assert cli_main.main(argv + ["--option", f"granularity={granularity}", "--no-progress"]) == 0
+    assert cli(argv + ["--option", f"granularity={granularity}", "--no-progress"]) == 0
     records = json.loads(converted.read_text(encoding="utf-8"))
     predictions = tmp_path / "predictions.jsonl"
     predictions.write_text(
@@ -144,7 +142,7 @@ def test_cli_round_trip_perfect_predictions(tmp_path, monkeypatch, granularity, 
     )
     metrics_path = tmp_path / "metrics.json"
     argv = ["score", "relation", "--predictions", str(predictions), "--references", str(converted)]
-    assert cli_main.main(argv + ["--out", str(metrics_path)]) == 0
+    assert cli(argv + ["--out", str(metrics_path)]) == 0
     result = json.loads(metrics_path.read_text(encoding="utf-8"))
     assert result["n"] == expected_n and result["unparsed"] == 0
     metrics = result["metrics"]

@@ -1,0 +1,106 @@
+"""Training through the launcher (plain, ZeRO-2 under the deepspeed launcher, ZeRO-3), then loading
+the outputs with LLaVA's own loader, generating, and merging."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from socialfusion_plugin.resources import deepspeed_config
+
+pytestmark = pytest.mark.slow
+QUESTION = "What color is the square in the picture? Answer with one word."
+
+
+def train_args(tiny_assets, color_data, output_dir, steps=4, extra=()):
+    return [
+        "--model_name_or_path", str(tiny_assets.llm_dir), "--version", "v1",
+        "--data_path", str(color_data), "--image_folder", str(color_data.parent / "images"),
+        "--vision_tower", tiny_assets.vision_tower, "--mm_projector_type", "mlp2x_gelu",
+        "--mm_vision_select_layer", "-2", "--mm_use_im_start_end", "False", "--mm_use_im_patch_token", "False",
+        "--lora_enable", "True", "--lora_r", "8", "--lora_alpha", "16",
+        "--mm_projector_lr", "1e-3", "--learning_rate", "1e-2", "--bf16", "True",
+        "--max_steps", str(steps), "--per_device_train_batch_size", "4",
+        "--save_strategy", "steps", "--save_steps", "2", "--logging_steps", "1",
+        "--model_max_length", "256", "--dataloader_num_workers", "0", "--report_to", "none",
+        "--output_dir", str(output_dir), *extra,
+    ]
+
+
+def run(command, cwd):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    return output
+
+
+def assert_lora_run_outputs(run_dir):
+    for folder in (run_dir, run_dir / "checkpoint-2"):
+        for name in ("adapter_model.safetensors", "adapter_config.json", "non_lora_trainables.bin", "config.json"):
+            assert (folder / name).is_file(), f"{folder / name} missing"
+
+
+def generate(model_path, model_base, color_data):
+    from socialfusion_plugin.host.checkpoints import load_checkpoint
+    from socialfusion_plugin.host.inference import answer_question
+
+    loaded = load_checkpoint(model_path, model_base)
+    image = Image.open(color_data.parent / "images" / "square_000.png").convert("RGB")
+    return loaded, answer_question(loaded, image, QUESTION, max_new_tokens=4)
+
+
+def test_plain_run_prints_report_and_checkpoints_load(tiny_assets, color_data, tmp_path):
+    run_dir = tmp_path / "plain-lora"
+    output = run([sys.executable, "-m", "socialfusion_plugin.train", *train_args(tiny_assets, color_data, run_dir)],
+                 tmp_path)
+    assert "vision tower                            0 trainable" in output
+    assert "connector" in output and "language-model LoRA" in output
+    assert_lora_run_outputs(run_dir)
+    # the connector LLaVA's loader puts into the model is the one training saved, at every checkpoint
+    for folder in (run_dir / "checkpoint-2", run_dir):
+        loaded, answer = generate(folder, str(tiny_assets.llm_dir), color_data)
+        saved = torch.load(folder / "non_lora_trainables.bin", weights_only=True)
+        projector = loaded.model.get_model().mm_projector.state_dict()
+        for key, value in saved.items():
+            short = key.split("mm_projector.")[1]
+            assert torch.allclose(projector[short].float(), value.float(), atol=1e-3), key
+        assert isinstance(answer, str)
+
+
+def test_zero2_under_the_deepspeed_launcher_with_projector_lr(tiny_assets, color_data, tmp_path):
+    run_dir = tmp_path / "zero2-lora"
+    command = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", "1", "--master_port", "29561",
+               "--module", "socialfusion_plugin.train",
+               *train_args(tiny_assets, color_data, run_dir, extra=("--deepspeed", str(deepspeed_config("zero2"))))]
+    output = run(command, tmp_path)
+    assert "zip() argument 2 is longer" not in output
+    assert_lora_run_outputs(run_dir)
+    _, answer = generate(run_dir / "checkpoint-2", str(tiny_assets.llm_dir), color_data)
+    assert isinstance(answer, str)
+
+
+def test_zero3_run_then_merge_loads_without_base(tiny_assets, color_data, tmp_path):
+    from socialfusion_plugin.cli.main import main
+
+    run_dir = tmp_path / "zero3-lora"
+    output = run([sys.executable, "-m", "socialfusion_plugin.train",
+                  *train_args(tiny_assets, color_data, run_dir, extra=("--deepspeed", str(deepspeed_config("zero3"))))],
+                 tmp_path)
+    assert "running DeepSpeed as one process" in output
+    assert_lora_run_outputs(run_dir)
+    _, lora_answer = generate(run_dir, str(tiny_assets.llm_dir), color_data)
+    merged_dir = tmp_path / "merged"
+    assert main(["merge", "--model-path", str(run_dir), "--model-base", str(tiny_assets.llm_dir),
+                 "--out", str(merged_dir)]) == 0
+    merged, merged_answer = generate(merged_dir, None, color_data)
+    assert merged.kind == "full"
+    assert merged_answer == lora_answer
+    from safetensors import safe_open
+
+    with safe_open(str(merged_dir / "model.safetensors"), "pt") as handle:
+        keys = list(handle.keys())
+    assert any("mm_projector" in key for key in keys)
+    assert not any("vision_tower" in key for key in keys)  # rebuilt from mm_vision_tower, not copied
