@@ -8,7 +8,10 @@ in a fresh process so its peak RSS is its own:
   2. a smaller release (default 20,000 records) whose images exist as empty .jpg files, with the
      default check_images=true (one cached directory listing per class folder).
 
-    python benchmarks/bench_convert_hagrid.py [--records N] [--image-records M] [--workdir DIR]
+    python benchmarks/bench_convert_hagrid.py [--records N] [--image-records M] [--workers W] [--workdir DIR]
+
+The annotations-only run is timed with 1 and with W worker processes (`convert --workers`); the
+sha256 printed for each output shows they are byte-identical.
 """
 from __future__ import annotations
 
@@ -81,36 +84,50 @@ def generate(root: Path, records: int, split: str = "train", with_images: bool =
         start += count
 
 
-def _convert_in_child(root: str, out: str, options: dict, queue) -> None:
+def _convert_in_child(root: str, out: str, options: dict, workers: int, queue) -> None:
     from socialfusion_plugin.registry import TASKS
     from socialfusion_plugin.tasks.conversion import convert
 
     began = time.perf_counter()
-    report = convert(TASKS.get("gesture"), Path(root), "train", Path(out), options=options, progress=False)
+    report = convert(TASKS.get("gesture"), Path(root), "train", Path(out), options=options, progress=False,
+                     workers=workers)
     wall = time.perf_counter() - began
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
     queue.put({"read": report.read, "converted": report.converted, "wall_s": wall, "peak_rss_mib": peak_mib})
 
 
-def measure(root: Path, options: dict) -> dict:
+def measure(root: Path, options: dict, workers: int = 1) -> dict:
     context = multiprocessing.get_context("spawn")  # a fresh process: its peak RSS is the conversion's alone
     queue = context.Queue()
     out = root / "converted.json"
-    child = context.Process(target=_convert_in_child, args=(str(root), str(out), options, queue))
+    child = context.Process(target=_convert_in_child, args=(str(root), str(out), options, workers, queue))
     child.start()
     result = queue.get()
     child.join()
     if child.exitcode != 0:
         raise SystemExit(f"conversion failed in the child process (exit {child.exitcode})")
     result["output_mib"] = out.stat().st_size / 2**20
+    result["sha256"] = _sha256(out)
+    result["workers"] = workers
     return result
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def report_line(name: str, result: dict) -> str:
     rate = result["read"] / result["wall_s"]
     return (
         f"{name}: {result['read']:,} records ({result['converted']:,} converted) in {result['wall_s']:.1f} s "
-        f"= {rate:,.0f} records/s, peak RSS {result['peak_rss_mib']:.0f} MiB, output {result['output_mib']:.0f} MiB"
+        f"= {rate:,.0f} records/s, {result['workers']} worker(s), peak RSS of the main process "
+        f"{result['peak_rss_mib']:.0f} MiB, output {result['output_mib']:.0f} MiB (sha256 {result['sha256']})"
     )
 
 
@@ -118,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000, help="records for the annotations-only run")
     parser.add_argument("--image-records", type=int, default=20_000, help="records (and empty images) for the run with image checks")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes for the parallel runs")
     parser.add_argument("--workdir", type=Path, help="where to generate (default: a temporary folder, removed afterwards)")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_hagrid_"))
@@ -127,9 +145,10 @@ def main() -> None:
         generate(big, args.records)
         size = sum(p.stat().st_size for p in (big / "hagrid_annotations" / "train").iterdir()) / 2**20
         print(f"generated {args.records:,} records ({size:.0f} MiB of annotations) in {time.perf_counter() - began:.1f} s")
-        print(report_line("check_images=false", measure(big, {"check_images": False})))
+        for workers in (1, args.workers):
+            print(report_line("check_images=false", measure(big, {"check_images": False}, workers)))
         generate(small, args.image_records, with_images=True)
-        print(report_line("check_images=true ", measure(small, {"check_images": True})))
+        print(report_line("check_images=true ", measure(small, {"check_images": True}, args.workers)))
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -1,6 +1,7 @@
 """`socialfusion convert TASK --root DIR --split SPLIT --out FILE.json`."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,11 @@ def register(subparsers) -> None:
         "evaluation wording; default: train for the train split, eval otherwise"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for choosing prompt paraphrases")
+    parser.add_argument(
+        "--workers", type=int, default=min(4, os.cpu_count() or 1),
+        help="processes reading independent parts of the split (tasks that have parts, e.g. HaGRID class "
+        "files); the output is identical for any value (default: %(default)s)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -46,6 +52,7 @@ def run(args) -> int:
         prompt_mode=args.prompts,
         seed=args.seed,
         progress=not args.no_progress,
+        workers=max(1, args.workers),
     )
     print(report.summary())
     print(f"wrote {args.out}" + (f" and report {args.report}" if args.report else ""))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -133,6 +133,15 @@ class Task(ABC):
         import inspect
 
         return Path(inspect.getfile(type(self))).with_name("prompts.yaml")
+
+    def read_parts(self, root: Path, split: str, options: TaskOptions) -> Optional[List[Any]]:
+        """Independent, picklable pieces of a split (e.g. one annotation file each), in output order,
+        each readable on its own by `read_part`; `convert --workers N` reads them in parallel.
+        None (the default) means the split is only read sequentially, by `read`."""
+        return None
+
+    def read_part(self, root: Path, split: str, options: TaskOptions, part: Any) -> Iterator[Item]:
+        raise NotImplementedError(f"task {self.name} does not read its splits in parts")
 
     @abstractmethod
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:

@@ -42,6 +42,16 @@ def score_matrix(
     return matrix
 
 
+def top_class(parsed: Optional[str], scores: Optional[Mapping[str, float]], classes: Sequence[str]) -> Optional[str]:
+    """The single predicted class: the argmax of ranking-mode scores when given (ties go to the
+    earlier class in label order), otherwise the parsed text answer."""
+    if scores:
+        ranked = [(float(scores[name]), -index, name) for index, name in enumerate(classes) if name in scores]
+        if ranked:
+            return max(ranked)[2]
+    return parsed
+
+
 def mean_average_precision(y_true: np.ndarray, scores: np.ndarray, classes: Sequence[str]) -> Dict[str, object]:
     """Mean over classes of sklearn's average_precision_score (one class vs. rest)."""
     from sklearn.metrics import average_precision_score

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Optional
 
-import yaml
-
+from ..phrase_matching import PhraseMatcher, load_synonym_matcher
 from .labels import GESTURE_LABELS
-from .phrases import PhraseMatcher
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
 
@@ -28,14 +26,4 @@ def parse_gesture(text: object) -> Optional[str]:
 
 @lru_cache(maxsize=1)
 def _matcher() -> PhraseMatcher:
-    with open(SYNONYMS_FILE, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    phrases: Dict[str, str] = {}
-    for label in GESTURE_LABELS:
-        phrases[label] = label
-    for label, synonyms in (data.get("labels") or {}).items():
-        if label not in GESTURE_LABELS:
-            raise ValueError(f"{SYNONYMS_FILE}: unknown gesture {label!r}")
-        for phrase in synonyms or ():
-            phrases[str(phrase)] = label
-    return PhraseMatcher(phrases, fillers=[str(f) for f in data.get("fillers") or ()])
+    return load_synonym_matcher(SYNONYMS_FILE, GESTURE_LABELS, "gesture")

@@ -10,19 +10,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Dict, List, Mapping, Optional, Sequence
-
-
-def hard_prediction(
-    parsed: Optional[str], scores: Optional[Mapping[str, float]], classes: Sequence[str]
-) -> Optional[str]:
-    """Ranking-mode scores, when given, decide the class (argmax; ties go to the earlier class in
-    label order); otherwise the parsed text answer does."""
-    if scores:
-        ranked = [(float(scores[name]), -index, name) for index, name in enumerate(classes) if name in scores]
-        if ranked:
-            return max(ranked)[2]
-    return parsed
+from typing import Any, Dict, List, Optional, Sequence
 
 
 def multiclass_report(

@@ -15,21 +15,30 @@ ANNOTATIONS_DIR = "hagrid_annotations"
 IMAGES_DIR = "hagrid_dataset"
 
 
-def read_split(root: Path, split: str, keep_no_gesture: bool, check_images: bool) -> Iterator[Item]:
+def class_files(root: Path, split: str, check_images: bool) -> List[str]:
+    """The split's class files, in order: the independent parts of a HaGRID split."""
     annotation_dir = root / ANNOTATIONS_DIR / split
     if not annotation_dir.is_dir():
         raise FileNotFoundError(f"HaGRID annotation folder {annotation_dir} not found (expected <class>.json files)")
-    class_files = sorted(p for p in annotation_dir.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
-    if not class_files:
+    files = sorted(p.name for p in annotation_dir.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+    if not files:
         raise FileNotFoundError(f"no <class>.json annotation file in {annotation_dir}")
     image_root = root / IMAGES_DIR
     if check_images and not image_root.is_dir():
         raise FileNotFoundError(
             f"HaGRID image folder {image_root} not found (or set check_images=false to convert annotations only)"
         )
+    return files
+
+
+def read_class_file(root: Path, split: str, name: str, keep_no_gesture: bool, check_images: bool) -> Iterator[Item]:
     images = ImageIndex(root) if check_images else None
-    for path in class_files:
-        yield from _read_class_file(root, split, path, images, keep_no_gesture)
+    return _read_class_file(root, split, root / ANNOTATIONS_DIR / split / name, images, keep_no_gesture)
+
+
+def read_split(root: Path, split: str, keep_no_gesture: bool, check_images: bool) -> Iterator[Item]:
+    for name in class_files(root, split, check_images):
+        yield from read_class_file(root, split, name, keep_no_gesture, check_images)
 
 
 def _read_class_file(

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from ..base import Item, Task, TaskOptions
+from ..classification_metrics import top_class
 from .answers import format_gesture, parse_gesture
 from .labels import NO_GESTURE, label_names
-from .metrics import hard_prediction, multiclass_report
-from .reader import read_split
+from .metrics import multiclass_report
+from .reader import class_files, read_class_file, read_split
 
 
 @dataclass
@@ -41,8 +42,6 @@ class GestureTask(Task):
     splits = ("train", "val", "test")
     metric_names = ("f1_micro", "f1_macro", "accuracy", "per_class_recall")
     Options = GestureOptions
-    # A plain attribute instead of the base property: the converter asks for it once per record.
-    prompts_file = Path(__file__).with_name("prompts.yaml")
     closed_set = True
     metric_notes = (
         "f1_micro equals accuracy (single label); f1_macro follows torchmetrics "
@@ -61,6 +60,12 @@ class GestureTask(Task):
         if not root.is_dir():
             raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder")
         return read_split(root, split, options.keep_no_gesture, options.check_images)
+
+    def read_parts(self, root: Path, split: str, options: TaskOptions) -> Optional[List[Any]]:
+        return class_files(Path(root), split, options.check_images)  # one class file per part
+
+    def read_part(self, root: Path, split: str, options: TaskOptions, part: Any) -> Iterator[Item]:
+        return read_class_file(Path(root), split, part, options.keep_no_gesture, options.check_images)
 
     def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
         return format_gesture(target["label"])
@@ -84,14 +89,14 @@ class GestureTask(Task):
         # The label set the data was converted with travels in each record's meta, so scoring needs no option.
         with_no_gesture = any(meta.get("no_gesture_in_label_set", True) for meta in references)
         classes = label_names(with_no_gesture)
-        hard = [hard_prediction(p, s, classes) for p, s in zip(predictions, class_scores)]
+        hard = [top_class(p, s, classes) for p, s in zip(predictions, class_scores)]
         metrics = multiclass_report(truths, hard, classes)
         metrics["num_classes"] = len(classes)
         kept = [i for i, truth in enumerate(truths) if truth != NO_GESTURE]
         reduced_classes = label_names(False)
         without = multiclass_report(
             [truths[i] for i in kept],
-            [hard_prediction(predictions[i], class_scores[i], reduced_classes) for i in kept],
+            [top_class(predictions[i], class_scores[i], reduced_classes) for i in kept],
             reduced_classes,
         )
         without["num_classes"] = len(reduced_classes)

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Optional
 
-import yaml
-
+from ..phrase_matching import PhraseMatcher, load_synonym_matcher
 from .labels import LABELS
-from .phrases import PhraseMatcher
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
 ALL_LABELS = tuple(dict.fromkeys(LABELS["fine"] + LABELS["coarse"]))
@@ -32,12 +30,4 @@ def parse_relation(text: object) -> Optional[str]:
 
 @lru_cache(maxsize=1)
 def _matcher() -> PhraseMatcher:
-    with open(SYNONYMS_FILE, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    phrases: Dict[str, str] = {label: label for label in ALL_LABELS}
-    for label, synonyms in (data.get("labels") or {}).items():
-        if label not in ALL_LABELS:
-            raise ValueError(f"{SYNONYMS_FILE}: unknown relation label {label!r}")
-        for phrase in synonyms or ():
-            phrases[str(phrase)] = label
-    return PhraseMatcher(phrases)
+    return load_synonym_matcher(SYNONYMS_FILE, ALL_LABELS, "relation label")

@@ -6,19 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-from ..classification_metrics import label_matrix, mean_average_precision, score_matrix
-
-
-def hard_prediction(
-    parsed: Optional[str], scores: Optional[Mapping[str, float]], classes: Sequence[str]
-) -> Optional[str]:
-    """Argmax of ranking-mode scores when given (ties: earlier class in label order), else the
-    parsed answer."""
-    if scores:
-        ranked = [(float(scores[name]), -index, name) for index, name in enumerate(classes) if name in scores]
-        if ranked:
-            return max(ranked)[2]
-    return parsed
+from ..classification_metrics import label_matrix, mean_average_precision, score_matrix, top_class
 
 
 def relation_report(
@@ -27,7 +15,7 @@ def relation_report(
     class_scores: Sequence[Optional[Mapping[str, float]]],
     classes: Sequence[str],
 ) -> Dict[str, Any]:
-    hard = [hard_prediction(p, s, classes) for p, s in zip(parsed, class_scores)]
+    hard = [top_class(p, s, classes) for p, s in zip(parsed, class_scores)]
     hits: Counter = Counter()
     positives: Counter = Counter(truths)
     for truth, predicted in zip(truths, hard):

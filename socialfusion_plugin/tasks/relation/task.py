@@ -34,8 +34,6 @@ class RelationTask(Task):
     splits = ("train", "val", "test")
     metric_names = ("mean_ap", "per_class_recall", "mean_recall", "accuracy")
     Options = RelationOptions
-    # A plain attribute instead of the base property: the converter asks for it once per record.
-    prompts_file = Path(__file__).with_name("prompts.yaml")
     closed_set = True
     metric_notes = (
         "mAP: mean over classes with positives of sklearn average_precision_score; a text answer "

@@ -50,3 +50,26 @@ class PhraseMatcher:
             if best is None or key < best[0]:
                 best = (key, label)
         return best[1] if best else None
+
+
+def load_synonym_matcher(path, labels: Iterable[str], kind: str) -> PhraseMatcher:
+    """A matcher from a task's `synonyms.yaml`:
+
+        labels:  {<canonical label>: [<phrase>, ...]}   # each label also matches its own name
+        fillers: [<phrase>, ...]                        # optional, removed before matching
+    """
+    import yaml
+
+    labels = tuple(labels)
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle) or {}
+    unknown_keys = sorted(set(data) - {"labels", "fillers"})
+    if unknown_keys:
+        raise ValueError(f"{path}: unknown key(s) {', '.join(unknown_keys)}; expected labels, fillers")
+    phrases = {label: label for label in labels}
+    for label, synonyms in (data.get("labels") or {}).items():
+        if label not in labels:
+            raise ValueError(f"{path}: unknown {kind} {label!r}")
+        for phrase in synonyms or ():
+            phrases[str(phrase)] = label
+    return PhraseMatcher(phrases, fillers=[str(f) for f in data.get("fillers") or ()])
