@@ -1,23 +1,22 @@
 """Entry point of the `socialfusion` console script.
 
-Each sub-command lives in its own module exposing `register(subparsers)`; the module list below is
-the only place that names them. `train` hands its arguments to LLaVA's own parser untouched.
+Each sub-command lives in its own module `cli/<name>_cmd.py` exposing `register(subparsers)`; the
+modules are discovered, so adding a command is adding a file. `train` hands its arguments to
+LLaVA's own parser untouched.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
+from pathlib import Path
 from typing import List, Optional
 
-COMMAND_MODULES = (
-    "tasks_cmd",
-    "convert_cmd",
-    "score_cmd",
-    "train_cmd",
-    "merge_cmd",
-    "demo_cmd",
-)
+
+def command_modules() -> List[str]:
+    folder = str(Path(__file__).parent)
+    return sorted(info.name for info in pkgutil.iter_modules([folder]) if info.name.endswith("_cmd"))
 
 
 class CommandError(Exception):
@@ -31,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         importlib.import_module(f"{__package__}.{name}").register(subparsers)
     return parser
 

@@ -119,12 +119,32 @@ class Task(ABC):
     # Stated in `score` output and the README where a metric needs scores or a heatmap that a plain
     # text answer does not provide (e.g. the Gaussian heatmap used for AUC from a predicted point).
     metric_notes: Tuple[str, ...] = ()
+    # The one metric that summarizes the task (transfer tables, charts) and its direction.
+    primary_metric: str = ""
+    higher_is_better: bool = True
 
     def options(self, values: Optional[Mapping[str, Any]] = None, where: str = "") -> TaskOptions:
         return self.Options.from_mapping(values, where or f"task {self.name} options")
 
     def label_names(self, options: TaskOptions) -> Optional[List[str]]:
         """The closed label set under these options, or None for open answers."""
+        return None
+
+    def rank_options(self, options: TaskOptions) -> Optional[Dict[str, str]]:
+        """For ranking mode (`eval --mode rank`): label -> the answer text whose log-likelihood
+        scores that label. Default: every label of a closed-set task, answered by its own name.
+        None: the task has no closed answer set."""
+        labels = self.label_names(options) if self.closed_set else None
+        return {label: label for label in labels} if labels else None
+
+    def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
+        """Normalized [x1, y1, x2, y2] of what a question is about (person, head, pair, hands), for
+        region features in the probes; None means the whole image."""
+        return None
+
+    def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
+        """What a linear probe predicts from a record: ("single", label), ("multi", [labels]) or
+        ("point", [x, y]); None when the record has nothing to probe."""
         return None
 
     @property

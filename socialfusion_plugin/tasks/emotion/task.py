@@ -56,6 +56,7 @@ class EmotionTask(Task):
     metric_names = METRIC_NAMES
     Options = EmotionOptions
     closed_set = True
+    primary_metric = "mean_ap"
     metric_notes = (
         "mean_ap: mean over categories with a positive of sklearn average_precision_score over all persons; "
         "text answers give one-hot scores (1 for each named category); ranking mode scores every category "
@@ -112,3 +113,9 @@ class EmotionTask(Task):
         options: TaskOptions,
     ) -> Dict[str, Any]:
         return score_emotion(references, predictions, class_scores)
+
+    def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
+        return meta.get("box")
+
+    def probe_target(self, meta: Mapping[str, Any]):
+        return ("multi", list(meta["categories"]))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from ..base import Item, Task, TaskOptions
 from .answers import format_point, parse_point
@@ -21,6 +21,7 @@ class GazeFollowTask(Task):
     splits = ("train", "test")
     metric_names = ("auc", "avg_l2", "min_l2")
     closed_set = False
+    primary_metric = "auc"
     metric_notes = METRIC_NOTES
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
@@ -45,3 +46,12 @@ class GazeFollowTask(Task):
         options: TaskOptions,
     ) -> Dict[str, Any]:
         return score_gazefollow(references, predictions)
+
+    def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
+        return meta.get("head_box")
+
+    def probe_target(self, meta: Mapping[str, Any]):
+        points = meta.get("gaze_points") or []
+        if not points:
+            return None
+        return ("point", [sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)])

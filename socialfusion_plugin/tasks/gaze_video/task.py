@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from ..base import Item, Task, TaskOptions, TaskOptionsError
 from .answers import format_answer, parse_answer
@@ -45,6 +45,7 @@ class VideoAttentionTargetTask(Task):
     metric_names = ("auc", "l2", "inout_ap")
     Options = GazeVideoOptions
     closed_set = False  # points are open answers; only the in/out decision has ranking scores
+    primary_metric = "auc"
     metric_notes = METRIC_NOTES
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
@@ -64,3 +65,9 @@ class VideoAttentionTargetTask(Task):
         options: TaskOptions,
     ) -> Dict[str, Any]:
         return score_video_attention(references, predictions, class_scores)
+
+    def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
+        return meta.get("head_box")
+
+    def probe_target(self, meta: Mapping[str, Any]):
+        return ("point", list(meta["gaze"])) if meta.get("in_frame") and meta.get("gaze") else None

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
+from ..boxes import union_box
 from ..base import Item, Task, TaskOptions
 from ..classification_metrics import top_class
 from .answers import format_gesture, parse_gesture
@@ -43,6 +44,7 @@ class GestureTask(Task):
     metric_names = ("f1_micro", "f1_macro", "accuracy", "per_class_recall")
     Options = GestureOptions
     closed_set = True
+    primary_metric = "f1_micro"
     metric_notes = (
         "f1_micro equals accuracy (single label); f1_macro follows torchmetrics "
         "F1Score(task='multiclass', average='macro'): the mean over classes with tp+fp+fn > 0",
@@ -102,3 +104,9 @@ class GestureTask(Task):
         without["num_classes"] = len(reduced_classes)
         metrics["without_no_gesture"] = without
         return metrics
+
+    def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
+        return union_box(meta.get("hand_boxes"))  # the hands carry the gesture
+
+    def probe_target(self, meta: Mapping[str, Any]):
+        return ("single", meta["label"])

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
+from ..boxes import union_box
 from ..base import Item, Task, TaskOptions
 from .answers import format_relation, parse_relation
 from .labels import FINE, GRANULARITIES, LABELS, label_for
@@ -35,6 +36,7 @@ class RelationTask(Task):
     metric_names = ("mean_ap", "per_class_recall", "mean_recall", "accuracy")
     Options = RelationOptions
     closed_set = True
+    primary_metric = "mean_ap"
     metric_notes = (
         "mAP: mean over classes with positives of sklearn average_precision_score; a text answer "
         "gives one-hot scores (an unparsed answer scores 0 for every class), ranking mode real scores",
@@ -82,3 +84,9 @@ class RelationTask(Task):
         mapped = [label_for(p if isinstance(p, str) else None, granularity) for p in predictions]
         report = relation_report(truths, mapped, class_scores, classes)
         return {"granularity": granularity, **report}
+
+    def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
+        return union_box(meta.get("boxes"))  # both people of the pair
+
+    def probe_target(self, meta: Mapping[str, Any]):
+        return ("single", meta["label"])
