@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from hagrid_release import standard_release
+from socialfusion_plugin.demo.releases.hagrid import standard_release
 
 from socialfusion_plugin.registry import TASKS
 from socialfusion_plugin.tasks.conversion import convert

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from emotic_release import (
+from socialfusion_plugin.demo.releases.emotic import (
     COCO,
     build_csv_release,
     build_mat_release,

@@ -5,7 +5,7 @@ import json
 import math
 
 import pytest
-from gazefollow_release import (
+from socialfusion_plugin.demo.releases.gazefollow import (
     TEST_FILE,
     TEST_SKIPS,
     TRAIN_FILE,

@@ -5,7 +5,7 @@ import json
 import math
 
 import pytest
-from vat_release import (
+from socialfusion_plugin.demo.releases.video_attention_target import (
     CLIP,
     OTHER_SHOW,
     S00_SKIPS,

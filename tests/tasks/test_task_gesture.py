@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from hagrid_release import hand_record, standard_release, write_release
+from socialfusion_plugin.demo.releases.hagrid import hand_record, standard_release, write_release
 from socialfusion_plugin.registry import TASKS
 from socialfusion_plugin.tasks.conversion import convert
 from socialfusion_plugin.tasks.paths import PathEscapeError

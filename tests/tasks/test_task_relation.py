@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from pisc_release import standard_release, write_json, write_release
+from socialfusion_plugin.demo.releases.pisc import standard_release, write_json, write_release
 from socialfusion_plugin.registry import TASKS
 from socialfusion_plugin.tasks.conversion import convert
 from socialfusion_plugin.tasks.paths import PathEscapeError

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from pisc_release import standard_release
+from socialfusion_plugin.demo.releases.pisc import standard_release
 from socialfusion_plugin.cli.main import main as cli
 from socialfusion_plugin.registry import TASKS
 
