@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -110,13 +112,29 @@ def generate_answers(model_path: Path, model_base: Path, records: List[dict], im
     from ..host.checkpoints import load_checkpoint
     from ..host.inference import answer_question
 
-    loaded = load_checkpoint(model_path, str(model_base))
+    # LLaVA's loader prints progress and a misleading "newly initialized: mm_projector" warning (the
+    # connector is loaded right after); the demo keeps its own output readable.
+    with _quiet_host_output():
+        loaded = load_checkpoint(model_path, str(model_base))
     answers = []
     for record in records:
         image = Image.open(image_dir / record["image"]).convert("RGB")
         text = answer_question(loaded, image, QUESTION, max_new_tokens=6)
         answers.append({"id": record["id"], "expected": record["conversations"][1]["value"], "answer": text})
     return answers
+
+
+@contextlib.contextmanager
+def _quiet_host_output():
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
 
 
 def run_demo(config: DemoConfig, echo=print) -> DemoResult:

@@ -120,8 +120,11 @@ def build_tiny_tower(out_dir: Path, seed: int = 0, arch_name: str = TOWER_ARCH_N
     arch_file.write_text(json.dumps(tiny_tower_architecture(), indent=2) + "\n", encoding="utf-8")
     if arch_name not in open_clip.list_models():
         open_clip.add_model_config(arch_file)
+    from ..model.open_clip_tower import quiet_random_init_warning
+
     torch.manual_seed(seed)
-    model = open_clip.create_model(arch_name, pretrained=None)
+    with quiet_random_init_warning():  # random on purpose: this IS the tiny tower's checkpoint
+        model = open_clip.create_model(arch_name, pretrained=None)
     weights = out_dir / f"{arch_name}.pt"
     torch.save(model.state_dict(), weights)
     return arch_file, weights

@@ -61,7 +61,7 @@ class OpenClipVisionTower(nn.Module):
 
         weights_path = self.spec.resolve_weights()
         self.spec.register_architecture()
-        with _quiet_random_init_warning():
+        with quiet_random_init_warning():
             clip = open_clip.create_model(self.spec.architecture, pretrained=None, device="cpu")
         visual = clip.visual
         del clip  # the text tower is not needed; free it before loading weights
@@ -150,7 +150,7 @@ class _RandomInitFilter(logging.Filter):
 
 
 @contextlib.contextmanager
-def _quiet_random_init_warning():
+def quiet_random_init_warning():
     """open_clip warns "Model initialized randomly" when built without a tag; the weights are loaded
     right after from the local checkpoint, so the warning would only mislead."""
     root = logging.getLogger()

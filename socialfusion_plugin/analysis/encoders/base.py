@@ -1,0 +1,49 @@
+"""The one interface the probe sees of any image encoder: image batch -> per-layer tokens.
+
+Layers are indexed like LLaVA's `--mm_vision_select_layer`, i.e. Hugging Face `hidden_states`:
+0 = the embeddings, k = the output of block k, negative values count from the end (-1 = last
+block, -2 = second to last). Tokens come back as (batch, 1 + patches, width) with the CLS token
+first, so pooling is the same for every encoder.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Dict, List, Sequence
+
+import torch
+
+
+class EncoderSpecError(ValueError):
+    """A malformed or unusable --encoders entry."""
+
+
+class FeatureEncoder(ABC):
+    encoder_id: str  # the --encoders string, normalized (part of the cache key)
+    num_layers: int  # number of transformer blocks
+
+    @abstractmethod
+    def fingerprint(self) -> str:
+        """Identifies the weights (part of the cache key)."""
+
+    @abstractmethod
+    def preprocess(self, images: List) -> torch.Tensor:
+        """PIL images -> pixel tensor (batch, 3, H, W), with the encoder's own preprocessing."""
+
+    @abstractmethod
+    def hidden_states(self, pixels: torch.Tensor, hidden_indices: Sequence[int]) -> Dict[int, torch.Tensor]:
+        """{non-negative hidden index: tokens (batch, 1 + patches, width)} for the given indices."""
+
+    def resolve_layer(self, layer: int, allow_embeddings: bool = True) -> int:
+        """LLaVA/HF layer index -> non-negative hidden_states index, or an error naming the range."""
+        index = layer if layer >= 0 else self.num_layers + 1 + layer
+        lowest = 0 if allow_embeddings else 1
+        if not lowest <= index <= self.num_layers:
+            valid = f"{lowest}..{self.num_layers} or -1..-{self.num_layers}"
+            raise EncoderSpecError(f"layer {layer} is outside {self.encoder_id}'s {self.num_layers} blocks (valid: {valid})")
+        return index
+
+    def extract(self, pixels: torch.Tensor, layers: Sequence[int]) -> Dict[int, torch.Tensor]:
+        """{requested layer (as given): tokens} in one forward pass."""
+        resolved = {layer: self.resolve_layer(layer) for layer in layers}
+        states = self.hidden_states(pixels, sorted(set(resolved.values())))
+        return {layer: states[index] for layer, index in resolved.items()}
