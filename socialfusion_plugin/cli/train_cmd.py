@@ -12,6 +12,7 @@ optimizer/checkpoint fixes) and runs LLaVA's own train(). All other arguments ar
   --vision_tower open_clip:ViT-L-14-336@openai --mm_projector_type mlp2x_gelu
   --mm_vision_select_layer -2 --lora_enable True --lora_r 128 --lora_alpha 256
   --mm_projector_lr 2e-5 --deepspeed recipes/deepspeed/zero2.json --output_dir OUT
+  --data_recipe data_recipes/social5.yaml   (instead of --data_path/--image_folder: a mixture built on the fly)
 Multi-GPU: deepspeed --num_gpus N --module socialfusion_plugin.train <same arguments>
 """
 

@@ -75,12 +75,13 @@ def build_tiny_tokenizer(out_dir: Path, extra_texts: Iterable[str] = (), vocab_s
     return tokenizer
 
 
-def build_tiny_llm(out_dir: Path, seed: int = 0, hidden_size: int = 64, layers: int = 2) -> Path:
+def build_tiny_llm(out_dir: Path, seed: int = 0, hidden_size: int = 64, layers: int = 2,
+                   extra_texts: Iterable[str] = (), vocab_size: int = 400) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     out_dir = Path(out_dir)
-    tokenizer = build_tiny_tokenizer(out_dir)
+    tokenizer = build_tiny_tokenizer(out_dir, extra_texts=extra_texts, vocab_size=vocab_size)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,

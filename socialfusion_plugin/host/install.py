@@ -7,6 +7,7 @@ from typing import Optional
 
 from ..model.lora_targets import language_model_lora_targets
 from .builders import install_builders
+from .data_module import install_data_hooks
 from .tokenization import install_mismatch_guard
 from .trainer import make_trainer_class
 from .versions import check_environment
@@ -27,6 +28,7 @@ def install_train_hooks(train_module: Optional[ModuleType] = None) -> ModuleType
         module.find_all_linear_names = language_model_lora_targets
         module.LLaVATrainer = make_trainer_class(module.LLaVATrainer, module.get_peft_state_non_lora_maybe_zero_3)
         install_mismatch_guard(module)
+        install_data_hooks(module)  # --data_recipe: mixtures trained on the fly
         module._socialfusion_installed = True
     return module
 

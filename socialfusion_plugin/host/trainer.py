@@ -98,6 +98,14 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
             if is_main_process(self.args):
                 print(format_trainable_report(self.model), flush=True)
 
+        def _get_train_sampler(self):
+            # --group_by_modality_length: seeded (same order on every rank and after a restart) and
+            # falls back to length grouping when one modality is empty
+            from .length_sampler import train_sampler
+
+            sampler = train_sampler(self)
+            return sampler if sampler is not None else super()._get_train_sampler()
+
         def create_optimizer(self):
             optimizer = super().create_optimizer()
             drop_empty_param_groups(optimizer)

@@ -119,6 +119,12 @@ class Task(ABC):
     # Stated in `score` output and the README where a metric needs scores or a heatmap that a plain
     # text answer does not provide (e.g. the Gaussian heatmap used for AUC from a predicted point).
     metric_notes: Tuple[str, ...] = ()
+    # How ranking mode (`eval --mode rank`) uses rank_options (evaluation/rank_policy.py):
+    # "complete" scores whole answers, "prefix" the start of the answer; multi-label scores every
+    # label on its own; rank_text "generate" keeps the generated answer and adds the scores.
+    rank_scoring: str = "complete"
+    rank_multi_label: bool = False
+    rank_text: str = "label"
     # The one metric that summarizes the task (transfer tables, charts) and its direction.
     primary_metric: str = ""
     higher_is_better: bool = True

@@ -8,7 +8,8 @@ first, so pooling is the same for every encoder.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Dict, List, Sequence
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Sequence
 
 import torch
 
@@ -17,13 +18,21 @@ class EncoderSpecError(ValueError):
     """A malformed or unusable --encoders entry."""
 
 
-class FeatureEncoder(ABC):
+@dataclass(frozen=True)
+class EncoderIdentity:
     encoder_id: str  # the --encoders string, normalized (part of the cache key)
-    num_layers: int  # number of transformer blocks
+    fingerprint: str  # of the weights files (part of the cache key)
 
-    @abstractmethod
-    def fingerprint(self) -> str:
-        """Identifies the weights (part of the cache key)."""
+
+@dataclass(frozen=True)
+class EncoderKind:
+    identify: Callable[[str], EncoderIdentity]
+    build: Callable[..., "FeatureEncoder"]
+
+
+class FeatureEncoder(ABC):
+    encoder_id: str
+    num_layers: int  # number of transformer blocks
 
     @abstractmethod
     def preprocess(self, images: List) -> torch.Tensor:

@@ -13,8 +13,9 @@ from typing import Dict, List, Sequence
 import torch
 
 from ...model.open_clip_tower import OpenClipVisionTower
-from ..fingerprint import file_fingerprint
-from .base import FeatureEncoder
+from ..fingerprint import files_fingerprint
+from ...model.tower_spec import OpenClipTowerSpec
+from .base import EncoderIdentity, FeatureEncoder
 
 
 class OpenClipFeatureEncoder(FeatureEncoder):
@@ -24,13 +25,9 @@ class OpenClipFeatureEncoder(FeatureEncoder):
         self.tower = OpenClipVisionTower(name, args=args, delay_load=True)
         self.encoder_id = self.tower.vision_tower_name
         self.num_layers = self.tower.config.num_hidden_layers
-        self._weights = Path(self.tower.spec.resolve_weights())
         self.tower.load_model()
         self.tower.vision_tower.to(device=device, dtype=dtype)
         self.device, self.dtype = torch.device(device), dtype
-
-    def fingerprint(self) -> str:
-        return file_fingerprint(self._weights)
 
     def preprocess(self, images: List) -> torch.Tensor:
         return self.tower.image_processor.preprocess(images, return_tensors="pt")["pixel_values"]
@@ -52,6 +49,14 @@ class OpenClipFeatureEncoder(FeatureEncoder):
         tokens = [torch.cat([prefix, patches], dim=1)
                   for prefix, patches in zip(out["image_intermediates_prefix"], out["image_intermediates"])]
         return dict(zip(hidden_indices, tokens))
+
+
+def identify_open_clip(name: str) -> EncoderIdentity:
+    spec = OpenClipTowerSpec.parse(name)
+    files = [Path(spec.resolve_weights())]  # a clear error naming what to download when absent
+    if spec.architecture_file:  # a custom architecture JSON defines the network as much as the weights
+        files.append(Path(spec.architecture_file))
+    return EncoderIdentity(encoder_id=spec.as_string(), fingerprint=files_fingerprint(files))
 
 
 def build_open_clip_encoder(name: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> OpenClipFeatureEncoder:

@@ -56,6 +56,12 @@ class EmotionTask(Task):
     metric_names = METRIC_NAMES
     Options = EmotionOptions
     closed_set = True
+    # Ranking scores each category on its own as the START of the answer (the answer is a list, so
+    # the category's name may be followed by more): the probability that the model's list begins
+    # with that category. Answers list categories in canonical order during training, so earlier
+    # categories are favoured as first items: compare ranking mAP between checkpoints, not with text mAP.
+    rank_scoring = "prefix"
+    rank_multi_label = True
     primary_metric = "mean_ap"
     metric_notes = (
         "mean_ap: mean over categories with a positive of sklearn average_precision_score over all persons; "
@@ -68,6 +74,9 @@ class EmotionTask(Task):
 
     def label_names(self, options: TaskOptions) -> Optional[List[str]]:
         return list(CATEGORIES)
+
+    def rank_options(self, options: TaskOptions) -> Optional[Dict[str, str]]:
+        return {category: category for category in CATEGORIES}
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
         root = Path(root)

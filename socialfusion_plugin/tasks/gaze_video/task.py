@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from ..base import Item, Task, TaskOptions, TaskOptionsError
-from .answers import format_answer, parse_answer
+from .answers import IN_FRAME_LABEL, OUT_OF_FRAME_ANSWER, OUT_OF_FRAME_LABEL, format_answer, parse_answer
 from .metrics import METRIC_NOTES, score_video_attention
 from .reader import read_split
 
@@ -47,6 +47,14 @@ class VideoAttentionTargetTask(Task):
     closed_set = False  # points are open answers; only the in/out decision has ranking scores
     primary_metric = "auc"
     metric_notes = METRIC_NOTES
+    # Ranking decides in/out only: an in-frame answer is "(x, y)", so "in frame" is scored as the
+    # probability that the answer STARTS with "(" (summed over every point that may follow), against
+    # the probability that it starts with "out of frame". The point itself is still generated.
+    rank_scoring = "prefix"
+    rank_text = "generate"
+
+    def rank_options(self, options: TaskOptions) -> Optional[Dict[str, str]]:
+        return {IN_FRAME_LABEL: "(", OUT_OF_FRAME_LABEL: OUT_OF_FRAME_ANSWER}
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
         return read_split(Path(root), split, options.frame_stride, options.smooth_boxes)

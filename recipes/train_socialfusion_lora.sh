@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SocialFusion joint LoRA training on the five social tasks (frozen CLIP tower + mlp2x_gelu + LoRA).
+#
+# Usage:  bash recipes/train_socialfusion_lora.sh [extra LLaVA train arguments...]
+# Every setting comes from the environment (defaults in brackets); nothing points at a cluster path.
+#   MODEL_PATH       base LLM folder                               [models/vicuna-7b-v1.5]
+#   VISION_TOWER     frozen tower, open_clip:<ARCH>@<WEIGHTS>       [open_clip:ViT-L-14-336@openai]
+#   SOCIALFUSION_DATA  data root the data recipe's paths start from [data]
+#   DATA_RECIPE      data recipe trained on the fly                 [data_recipes/social5.yaml]
+#   OUTPUT_DIR       run folder                                     [runs/socialfusion-lora]
+#   NUM_GPUS         GPUs per node                                  [8]
+#   HOSTFILE         DeepSpeed hostfile for multi-node runs (lines "host1 slots=8"); empty = this node only []
+#   MASTER_PORT      rendezvous port                                [29500]
+#   DEEPSPEED_CONFIG ZeRO config; zero2 | zero3 | zero3_offload or a path; "none" = no DeepSpeed [zero2]
+#   BATCH_SIZE       per-device batch size                          [16]
+#   GRAD_ACCUM       gradient accumulation steps                    [1]
+#   EPOCHS           training epochs                                [1]
+#   LR / PROJECTOR_LR  LoRA / connector learning rates              [2e-4 / 2e-5]
+#   LORA_R / LORA_ALPHA                                             [128 / 256]
+#   MODEL_MAX_LENGTH                                                [2048]
+#   TF32             --tf32 (needs Ampere or newer; False on CPU)   [True]
+#   GRADIENT_CHECKPOINTING                                          [True]
+#   DATALOADER_WORKERS                                              [4]
+#   SAVE_STEPS       checkpoint every N steps (each loads with LLaVA's loader) [50000]
+#   REPORT_TO        wandb | tensorboard | none                     [none]
+#   LAUNCHER         command that runs the trainer; default:
+#                    deepspeed --num_gpus $NUM_GPUS [--hostfile $HOSTFILE] --master_port $MASTER_PORT --module socialfusion_plugin.train
+#                    e.g. LAUNCHER="python -m socialfusion_plugin.train" for one process (CPU tests)
+#   DRY_RUN=1        print the command instead of running it
+#
+# Defaults follow LLaVA-1.5's LoRA recipe (scripts/v1_5/finetune_lora.sh): global batch 128 on 8 GPUs,
+# lr 2e-4, connector lr 2e-5, cosine schedule, warmup 0.03, no weight decay, --version v1, bf16,
+# select layer -2, mlp2x_gelu, image_aspect_ratio pad, group_by_modality_length. SocialFusion's change is
+# the tower: the ORIGINAL CLIP ViT-L/14-336 (OpenAI weights) through open_clip, frozen, instead of a
+# VLM-tuned encoder. No measured reason to differ from these values has been found yet.
+# Multi-node: write a hostfile, set HOSTFILE=hostfile, and run this script on the first host (DeepSpeed
+# starts the other hosts over passwordless ssh; all hosts need the same paths and environment).
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MODEL_PATH="${MODEL_PATH:-models/vicuna-7b-v1.5}"
+VISION_TOWER="${VISION_TOWER:-open_clip:ViT-L-14-336@openai}"
+export SOCIALFUSION_DATA="${SOCIALFUSION_DATA:-data}"
+DATA_RECIPE="${DATA_RECIPE:-$REPO_ROOT/data_recipes/social5.yaml}"
+OUTPUT_DIR="${OUTPUT_DIR:-runs/socialfusion-lora}"
+NUM_GPUS="${NUM_GPUS:-8}"
+HOSTFILE="${HOSTFILE:-}"
+MASTER_PORT="${MASTER_PORT:-29500}"
+DEEPSPEED_CONFIG="${DEEPSPEED_CONFIG:-zero2}"
+BATCH_SIZE="${BATCH_SIZE:-16}"
+GRAD_ACCUM="${GRAD_ACCUM:-1}"
+EPOCHS="${EPOCHS:-1}"
+LR="${LR:-2e-4}"
+PROJECTOR_LR="${PROJECTOR_LR:-2e-5}"
+LORA_R="${LORA_R:-128}"
+LORA_ALPHA="${LORA_ALPHA:-256}"
+MODEL_MAX_LENGTH="${MODEL_MAX_LENGTH:-2048}"
+TF32="${TF32:-True}"
+GRADIENT_CHECKPOINTING="${GRADIENT_CHECKPOINTING:-True}"
+DATALOADER_WORKERS="${DATALOADER_WORKERS:-4}"
+SAVE_STEPS="${SAVE_STEPS:-50000}"
+REPORT_TO="${REPORT_TO:-none}"
+
+if [[ -z "${LAUNCHER:-}" ]]; then
+    LAUNCHER="deepspeed --num_gpus $NUM_GPUS${HOSTFILE:+ --hostfile $HOSTFILE} --master_port $MASTER_PORT"
+    LAUNCHER="$LAUNCHER --module socialfusion_plugin.train"
+fi
+
+DEEPSPEED_ARGS=()
+case "$DEEPSPEED_CONFIG" in
+    none) ;;
+    zero2|zero3|zero3_offload) DEEPSPEED_ARGS=(--deepspeed "$REPO_ROOT/recipes/deepspeed/$DEEPSPEED_CONFIG.json") ;;
+    *) DEEPSPEED_ARGS=(--deepspeed "$DEEPSPEED_CONFIG") ;;
+esac
+
+# shellcheck disable=SC2206  # LAUNCHER is a command line: split it into words on purpose
+COMMAND=($LAUNCHER
+    --model_name_or_path "$MODEL_PATH" --version v1
+    --data_recipe "$DATA_RECIPE"
+    --vision_tower "$VISION_TOWER" --mm_vision_select_layer -2
+    --mm_projector_type mlp2x_gelu --mm_use_im_start_end False --mm_use_im_patch_token False
+    --image_aspect_ratio pad --group_by_modality_length True
+    --lora_enable True --lora_r "$LORA_R" --lora_alpha "$LORA_ALPHA"
+    --learning_rate "$LR" --mm_projector_lr "$PROJECTOR_LR"
+    --bf16 True --tf32 "$TF32"
+    --num_train_epochs "$EPOCHS" --per_device_train_batch_size "$BATCH_SIZE" --gradient_accumulation_steps "$GRAD_ACCUM"
+    --weight_decay 0. --warmup_ratio 0.03 --lr_scheduler_type cosine
+    --model_max_length "$MODEL_MAX_LENGTH" --gradient_checkpointing "$GRADIENT_CHECKPOINTING"
+    --lazy_preprocess True --dataloader_num_workers "$DATALOADER_WORKERS"
+    --evaluation_strategy no --save_strategy steps --save_steps "$SAVE_STEPS" --save_total_limit 1
+    --logging_steps 1 --report_to "$REPORT_TO"
+    --output_dir "$OUTPUT_DIR"
+    "${DEEPSPEED_ARGS[@]}"
+    "$@")
+
+if [[ "${DRY_RUN:-0}" == "1" ]]; then
+    printf '%q ' "${COMMAND[@]}"
+    echo
+    exit 0
+fi
+exec "${COMMAND[@]}"

@@ -1,0 +1,120 @@
+"""`socialfusion conflict`: per-task gradient cosine similarity for one or more checkpoints.
+
+For each checkpoint the model is rebuilt with trainable connector + LoRA (host/trainable_checkpoint),
+K seeded batches per task go through LLaVA's own preprocessing and collator (host/model_factory),
+and the gradients averaged per task are compared pairwise. A diagnostic: weights never change.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from .gradients import average_gradient
+from .similarity import conflict_groups
+from .task_batches import load_task_records, sample_batches, task_locations
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+NOTES = (
+    "cosine similarity of per-task mean gradients of the loss w.r.t. the trainable parameters (connector + LoRA); "
+    "a diagnostic: no optimizer step is taken",
+    "negative_share: share of task pairs (i < j) with cosine < 0 among pairs whose gradients are non-zero",
+    "a fresh LoRA (kind base or full) has B = 0, so its A matrices get exactly zero gradient; their groups then "
+    "carry only B",
+)
+
+
+@dataclass
+class ConflictConfig:
+    model_paths: List[Path]
+    tasks: List[str]
+    out_dir: Path
+    data_root: Optional[Path] = None
+    data: Dict[str, Path] = field(default_factory=dict)
+    image_folders: Dict[str, Path] = field(default_factory=dict)
+    batches: int = 4
+    batch_size: int = 4
+    seed: int = 0
+    model_base: Optional[str] = None
+    vision_tower: Optional[str] = None
+    version: str = "v1"
+    lora_r: int = 8
+    lora_alpha: int = 16
+    projector_type: str = "mlp2x_gelu"
+    device: str = "cpu"
+    dtype: str = "float32"
+    progress: bool = True
+
+    def __post_init__(self):
+        if len(self.tasks) < 2 or len(set(self.tasks)) != len(self.tasks):
+            raise ValueError(f"conflict: --tasks needs two or more distinct names, got {self.tasks}")
+        if not self.model_paths:
+            raise ValueError("conflict: --model-path needs at least one checkpoint")
+        if self.batches <= 0 or self.batch_size <= 0:
+            raise ValueError("conflict: --batches and --batch-size must be positive")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"conflict: --dtype must be one of {', '.join(DTYPES)}")
+        for kind, values in (("--data", self.data), ("--image-folder", self.image_folders)):
+            stray = sorted(set(values) - set(self.tasks))
+            if stray:
+                raise ValueError(f"conflict: {kind} names task(s) {stray} that are not in --tasks")
+
+
+def run_conflict(config: ConflictConfig) -> Dict[str, Any]:
+    from ...host.model_factory import make_batch
+    from ...host.trainable_checkpoint import load_trainable_model
+
+    task_records = {name: load_task_records(name, *task_locations(name, config.data_root, config.data,
+                                                                  config.image_folders)) for name in config.tasks}
+    plans = {name: sample_batches(records, config.batches, config.batch_size, config.seed)
+             for name, records in task_records.items()}
+    checkpoints = []
+    for model_path in config.model_paths:
+        trainable = load_trainable_model(
+            model_path, model_base=config.model_base, vision_tower=config.vision_tower, version=config.version,
+            lora_r=config.lora_r, lora_alpha=config.lora_alpha, projector_type=config.projector_type,
+            dtype=DTYPES[config.dtype], seed=config.seed)
+        built = trainable.built
+        built.model.to(config.device)
+        gradients = {}
+        for name in config.tasks:
+            batches = (make_batch(built, records) for records in _progress(plans[name], name, config.progress))
+            gradients[name] = average_gradient(built.model, batches, _forward(config.device, DTYPES[config.dtype]))
+        checkpoints.append({"model_path": str(model_path), "kind": trainable.kind, "step": checkpoint_step(Path(model_path)),
+                            "loaded_tensors": trainable.loaded_keys, "groups": conflict_groups(gradients)})
+        del built, trainable, gradients
+    return {
+        "tasks": config.tasks,
+        "batches_per_task": config.batches,
+        "batch_size": config.batch_size,
+        "seed": config.seed,
+        "data": {name: {"file": str(r.file), "records": len(r.records), "skipped": r.skipped}
+                 for name, r in task_records.items()},
+        "checkpoints": checkpoints,
+        "notes": list(NOTES),
+    }
+
+
+def _forward(device: str, dtype: torch.dtype):
+    def forward(model, batch):
+        inputs = {key: value.to(device) for key, value in batch.items() if isinstance(value, torch.Tensor)}
+        if "images" in inputs:
+            inputs["images"] = inputs["images"].to(dtype)
+        return model(**inputs).loss
+
+    return forward
+
+
+def _progress(items, name: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=f"gradients {name}", unit="batch", disable=not enabled)
+
+
+def checkpoint_step(path: Path) -> Optional[int]:
+    """N for a `checkpoint-N` folder (the x axis of the trend), else None."""
+    match = re.fullmatch(r"checkpoint-(\d+)", path.name)
+    return int(match.group(1)) if match else None

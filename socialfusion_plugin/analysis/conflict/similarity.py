@@ -1,0 +1,62 @@
+"""Pairwise cosine similarity of per-task gradients, overall and per parameter group."""
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Mapping, Optional
+
+import torch
+
+_LAYER = re.compile(r"\.layers\.(\d+)\.")
+
+
+def parameter_groups(names: List[str]) -> Dict[str, List[str]]:
+    """all / connector / lora / lora_layer_NN -> parameter names (sorted, so flattening is stable)."""
+    groups: Dict[str, List[str]] = {"all": sorted(names), "connector": [], "lora": []}
+    for name in sorted(names):
+        if "mm_projector" in name:
+            groups["connector"].append(name)
+        elif "lora_" in name:
+            groups["lora"].append(name)
+            match = _LAYER.search(name)
+            if match:
+                groups.setdefault(f"lora_layer_{int(match.group(1)):02d}", []).append(name)
+    return {group: members for group, members in groups.items() if members}
+
+
+def cosine_matrix(gradients: Mapping[str, Mapping[str, torch.Tensor]], members: List[str]):
+    """(tasks x tasks matrix with None where a task's gradient is zero, norms per task)."""
+    tasks = list(gradients)
+    flat = {task: torch.cat([gradients[task][name].reshape(-1).double() for name in members]) for task in tasks}
+    norms = {task: float(flat[task].norm()) for task in tasks}
+    matrix: List[List[Optional[float]]] = []
+    for a in tasks:
+        row = []
+        for b in tasks:
+            if norms[a] == 0.0 or norms[b] == 0.0:
+                row.append(None)  # undefined: e.g. LoRA A of a fresh LoRA (B = 0) gets no gradient
+            else:
+                row.append(float(torch.dot(flat[a], flat[b]) / (norms[a] * norms[b])))
+        matrix.append(row)
+    return matrix, norms
+
+
+def pair_summary(tasks: List[str], matrix: List[List[Optional[float]]]) -> Dict[str, object]:
+    """Share of negative task pairs and the mean cosine over defined pairs (i < j)."""
+    values = [matrix[i][j] for i in range(len(tasks)) for j in range(i + 1, len(tasks)) if matrix[i][j] is not None]
+    return {
+        "pairs": len(values),
+        "negative_pairs": sum(1 for v in values if v < 0),
+        "negative_share": (sum(1 for v in values if v < 0) / len(values)) if values else None,
+        "mean_cosine": (sum(values) / len(values)) if values else None,
+    }
+
+
+def conflict_groups(gradients: Mapping[str, Mapping[str, torch.Tensor]]) -> Dict[str, Dict[str, object]]:
+    tasks = list(gradients)
+    names = list(next(iter(gradients.values())))
+    out = {}
+    for group, members in parameter_groups(names).items():
+        matrix, norms = cosine_matrix(gradients, members)
+        out[group] = {"parameters": int(sum(gradients[tasks[0]][n].numel() for n in members)), "matrix": matrix,
+                      "grad_norms": norms, **pair_summary(tasks, matrix)}
+    return out

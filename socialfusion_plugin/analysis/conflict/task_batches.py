@@ -1,0 +1,82 @@
+"""Seeded batches of converted LLaVA records per task, for the gradient-conflict diagnostic.
+
+Task data is found like the probe's: `--data-root DIR` holds `<task>_train.json` and the image
+folder `<task>/`; `--data TASK=FILE` and `--image-folder TASK=DIR` override either. Names are
+labels here: any LLaVA record file works (a registered task's file, or your own). When a record has
+`meta.task` and it is another task (mixture files), it is set aside and counted.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+from ...tasks.paths import safe_relative_path
+
+
+@dataclass
+class TaskRecords:
+    name: str
+    file: Path
+    records: List[Dict[str, Any]]  # image paths made absolute (checked to stay inside the image folder)
+    skipped: Dict[str, int] = field(default_factory=dict)
+
+
+def task_locations(name: str, data_root: Optional[Path], data: Mapping[str, Path], images: Mapping[str, Path]):
+    if name not in data and data_root is None:
+        raise ValueError(f"task {name}: no --data-root and no --data {name}=FILE")
+    file = Path(data[name]) if name in data else Path(data_root) / f"{name}_train.json"
+    folder = Path(images[name]) if name in images else (Path(data_root) / name if data_root else file.parent)
+    return file, folder
+
+
+def load_task_records(name: str, file: Path, image_folder: Path) -> TaskRecords:
+    if not file.is_file():
+        raise FileNotFoundError(f"task {name}: data file {file} not found")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{file}: not valid JSON ({err})") from None
+    if not isinstance(data, list):
+        raise ValueError(f"{file}: expected a JSON list of LLaVA records")
+    skipped: Counter = Counter()
+    records = []
+    for index, record in enumerate(data):
+        if not isinstance(record, dict) or not isinstance(record.get("conversations"), list):
+            raise ValueError(f"{file}: record {index} has no 'conversations' list")
+        meta = record.get("meta")
+        if isinstance(meta, dict) and meta.get("task") not in (None, name):
+            skipped["other task"] += 1
+            continue
+        record = copy.deepcopy(record)
+        if "image" in record:
+            record["image"] = str(_image_path(file, image_folder, record, index))
+        records.append(record)
+    if not records:
+        raise ValueError(f"{file}: no record for task {name}")
+    return TaskRecords(name=name, file=file, records=records, skipped=dict(skipped))
+
+
+def _image_path(file: Path, folder: Path, record: Mapping[str, Any], index: int) -> Path:
+    where = f"{file}: record {record.get('id', index)}"
+    image = str(record["image"])
+    path = Path(image) if Path(image).is_absolute() else Path(folder) / safe_relative_path(folder, image, where)
+    if not path.is_file():
+        raise FileNotFoundError(f"{where}: image {path} not found (image folder {folder})")
+    return path
+
+
+def sample_batches(task: TaskRecords, batches: int, batch_size: int, seed: int) -> List[List[Dict[str, Any]]]:
+    """`batches` batches of `batch_size` records: a seeded permutation of the task's records, read in
+    order and restarted (same permutation) when a task has fewer than batches * batch_size records.
+    The same seed gives the same batches for every checkpoint, so a trend compares like with like."""
+    if batches <= 0 or batch_size <= 0:
+        raise ValueError("--batches and --batch-size must be positive")
+    order = list(range(len(task.records)))
+    random.Random(f"{seed}:{task.name}").shuffle(order)
+    picks = [order[i % len(order)] for i in range(batches * batch_size)]
+    return [[task.records[i] for i in picks[b * batch_size:(b + 1) * batch_size]] for b in range(batches)]

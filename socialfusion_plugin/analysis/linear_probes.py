@@ -1,0 +1,121 @@
+"""Linear probes on frozen features, scored with the task's own metrics.
+
+- ("single", label): multinomial logistic regression; the prediction line carries the arg-max label
+  as text and every class probability as `scores` (so mAP uses real scores, as in ranking mode).
+- ("multi", labels): one-vs-rest logistic regression; `scores` are per-category probabilities and
+  the text lists the categories with probability >= 0.5 (the most probable one when none is).
+- ("point", [x, y]): ridge regression per coordinate, clipped to [0, 1], answered as "(x, y)".
+
+Features are standardized with statistics of the TRAIN split only. The solvers (lbfgs, closed-form
+ridge) are deterministic given the data, so the same features give the same scores.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
+
+import numpy as np
+
+from ..tasks.scoring import score_predictions
+
+
+class ProbeError(ValueError):
+    """Training data a probe cannot be fitted on."""
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    C: float = 1.0  # inverse L2 strength of the logistic probes
+    ridge_alpha: float = 1.0  # L2 strength of the point regressor
+    max_iter: int = 2000
+    multi_threshold: float = 0.5
+
+    def __post_init__(self):
+        if self.C <= 0 or self.ridge_alpha < 0 or self.max_iter <= 0 or not 0 < self.multi_threshold < 1:
+            raise ValueError(f"invalid probe settings {self}: C > 0, ridge_alpha >= 0, max_iter > 0, 0 < threshold < 1")
+
+
+def target_kind(targets: Sequence[Tuple[str, Any]], where: str) -> str:
+    kinds = {kind for kind, _ in targets}
+    if len(kinds) != 1 or not kinds <= {"single", "multi", "point"}:
+        raise ProbeError(f"{where}: probe targets must be of one kind (single, multi or point), got {sorted(kinds)}")
+    return kinds.pop()
+
+
+def predict_lines(train_x: np.ndarray, train_targets, test_x: np.ndarray, test_ids: Sequence[str],
+                  settings: ProbeSettings, where: str) -> List[Dict[str, Any]]:
+    """Fit on train, predict test; prediction lines {"id", "text", ["scores"]} as `score` reads them."""
+    from sklearn.preprocessing import StandardScaler
+
+    kind = target_kind(train_targets, where)
+    scaler = StandardScaler().fit(train_x)
+    train_z, test_z = scaler.transform(train_x), scaler.transform(test_x)
+    values = [value for _, value in train_targets]
+    if kind == "single":
+        texts, scores = _single(train_z, values, test_z, settings, where)
+    elif kind == "multi":
+        texts, scores = _multi(train_z, values, test_z, settings, where)
+    else:
+        texts, scores = _point(train_z, values, test_z, settings), [None] * len(test_z)
+    lines = []
+    for record_id, text, row_scores in zip(test_ids, texts, scores):
+        line: Dict[str, Any] = {"id": str(record_id), "text": text}
+        if row_scores is not None:
+            line["scores"] = row_scores
+        lines.append(line)
+    return lines
+
+
+def _single(train_z, labels, test_z, settings: ProbeSettings, where: str):
+    from sklearn.linear_model import LogisticRegression
+
+    classes = sorted(set(map(str, labels)))
+    if len(classes) < 2:
+        raise ProbeError(f"{where}: the training split has a single class ({classes}); a probe needs two or more")
+    model = LogisticRegression(C=settings.C, max_iter=settings.max_iter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # convergence notes on tiny data
+        model.fit(train_z, [str(label) for label in labels])
+    probabilities = model.predict_proba(test_z)
+    names = [str(name) for name in model.classes_]
+    texts = [names[int(np.argmax(row))] for row in probabilities]
+    return texts, [{name: float(p) for name, p in zip(names, row)} for row in probabilities]
+
+
+def _multi(train_z, label_sets, test_z, settings: ProbeSettings, where: str):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    binarizer = MultiLabelBinarizer()
+    matrix = binarizer.fit_transform([list(map(str, labels)) for labels in label_sets])
+    if matrix.shape[1] == 0:
+        raise ProbeError(f"{where}: no category is positive in the training split")
+    model = OneVsRestClassifier(LogisticRegression(C=settings.C, max_iter=settings.max_iter))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # "label not present in all training examples"
+        model.fit(train_z, matrix)
+        probabilities = model.predict_proba(test_z)
+    names = [str(name) for name in binarizer.classes_]
+    texts, scores = [], []
+    for row in np.atleast_2d(probabilities):
+        chosen = [name for name, p in zip(names, row) if p >= settings.multi_threshold] or [names[int(np.argmax(row))]]
+        texts.append(", ".join(chosen))
+        scores.append({name: float(p) for name, p in zip(names, row)})
+    return texts, scores
+
+
+def _point(train_z, points, test_z, settings: ProbeSettings):
+    from sklearn.linear_model import Ridge
+
+    model = Ridge(alpha=settings.ridge_alpha).fit(train_z, np.asarray(points, dtype=np.float64))
+    predicted = np.clip(model.predict(test_z), 0.0, 1.0)  # the answer format is a point in the image
+    return [f"({x:.2f}, {y:.2f})" for x, y in predicted]
+
+
+def probe_and_score(task, train_x, train_targets, test_x, test_records: Sequence[Mapping[str, Any]],
+                    settings: ProbeSettings, where: str) -> Dict[str, Any]:
+    """The task's own `score` result for a probe trained on (train_x, targets), tested on test_x."""
+    lines = predict_lines(train_x, train_targets, test_x, [r["id"] for r in test_records], settings, where)
+    return score_predictions(task, list(test_records), {line["id"]: line for line in lines})

@@ -1,0 +1,137 @@
+"""What a probe reads for one task: converted train/test records, their images and probe targets.
+
+Data layout (`--data-root DIR`), the outputs of `socialfusion convert` side by side with the
+dataset roots they were converted from:
+
+    DIR/<task>_train.json     socialfusion convert <task> --root DIR/<task> --split train --out DIR/<task>_train.json
+    DIR/<task>_test.json      (same, --split test)
+    DIR/<task>/               the dataset root; record `image` paths are relative to it
+
+`--train TASK=FILE`, `--test TASK=FILE` and `--image-folder TASK=DIR` override any of the three per
+task. Records converted with --absolute-paths are used as they are. A relative image path that
+would leave its image folder is refused; a missing image is an error naming the file and record.
+"""
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ..tasks.paths import safe_relative_path
+
+
+class ProbeDataError(ValueError):
+    """Missing or malformed probe input; the message names the file and record."""
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """One image (or image region) to encode. box: normalized [x1, y1, x2, y2] or None (whole image)."""
+
+    path: Path
+    box: Optional[Tuple[float, float, float, float]]
+
+
+@dataclass
+class ProbeSplit:
+    task: str
+    file: Path
+    records: List[Dict[str, Any]]  # the converted records that have a probe target (for scoring)
+    targets: List[Tuple[str, Any]]  # Task.probe_target of each record
+    items: List[ImageItem]  # what to encode for each record, under the chosen region mode
+    skipped: Dict[str, int] = field(default_factory=dict)  # reason -> count
+    full_image_fallbacks: int = 0  # region mode, but the task gives no box for the record
+
+
+@dataclass(frozen=True)
+class TaskFiles:
+    train: Path
+    test: Path
+    image_folder: Path
+
+
+def task_files(task: str, data_root: Optional[Path], overrides: Mapping[str, Mapping[str, Path]]) -> TaskFiles:
+    """The three locations of a task, from --data-root and the per-task overrides."""
+    def pick(kind: str, default_name: str) -> Path:
+        if task in overrides.get(kind, {}):
+            return Path(overrides[kind][task])
+        if data_root is None:
+            raise ProbeDataError(f"task {task}: no --data-root and no --{kind.replace('_', '-')} {task}=... given")
+        return Path(data_root) / default_name
+
+    return TaskFiles(train=pick("train", f"{task}_train.json"), test=pick("test", f"{task}_test.json"),
+                     image_folder=pick("image_folder", task))
+
+
+def load_split(task, path: Path, image_folder: Path, region: str, limit: Optional[int] = None, seed: int = 0) -> ProbeSplit:
+    """Records of `task` in a converted file, with targets and image items; `limit` subsamples
+    (seeded, order kept) AFTER records without a probe target are set aside."""
+    records = _read_records(path)
+    skipped: Counter = Counter()
+    kept, targets = [], []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict) or "id" not in record or not isinstance(record.get("meta"), dict):
+            raise ProbeDataError(f"{path}: record {index} has no 'id' or no 'meta' object")
+        if record["meta"].get("task") != task.name:
+            skipped["other task"] += 1  # mixture files hold several tasks
+            continue
+        if "image" not in record:
+            raise ProbeDataError(f"{path}: record {record['id']} has no image")
+        target = task.probe_target(record["meta"])
+        if target is None:
+            skipped["no probe target"] += 1  # e.g. gaze_video frames whose target is out of frame
+            continue
+        kept.append(record)
+        targets.append(target)
+    if limit is not None and len(kept) > limit:
+        chosen = sorted(random.Random(seed).sample(range(len(kept)), limit))
+        skipped["not sampled (limit)"] += len(kept) - limit
+        kept, targets = [kept[i] for i in chosen], [targets[i] for i in chosen]
+    if not kept:
+        raise ProbeDataError(f"{path}: no record of task {task.name!r} with a probe target")
+    split = ProbeSplit(task=task.name, file=path, records=kept, targets=targets, items=[], skipped=dict(skipped))
+    for record in kept:
+        box = task.region_box(record["meta"]) if region == "region" else None
+        if region == "region" and box is None:
+            split.full_image_fallbacks += 1
+        split.items.append(ImageItem(path=_image_path(path, image_folder, record), box=_checked_box(box, path, record)))
+    return split
+
+
+def _read_records(path: Path) -> List[Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"converted file {path} not found (make it with `socialfusion convert`)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ProbeDataError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(data, list):
+        raise ProbeDataError(f"{path}: expected a JSON list of records")
+    return data
+
+
+def _image_path(path: Path, image_folder: Path, record: Mapping[str, Any]) -> Path:
+    image = str(record["image"])
+    if Path(image).is_absolute():  # written by convert --absolute-paths: the user chose the location
+        resolved = Path(image)
+    else:
+        resolved = Path(image_folder) / safe_relative_path(image_folder, image, f"{path}: record {record['id']}")
+    if not resolved.is_file():
+        raise ProbeDataError(f"{path}: record {record['id']}: image {resolved} not found (image folder {image_folder})")
+    return resolved
+
+
+def _checked_box(box, path: Path, record: Mapping[str, Any]):
+    if box is None:
+        return None
+    try:
+        x1, y1, x2, y2 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise ProbeDataError(f"{path}: record {record['id']}: region box {box!r} is not [x1, y1, x2, y2]") from None
+    if not (x2 > x1 and y2 > y1):
+        raise ProbeDataError(f"{path}: record {record['id']}: empty region box {box!r}")
+    return (x1, y1, x2, y2)

@@ -1,0 +1,159 @@
+"""`socialfusion probe`: linear-probe decodability of social tasks from frozen encoders.
+
+For every encoder x region mode x task, features of the train and test splits are taken (from the
+cache or one extraction pass for all requested layers and poolings), and one probe per
+(layer, pooling) is fitted and scored with the task's own metrics.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+import torch
+
+from .. import registry
+from .encoders import FeatureEncoder, identify_encoder, load_encoder
+from .features import POOLINGS, REGIONS, FeatureCache
+from .linear_probes import ProbeSettings, probe_and_score
+from .probe_data import load_split, task_files
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass
+class ProbeConfig:
+    encoders: List[str] = field(metadata={"help": "open_clip:ARCH@WEIGHTS or hf_clip:FOLDER entries"})
+    tasks: List[str] = field(metadata={"help": "registered task names"})
+    out_dir: Path = field(metadata={"help": "where the JSON, Markdown and PNG results go"})
+    cache_dir: Path = field(metadata={"help": "feature cache folder (reused across runs)"})
+    data_root: Optional[Path] = None
+    overrides: Dict[str, Dict[str, Path]] = field(default_factory=dict)  # train/test/image_folder -> task -> path
+    layers: List[int] = field(default_factory=lambda: [-2])
+    poolings: List[str] = field(default_factory=lambda: ["mean"])
+    regions: List[str] = field(default_factory=lambda: ["full"])
+    max_train: Optional[int] = None
+    max_test: Optional[int] = None
+    seed: int = 0
+    batch_size: int = 32
+    workers: int = 4
+    device: str = "cpu"
+    dtype: str = "float32"
+    settings: ProbeSettings = field(default_factory=ProbeSettings)
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("encoders", "tasks", "layers", "poolings", "regions"):
+            values = getattr(self, name)
+            if not values:
+                raise ValueError(f"probe: --{name} needs at least one value")
+            if len(set(values)) != len(values):
+                raise ValueError(f"probe: --{name} lists a value twice: {values}")
+        for value in self.poolings:
+            if value not in POOLINGS:
+                raise ValueError(f"probe: unknown pooling {value!r}; choose from {', '.join(POOLINGS)}")
+        for value in self.regions:
+            if value not in REGIONS:
+                raise ValueError(f"probe: unknown region {value!r}; choose from {', '.join(REGIONS)}")
+        for task in self.tasks:
+            registry.TASKS.get(task)  # unknown task: error listing the registered ones
+        unknown = set(self.overrides) - {"train", "test", "image_folder"}
+        if unknown:
+            raise ValueError(f"probe: unknown override kind(s) {sorted(unknown)}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"probe: dtype must be one of {', '.join(DTYPES)}")
+        for name in ("max_train", "max_test"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ValueError(f"probe: --{name.replace('_', '-')} must be positive")
+
+
+def run_probe(config: ProbeConfig, encoder_loader: Callable[..., FeatureEncoder] = load_encoder) -> Dict[str, Any]:
+    """All results as one JSON-ready dict; `encoder_loader` is replaceable (tests count its calls)."""
+    splits = _load_splits(config)
+    cache = FeatureCache(config.cache_dir, config.batch_size, config.workers, config.progress)
+    keys = [(layer, pooling) for layer in config.layers for pooling in config.poolings]
+    results: List[Dict[str, Any]] = []
+    for name in config.encoders:
+        identity = identify_encoder(name)
+        loaded: Dict[str, FeatureEncoder] = {}
+
+        def get_encoder(name=name, loaded=loaded) -> FeatureEncoder:  # built only on a cache miss
+            if "encoder" not in loaded:
+                loaded["encoder"] = encoder_loader(name, device=config.device, dtype=DTYPES[config.dtype])
+            return loaded["encoder"]
+
+        for region in config.regions:
+            for task_name in config.tasks:
+                task = registry.TASKS.get(task_name)
+                train, test = splits[(task_name, region)]
+                label = f"{short_encoder_name(name)} {task_name} {region}"
+                train_x = cache.features(identity, get_encoder, train.items, keys, region, label + " train")
+                test_x = cache.features(identity, get_encoder, test.items, keys, region, label + " test")
+                for key in keys:
+                    where = f"task {task_name} ({train.file})"
+                    score = probe_and_score(task, train_x[key], train.targets, test_x[key], test.records,
+                                            config.settings, where)
+                    results.append(_row(name, identity.encoder_id, key, region, task, score, train, test))
+        loaded.clear()  # free the encoder before the next one is built
+    return {
+        "config": _config_summary(config),
+        "results": results,
+        "feature_cache": vars(cache.stats),
+    }
+
+
+def _load_splits(config: ProbeConfig):
+    splits = {}
+    for task_name in config.tasks:
+        task = registry.TASKS.get(task_name)
+        files = task_files(task_name, config.data_root, config.overrides)
+        for region in config.regions:
+            train = load_split(task, files.train, files.image_folder, region, config.max_train, config.seed)
+            test = load_split(task, files.test, files.image_folder, region, config.max_test, config.seed)
+            splits[(task_name, region)] = (train, test)
+    return splits
+
+
+def _row(name, encoder_id, key, region, task, score: Mapping[str, Any], train, test) -> Dict[str, Any]:
+    layer, pooling = key
+    value = score["metrics"].get(task.primary_metric)
+    return {
+        "encoder": name,
+        "encoder_id": encoder_id,
+        "layer": layer,
+        "pooling": pooling,
+        "region": region,
+        "task": task.name,
+        "primary_metric": task.primary_metric,
+        "higher_is_better": task.higher_is_better,
+        "value": value if isinstance(value, (int, float)) else None,
+        "n_train": len(train.records),
+        "n_test": len(test.records),
+        "skipped": {"train": train.skipped, "test": test.skipped},
+        "full_image_fallbacks": {"train": train.full_image_fallbacks, "test": test.full_image_fallbacks},
+        "score": dict(score),
+    }
+
+
+def _config_summary(config: ProbeConfig) -> Dict[str, Any]:
+    return {
+        "encoders": config.encoders,
+        "tasks": config.tasks,
+        "layers": config.layers,
+        "poolings": config.poolings,
+        "regions": config.regions,
+        "max_train": config.max_train,
+        "max_test": config.max_test,
+        "seed": config.seed,
+        "probe": vars(config.settings),
+        "standardization": "per feature, mean/std of the train split",
+    }
+
+
+def short_encoder_name(name: str) -> str:
+    """open_clip:/a/b/arch.json@/x/y/w.pt -> open_clip:arch@w.pt ; hf_clip:/m/clip -> hf_clip:clip."""
+    prefix, _, body = name.partition(":")
+    if prefix == "open_clip":
+        arch, _, weights = body.rpartition("@")
+        return f"open_clip:{Path(arch).stem if arch.endswith('.json') else arch}@{Path(weights).name}"
+    return f"{prefix}:{Path(body.rstrip('/')).name}" if body else name

@@ -1,0 +1,74 @@
+"""`socialfusion mix`: write a mixture as ONE LLaVA JSON that stock LLaVA scripts can train on,
+plus a manifest (counts per source, seed, input fingerprints).
+
+Images from several dataset roots cannot share one relative base unless the user has one, so
+paths are absolute by default (LLaVA's `os.path.join(image_folder, image)` returns an absolute
+`image` unchanged, whatever --image_folder is). With `image_root`, paths are written relative to
+it instead (portable across machines that mount the data elsewhere); an image outside it is an error.
+Same recipe + inputs + seed -> byte-identical JSON and manifest (no timestamps, fixed key order).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+from .mixture import Mixture
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+def default_manifest_path(out: Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.stem + ".manifest.json")
+
+
+def write_mixture(mixture: Mixture, out: Path, image_root: Optional[Path] = None,
+                  manifest_path: Optional[Path] = None, progress: bool = True) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    root = os.path.abspath(image_root) if image_root is not None else None
+    if root is not None and not os.path.isdir(root):
+        raise FileNotFoundError(f"--image-root {root} does not exist or is not a folder")
+    tmp = out.with_name(out.name + ".partial")
+    bar = _bar(progress, len(mixture), f"mix -> {out.name}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write("[")
+            for index in range(len(mixture)):
+                record = mixture.record(index)
+                if root is not None and "image" in record:
+                    record["image"] = _relative_to_root(record["image"], root, mixture.source_name(index), record)
+                handle.write("\n" if index == 0 else ",\n")
+                handle.write(_ENCODER.encode(record))
+                bar.update(1)
+            handle.write("\n]\n")
+        os.replace(tmp, out)
+    finally:
+        bar.close()
+        if tmp.exists():
+            tmp.unlink()
+    manifest = mixture.manifest()
+    manifest["output"] = out.name
+    manifest["image_paths"] = f"relative to {root}" if root is not None else "absolute"
+    manifest_path = Path(manifest_path) if manifest_path is not None else default_manifest_path(out)
+    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return manifest_path
+
+
+def _relative_to_root(image: str, root: str, source: str, record) -> str:
+    relative = os.path.relpath(image, root)
+    if relative == ".." or relative.startswith(".." + os.sep):
+        raise ValueError(f"source {source}, record {record.get('id')!r}: image {image} is not under --image-root "
+                         f"{root}; choose a folder that contains every source's images, or omit --image-root "
+                         "for absolute paths")
+    return relative.replace(os.sep, "/")
+
+
+def _bar(enabled: bool, total: int, description: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=description, unit=" records", mininterval=0.5, file=sys.stderr,
+                disable=None if enabled else True)

@@ -1,0 +1,182 @@
+"""A data recipe made concrete: which record of which source sits at each position of the mixture.
+
+The mixture is a pure function of the recipe, its inputs and its seed: every rank of a job and
+every restart computes the same order, and `socialfusion mix` writes it out byte for byte.
+- strategies (`all`, `first:N`, `random:N`, `N%`) give a source a fixed number of records;
+- weighted sources share a pool of as many records as they hold together, in proportions
+  p_i ~ weight_i * n_i^(1/T) (T = `temperature`, 1 = natural sizes; larger T flattens towards
+  equal shares, so small tasks are upsampled and large ones downsampled);
+- one seeded permutation then interleaves all sources; `max_samples` keeps its first N.
+Every random step uses a numpy Generator seeded from (recipe seed, step name), so adding a source
+does not change what another source draws.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from ..tasks.paths import safe_relative_path
+from .recipe import DataRecipe
+from .source_cache import CachedSource, load_source
+from .strategy import draw_count, select_rows
+
+
+def derive_seed(seed: int, label: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}/{label}".encode("utf-8")).digest()[:8], "little")
+
+
+def weighted_counts(sizes: List[int], weights: List[float], temperature: float) -> List[int]:
+    """Records per weighted source: the pool (sum of sizes) split by p_i ~ w_i * n_i^(1/T), rounded
+    by largest remainder so the counts add up to the pool exactly (ties go to the earlier source)."""
+    pool = sum(sizes)
+    if pool == 0:
+        return [0] * len(sizes)
+    scores = np.array([w * (n ** (1.0 / temperature)) if n > 0 else 0.0 for n, w in zip(sizes, weights)])
+    shares = scores / scores.sum() * pool
+    counts = np.floor(shares).astype(np.int64)
+    order = sorted(range(len(sizes)), key=lambda i: (-(shares[i] - counts[i]), i))
+    for i in order[: pool - int(counts.sum())]:
+        counts[i] += 1
+    return counts.tolist()
+
+
+@dataclass
+class SourcePlan:
+    cached: CachedSource
+    rows: List[int]
+
+    def summary(self) -> Dict[str, Any]:
+        spec = self.cached.spec
+        entry = {
+            "name": spec.name,
+            "kind": spec.kind,
+            "input": str(spec.path),
+            "image_folder": str(spec.image_folder),
+            "fingerprint": self.cached.fingerprint,
+            "available": len(self.cached),
+            "selected": len(self.rows),
+        }
+        if spec.kind == "task":
+            entry.update(task=spec.task, split=spec.split, options=spec.options, prompts=spec.prompts)
+            entry["conversion"] = self.cached.conversion
+        entry["weight" if spec.weight is not None else "sample"] = (
+            spec.weight if spec.weight is not None else str(spec.strategy))
+        return entry
+
+
+class Mixture:
+    """Random access to the mixed records; images come back as absolute paths of their source."""
+
+    def __init__(self, recipe: DataRecipe, plans: List[SourcePlan], order_source: np.ndarray, order_row: np.ndarray):
+        self.recipe = recipe
+        self.plans = plans
+        self.order_source = order_source
+        self.order_row = order_row
+        self._records = [plan.cached.table.data.table.column("record") for plan in plans]
+        tables = [plan.cached.table.data.table for plan in plans]
+        # one flat index over all sources' rows: a vectorized gather instead of a Python loop
+        offsets = np.cumsum([0] + [len(table) for table in tables[:-1]]).astype(np.int64)
+        flat = offsets[order_source] + order_row
+        self.has_image = np.concatenate(
+            [table.column("has_image").to_numpy(zero_copy_only=False) for table in tables]).astype(bool)[flat]
+        self.words = np.concatenate([table.column("words").to_numpy() for table in tables]).astype(np.int64)[flat]
+
+    def __len__(self) -> int:
+        return len(self.order_row)
+
+    def source_name(self, index: int) -> str:
+        return self.plans[self.order_source[index]].cached.spec.name
+
+    def raw_text(self, index: int) -> str:
+        return self._records[self.order_source[index]][int(self.order_row[index])].as_py()
+
+    def record(self, index: int) -> Dict[str, Any]:
+        plan = self.plans[self.order_source[index]]
+        record = json.loads(self.raw_text(index))
+        if "image" in record:
+            record["image"] = resolve_image(plan.cached.spec, record["image"], int(self.order_row[index]), record)
+        return record
+
+    def counts(self) -> Dict[str, int]:
+        counts = {plan.cached.spec.name: 0 for plan in self.plans}
+        for source in self.order_source:
+            counts[self.plans[source].cached.spec.name] += 1
+        return counts
+
+    def manifest(self) -> Dict[str, Any]:
+        counts = self.counts()
+        sources = []
+        for plan in self.plans:
+            entry = plan.summary()
+            entry["in_mixture"] = counts[plan.cached.spec.name]  # after max_samples
+            sources.append(entry)
+        return {
+            "recipe": str(self.recipe.path),
+            "recipe_sha256": self.recipe.sha256,
+            "seed": self.recipe.seed,
+            "temperature": self.recipe.temperature,
+            "max_samples": self.recipe.max_samples,
+            "total": len(self),
+            "sources": sources,
+        }
+
+
+def resolve_image(spec, image: Any, row: int, record: Dict[str, Any]) -> str:
+    """The absolute path of a record's image. Paths must stay inside the source's image folder."""
+    where = f"{spec.path} record {record.get('id', row)!r}"
+    if not isinstance(image, str):
+        raise ValueError(f"{where}: 'image' must be one path string, got {type(image).__name__}")
+    relative = safe_relative_path(spec.image_folder, image, where)
+    return os.path.join(str(spec.image_folder), relative)
+
+
+def build_mixture(recipe: DataRecipe, cache_dir: Optional[Path] = None, progress: bool = True,
+                  workers: int = 1) -> Mixture:
+    cached = [load_source(spec, recipe.seed, cache_dir, progress, workers) for spec in recipe.sources]
+    rows: List[Optional[List[int]]] = [None] * len(cached)
+    weighted = [i for i, source in enumerate(cached) if source.spec.weight is not None]
+    if weighted:
+        counts = weighted_counts([len(cached[i]) for i in weighted], [cached[i].spec.weight for i in weighted],
+                                 recipe.temperature or 1.0)
+        for i, count in zip(weighted, counts):
+            rng = np.random.default_rng(derive_seed(recipe.seed, f"source/{cached[i].spec.name}"))
+            rows[i] = draw_count(count, len(cached[i]), rng)
+    for i, source in enumerate(cached):
+        if rows[i] is None:
+            rng = np.random.default_rng(derive_seed(recipe.seed, f"source/{source.spec.name}"))
+            rows[i] = select_rows(source.spec.strategy, len(source), rng, f"{recipe.path}: source {source.spec.name}")
+    plans = [SourcePlan(source, source_rows) for source, source_rows in zip(cached, rows)]
+    order_source = np.concatenate([np.full(len(plan.rows), i, dtype=np.int32) for i, plan in enumerate(plans)])
+    order_row = np.concatenate([np.asarray(plan.rows, dtype=np.int64) for plan in plans])
+    if len(order_row) == 0:
+        raise ValueError(f"{recipe.path}: the mixture is empty (every source selected 0 records)")
+    permutation = np.random.default_rng(derive_seed(recipe.seed, "order")).permutation(len(order_row))
+    if recipe.max_samples is not None:
+        permutation = permutation[: recipe.max_samples]
+    return Mixture(recipe, plans, order_source[permutation], order_row[permutation])
+
+
+def file_mixture(json_path: Path, image_folder: Path, cache_dir: Optional[Path] = None) -> Mixture:
+    """One LLaVA JSON + its image folder as a one-source mixture in file order (what `validate
+    FILE.json` checks, with the same path rules as a recipe's json source)."""
+    from .recipe import SourceSpec
+    from .strategy import Strategy
+
+    json_path, image_folder = Path(os.path.abspath(json_path)), Path(os.path.abspath(image_folder))
+    if not json_path.is_file():
+        raise FileNotFoundError(f"{json_path} not found")
+    if not image_folder.is_dir():
+        raise FileNotFoundError(f"--image-folder {image_folder} does not exist or is not a folder")
+    spec = SourceSpec(name=json_path.stem, kind="json", path=json_path, image_folder=image_folder,
+                      strategy=Strategy("all"))
+    recipe = DataRecipe(path=json_path, seed=0, sources=[spec])
+    cached = load_source(spec, 0, cache_dir)
+    rows = list(range(len(cached)))
+    return Mixture(recipe, [SourcePlan(cached, rows)], np.zeros(len(rows), dtype=np.int32),
+                   np.arange(len(rows), dtype=np.int64))

@@ -1,0 +1,200 @@
+"""Data recipes: which sources make a training mixture, and how much of each.
+
+```yaml
+seed: 0                      # required: every random step derives from it
+temperature: 2.0             # optional: balances WEIGHTED sources, p_i ~ weight_i * n_i^(1/T)
+max_samples: 200             # optional: cap on the final mixture (debugging)
+sources:
+  - task: gesture            # a registered task, converted from its original release
+    root: ${SOCIALFUSION_DATA:-data}/hagrid
+    split: train
+    options: {keep_no_gesture: true}   # the task's options (socialfusion tasks)
+    prompts: train           # optional: train|eval wording (default: from the split)
+    weight: 1.0              # either a weight ...
+  - json: ${SOCIALFUSION_DATA:-data}/llava/llava_v1_5_mix665k.json   # any LLaVA-format JSON list
+    image_folder: ${SOCIALFUSION_DATA:-data}/llava
+    sample: 20%              # ... or a strategy: all | first:N | random:N | N%
+    name: general            # optional: unique source name (default: task name or file stem)
+```
+
+Parsing is strict: unknown keys, bad strategies, missing roots/files are errors naming the key
+and the file. Relative paths are taken from the current working directory, as LLaVA's scripts do.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from .env_expand import RecipeError, expand_variables
+from .strategy import Strategy, parse_strategy
+
+RECIPE_KEYS = ("seed", "temperature", "max_samples", "sources")
+TASK_SOURCE_KEYS = ("task", "root", "split", "options", "prompts", "weight", "sample", "name")
+JSON_SOURCE_KEYS = ("json", "image_folder", "weight", "sample", "name")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One source of a mixture: a task split (converted on demand) or a LLaVA JSON + image folder."""
+
+    name: str
+    kind: str  # "task" | "json"
+    path: Path  # task: dataset root; json: the JSON file
+    image_folder: Path  # where the source's relative image paths start
+    task: Optional[str] = None
+    split: Optional[str] = None
+    options: Dict[str, Any] = field(default_factory=dict)
+    prompts: Optional[str] = None
+    strategy: Optional[Strategy] = None
+    weight: Optional[float] = None
+
+    def __post_init__(self):
+        if self.kind not in ("task", "json"):
+            raise ValueError(f"source kind must be task or json, got {self.kind!r}")
+        if (self.strategy is None) == (self.weight is None):
+            raise ValueError(f"source {self.name}: exactly one of strategy and weight must be set")
+        if self.weight is not None and not self.weight > 0:
+            raise ValueError(f"source {self.name}: weight must be > 0, got {self.weight}")
+
+    def describe(self) -> str:
+        what = f"task {self.task} ({self.split}) at {self.path}" if self.kind == "task" else f"JSON {self.path}"
+        amount = f"weight {self.weight:g}" if self.weight is not None else f"sample {self.strategy}"
+        return f"{self.name}: {what}, {amount}"
+
+
+@dataclass(frozen=True)
+class DataRecipe:
+    path: Path
+    seed: int
+    sources: List[SourceSpec]
+    temperature: Optional[float] = None
+    max_samples: Optional[int] = None
+    sha256: str = ""
+
+    def __post_init__(self):
+        if not self.sources:
+            raise RecipeError(f"{self.path}: 'sources' lists no source")
+        if self.temperature is not None:
+            if not self.temperature > 0:
+                raise RecipeError(f"{self.path}: 'temperature' must be > 0, got {self.temperature}")
+            if not any(source.weight is not None for source in self.sources):
+                raise RecipeError(f"{self.path}: 'temperature' balances weighted sources, but no source has a weight")
+        if self.max_samples is not None and self.max_samples <= 0:
+            raise RecipeError(f"{self.path}: 'max_samples' must be a positive integer, got {self.max_samples}")
+
+
+def load_recipe(path, environ=None) -> DataRecipe:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data recipe {path} not found")
+    raw_text = path.read_bytes()
+    data = yaml.safe_load(raw_text.decode("utf-8"))
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a data recipe is a mapping with keys {', '.join(RECIPE_KEYS)}")
+    _reject_unknown(data, RECIPE_KEYS, str(path))
+    if "seed" not in data:
+        raise RecipeError(f"{path}: 'seed' is required (every sampling step derives from it)")
+    seed = _integer(data["seed"], f"{path}: 'seed'")
+    temperature = data.get("temperature")
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+        raise RecipeError(f"{path}: 'temperature' must be a number, got {temperature!r}")
+    max_samples = data.get("max_samples")
+    if max_samples is not None:
+        max_samples = _integer(max_samples, f"{path}: 'max_samples'")
+    raw_sources = data.get("sources")
+    if not isinstance(raw_sources, list):
+        raise RecipeError(f"{path}: 'sources' must be a list of sources")
+    sources = [_parse_source(raw, index, path, environ) for index, raw in enumerate(raw_sources)]
+    names = [source.name for source in sources]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise RecipeError(f"{path}: source names must be unique; give a 'name' to the sources called "
+                          f"{', '.join(duplicates)}")
+    return DataRecipe(path=path, seed=seed, sources=sources,
+                      temperature=float(temperature) if temperature is not None else None,
+                      max_samples=max_samples, sha256=hashlib.sha256(raw_text).hexdigest())
+
+
+def _parse_source(raw, index: int, path: Path, environ) -> SourceSpec:
+    where = f"{path}: sources[{index}]"
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{where}: a source is a mapping with 'task' or 'json'")
+    if ("task" in raw) == ("json" in raw):
+        raise RecipeError(f"{where}: a source has exactly one of 'task' (a registered task) or 'json' (a LLaVA JSON)")
+    kind = "task" if "task" in raw else "json"
+    _reject_unknown(raw, TASK_SOURCE_KEYS if kind == "task" else JSON_SOURCE_KEYS, where)
+    if "weight" in raw and "sample" in raw:
+        raise RecipeError(f"{where}: give either 'weight' or 'sample', not both")
+    weight = raw.get("weight")
+    if weight is not None and (isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0):
+        raise RecipeError(f"{where}.weight: must be a positive number, got {weight!r}")
+    strategy = None if weight is not None else parse_strategy(raw.get("sample", "all"), f"{where}.sample")
+    if kind == "task":
+        return _task_source(raw, where, environ, strategy, weight)
+    return _json_source(raw, where, environ, strategy, weight)
+
+
+def _task_source(raw, where, environ, strategy, weight) -> SourceSpec:
+    from ..registry import TASKS
+
+    task_name = str(raw["task"])
+    try:
+        task = TASKS.get(task_name)
+    except KeyError as err:
+        raise RecipeError(f"{where}.task: {err.args[0] if err.args else task_name}") from None
+    for key in ("root", "split"):
+        if key not in raw:
+            raise RecipeError(f"{where}: a task source needs '{key}'")
+    root = _path(raw["root"], f"{where}.root", environ)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{where}.root: dataset root {root} does not exist or is not a folder")
+    split = str(raw["split"])
+    if split not in task.splits:
+        raise RecipeError(f"{where}.split: task {task_name} has no split {split!r}; splits: {', '.join(task.splits)}")
+    options = raw.get("options") or {}
+    if not isinstance(options, dict):
+        raise RecipeError(f"{where}.options: must be a mapping of task options")
+    task.options(options, where=f"{where}.options")  # unknown or badly typed options fail here, naming the key
+    prompts = raw.get("prompts")
+    if prompts is not None and prompts not in ("train", "eval"):
+        raise RecipeError(f"{where}.prompts: must be train or eval, got {prompts!r}")
+    return SourceSpec(name=str(raw.get("name", task_name)), kind="task", path=root, image_folder=root,
+                      task=task_name, split=split, options=dict(options), prompts=prompts,
+                      strategy=strategy, weight=float(weight) if weight is not None else None)
+
+
+def _json_source(raw, where, environ, strategy, weight) -> SourceSpec:
+    json_path = _path(raw["json"], f"{where}.json", environ)
+    if not json_path.is_file():
+        raise FileNotFoundError(f"{where}.json: LLaVA JSON {json_path} not found")
+    if "image_folder" not in raw:
+        raise RecipeError(f"{where}: a json source needs 'image_folder' (where its image paths start)")
+    image_folder = _path(raw["image_folder"], f"{where}.image_folder", environ)
+    if not image_folder.is_dir():
+        raise FileNotFoundError(f"{where}.image_folder: image folder {image_folder} does not exist")
+    return SourceSpec(name=str(raw.get("name", json_path.stem)), kind="json", path=json_path,
+                      image_folder=image_folder, strategy=strategy,
+                      weight=float(weight) if weight is not None else None)
+
+
+def _path(value, where: str, environ) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise RecipeError(f"{where}: must be a path string")
+    return Path(os.path.abspath(os.path.expanduser(expand_variables(value, where, environ))))
+
+
+def _integer(value, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RecipeError(f"{where} must be an integer, got {value!r}")
+    return value
+
+
+def _reject_unknown(mapping: dict, allowed, where: str) -> None:
+    unknown = sorted(str(key) for key in mapping if key not in allowed)
+    if unknown:
+        raise RecipeError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")

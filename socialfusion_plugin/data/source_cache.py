@@ -1,0 +1,162 @@
+"""Every mixture source as a memory-mapped Arrow table, built once and keyed by input fingerprints.
+
+- A task source is converted with `tasks.conversion.convert` (its report is kept next to the cache),
+  then stored as Arrow. A re-run with the same release, options, prompts and seed skips both steps.
+- A LLaVA JSON source (e.g. the 665K-record mix665k) is streamed into Arrow once; afterwards every
+  training process memory-maps it instead of `json.load`ing GBs of Python objects.
+
+Arrow tables are written and loaded by Hugging Face `datasets` (`Dataset.from_generator` with an
+explicit fingerprint): it memory-maps the file and holds a file lock while a cache entry is built,
+so the ranks of a multi-GPU job that start together build each entry once.
+Columns: `record` (the record as JSON text), `has_image`, `words` (LLaVA's length proxy: the
+whitespace-separated words of all turns).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from .fingerprint import combine, file_sha256, tree_fingerprint
+from .json_stream import iter_json_list
+from .recipe import SourceSpec
+
+CACHE_FORMAT = 1  # bump when the cached layout or the conversion of records changes
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("SOCIALFUSION_CACHE") or Path.home() / ".cache" / "socialfusion") / "data"
+
+
+@dataclass
+class CachedSource:
+    spec: SourceSpec
+    fingerprint: str
+    table: Any  # datasets.Dataset with columns record/has_image/words (memory-mapped)
+    conversion: Optional[Dict[str, Any]] = None  # the conversion report's counts (task sources)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+def load_source(spec: SourceSpec, seed: int, cache_dir: Optional[Path] = None, progress: bool = True,
+                workers: int = 1) -> CachedSource:
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    import datasets
+
+    was_enabled = datasets.is_progress_bar_enabled()
+    if not progress:
+        datasets.disable_progress_bars()
+    try:
+        if spec.kind == "task":
+            return _load_task_source(spec, seed, cache_dir, progress, workers)
+        return _load_json_source(spec, cache_dir)
+    finally:
+        if was_enabled and not progress:
+            datasets.enable_progress_bars()
+
+
+def _load_json_source(spec: SourceSpec, cache_dir: Path) -> CachedSource:
+    fingerprint = combine({"format": CACHE_FORMAT, "kind": "json", "sha256": file_sha256(spec.path)})
+    table = _arrow_table(cache_dir, fingerprint, spec.path)
+    return CachedSource(spec, fingerprint, table)
+
+
+def task_fingerprint(spec: SourceSpec, seed: int) -> str:
+    from .. import __version__
+    from ..registry import TASKS
+    from ..tasks.conversion import default_prompt_mode
+
+    task = TASKS.get(spec.task)
+    options = task.options(spec.options)
+    return combine({
+        "format": CACHE_FORMAT,
+        "kind": "task",
+        "plugin": __version__,
+        "task": spec.task,
+        "split": spec.split,
+        "options": dataclasses.asdict(options),
+        "prompts": spec.prompts or default_prompt_mode(spec.split),
+        "prompt_file": file_sha256(task.prompts_file),
+        "seed": seed,
+        "release": tree_fingerprint(spec.path),
+    })
+
+
+def _load_task_source(spec: SourceSpec, seed: int, cache_dir: Path, progress: bool, workers: int) -> CachedSource:
+    from filelock import FileLock
+
+    from ..registry import TASKS
+    from ..tasks.conversion import convert
+
+    fingerprint = task_fingerprint(spec, seed)
+    entry = cache_dir / "converted" / f"{spec.task}-{spec.split}-{fingerprint[:20]}"
+    report_path = entry / "report.json"
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(entry) + ".lock"):
+        if not report_path.is_file():
+            staging = entry.with_name(entry.name + ".partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            convert(TASKS.get(spec.task), root=spec.path, split=spec.split, out=staging / "records.json",
+                    options=spec.options, report_path=staging / "report.json", prompt_mode=spec.prompts,
+                    seed=seed, progress=progress, workers=workers)
+            _arrow_table(cache_dir, fingerprint, staging / "records.json")
+            (staging / "records.json").unlink()  # the Arrow table holds the records now
+            shutil.rmtree(entry, ignore_errors=True)
+            os.replace(staging, entry)
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    counts = {key: report[key] for key in ("read", "converted", "skipped", "skip_reasons")}
+    table = _arrow_table(cache_dir, fingerprint, None)
+    return CachedSource(spec, fingerprint, table, conversion=counts)
+
+
+def _arrow_table(cache_dir: Path, fingerprint: str, json_path: Optional[Path]):
+    """The Arrow table of `fingerprint`, built from `json_path` when it is not cached yet."""
+    import datasets
+
+    features = datasets.Features({
+        "record": datasets.Value("string"),
+        "has_image": datasets.Value("bool"),
+        "words": datasets.Value("int32"),
+    })
+    # gen_kwargs take no part in the cache key: `fingerprint` alone decides a hit
+    try:
+        return datasets.Dataset.from_generator(
+            _rows, features=features, gen_kwargs={"path": str(json_path) if json_path else ""},
+            cache_dir=str(cache_dir / "arrow"), fingerprint=fingerprint, split="train",
+        )
+    except datasets.exceptions.DatasetGenerationError as err:
+        # datasets wraps our own clear errors (naming the file and record): show them, not the wrapper
+        if isinstance(err.__cause__, (ValueError, RuntimeError)):
+            raise err.__cause__ from None
+        raise
+
+
+def _rows(path: str):
+    if not path:
+        raise RuntimeError("internal: an Arrow cache entry is missing although its conversion report exists; "
+                           "delete the cache folder and run again")
+    for index, record in iter_json_list(Path(path)):
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}: record {index} is a {type(record).__name__}, not a LLaVA record (an object)")
+        yield {"record": _ENCODER.encode(record), "has_image": "image" in record, "words": count_words(record)}
+
+
+def count_words(record: Dict[str, Any]) -> int:
+    """LLaVA's length proxy (LazySupervisedDataset.lengths): words over all turns. Malformed turns
+    count 0 here; `socialfusion validate` reports them."""
+    total = 0
+    turns = record.get("conversations")
+    if isinstance(turns, list):
+        for turn in turns:
+            value = turn.get("value") if isinstance(turn, dict) else None
+            if isinstance(value, str):
+                total += len(value.split())
+    return total

@@ -1,0 +1,80 @@
+"""How many records a source contributes: a sampling strategy or a weight.
+
+Strategies (a string): `all`, `first:N`, `random:N`, `N%` (N may exceed 100: whole copies plus a
+seeded random remainder, i.e. upsampling). Weights are resolved by mixture.py against the other
+weighted sources (temperature balancing)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+
+from .env_expand import RecipeError
+
+STRATEGY_FORMS = "all, first:N, random:N, N%"
+_COUNT = re.compile(r"^(first|random):(\d+)$")
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+
+
+@dataclass(frozen=True)
+class Strategy:
+    kind: str  # all | first | random | percent
+    amount: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in ("all", "first", "random", "percent"):
+            raise ValueError(f"unknown strategy kind {self.kind!r}")
+        if self.amount < 0:
+            raise ValueError("strategy amount must not be negative")
+
+    def __str__(self) -> str:
+        if self.kind == "all":
+            return "all"
+        if self.kind == "percent":
+            return f"{self.amount:g}%"
+        return f"{self.kind}:{int(self.amount)}"
+
+
+def parse_strategy(text, where: str) -> Strategy:
+    value = str(text).strip()
+    if value == "all":
+        return Strategy("all")
+    match = _COUNT.match(value)
+    if match:
+        return Strategy(match.group(1), float(match.group(2)))
+    match = _PERCENT.match(value)
+    if match:
+        return Strategy("percent", float(match.group(1)))
+    raise RecipeError(f"{where}: bad sampling strategy {text!r}; use one of: {STRATEGY_FORMS}")
+
+
+def select_rows(strategy: Strategy, available: int, rng: np.random.Generator, where: str) -> List[int]:
+    """Row indices (into the source) that the strategy selects, in source order for `first`/`all`,
+    seeded random order otherwise."""
+    if strategy.kind == "all":
+        return list(range(available))
+    if strategy.kind == "first":
+        wanted = int(strategy.amount)
+        if wanted > available:
+            raise RecipeError(f"{where}: first:{wanted} asks for more records than the source has ({available})")
+        return list(range(wanted))
+    if strategy.kind == "random":
+        wanted = int(strategy.amount)
+        if wanted > available:
+            raise RecipeError(f"{where}: random:{wanted} asks for more records than the source has ({available}); "
+                              "use a percentage above 100% or a weight to upsample")
+        return sorted(rng.choice(available, size=wanted, replace=False).tolist())
+    return draw_count(int(round(available * strategy.amount / 100.0)), available, rng)
+
+
+def draw_count(count: int, available: int, rng: np.random.Generator) -> List[int]:
+    """`count` rows from `available`: whole passes over the source, then a seeded sample without
+    replacement for the remainder (so upsampling repeats every record equally often, +-1)."""
+    if available == 0:
+        return []
+    whole, remainder = divmod(count, available)
+    rows = list(range(available)) * whole
+    rows += sorted(rng.choice(available, size=remainder, replace=False).tolist())
+    return rows

@@ -1,0 +1,63 @@
+"""Where evaluation outputs live inside a run folder (what `report` and `transfer` read):
+
+RUN/eval/<task>.preds.jsonl       predictions, one JSON line per record ({"id", "text", ["scores"]})
+RUN/eval/<task>.eval.json         how they were made: data file, image folder, task options, mode, model
+RUN/eval/<task>.metrics.json      `score` output for the task
+RUN/eval/general.loss.json        forgetting check: loss/perplexity of the trained checkpoint
+RUN/eval/general.base.loss.json   the same for the base model
+RUN/eval/report.json, report.md   every task's metrics + the forgetting check
+RUN/eval/<task>.recall.png, <task>.confusion.png   charts
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List
+
+EVAL_DIR = "eval"
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    run_dir: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "run_dir", Path(self.run_dir))
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.run_dir / EVAL_DIR
+
+    def predictions(self, task: str) -> Path:
+        return self.eval_dir / f"{task}.preds.jsonl"
+
+    def eval_info(self, task: str) -> Path:
+        return self.eval_dir / f"{task}.eval.json"
+
+    def metrics(self, task: str) -> Path:
+        return self.eval_dir / f"{task}.metrics.json"
+
+    def chart(self, task: str, kind: str) -> Path:
+        return self.eval_dir / f"{task}.{kind}.png"
+
+    @property
+    def general_loss(self) -> Path:
+        return self.eval_dir / "general.loss.json"
+
+    @property
+    def general_base_loss(self) -> Path:
+        return self.eval_dir / "general.base.loss.json"
+
+    @property
+    def report_json(self) -> Path:
+        return self.eval_dir / "report.json"
+
+    @property
+    def report_md(self) -> Path:
+        return self.eval_dir / "report.md"
+
+    def evaluated_tasks(self) -> List[str]:
+        """Tasks with a predictions file, sorted by name."""
+        if not self.eval_dir.is_dir():
+            return []
+        return sorted(p.name[: -len(".preds.jsonl")] for p in self.eval_dir.glob("*.preds.jsonl"))

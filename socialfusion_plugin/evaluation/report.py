@@ -1,0 +1,131 @@
+"""`socialfusion report RUN_DIR`: score every evaluated task of a run, add the forgetting check,
+and write report.json, report.md and the charts (see layout.py for the file names)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+from .. import registry
+from ..tasks.scoring import load_predictions, load_references, score_predictions
+from . import charts
+from .confusion import confusion_matrix, multi_label_recall, recall_from_confusion, single_label_pairs
+from .forgetting import compare, read_loss
+from .layout import RunLayout
+
+
+def eval_info(layout: RunLayout, task: str) -> Dict[str, Any]:
+    path = layout.eval_info(task)
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = None,
+               task_options: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """Score one task's predictions, write <task>.metrics.json and its charts; return the summary."""
+    info = eval_info(layout, task_name)
+    refs_path = Path(references) if references else (Path(info["data"]) if info.get("data") else None)
+    if refs_path is None:
+        raise ValueError(f"{layout.eval_info(task_name)} missing: pass --references {task_name}=FILE.json")
+    options = dict(info.get("task_options") or {}) if task_options is None else dict(task_options)
+    task = registry.TASKS.get(task_name)
+    refs = load_references(refs_path, task)
+    predictions = load_predictions(layout.predictions(task_name))
+    scored = score_predictions(task, refs, predictions, options)
+    layout.metrics(task_name).write_text(json.dumps(scored, indent=2) + "\n", encoding="utf-8")
+    summary: Dict[str, Any] = {
+        "task": task_name, "mode": info.get("mode"), "references": str(refs_path), "n": scored["n"],
+        "unparsed": scored["unparsed"], "missing": scored["missing"],
+        "primary_metric": task.primary_metric, "higher_is_better": task.higher_is_better,
+        "primary_value": scored["metrics"].get(task.primary_metric), "metrics": scored["metrics"], "charts": [],
+    }
+    summary.update(_per_class(layout, task, options, refs, predictions, scored["metrics"]))
+    return summary
+
+
+def _per_class(layout, task, options, refs, predictions, metrics) -> Dict[str, Any]:
+    opts = task.options(options)
+    metas = [r["meta"] for r in refs]
+    rows = [predictions.get(str(r["id"])) for r in refs]
+    parsed = [task.parse_answer(row.get("text", ""), opts) if row else None for row in rows]
+    scores = [row.get("scores") if row else None for row in rows]
+    out: Dict[str, Any] = {"charts": []}
+    single = single_label_pairs(task, opts, metas, parsed, scores)
+    recall = metrics.get("per_class_recall")
+    if single is not None:
+        confusion = confusion_matrix(*single)
+        out["confusion"] = confusion
+        recall = recall or recall_from_confusion(confusion)
+        path = charts.confusion_plot(confusion, f"{task.name}: confusion", layout.chart(task.name, "confusion"))
+        out["charts"].append(path.name)
+    elif task.label_names(opts) and metas and (task.probe_target(metas[0]) or ("",))[0] == "multi":
+        truths = [task.probe_target(m)[1] for m in metas]
+        predicted = [(p or {}).get("categories") if isinstance(p, Mapping) else p for p in parsed]
+        recall = multi_label_recall(task.label_names(opts), truths, predicted)
+    if recall:
+        out["per_class_recall"] = recall
+        path = charts.recall_bars(recall, f"{task.name}: per-class recall", layout.chart(task.name, "recall"))
+        out["charts"].append(path.name)
+    return out
+
+
+def build_report(run_dir: Path, references: Optional[Mapping[str, Path]] = None,
+                 tasks: Optional[List[str]] = None, base_loss: Optional[Path] = None,
+                 trained_loss: Optional[Path] = None) -> Dict[str, Any]:
+    layout = RunLayout(run_dir)
+    references = dict(references or {})
+    names = tasks or layout.evaluated_tasks()
+    if not names:
+        raise FileNotFoundError(f"no predictions in {layout.eval_dir} (expected <task>.preds.jsonl files)")
+    for name in names:
+        if not layout.predictions(name).is_file():
+            raise FileNotFoundError(f"predictions file {layout.predictions(name)} not found")
+    report: Dict[str, Any] = {"run": str(layout.run_dir), "tasks": {}}
+    for name in names:
+        report["tasks"][name] = score_task(layout, name, references.get(name))
+    base_loss = base_loss or (layout.general_base_loss if layout.general_base_loss.is_file() else None)
+    trained_loss = trained_loss or (layout.general_loss if layout.general_loss.is_file() else None)
+    if base_loss and trained_loss:
+        report["forgetting"] = compare(read_loss(base_loss), read_loss(trained_loss))
+    elif base_loss or trained_loss:
+        report["forgetting"] = {"missing": "need both general.base.loss.json and general.loss.json",
+                                "found": str(base_loss or trained_loss)}
+    layout.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    layout.report_md.write_text(markdown(report), encoding="utf-8")
+    return report
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def markdown(report: Mapping[str, Any]) -> str:
+    lines = [f"# Evaluation report: {report['run']}", "", "| task | mode | n | unparsed | missing | metric | value |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, t in report["tasks"].items():
+        arrow = "higher is better" if t["higher_is_better"] else "lower is better"
+        lines.append(f"| {name} | {t.get('mode') or 'n/a'} | {t['n']} | {t['unparsed']} | {t['missing']} | "
+                     f"{t['primary_metric']} ({arrow}) | {_fmt(t['primary_value'])} |")
+    forgetting = report.get("forgetting")
+    if forgetting and "delta_loss" in forgetting:
+        lines += ["", "## Forgetting check (general instruction data)", "",
+                  "| model | samples | tokens | mean loss | perplexity |", "| --- | --- | --- | --- | --- |"]
+        for key in ("base", "trained"):
+            m = forgetting[key]
+            lines.append(f"| {key}: {m.get('model_path', '')} | {m.get('samples')} | {m.get('tokens')} | "
+                         f"{_fmt(m.get('mean_loss'))} | {_fmt(m.get('perplexity'))} |")
+        lines += ["", f"Loss change (trained - base): {_fmt(forgetting['delta_loss'])}; perplexity ratio: "
+                      f"{_fmt(forgetting['perplexity_ratio'])}."]
+        if forgetting.get("warning"):
+            lines.append(f"Warning: {forgetting['warning']}.")
+    elif forgetting:
+        lines += ["", f"Forgetting check incomplete: {forgetting['missing']} (found {forgetting['found']})."]
+    charts_list = [(name, c) for name, t in report["tasks"].items() for c in t.get("charts", [])]
+    if charts_list:
+        lines += ["", "## Charts", ""] + [f"![{name}]({c})" for name, c in charts_list]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,113 @@
+"""`eval`'s loop: records -> batches -> predictions lines, resumable, with a progress bar.
+
+The model calls arrive as callables (built in `socialfusion_plugin.host`), so this loop is plain
+Python that tests can drive with a fake model too:
+- generate(questions, images) -> [answer text]
+- rank(questions, images) -> [{label: summed log-likelihood}]
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .prediction_file import append_predictions, read_done_ids
+from .rank_policy import RankPolicy
+from .records import image_path, open_image, question_of
+
+MODES = ("generate", "rank")
+
+
+@dataclass
+class EvalSettings:
+    mode: str = "generate"
+    batch_size: int = 8
+    max_new_tokens: int = 32
+    temperature: float = 0.0
+    seed: int = 0
+    conv_mode: str = "v1"
+    multi_label_threshold: float = 0.1
+    limit: Optional[int] = None  # evaluate only the first N records (smoke runs)
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        for name in ("batch_size", "max_new_tokens"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be >= 1, got {self.limit}")
+
+
+@dataclass
+class EvalSummary:
+    total: int
+    already_done: int
+    written: int
+    dropped_truncated_line: bool
+
+    def line(self) -> str:
+        extra = " (a truncated last line was dropped and predicted again)" if self.dropped_truncated_line else ""
+        return f"{self.written} predicted, {self.already_done} already in the file, {self.total} records{extra}"
+
+
+def run_eval(records: Sequence[Dict], data_file: Path, image_folder: Optional[Path], out: Path,
+             settings: EvalSettings, generate: Optional[Callable] = None, rank: Optional[Callable] = None,
+             policy: Optional[RankPolicy] = None, progress: bool = True) -> EvalSummary:
+    if settings.mode == "rank" and (rank is None or policy is None):
+        raise ValueError("rank mode needs a rank function and a rank policy")
+    if (settings.mode == "generate" or (policy is not None and policy.text_from_generation)) and generate is None:
+        raise ValueError("this evaluation needs a generate function")
+    chosen = list(records)[: settings.limit] if settings.limit else list(records)
+    done, truncated = read_done_ids(out)
+    todo = [r for r in chosen if str(r["id"]) not in done]
+    where = str(data_file)
+    bar = _progress(progress, len(todo), f"eval {settings.mode}")
+    written = 0
+    try:
+        for start in range(0, len(todo), settings.batch_size):
+            batch = todo[start: start + settings.batch_size]
+            questions = [question_of(r, where) for r in batch]
+            images = [open_image(image_path(r, image_folder, where), where) for r in batch]
+            rows = _predict(batch, questions, images, settings, generate, rank, policy)
+            written += append_predictions(out, rows)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    return EvalSummary(total=len(chosen), already_done=len(chosen) - len(todo), written=written,
+                       dropped_truncated_line=truncated)
+
+
+def _predict(batch, questions, images, settings, generate, rank, policy) -> List[Dict]:
+    texts = None
+    if settings.mode == "generate" or policy.text_from_generation:
+        texts = generate(questions, images)
+        if len(texts) != len(batch):
+            raise RuntimeError(f"generation returned {len(texts)} answers for {len(batch)} questions")
+    if settings.mode == "generate":
+        return [{"id": r["id"], "text": t} for r, t in zip(batch, texts)]
+    logprobs = rank(questions, images)
+    rows = []
+    for index, (record, scores) in enumerate(zip(batch, logprobs)):
+        row = policy.prediction(scores, texts[index] if texts is not None else None)
+        rows.append({"id": record["id"], **row})
+    return rows
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(enabled: bool, total: int, description: str):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=description, unit=" samples", file=sys.stderr, mininterval=0.5, disable=None)

@@ -1,0 +1,91 @@
+"""The transfer table: each task's primary metric after single-task training vs after joint
+training, read from the runs' RUN/eval/<task>.metrics.json files.
+
+relative change = (joint - single) / |single|, with the sign flipped for lower-is-better metrics,
+so a positive value always means the joint model is better (positive transfer) and a negative one
+is flagged as negative transfer. The mean is over tasks where the change is defined.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+from .. import registry
+from . import charts
+from .layout import RunLayout
+
+
+def read_primary(run_dir: Path, task_name: str) -> Dict[str, Any]:
+    task = registry.TASKS.get(task_name)
+    path = RunLayout(run_dir).metrics(task_name)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `socialfusion report {run_dir}` after evaluating {task_name}")
+    metrics = json.loads(path.read_text(encoding="utf-8")).get("metrics", {})
+    if task.primary_metric not in metrics:
+        raise ValueError(f"{path}: no metric {task.primary_metric!r} (the primary metric of {task_name})")
+    return {"value": metrics[task.primary_metric], "metric": task.primary_metric,
+            "higher_is_better": task.higher_is_better, "file": str(path)}
+
+
+def relative_change(single: Optional[float], joint: Optional[float], higher_is_better: bool) -> Optional[float]:
+    if single is None or joint is None or single == 0:
+        return None
+    change = (joint - single) / abs(single)
+    return change if higher_is_better else -change
+
+
+def transfer_table(single_runs: Mapping[str, Path], joint_run: Path, tasks: Optional[List[str]] = None) -> Dict[str, Any]:
+    names = tasks or list(single_runs)
+    rows = []
+    for name in names:
+        if name not in single_runs:
+            raise ValueError(f"no single-task run given for task {name!r} (--single {name}=RUN)")
+        single = read_primary(single_runs[name], name)
+        joint = read_primary(joint_run, name)
+        change = relative_change(single["value"], joint["value"], single["higher_is_better"])
+        rows.append({
+            "task": name, "metric": single["metric"], "higher_is_better": single["higher_is_better"],
+            "single": single["value"], "joint": joint["value"], "relative_change": change,
+            "negative_transfer": change is not None and change < 0,
+            "single_run": str(single_runs[name]), "joint_run": str(joint_run),
+        })
+    defined = [r["relative_change"] for r in rows if r["relative_change"] is not None]
+    return {
+        "rows": rows,
+        "mean_relative_change": sum(defined) / len(defined) if defined else None,
+        "tasks_with_negative_transfer": [r["task"] for r in rows if r["negative_transfer"]],
+        "undefined": [r["task"] for r in rows if r["relative_change"] is None],
+    }
+
+
+def markdown(table: Mapping[str, Any]) -> str:
+    def fmt(v, percent=False):
+        if v is None:
+            return "n/a"
+        return f"{100 * v:+.2f}%" if percent else f"{v:.4f}"
+
+    lines = ["# Transfer: single-task vs joint training", "",
+             "| task | metric | single | joint | relative change | |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in table["rows"]:
+        arrow = "↑" if r["higher_is_better"] else "↓"
+        flag = "NEGATIVE TRANSFER" if r["negative_transfer"] else ""
+        lines.append(f"| {r['task']} | {r['metric']} {arrow} | {fmt(r['single'])} | {fmt(r['joint'])} | "
+                     f"{fmt(r['relative_change'], True)} | {flag} |")
+    lines += ["", f"Mean relative change: {fmt(table['mean_relative_change'], True)} "
+                  "(positive = joint better; sign flipped for lower-is-better metrics)."]
+    if table["tasks_with_negative_transfer"]:
+        lines.append(f"Negative transfer on: {', '.join(table['tasks_with_negative_transfer'])}.")
+    if table["undefined"]:
+        lines.append(f"Undefined change (missing value or zero single-task metric): {', '.join(table['undefined'])}.")
+    return "\n".join(lines) + "\n"
+
+
+def write_transfer(table: Mapping[str, Any], out_dir: Path) -> Dict[str, Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / "transfer.json", "md": out_dir / "transfer.md", "png": out_dir / "transfer.png"}
+    paths["json"].write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+    paths["md"].write_text(markdown(table), encoding="utf-8")
+    charts.transfer_bars(table["rows"], paths["png"])
+    return paths

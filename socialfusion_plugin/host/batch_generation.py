@@ -1,0 +1,53 @@
+"""Batched generation with LLaVA models: left padding, one forward pass per batch.
+
+LLaVA's `generate()` drops the padding with the attention mask, splices the image features in, and
+pads again on the side named by `config.tokenizer_padding_side`; with "left" every row ends at its
+last prompt token, so the next token is read at the same column for the whole batch and the answer
+does not depend on the batch size (beyond float noise).
+"""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from .eval_inputs import image_batch, left_pad, pad_id, padding_side, prompt_ids, prompt_text
+
+
+def generate_answers(loaded, questions: Sequence[str], images: Sequence, conv_mode: str = "v1",
+                     max_new_tokens: int = 32, temperature: float = 0.0, seed: int = 0) -> List[str]:
+    """One answer per (question, PIL image). Greedy when temperature == 0; otherwise sampled with
+    a generator seeded by `seed` (sampled answers then depend on how samples are batched)."""
+    import torch
+
+    if len(questions) != len(images):
+        raise ValueError(f"{len(questions)} questions but {len(images)} images")
+    if not questions:
+        return []
+    tokenizer, model = loaded.tokenizer, loaded.model
+    ids, mask = left_pad([prompt_ids(tokenizer, prompt_text(q, conv_mode)) for q in questions], pad_id(tokenizer))
+    pixels, sizes = image_batch(loaded, images)
+    settings = dict(do_sample=temperature > 0, max_new_tokens=max_new_tokens, use_cache=True,
+                    pad_token_id=pad_id(tokenizer), eos_token_id=tokenizer.eos_token_id)
+    if temperature > 0:
+        settings.update(temperature=temperature, top_p=None)
+        torch.manual_seed(seed)
+    with torch.inference_mode(), padding_side(model, "left"):
+        output = model.generate(ids.to(model.device), attention_mask=mask.to(model.device), images=pixels,
+                                image_sizes=sizes, **settings)
+    # With images LLaVA generates from inputs_embeds, so `output` holds only the new tokens.
+    texts = tokenizer.batch_decode(output, skip_special_tokens=True)
+    stop = conversation_stop(conv_mode)
+    return [_cut_at(text, stop).strip() for text in texts]
+
+
+def conversation_stop(conv_mode: str) -> str:
+    from .eval_inputs import conversation
+
+    conv = conversation(conv_mode)
+    return conv.sep2 or conv.sep or ""
+
+
+def _cut_at(text: str, stop: str) -> str:
+    stop = stop.strip()
+    if stop and stop in text:
+        return text[: text.index(stop)]
+    return text

@@ -1,0 +1,87 @@
+"""Prompts, token ids and image tensors for evaluation, built with LLaVA's own helpers so the model
+sees exactly what training showed it (conversation template, image token, image preprocessing)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import List, Optional, Sequence, Tuple
+
+IMAGE_PLACEHOLDER = "<image>"
+
+
+def conversation(conv_mode: str):
+    from llava.conversation import conv_templates
+
+    if conv_mode not in conv_templates:
+        raise ValueError(f"unknown conversation template {conv_mode!r}; known: {', '.join(sorted(conv_templates))}")
+    return conv_templates[conv_mode].copy()
+
+
+def normalize_question(question: str, has_image: bool) -> str:
+    """As LLaVA's preprocess_multimodal does in training: the image token first, on its own line."""
+    text = question.replace(IMAGE_PLACEHOLDER, "").strip()
+    return f"{IMAGE_PLACEHOLDER}\n{text}" if has_image else text
+
+
+def prompt_text(question: str, conv_mode: str, answer: Optional[str] = None, has_image: bool = True) -> str:
+    """The full prompt up to the assistant's turn; with `answer`, including it and its separator."""
+    conv = conversation(conv_mode)
+    conv.append_message(conv.roles[0], normalize_question(question, has_image))
+    conv.append_message(conv.roles[1], answer)
+    return conv.get_prompt()
+
+
+def prompt_ids(tokenizer, text: str) -> List[int]:
+    from llava.constants import IMAGE_TOKEN_INDEX
+    from llava.mm_utils import tokenizer_image_token
+
+    return list(tokenizer_image_token(text, tokenizer, IMAGE_TOKEN_INDEX))
+
+
+def pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.unk_token_id
+
+
+def left_pad(sequences: Sequence[Sequence[int]], pad: int):
+    """(ids, attention mask) with every sequence pushed to the right edge."""
+    import torch
+
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        if sequence:
+            ids[row, width - len(sequence):] = torch.tensor(list(sequence), dtype=torch.long)
+            mask[row, width - len(sequence):] = 1
+    return ids, mask
+
+
+def image_batch(loaded, images) -> Tuple[object, List[tuple]]:
+    """(pixel tensor on the model's device and dtype, image sizes) via LLaVA's process_images,
+    which applies the checkpoint's image_aspect_ratio (square / pad / anyres) like training."""
+    from llava.mm_utils import process_images
+
+    model = loaded.model
+    pixels = process_images(list(images), loaded.image_processor, model.config)
+    if isinstance(pixels, list):
+        pixels = [p.to(device=model.device, dtype=model.dtype) for p in pixels]
+    else:
+        pixels = pixels.to(device=model.device, dtype=model.dtype)
+    return pixels, [image.size for image in images]
+
+
+@contextmanager
+def padding_side(model, side: str):
+    """LLaVA re-pads the multimodal embeddings on the side named by config.tokenizer_padding_side
+    (training checkpoints say "right"); batched generation needs "left" so every row ends at its
+    last prompt token. Restored afterwards."""
+    before = getattr(model.config, "tokenizer_padding_side", "right")
+    model.config.tokenizer_padding_side = side
+    try:
+        yield
+    finally:
+        model.config.tokenizer_padding_side = before
+
+
+def positions_from_mask(mask):
+    """Position ids 0..len-1 over the real tokens of each row (as generate() computes them)."""
+    return (mask.long().cumsum(-1) - 1).clamp(min=0)

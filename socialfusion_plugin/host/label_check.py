@@ -1,0 +1,137 @@
+"""Tokenization checks for `socialfusion validate --model PATH --version V`: run LLaVA's own
+preprocessing (the function training uses) on each record with the chosen tokenizer and template.
+
+- "labels fully masked": LLaVA's "tokenization mismatch" (template and tokenizer disagree, or the
+  sample was truncated) masks every label, and the sample trains on nothing; the guard in
+  tokenization.py turns it into TokenizationMismatchError, caught here per sample.
+- "longer than model_max_length": tokens with each <image> expanded to the tower's patch count.
+  LLaVA truncates such samples, cutting the answer off (or triggering the mismatch above).
+Workers are forked processes that share the loaded tokenizer and the memory-mapped mixture.
+"""
+from __future__ import annotations
+
+import copy
+import multiprocessing
+import sys
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import List, Tuple
+
+from ..data.record_checks import LABELS_MASKED, TOO_LONG
+
+_UNLIMITED = 10 ** 9
+
+
+@dataclass(frozen=True)
+class LabelCheckSettings:
+    model_path: str
+    version: str = "v1"
+    model_max_length: int = 2048
+    image_tokens: int = 576  # CLIP ViT-L/14-336: 24 x 24 patches
+    mm_use_im_start_end: bool = False
+
+    def __post_init__(self):
+        if self.model_max_length <= 0 or self.image_tokens <= 0:
+            raise ValueError("model_max_length and image_tokens must be positive")
+
+
+class LabelChecker:
+    def __init__(self, settings: LabelCheckSettings):
+        from pathlib import Path
+
+        import transformers
+
+        from .install import install_train_hooks
+
+        if not Path(settings.model_path).is_dir():
+            raise FileNotFoundError(f"--model {settings.model_path}: not a folder with a tokenizer "
+                                    "(the base LLM of the run, e.g. /models/vicuna-7b-v1.5)")
+        self.settings = settings
+        self.train_module = install_train_hooks()  # includes the mismatch guard on LLaVA's preprocess
+        conversation_lib = self.train_module.conversation_lib
+        if settings.version not in conversation_lib.conv_templates:
+            raise ValueError(f"--version {settings.version!r} is not a LLaVA conversation template; known: "
+                             f"{', '.join(sorted(conversation_lib.conv_templates))}")
+        # as train(): the tokenizer LLaVA builds, then the template chosen by --version
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(
+            settings.model_path, model_max_length=_UNLIMITED, padding_side="right", use_fast=False)
+        if settings.version not in ("v0",):
+            self.tokenizer.pad_token = self.tokenizer.unk_token
+        self.template = conversation_lib.conv_templates[settings.version]
+        self.data_args = SimpleNamespace(is_multimodal=True, mm_use_im_start_end=settings.mm_use_im_start_end)
+
+    def check(self, record) -> List[Tuple[str, str]]:
+        from llava.constants import IGNORE_INDEX, IMAGE_TOKEN_INDEX
+
+        from .tokenization import TokenizationMismatchError
+
+        module = self.train_module
+        has_image = "image" in record
+        # LLaVA's preprocessing reads the template from a module global: set it for this call only,
+        # so checking never changes the template of anything else in this process
+        saved = module.conversation_lib.default_conversation
+        module.conversation_lib.default_conversation = self.template
+        try:
+            sources = copy.deepcopy([record["conversations"]])
+            if has_image:
+                sources = module.preprocess_multimodal(sources, self.data_args)
+            out = module.preprocess(sources, self.tokenizer, has_image=has_image)
+        except TokenizationMismatchError as err:
+            return [(LABELS_MASKED, str(err).split(": LLaVA could not")[0] +
+                     f" (template --version {self.settings.version}, tokenizer {type(self.tokenizer).__name__})")]
+        finally:
+            module.conversation_lib.default_conversation = saved
+        input_ids, labels = out["input_ids"][0], out["labels"][0]
+        findings = []
+        if int((labels != IGNORE_INDEX).sum()) == 0:
+            findings.append((LABELS_MASKED, "no answer token is trained: every label is masked"))
+        images = int((input_ids == IMAGE_TOKEN_INDEX).sum())
+        length = len(input_ids) + images * (self.settings.image_tokens - 1)
+        if length > self.settings.model_max_length:
+            findings.append((TOO_LONG, f"{length} tokens ({images} image x {self.settings.image_tokens}) > "
+                                       f"model_max_length {self.settings.model_max_length}; LLaVA truncates it"))
+        return findings
+
+
+_WORKER_STATE = {}
+
+
+def _check_chunk(indices: List[int]) -> List[Tuple[int, str, str]]:
+    checker, mixture = _WORKER_STATE["checker"], _WORKER_STATE["mixture"]
+    found = []
+    for index in indices:
+        for kind, detail in checker.check(mixture.record(index)):
+            found.append((index, kind, detail))
+    return found
+
+
+def make_label_check(settings: LabelCheckSettings):
+    """A `validate_mixture(label_check=...)` callable; loads the tokenizer now, so a wrong --model
+    fails before any image is checked."""
+    checker = LabelChecker(settings)
+
+    def label_check(mixture, indices: List[int], workers: int, progress: bool) -> List[Tuple[int, str, str]]:
+        from tqdm import tqdm
+
+        _WORKER_STATE.update(checker=checker, mixture=mixture)
+        chunks = [indices[start:start + 256] for start in range(0, len(indices), 256)]
+        bar = tqdm(total=len(indices), desc="check tokenization", unit=" records", mininterval=0.5,
+                   file=sys.stderr, disable=None if progress else True)
+        found: List[Tuple[int, str, str]] = []
+        try:
+            if workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+                # fork: children share the tokenizer and the memory-mapped records without pickling them
+                with multiprocessing.get_context("fork").Pool(min(workers, len(chunks))) as pool:
+                    for part, chunk in zip(pool.imap(_check_chunk, chunks), chunks):
+                        found.extend(part)
+                        bar.update(len(chunk))
+            else:
+                for chunk in chunks:
+                    found.extend(_check_chunk(chunk))
+                    bar.update(len(chunk))
+        finally:
+            bar.close()
+            _WORKER_STATE.clear()
+        return found
+
+    return label_check

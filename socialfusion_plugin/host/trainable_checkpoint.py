@@ -1,0 +1,145 @@
+"""A LLaVA model whose connector and LoRA parameters are TRAINABLE, built from a checkpoint folder,
+for diagnostics that need gradients (`socialfusion conflict`). Not merged, not for inference.
+
+Three kinds of --model-path, decided from the files (never from the folder name):
+- "lora": a LoRA run's output or `checkpoint-N/` (adapter_config.json + adapter weights +
+  non_lora_trainables.bin + config.json). The model is rebuilt with `build_model` from the
+  checkpoint's own config (mm_vision_tower, mm_projector_type, mm_vision_select_layer/feature;
+  LoRA r/alpha from adapter_config.json), then the adapter weights are loaded into the LoRA modules
+  and non_lora_trainables.bin into the connector; every saved key must match a parameter of the
+  same shape and every LoRA/connector parameter must be covered, or it is an error.
+- "full": a merged or full LLaVA checkpoint (config.json with mm_vision_tower, no adapter): its
+  trained connector is loaded with the model, and a FRESH LoRA is attached.
+- "base": a plain language model (no mm_vision_tower): --vision-tower is required; the connector is
+  freshly initialized (seeded) and a fresh LoRA is attached.
+A fresh LoRA has B = 0 (peft's initialization), so the gradients of its A matrices are exactly zero
+and only B and the connector carry signal.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Optional
+
+import torch
+
+from .checkpoints import CheckpointError
+from .model_factory import BuiltModel, ModelSpec, build_model
+
+ADAPTER_CONFIG = "adapter_config.json"
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+NON_LORA_FILE = "non_lora_trainables.bin"
+
+
+@dataclass
+class TrainableModel:
+    built: BuiltModel
+    kind: str  # "lora", "full" or "base"
+    loaded_keys: Dict[str, int]  # file -> number of tensors loaded into the model
+
+
+def checkpoint_kind(model_path: Path) -> str:
+    model_path = Path(model_path)
+    config_path = model_path / "config.json"
+    if not config_path.is_file():
+        raise CheckpointError(f"{model_path}: no config.json (expected a LLaVA checkpoint or a language model folder)")
+    if (model_path / ADAPTER_CONFIG).is_file():
+        return "lora"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    return "full" if config.get("mm_vision_tower") else "base"
+
+
+def load_trainable_model(model_path, model_base: Optional[str] = None, vision_tower: Optional[str] = None,
+                         version: str = "v1", lora_r: int = 8, lora_alpha: int = 16,
+                         projector_type: str = "mlp2x_gelu", select_layer: int = -2,
+                         dtype: torch.dtype = torch.float32, seed: int = 0) -> TrainableModel:
+    model_path = Path(model_path)
+    kind = checkpoint_kind(model_path)
+    config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
+    torch.manual_seed(seed)  # fresh connector / LoRA A initialization is part of the diagnostic's inputs
+    if kind == "base":
+        if not vision_tower:
+            raise CheckpointError(f"{model_path} is a plain language model: pass --vision-tower")
+        spec = ModelSpec(model_name_or_path=str(model_path), vision_tower=vision_tower, mm_projector_type=projector_type,
+                         mm_vision_select_layer=select_layer, version=version, lora_r=lora_r, lora_alpha=lora_alpha)
+        return TrainableModel(build_model(spec, dtype=dtype), kind, {})
+    tower = config["mm_vision_tower"] if "mm_vision_tower" in config else None
+    if tower is None:
+        raise CheckpointError(f"{model_path / 'config.json'} has no mm_vision_tower: not a LLaVA checkpoint")
+    if vision_tower and vision_tower != tower:
+        raise CheckpointError(f"--vision-tower {vision_tower} differs from the checkpoint's mm_vision_tower {tower}")
+    common = dict(vision_tower=tower, mm_projector_type=config.get("mm_projector_type", "linear"),
+                  mm_vision_select_layer=int(config.get("mm_vision_select_layer", -2)),
+                  mm_vision_select_feature=config.get("mm_vision_select_feature", "patch"), version=version)
+    if kind == "full":
+        spec = ModelSpec(model_name_or_path=str(model_path), lora_r=lora_r, lora_alpha=lora_alpha, **common)
+        return TrainableModel(build_model(spec, dtype=dtype), kind, {})
+    adapter = json.loads((model_path / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    base = model_base or adapter.get("base_model_name_or_path")
+    if not base or not (Path(base) / "config.json").is_file():
+        raise CheckpointError(f"{model_path} holds LoRA adapters: pass the base language model folder with --model-base "
+                              f"(adapter_config.json names {adapter.get('base_model_name_or_path')!r})")
+    spec = ModelSpec(model_name_or_path=str(base), lora_r=int(adapter["r"]), lora_alpha=int(adapter["lora_alpha"]),
+                     lora_dropout=0.0, **common)  # no dropout: the diagnostic is deterministic
+    built = build_model(spec, dtype=dtype)
+    loaded = {_adapter_file(model_path).name: _load_lora(built.model, _adapter_file(model_path)),
+              NON_LORA_FILE: _load_connector(built.model, model_path / NON_LORA_FILE)}
+    return TrainableModel(built, kind, loaded)
+
+
+def _adapter_file(model_path: Path) -> Path:
+    for name in ADAPTER_WEIGHTS:
+        if (model_path / name).is_file():
+            return model_path / name
+    raise CheckpointError(f"{model_path}: adapter_config.json but no {' or '.join(ADAPTER_WEIGHTS)}")
+
+
+def _read_tensors(path: Path) -> Dict[str, torch.Tensor]:
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path), device="cpu")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # arbitrary pickles are refused by weights_only
+        raise CheckpointError(f"{path}: not a plain tensor file readable with weights_only=True ({type(err).__name__})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: expected a dict of tensors")
+    return state
+
+
+def _copy_exact(params: Dict[str, torch.nn.Parameter], saved: Dict[str, torch.Tensor], path: Path) -> int:
+    """Copy every saved tensor into its parameter; any unmatched or uncovered key is an error."""
+    unexpected = sorted(set(saved) - set(params))
+    uncovered = sorted(set(params) - set(saved))
+    if unexpected or uncovered:
+        raise CheckpointError(
+            f"{path}: keys do not match the rebuilt model ({len(unexpected)} unexpected, e.g. {unexpected[:3]}; "
+            f"{len(uncovered)} parameters not in the file, e.g. {uncovered[:3]}). Was it trained with another base "
+            "model, LoRA target set or connector?"
+        )
+    with torch.no_grad():
+        for name, tensor in saved.items():
+            if params[name].shape != tensor.shape:
+                raise CheckpointError(f"{path}: {name} has shape {tuple(tensor.shape)}, the model {tuple(params[name].shape)}")
+            params[name].copy_(tensor.to(params[name].dtype))
+    return len(saved)
+
+
+def _load_lora(model, path: Path) -> int:
+    # peft saves keys without the adapter name: '...q_proj.lora_A.weight' is '...q_proj.lora_A.default.weight'
+    params = {name: p for name, p in model.named_parameters() if "lora_" in name}
+    saved = {}
+    for key, tensor in _read_tensors(path).items():
+        for part in ("lora_A", "lora_B"):
+            key = key.replace(f".{part}.weight", f".{part}.default.weight")
+        saved[key] = tensor
+    return _copy_exact(params, saved, path)
+
+
+def _load_connector(model, path: Path) -> int:
+    if not path.is_file():
+        raise CheckpointError(f"{path} not found: the checkpoint has LoRA adapters but not the trained connector")
+    params = {name: p for name, p in model.named_parameters() if "mm_projector" in name}
+    return _copy_exact(params, _read_tensors(path), path)
