@@ -44,3 +44,14 @@ def test_train_help_lists_the_launcher_usage(capsys):
 def test_train_rejects_a_bad_attention_implementation(capsys):
     assert main(["train", "--attn_implementation", "magic", "--output_dir", "x"]) == 2
     assert "--attn_implementation must be one of" in capsys.readouterr().err
+
+
+def test_launcher_reads_the_run_seed_without_consuming_it():
+    from socialfusion_plugin.host.launcher import LauncherArgumentError, training_seed
+
+    argv = ["--output_dir", "x", "--seed", "7"]
+    assert training_seed(argv) == 7 and argv == ["--output_dir", "x", "--seed", "7"]
+    assert training_seed(["--seed=3"]) == 3
+    assert training_seed([]) == 42  # transformers' default
+    with pytest.raises(LauncherArgumentError, match="--seed must be an integer"):
+        training_seed(["--seed", "many"])

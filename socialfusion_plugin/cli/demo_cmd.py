@@ -1,4 +1,4 @@
-"""`socialfusion demo`: the pipeline end to end on generated data (CPU, no downloads)."""
+"""`socialfusion demo`: the whole pipeline end to end on generated data (CPU, no downloads)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,11 +7,14 @@ from pathlib import Path
 def register(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="run the whole pipeline on generated data (CPU, no downloads)")
     parser.add_argument("--workdir", type=Path, default=Path("socialfusion-demo"), help="where everything is written")
-    parser.add_argument("--steps", type=int, default=40, help="training steps")
+    parser.add_argument("--steps", type=int, default=40, help="steps of the joint training")
+    parser.add_argument("--single-task-steps", type=int, default=8, help="steps of each single-task baseline")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--deepspeed", default="zero2", help="shipped DeepSpeed config (zero2, zero3, zero3_offload) or 'none'"
     )
+    parser.add_argument("--no-transfer", action="store_true", help="skip the single-task runs and transfer table")
+    parser.add_argument("--no-diagnose", action="store_true", help="skip probes and gradient conflict")
     parser.set_defaults(handler=run)
 
 
@@ -21,8 +24,11 @@ def run(args) -> int:
     config = DemoConfig(
         workdir=args.workdir,
         steps=args.steps,
+        single_task_steps=args.single_task_steps,
         seed=args.seed,
         deepspeed=None if args.deepspeed == "none" else args.deepspeed,
+        transfer=not args.no_transfer,
+        diagnose=not args.no_diagnose,
     )
     run_demo(config)
     return 0

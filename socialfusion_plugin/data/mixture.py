@@ -132,6 +132,8 @@ def resolve_image(spec, image: Any, row: int, record: Dict[str, Any]) -> str:
     where = f"{spec.path} record {record.get('id', row)!r}"
     if not isinstance(image, str):
         raise ValueError(f"{where}: 'image' must be one path string, got {type(image).__name__}")
+    if spec.absolute_images and os.path.isabs(image):
+        return os.path.normpath(image)
     relative = safe_relative_path(spec.image_folder, image, where)
     return os.path.join(str(spec.image_folder), relative)
 
@@ -164,7 +166,8 @@ def build_mixture(recipe: DataRecipe, cache_dir: Optional[Path] = None, progress
 
 def file_mixture(json_path: Path, image_folder: Path, cache_dir: Optional[Path] = None) -> Mixture:
     """One LLaVA JSON + its image folder as a one-source mixture in file order (what `validate
-    FILE.json` checks, with the same path rules as a recipe's json source)."""
+    FILE.json` checks). Relative image paths follow a recipe's json-source rules (inside the image
+    folder); absolute ones are taken as they are, as LLaVA takes them (mix writes them by default)."""
     from .recipe import SourceSpec
     from .strategy import Strategy
 
@@ -174,7 +177,7 @@ def file_mixture(json_path: Path, image_folder: Path, cache_dir: Optional[Path] 
     if not image_folder.is_dir():
         raise FileNotFoundError(f"--image-folder {image_folder} does not exist or is not a folder")
     spec = SourceSpec(name=json_path.stem, kind="json", path=json_path, image_folder=image_folder,
-                      strategy=Strategy("all"))
+                      strategy=Strategy("all"), absolute_images=True)
     recipe = DataRecipe(path=json_path, seed=0, sources=[spec])
     cached = load_source(spec, 0, cache_dir)
     rows = list(range(len(cached)))

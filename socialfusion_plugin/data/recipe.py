@@ -52,6 +52,9 @@ class SourceSpec:
     prompts: Optional[str] = None
     strategy: Optional[Strategy] = None
     weight: Optional[float] = None
+    # Only for a file given to `validate` directly (never from a recipe): absolute image paths are
+    # honoured as LLaVA honours them, so `mix`'s default output (absolute paths) can be validated.
+    absolute_images: bool = False
 
     def __post_init__(self):
         if self.kind not in ("task", "json"):

@@ -1,178 +1,137 @@
-"""`socialfusion demo`: the whole training path on generated data, on a CPU, with no downloads.
+"""`socialfusion demo`: the whole pipeline on generated data, on a CPU, with no downloads.
 
-1. build a tiny LLaMA + tokenizer and a tiny open_clip tower (random, seeded) in the work folder;
-2. write a few generated images with conversations in LLaVA's format;
-3. train a few steps through the launcher (a separate process, DeepSpeed ZeRO-2, LoRA + connector);
-4. reload the final output and an intermediate checkpoint through LLaVA's own loader;
-5. generate answers and print what happened.
+1. tiny offline models (LLaMA + tokenizer, open_clip tower; random, seeded);
+2. synthetic releases of the five datasets in their original formats, converted; a generated
+   stand-in for the general instruction data; the SHIPPED recipe social5_general.yaml mixed and
+   validated;
+3. joint SocialFusion training on that recipe on the fly, through the launcher (DeepSpeed ZeRO-2,
+   LoRA + connector, frozen tower);
+4. evaluation of every task (rank mode for closed sets), the report with the forgetting check, and
+   greedy answers reloaded through LLaVA's loader;
+5. single-task runs on the shipped single_<task>.yaml recipes and the transfer table;
+6. diagnostics: linear probes on the frozen tower, gradient conflict on the run's checkpoints.
+
+The synthetic releases hold a handful of records each (they are the converters' quirk fixtures), so
+task metrics, transfer figures and probe scores of the tiny random model are noise: the demo shows
+the pipeline working end to end on CPU in about a minute, not results.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
-import subprocess
-import sys
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
-from ..resources import deepspeed_config
-from .synthetic_data import QUESTION, write_color_dataset
+from ..resources import data_recipe
+from . import stage_data, stage_diagnose, stage_evaluate, stage_train
 from .tiny_assets import build_tiny_assets
+
+STAGES = 6
 
 
 @dataclass
 class DemoConfig:
     workdir: Path = Path("socialfusion-demo")
     steps: int = 40
-    samples: int = 16
-    learning_rate: float = 1e-2  # tiny random models need a large step to show learning in seconds
+    single_task_steps: int = 8
     seed: int = 0
     deepspeed: Optional[str] = "zero2"  # a shipped config name, or None for a plain run
-    connector: str = "mlp2x_gelu"
+    learning_rate: float = 1e-2  # tiny random models need a large step to show learning in seconds
+    transfer: bool = True  # the single-task runs for the transfer table (five more short trainings)
+    diagnose: bool = True
 
     def __post_init__(self):
         self.workdir = Path(self.workdir)
-        if self.steps < 2:
+        if self.steps < 2 or self.single_task_steps < 1:
             raise ValueError("demo needs at least 2 training steps (one intermediate checkpoint)")
-        if self.samples < 4:
-            raise ValueError("demo needs at least 4 samples")
 
 
 @dataclass
 class DemoResult:
     run_dir: Path
     losses: List[float] = field(default_factory=list)
+    report: Dict = field(default_factory=dict)
     answers: List[dict] = field(default_factory=list)
-    checkpoint_answers: List[dict] = field(default_factory=list)
+    transfer: Optional[Dict] = None
     log_path: Optional[Path] = None
-
-
-def train_command(config: DemoConfig, assets, data_path: Path, run_dir: Path) -> List[str]:
-    save_every = max(1, config.steps // 2)
-    command = [
-        sys.executable, "-m", "socialfusion_plugin.train",
-        "--model_name_or_path", str(assets.llm_dir),
-        "--version", "v1",
-        "--data_path", str(data_path),
-        "--image_folder", str(data_path.parent / "images"),
-        "--vision_tower", assets.vision_tower,
-        "--mm_vision_select_layer", "-2",
-        "--mm_projector_type", config.connector,
-        "--mm_use_im_start_end", "False",
-        "--mm_use_im_patch_token", "False",
-        "--lora_enable", "True", "--lora_r", "8", "--lora_alpha", "16",
-        "--mm_projector_lr", str(config.learning_rate),
-        "--learning_rate", str(config.learning_rate),
-        "--bf16", "True",
-        "--max_steps", str(config.steps),
-        "--per_device_train_batch_size", "4",
-        "--save_strategy", "steps", "--save_steps", str(save_every),
-        "--logging_steps", "1",
-        "--model_max_length", "256",
-        "--dataloader_num_workers", "0",
-        "--report_to", "none",
-        "--seed", str(config.seed),
-        "--output_dir", str(run_dir),
-    ]
-    if config.deepspeed:
-        command += ["--deepspeed", str(deepspeed_config(config.deepspeed))]
-    return command
-
-
-def run_training(command: List[str], log_path: Path, echo) -> None:
-    env = dict(os.environ)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        for line in process.stdout:
-            log.write(line)
-            # Show the lines a person wants to see; the whole output stays in the log file.
-            stripped = line.strip()
-            if stripped.startswith(("trainable parameters", "language-model", "connector", "vision tower",
-                                    "language model", "total", "socialfusion train:")):
-                echo("  " + stripped)
-        code = process.wait()
-    if code != 0:
-        tail = log_path.read_text(encoding="utf-8").splitlines()[-25:]
-        raise RuntimeError(f"training failed (exit {code}); last lines of {log_path}:\n" + "\n".join(tail))
-
-
-def read_losses(run_dir: Path) -> List[float]:
-    state = json.loads((run_dir / "trainer_state.json").read_text(encoding="utf-8"))
-    return [entry["loss"] for entry in state.get("log_history", []) if "loss" in entry]
-
-
-def generate_answers(model_path: Path, model_base: Path, records: List[dict], image_dir: Path) -> List[dict]:
-    from PIL import Image
-
-    from ..host.checkpoints import load_checkpoint
-    from ..host.inference import answer_question
-
-    # LLaVA's loader prints progress and a misleading "newly initialized: mm_projector" warning (the
-    # connector is loaded right after); the demo keeps its own output readable.
-    with _quiet_host_output():
-        loaded = load_checkpoint(model_path, str(model_base))
-    answers = []
-    for record in records:
-        image = Image.open(image_dir / record["image"]).convert("RGB")
-        text = answer_question(loaded, image, QUESTION, max_new_tokens=6)
-        answers.append({"id": record["id"], "expected": record["conversations"][1]["value"], "answer": text})
-    return answers
-
-
-@contextlib.contextmanager
-def _quiet_host_output():
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
 
 
 def run_demo(config: DemoConfig, echo=print) -> DemoResult:
     started = time.time()
     workdir = config.workdir.resolve()  # paths end up in config.json: keep them valid from any folder
+    for stale in ("runs", "converted", "mixed", "diagnose"):
+        shutil.rmtree(workdir / stale, ignore_errors=True)  # the launcher resumes from checkpoints it finds
     workdir.mkdir(parents=True, exist_ok=True)
-    echo(f"[1/5] building tiny offline models in {workdir}")
+    log = workdir / "demo.log"
+    log.write_text("", encoding="utf-8")
+    echo(f"[1/{STAGES}] building tiny offline models in {workdir}")
     assets = build_tiny_assets(workdir / "models", seed=config.seed)
     echo(f"      language model: {assets.llm_dir}")
     echo(f"      vision tower:   {assets.vision_tower}")
-    echo(f"[2/5] writing {config.samples} generated image+conversation samples")
-    data_path = write_color_dataset(workdir / "data", count=config.samples, seed=config.seed)
-    records = json.loads(data_path.read_text(encoding="utf-8"))
-    run_dir = workdir / "runs" / "llava-tiny-socialfusion-lora"
-    if run_dir.exists():
-        import shutil
 
-        shutil.rmtree(run_dir)  # the launcher resumes from checkpoints it finds; the demo starts fresh
+    env = {"SOCIALFUSION_DATA": str(workdir / "data"), "SOCIALFUSION_CACHE": str(workdir / "cache")}
+    saved_env = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)  # the shipped recipes read their data root from here
+    try:
+        echo(f"[2/{STAGES}] data: synthetic releases in the original formats -> convert -> mix -> validate")
+        data = stage_data.prepare_data(workdir, assets.llm_dir, config.seed, log, echo)
+        result = _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo)
+    finally:
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    result.log_path = log
+    echo(f"demo finished in {time.time() - started:.0f} s; every command's output is in {log}")
+    return result
+
+
+def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> DemoResult:
+    recipe = data_recipe(stage_data.GENERAL_RECIPE)
+    run_dir = workdir / "runs" / "llava-tiny-socialfusion-lora"
     how = f"DeepSpeed {config.deepspeed}" if config.deepspeed else "no DeepSpeed"
-    echo(f"[3/5] training {config.steps} steps through the launcher ({how}, LoRA + {config.connector} connector)")
-    log_path = workdir / "train.log"
-    run_training(train_command(config, assets, data_path, run_dir), log_path, echo)
-    result = DemoResult(run_dir=run_dir, losses=read_losses(run_dir), log_path=log_path)
-    echo(f"      loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f} over {len(result.losses)} logged steps "
-         f"(full log: {log_path})")
-    checkpoints = sorted(run_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
-    echo(f"      saved: {run_dir} and {', '.join(p.name for p in checkpoints)}")
-    echo("[4/5] reloading the final output and an intermediate checkpoint with LLaVA's load_pretrained_model")
-    shown = records[:4]
-    result.answers = generate_answers(run_dir, assets.llm_dir, shown, data_path.parent / "images")
-    if checkpoints:
-        result.checkpoint_answers = generate_answers(checkpoints[0], assets.llm_dir, shown[:1], data_path.parent / "images")
-    correct = sum(item["answer"].strip().lower() == item["expected"] for item in result.answers)
-    echo(f"[5/5] greedy answers of the final model: {correct}/{len(result.answers)} correct")
-    for item in result.answers:
-        echo(f"      {item['id']}: expected {item['expected']!r:10} generated {item['answer']!r}")
-    if result.checkpoint_answers:
-        item = result.checkpoint_answers[0]
-        echo(f"      {checkpoints[0].name} -> {item['id']}: generated {item['answer']!r}")
-    echo(f"demo finished in {time.time() - started:.0f} s")
+    echo(f"[3/{STAGES}] joint training, {config.steps} steps on {recipe.name} on the fly ({how}, LoRA + connector)")
+    command = stage_train.train_command(assets.llm_dir, assets.vision_tower, ["--data_recipe", str(recipe)], run_dir,
+                                        config.steps, config.seed, config.learning_rate, config.deepspeed)
+    result = DemoResult(run_dir=run_dir, losses=stage_train.run_training(command, log, echo, env))
+    checkpoints = stage_train.checkpoints(run_dir)
+    echo(f"      loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f} over {len(result.losses)} steps; saved "
+         f"{run_dir.name} and {', '.join(p.name for p in checkpoints)}")
+
+    echo(f"[4/{STAGES}] evaluation of the test splits: eval (rank mode for closed sets) -> report, forgetting "
+         "check, greedy answers")
+    stage_evaluate.evaluate_run(run_dir, assets.llm_dir, data, log)
+    stage_evaluate.forgetting_check(run_dir, assets.llm_dir, data, log)
+    result.report = stage_evaluate.report(run_dir, log, echo)
+    result.answers = stage_evaluate.color_answers(run_dir, assets.llm_dir, data, log)
+    echo("      greedy answers of the reloaded run on colored squares of the general data (expected -> answer): "
+         + ", ".join(f"{a['expected']} -> {a['answer']!r}" for a in result.answers))
+
+    if config.transfer:
+        echo(f"[5/{STAGES}] single-task baselines ({config.single_task_steps} steps each on single_<task>.yaml) "
+             "-> transfer table")
+        singles = {}
+        for task in stage_data.TASK_NAMES:
+            single_dir = workdir / "runs" / f"llava-tiny-{task}-lora"
+            command = stage_train.train_command(
+                assets.llm_dir, assets.vision_tower, ["--data_recipe", str(data_recipe(f"single_{task}"))],
+                single_dir, config.single_task_steps, config.seed, config.learning_rate, None,
+                save_steps=config.single_task_steps)
+            stage_train.run_training(command, log, echo, env, show=False)
+            stage_evaluate.evaluate_run(single_dir, assets.llm_dir, data, log, tasks=(task,))
+            stage_evaluate.run_cli(["report", single_dir], log)
+            singles[task] = single_dir
+        result.transfer = stage_evaluate.transfer(run_dir, singles, log, echo)
+    else:
+        echo(f"[5/{STAGES}] single-task baselines skipped (--no-transfer)")
+
+    if config.diagnose:
+        echo(f"[6/{STAGES}] diagnostics: linear probes on the frozen tower, gradient conflict between tasks")
+        stage_diagnose.probe(workdir, assets.vision_tower, data, log, echo)
+        stage_diagnose.conflict(workdir, checkpoints, assets.llm_dir, data, log, echo)
+    else:
+        echo(f"[6/{STAGES}] diagnostics skipped (--no-diagnose)")
     return result

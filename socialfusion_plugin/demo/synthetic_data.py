@@ -51,3 +51,25 @@ def write_color_dataset(out_dir: Path, count: int = 16, seed: int = 0, size: int
     data_path = out_dir / "data.json"
     data_path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
     return data_path
+
+
+def write_arithmetic_dataset(out_path: Path, count: int = 12, seed: int = 0) -> Path:
+    """Text-only instruction samples (no image), as general instruction data has: the forgetting
+    check measures a language model's loss on such samples before and after social training."""
+    rng = random.Random(seed)
+    records = []
+    for index in range(count):
+        a, b = rng.randint(1, 9), rng.randint(1, 9)
+        records.append(
+            {
+                "id": f"sum-{index:03d}",
+                "conversations": [
+                    {"from": "human", "value": f"What is {a} plus {b}? Answer with a number."},
+                    {"from": "gpt", "value": str(a + b)},
+                ],
+            }
+        )
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+    return out_path

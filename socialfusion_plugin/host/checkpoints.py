@@ -73,6 +73,10 @@ def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = 
     tower = model.get_vision_tower()
     tower.to(device=model.device, dtype=model.dtype)
     model.eval()
+    if tokenizer.pad_token is None:
+        # LLaVA's train() pads with <unk> (LLaMA tokenizers have no pad token); a LoRA checkpoint's
+        # tokenizer comes from model_base, unchanged, so batched inference needs the same choice.
+        tokenizer.pad_token = tokenizer.unk_token
     return LoadedModel(tokenizer, model, image_processor, context_len, kind)
 
 

@@ -63,6 +63,26 @@ def uses_deepspeed(argv: List[str]) -> bool:
     return any(item == "--deepspeed" or item.startswith("--deepspeed=") for item in argv)
 
 
+HF_DEFAULT_SEED = 42  # TrainingArguments.seed
+
+
+def training_seed(argv: List[str]) -> int:
+    """The run's --seed (what the Trainer uses), without consuming it: LLaVA's parser reads it too."""
+    _, value = pop_option(list(argv), "--seed")
+    try:
+        return int(value) if value is not None else HF_DEFAULT_SEED
+    except ValueError:
+        raise LauncherArgumentError(f"--seed must be an integer, got {value!r}") from None
+
+
+def seed_everything(seed: int) -> None:
+    """LLaVA's train() creates the LoRA adapters and the connector BEFORE the Trainer seeds the
+    process, so their initial weights would differ from run to run; seed them with the run's seed."""
+    import transformers
+
+    transformers.set_seed(seed)
+
+
 def launch(argv: List[str]) -> None:
     argv, attn_implementation = pop_option(list(argv), "--attn_implementation")
     if attn_implementation is not None and attn_implementation not in ATTN_CHOICES:
@@ -74,6 +94,7 @@ def launch(argv: List[str]) -> None:
     from .install import install_train_hooks
 
     train_module = install_train_hooks()
+    seed_everything(training_seed(argv))
     saved_argv = sys.argv
     sys.argv = ["socialfusion train"] + argv  # HfArgumentParser reads sys.argv
     try:

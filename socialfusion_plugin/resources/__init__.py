@@ -1,6 +1,7 @@
 """Data files shipped inside the package (so an installed plugin has them without the repository).
 
-`recipes/deepspeed` in the repository is a link to `resources/deepspeed`: one copy of each config.
+`recipes/deepspeed` and `data_recipes` in the repository are links to `resources/deepspeed` and
+`resources/data_recipes`: one copy of each file, reachable from a checkout and from an install.
 ZeRO-3 configs give `stage3_prefetch_bucket_size` as an integer: with transformers 4.37 "auto"
 becomes a float that DeepSpeed rejects.
 """
@@ -11,6 +12,7 @@ from typing import List
 
 RESOURCES = Path(__file__).parent
 DEEPSPEED_DIR = RESOURCES / "deepspeed"
+DATA_RECIPES_DIR = RESOURCES / "data_recipes"
 
 
 def list_deepspeed_configs() -> List[str]:
@@ -23,4 +25,15 @@ def deepspeed_config(name: str) -> Path:
         raise FileNotFoundError(
             f"no DeepSpeed config {name!r}; shipped: {', '.join(list_deepspeed_configs())}"
         )
+    return path
+
+
+def list_data_recipes() -> List[str]:
+    return sorted(path.stem for path in DATA_RECIPES_DIR.glob("*.yaml"))
+
+
+def data_recipe(name: str) -> Path:
+    path = DATA_RECIPES_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no shipped data recipe {name!r}; shipped: {', '.join(list_data_recipes())}")
     return path

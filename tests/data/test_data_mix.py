@@ -132,3 +132,14 @@ def test_a_json_source_that_is_not_a_list_of_records_is_an_error(data_env, tmp_p
     (tmp_path / "r.yaml").write_text(f"seed: 0\nsources:\n  - json: {tmp_path}/data.json\n    image_folder: {tmp_path}\n")
     assert mix(tmp_path / "r.yaml", tmp_path / "m.json") == 2
     assert "data.json: record 1 is a int, not a LLaVA record" in capsys.readouterr().err
+
+
+def test_the_default_mix_output_validates_clean(data_env, tiny_assets, tmp_path, capsys):
+    # mix writes absolute image paths (LLaVA honours them); validate must accept its own pipeline's file
+    out = tmp_path / "merged.json"
+    assert mix(GENERAL, out) == 0
+    code = main(["validate", str(out), "--image-folder", str(tmp_path), "--model", str(tiny_assets.llm_dir),
+                 "--version", "v1", "--model-max-length", "512", "--image-tokens", "16", "--no-progress",
+                 "--workers", "1", "--report", str(tmp_path / "r.json")])
+    assert code == 0, capsys.readouterr().out
+    assert json.loads((tmp_path / "r.json").read_text())["records"] == len(json.loads(out.read_text()))

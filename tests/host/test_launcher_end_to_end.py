@@ -1,5 +1,6 @@
 """Training through the launcher (plain, ZeRO-2 under the deepspeed launcher, ZeRO-3), then loading
 the outputs with LLaVA's own loader, generating, and merging."""
+import json
 import os
 import subprocess
 import sys
@@ -68,6 +69,17 @@ def test_plain_run_prints_report_and_checkpoints_load(tiny_assets, color_data, t
             short = key.split("mm_projector.")[1]
             assert torch.allclose(projector[short].float(), value.float(), atol=1e-3), key
         assert isinstance(answer, str)
+    # the forgetting check on the LoRA run: its tokenizer comes from the base model, which has no pad
+    # token, and LLaVA's preprocessing pads text-only samples
+    from socialfusion_plugin.cli.main import main
+    from socialfusion_plugin.demo.synthetic_data import write_arithmetic_dataset
+
+    sums = write_arithmetic_dataset(tmp_path / "sums.json", count=3)
+    out = run_dir / "eval" / "general.loss.json"
+    assert main(["eval", "--model-path", str(run_dir), "--model-base", str(tiny_assets.llm_dir), "--mode", "loss",
+                 "--data", str(sums), "--text-only", "--out", str(out), "--no-progress"]) == 0
+    loss = json.loads(out.read_text())
+    assert loss["samples"] == 3 and loss["mean_loss"] > 0
 
 
 def test_zero2_under_the_deepspeed_launcher_with_projector_lr(tiny_assets, color_data, tmp_path):
@@ -104,3 +116,20 @@ def test_zero3_run_then_merge_loads_without_base(tiny_assets, color_data, tmp_pa
         keys = list(handle.keys())
     assert any("mm_projector" in key for key in keys)
     assert not any("vision_tower" in key for key in keys)  # rebuilt from mm_vision_tower, not copied
+
+
+def test_same_seed_gives_identical_trained_weights(tiny_assets, color_data, tmp_path):
+    # LLaVA creates LoRA and the connector before the Trainer seeds anything; the launcher seeds first
+    from safetensors.torch import load_file
+
+    outputs = []
+    for name in ("a", "b"):
+        run_dir = tmp_path / name
+        run([sys.executable, "-m", "socialfusion_plugin.train",
+             *train_args(tiny_assets, color_data, run_dir, steps=2, extra=("--seed", "7"))], tmp_path)
+        outputs.append((load_file(run_dir / "adapter_model.safetensors"),
+                        torch.load(run_dir / "non_lora_trainables.bin", weights_only=True)))
+    (adapter_a, connector_a), (adapter_b, connector_b) = outputs
+    assert adapter_a.keys() == adapter_b.keys() and connector_a.keys() == connector_b.keys()
+    assert all(torch.equal(adapter_a[k], adapter_b[k]) for k in adapter_a)
+    assert all(torch.equal(connector_a[k], connector_b[k]) for k in connector_a)

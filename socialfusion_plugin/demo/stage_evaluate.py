@@ -1,0 +1,88 @@
+"""Demo evaluation: every task's test split (rank mode for closed sets, generation for gaze
+points), scored into a report with the forgetting check, the color check, and the transfer table."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List
+
+from ..registry import TASKS
+from .cli_calls import run_cli  # noqa: F401  (the pipeline runs `report` through it too)
+from .stage_data import TASK_NAMES, DemoData, closed_set
+
+
+def evaluate_run(run_dir: Path, llm_dir: Path, data: DemoData, log: Path, tasks=TASK_NAMES) -> Dict:
+    eval_dir = run_dir / "eval"
+    for task in tasks:
+        mode = "rank" if closed_set(task) else "generate"
+        run_cli(["eval", "--model-path", run_dir, "--model-base", llm_dir, "--task", task, "--mode", mode,
+                 "--data", data.converted[task]["test"], "--out", eval_dir / f"{task}.preds.jsonl",
+                 "--batch-size", "4", "--max-new-tokens", "12", "--no-progress"], log)
+    return eval_dir
+
+
+def forgetting_check(run_dir: Path, llm_dir: Path, data: DemoData, log: Path) -> None:
+    eval_dir = run_dir / "eval"
+    run_cli(["eval", "--model-path", llm_dir, "--mode", "loss", "--data", data.heldout_text, "--text-only",
+             "--out", eval_dir / "general.base.loss.json", "--no-progress"], log)
+    run_cli(["eval", "--model-path", run_dir, "--model-base", llm_dir, "--mode", "loss", "--data",
+             data.heldout_text, "--text-only", "--out", eval_dir / "general.loss.json", "--no-progress"], log)
+
+
+def report(run_dir: Path, log: Path, echo) -> Dict:
+    run_cli(["report", run_dir], log)
+    result = json.loads((run_dir / "eval" / "report.json").read_text(encoding="utf-8"))
+    for task, entry in result["tasks"].items():
+        metrics = entry.get("metrics", {})
+        names = TASKS.get(task).metric_names
+        shown = ", ".join(f"{k} {metrics[k]:.3f}" for k in names if isinstance(metrics.get(k), (int, float)))
+        echo(f"      {task:<10} n={entry['n']:<2} unparsed={entry['unparsed']:<2} {shown}")
+    forgetting = result.get("forgetting", {})
+    if forgetting.get("delta_loss") is not None:
+        echo(f"      forgetting check on held-out text-only samples: loss change {forgetting['delta_loss']:+.3f} "
+             f"(trained - base)")
+    echo(f"      report: {run_dir / 'eval' / 'report.md'} (+ per-class recall and confusion PNGs)")
+    return result
+
+
+def color_answers(run_dir: Path, llm_dir: Path, data: DemoData, log: Path) -> List[dict]:
+    """Greedy answers about colored squares of the general data, through LLaVA's own loader."""
+    records = json.loads(data.color_json.read_text(encoding="utf-8"))[:4]
+    probe = data.color_json.with_name("color_check.json")
+    for record in records:
+        record["image"] = str((data.color_json.parent / "images" / record["image"]).resolve())
+        record["meta"] = {"task": "colors"}
+    probe.write_text(json.dumps(records), encoding="utf-8")
+    from PIL import Image
+
+    from ..host.checkpoints import load_checkpoint
+    from ..host.inference import answer_question
+    from .cli_calls import quiet_host_output
+
+    with quiet_host_output():
+        loaded = load_checkpoint(run_dir, str(llm_dir))
+    answers = []
+    for record in records:
+        question = record["conversations"][0]["value"].replace("<image>\n", "")
+        text = answer_question(loaded, Image.open(record["image"]).convert("RGB"), question, max_new_tokens=6)
+        answers.append({"id": record["id"], "expected": record["conversations"][1]["value"], "answer": text})
+    return answers
+
+
+def transfer(joint_run: Path, single_runs: Dict[str, Path], log: Path, echo) -> Dict:
+    argv = ["transfer", "--joint", joint_run]
+    for task, run in single_runs.items():
+        argv += ["--single", f"{task}={run}"]
+    run_cli(argv, log)
+    table = json.loads((joint_run / "eval" / "transfer.json").read_text(encoding="utf-8"))
+    for row in table["rows"]:
+        change = "n/a" if row["relative_change"] is None else f"{row['relative_change']:+.1%}"
+        echo(f"      {row['task']:<10} single {_number(row['single'])}  joint {_number(row['joint'])}  change {change}")
+    mean = table["mean_relative_change"]
+    echo(f"      mean relative change {'n/a' if mean is None else f'{mean:+.1%}'}; negative transfer on: "
+         f"{', '.join(table['tasks_with_negative_transfer']) or 'none'} ({joint_run / 'eval' / 'transfer.md'})")
+    return table
+
+
+def _number(value) -> str:
+    return "  n/a" if value is None else f"{value:.3f}"
