@@ -13,13 +13,13 @@ would leave its image folder is refused; a missing image is an error naming the 
 """
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..json_records import read_json_list
 from ..tasks.paths import safe_relative_path
 
 
@@ -102,16 +102,7 @@ def load_split(task, path: Path, image_folder: Path, region: str, limit: Optiona
 
 
 def _read_records(path: Path) -> List[Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"converted file {path} not found (make it with `socialfusion convert`)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ProbeDataError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(data, list):
-        raise ProbeDataError(f"{path}: expected a JSON list of records")
-    return data
+    return read_json_list(path, "converted file", ProbeDataError, hint="make it with `socialfusion convert`")
 
 
 def _image_path(path: Path, image_folder: Path, record: Mapping[str, Any]) -> Path:

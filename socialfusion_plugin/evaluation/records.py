@@ -2,10 +2,10 @@
 image of each record, with image paths kept inside the image folder."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from ..json_records import read_json_list
 from ..tasks.paths import safe_relative_path
 
 
@@ -15,14 +15,7 @@ class EvalDataError(ValueError):
 
 def load_records(path: Path) -> List[Dict[str, Any]]:
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"data file {path} not found")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise EvalDataError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(data, list):
-        raise EvalDataError(f"{path}: expected a JSON list of LLaVA records")
+    data = read_json_list(path, "data file", EvalDataError)
     seen = set()
     for index, record in enumerate(data):
         if not isinstance(record, dict) or "id" not in record or not isinstance(record.get("conversations"), list):

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+from ..json_records import read_json_list
 from .base import Task
 
 
@@ -20,15 +21,7 @@ class ScoringInputError(ValueError):
 def load_references(path: Path, task: Task) -> List[Dict[str, Any]]:
     """Records of `task` from a converted JSON list (other tasks' records are ignored)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"references file {path} not found")
-    with open(path, encoding="utf-8") as handle:
-        try:
-            data = json.load(handle)
-        except json.JSONDecodeError as err:
-            raise ScoringInputError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(data, list):
-        raise ScoringInputError(f"{path}: expected a JSON list of records")
+    data = read_json_list(path, "references file", ScoringInputError)
     records = []
     for index, record in enumerate(data):
         if not isinstance(record, dict) or "id" not in record or not isinstance(record.get("meta"), dict):

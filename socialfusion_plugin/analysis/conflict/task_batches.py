@@ -8,13 +8,13 @@ labels here: any LLaVA record file works (a registered task's file, or your own)
 from __future__ import annotations
 
 import copy
-import json
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+from ...json_records import read_json_list
 from ...tasks.paths import safe_relative_path
 
 
@@ -35,14 +35,7 @@ def task_locations(name: str, data_root: Optional[Path], data: Mapping[str, Path
 
 
 def load_task_records(name: str, file: Path, image_folder: Path) -> TaskRecords:
-    if not file.is_file():
-        raise FileNotFoundError(f"task {name}: data file {file} not found")
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{file}: not valid JSON ({err})") from None
-    if not isinstance(data, list):
-        raise ValueError(f"{file}: expected a JSON list of LLaVA records")
+    data = read_json_list(file, f"task {name}: data file")
     skipped: Counter = Counter()
     records = []
     for index, record in enumerate(data):

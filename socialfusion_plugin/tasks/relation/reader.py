@@ -3,11 +3,11 @@ annotated pairs {"i j": label} (1-based indices into that image's boxes), and
 annotation_image_info.json holds image sizes and pixel boxes. One source record = one pair."""
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from ...json_records import read_json
 from ..base import Item, Sample, Skip
 from ..paths import ImageIndex, safe_relative_path
 from .labels import LABELS, RELEASE_FILES, label_from_number
@@ -154,16 +154,7 @@ def _image_path(root: Path, image_id: str, images: ImageIndex, ref: str) -> Opti
 
 
 def _load_json(path: Path, kind: type, expected: str) -> Any:
-    if not path.is_file():
-        raise FileNotFoundError(f"PISC file {path} not found")
-    with open(path, encoding="utf-8") as handle:
-        try:
-            data = json.load(handle)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(data, kind):
-        raise ValueError(f"{path}: expected {expected}")
-    return data
+    return read_json(path, "PISC file", kind, expected)
 
 
 def _pairs_by_image(path: Path) -> Dict[str, Any]:
