@@ -23,6 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from ..progress import progress_bar
 from .encoders import EncoderIdentity, FeatureEncoder
 from .fingerprint import image_key, text_digest
 from .probe_data import ImageItem
@@ -117,12 +118,10 @@ class FeatureCache:
         path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
     def _extract(self, encoder: FeatureEncoder, items: List[ImageItem], targets: Dict[FeatureKey, Path], label: str) -> None:
-        from tqdm import tqdm
-
         layers = sorted({layer for layer, _ in targets})
         outputs: Dict[FeatureKey, np.memmap] = {}
         partial = {key: path.with_name(path.stem + f".partial-{os.getpid()}.npy") for key, path in targets.items()}
-        bar = tqdm(total=len(items), desc=f"features {label}".strip(), unit="img", disable=not self.progress)
+        bar = progress_bar(enabled=self.progress, total=len(items), description=f"features {label}".strip(), unit=" images")
         with ThreadPoolExecutor(self.workers) as pool:  # image decoding overlaps; order is kept
             for start in range(0, len(items), self.batch_size):
                 images = list(pool.map(load_region, items[start:start + self.batch_size]))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Optional
 
+from ..progress import progress_bar
 from .mixture import Mixture
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
@@ -33,7 +33,7 @@ def write_mixture(mixture: Mixture, out: Path, image_root: Optional[Path] = None
     if root is not None and not os.path.isdir(root):
         raise FileNotFoundError(f"--image-root {root} does not exist or is not a folder")
     tmp = out.with_name(out.name + ".partial")
-    bar = _bar(progress, len(mixture), f"mix -> {out.name}")
+    bar = progress_bar(enabled=progress, total=len(mixture), description=f"mix -> {out.name}", unit=" records")
     try:
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write("[")
@@ -65,10 +65,3 @@ def _relative_to_root(image: str, root: str, source: str, record) -> str:
                          f"{root}; choose a folder that contains every source's images, or omit --image-root "
                          "for absolute paths")
     return relative.replace(os.sep, "/")
-
-
-def _bar(enabled: bool, total: int, description: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=description, unit=" records", mininterval=0.5, file=sys.stderr,
-                disable=None if enabled else True)

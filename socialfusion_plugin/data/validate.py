@@ -9,13 +9,13 @@ bar; the tokenization checks (labels fully masked, too long) need the host and a
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
+from ..progress import progress_bar
 from .mixture import Mixture
 from .record_checks import FINDING_KINDS, IMAGE_OUTSIDE, MALFORMED, check_image, structure_findings
 
@@ -74,7 +74,7 @@ def validate_mixture(mixture: Mixture, input_name: str, label_check: Optional[La
     sound: List[int] = []
     images: Dict[str, List[int]] = {}
     ids: Dict[int, Any] = {}
-    for index in _bar(range(len(mixture)), progress, "check records"):
+    for index in progress_bar(range(len(mixture)), enabled=progress, description="check records"):
         source = "" if single_source else mixture.source_name(index)
         raw = json.loads(mixture.raw_text(index))
         record_id = raw.get("id") if isinstance(raw, dict) else None
@@ -108,13 +108,6 @@ def _check_images(paths: List[str], workers: int, progress: bool) -> Iterable[Tu
     # threads: PIL releases the GIL while decoding, and file reads wait on I/O, not on Python
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(check_image, paths, chunksize=64)
-        for path, result in zip(paths, _bar(results, progress, "check images", total=len(paths))):
+        for path, result in zip(paths, progress_bar(results, enabled=progress, description="check images", total=len(paths))):
             if result[0]:
                 yield path, result
-
-
-def _bar(iterable, progress: bool, description: str, total: Optional[int] = None):
-    from tqdm import tqdm
-
-    return tqdm(iterable, total=total, desc=description, unit=" items", mininterval=0.5, file=sys.stderr,
-                disable=None if progress else True)

@@ -7,11 +7,11 @@ Python that tests can drive with a fake model too:
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
+from ..progress import progress_bar
 from .prediction_file import append_predictions, read_done_ids
 from .rank_policy import RankPolicy
 from .records import image_path, open_image, question_of
@@ -65,7 +65,7 @@ def run_eval(records: Sequence[Dict], data_file: Path, image_folder: Optional[Pa
     done, truncated = read_done_ids(out)
     todo = [r for r in chosen if str(r["id"]) not in done]
     where = str(data_file)
-    bar = _progress(progress, len(todo), f"eval {settings.mode}")
+    bar = progress_bar(enabled=progress, total=len(todo), description=f"eval {settings.mode}", unit=" samples")
     written = 0
     try:
         for start in range(0, len(todo), settings.batch_size):
@@ -95,19 +95,3 @@ def _predict(batch, questions, images, settings, generate, rank, policy) -> List
         row = policy.prediction(scores, texts[index] if texts is not None else None)
         rows.append({"id": record["id"], **row})
     return rows
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(enabled: bool, total: int, description: str):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=description, unit=" samples", file=sys.stderr, mininterval=0.5, disable=None)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
-import sys
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import List, Tuple
 
 from ..data.record_checks import LABELS_MASKED, TOO_LONG
+from ..progress import progress_bar
 
 _UNLIMITED = 10 ** 9
 
@@ -111,12 +111,9 @@ def make_label_check(settings: LabelCheckSettings):
     checker = LabelChecker(settings)
 
     def label_check(mixture, indices: List[int], workers: int, progress: bool) -> List[Tuple[int, str, str]]:
-        from tqdm import tqdm
-
         _WORKER_STATE.update(checker=checker, mixture=mixture)
         chunks = [indices[start:start + 256] for start in range(0, len(indices), 256)]
-        bar = tqdm(total=len(indices), desc="check tokenization", unit=" records", mininterval=0.5,
-                   file=sys.stderr, disable=None if progress else True)
+        bar = progress_bar(enabled=progress, total=len(indices), description="check tokenization", unit=" records")
         found: List[Tuple[int, str, str]] = []
         try:
             if workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():

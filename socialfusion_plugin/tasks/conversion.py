@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+from ..progress import progress_bar
 from .base import Sample, Skip, Task, TaskOptions
 from .prompts import PROMPT_MODES, PromptSet, load_prompts
 
@@ -137,7 +137,7 @@ def convert(
     settings = _PartSettings(task.name, str(root), split, opts, mode, seed, absolute_paths)
     parts = task.read_parts(root, split, opts) if workers > 1 else None
     entries = _parallel_entries(settings, parts, workers) if parts else _sequential_entries(task, settings)
-    bar = _progress_bar(progress, f"convert {task.name}/{split}")
+    bar = progress_bar(enabled=progress, description=f"convert {task.name}/{split}", unit=" records")
     try:
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write("[")
@@ -229,20 +229,3 @@ def _options_json(opts: TaskOptions) -> Dict[str, Any]:
     import dataclasses
 
     return {k: v for k, v in dataclasses.asdict(opts).items()}
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(enabled: bool, description: str):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    # mininterval keeps the bar cheap on million-record inputs; it goes to stderr so JSON on stdout stays clean
-    return tqdm(desc=description, unit=" records", mininterval=0.5, file=sys.stderr, disable=None)

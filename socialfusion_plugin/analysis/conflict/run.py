@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from ...progress import progress_bar
 from .gradients import average_gradient
 from .similarity import conflict_groups
 from .task_batches import load_task_records, sample_batches, task_locations
@@ -109,9 +110,7 @@ def _forward(device: str, dtype: torch.dtype):
 
 
 def _progress(items, name: str, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(items, desc=f"gradients {name}", unit="batch", disable=not enabled)
+    return progress_bar(items, enabled=enabled, description=f"gradients {name}", unit=" batches")
 
 
 def checkpoint_step(path: Path) -> Optional[int]:
