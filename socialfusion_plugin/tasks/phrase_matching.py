@@ -73,3 +73,20 @@ def load_synonym_matcher(path, labels: Iterable[str], kind: str) -> PhraseMatche
         for phrase in synonyms or ():
             phrases[str(phrase)] = label
     return PhraseMatcher(phrases, fillers=[str(f) for f in data.get("fillers") or ()])
+
+
+class SynonymParser:
+    """A task's answer parser: the label named in free text, from its `synonyms.yaml` (read on first
+    use). Honours the parser contract: any input gives a label or None, never an exception."""
+
+    def __init__(self, path, labels: Iterable[str], kind: str):
+        self.path, self.labels, self.kind = path, tuple(labels), kind
+        self._matcher: Optional[PhraseMatcher] = None
+
+    def __call__(self, text: object) -> Optional[str]:
+        try:
+            if self._matcher is None:
+                self._matcher = load_synonym_matcher(self.path, self.labels, self.kind)
+            return self._matcher.match(text)
+        except Exception:  # an unreadable answer is None; scoring counts it as wrong
+            return None

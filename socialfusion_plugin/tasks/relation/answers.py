@@ -5,11 +5,9 @@ may not repeat the conversion options: the scorer maps the parsed label into the
 granularity (see labels.label_for)."""
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
-from ..phrase_matching import PhraseMatcher, load_synonym_matcher
+from ..phrase_matching import SynonymParser
 from .labels import LABELS
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
@@ -20,14 +18,5 @@ def format_relation(label: str) -> str:
     return label
 
 
-def parse_relation(text: object) -> Optional[str]:
-    """A fine or coarse label named in `text`, or None. Never raises on any input."""
-    try:
-        return _matcher().match(text)
-    except Exception:  # the parser contract: an unreadable answer is None, never an exception
-        return None
-
-
-@lru_cache(maxsize=1)
-def _matcher() -> PhraseMatcher:
-    return load_synonym_matcher(SYNONYMS_FILE, ALL_LABELS, "relation label")
+# A fine or coarse label named in `text`, or None. Never raises on any input.
+parse_relation = SynonymParser(SYNONYMS_FILE, ALL_LABELS, "relation label")
