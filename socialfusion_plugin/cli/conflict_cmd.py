@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional
 
-from .main import CommandError
+from .options_arg import parse_task_paths
 
 
 def register(subparsers) -> None:
@@ -38,23 +37,13 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _per_task(values: Optional[List[str]], flag: str) -> Dict[str, Path]:
-    out: Dict[str, Path] = {}
-    for value in values or []:
-        task, sep, path = value.partition("=")
-        if not sep or not task or not path:
-            raise CommandError(f"{flag} expects TASK=PATH, got {value!r}")
-        out[task] = Path(path)
-    return out
-
-
 def run(args) -> int:
     from ..analysis.conflict.report import write_conflict_report
     from ..analysis.conflict.run import ConflictConfig, run_conflict
 
     config = ConflictConfig(
         model_paths=args.model_path, tasks=args.tasks, out_dir=args.out, data_root=args.data_root,
-        data=_per_task(args.data, "--data"), image_folders=_per_task(args.image_folder, "--image-folder"),
+        data=parse_task_paths(args.data, "--data", allow_repeat=True), image_folders=parse_task_paths(args.image_folder, "--image-folder", allow_repeat=True),
         batches=args.batches, batch_size=args.batch_size, seed=args.seed, model_base=args.model_base,
         vision_tower=args.vision_tower, version=args.version, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
         projector_type=args.projector_type, device=args.device, dtype=args.dtype, progress=not args.no_progress,

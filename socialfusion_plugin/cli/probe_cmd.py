@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, List, Optional
 
 from .main import CommandError
+from .options_arg import parse_task_paths
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "socialfusion" / "probe-features"
 
@@ -47,25 +47,13 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _per_task(values: Optional[List[str]], flag: str) -> Dict[str, Path]:
-    out: Dict[str, Path] = {}
-    for value in values or []:
-        task, sep, path = value.partition("=")
-        if not sep or not task or not path:
-            raise CommandError(f"{flag} expects TASK=PATH, got {value!r}")
-        if task in out:
-            raise CommandError(f"{flag} given twice for task {task}")
-        out[task] = Path(path)
-    return out
-
-
 def run(args) -> int:
     from ..analysis.linear_probes import ProbeSettings
     from ..analysis.probe_report import markdown_table, write_probe_report
     from ..analysis.probe_run import ProbeConfig, run_probe
 
-    overrides = {"train": _per_task(args.train, "--train"), "test": _per_task(args.test, "--test"),
-                 "image_folder": _per_task(args.image_folder, "--image-folder")}
+    overrides = {"train": parse_task_paths(args.train, "--train"), "test": parse_task_paths(args.test, "--test"),
+                 "image_folder": parse_task_paths(args.image_folder, "--image-folder")}
     for kind, values in overrides.items():
         stray = sorted(set(values) - set(args.tasks))
         if stray:

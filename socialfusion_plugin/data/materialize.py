@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from ..json_records import json_list_writer
 from ..progress import progress_bar
 from .mixture import Mixture
 
@@ -28,28 +29,20 @@ def default_manifest_path(out: Path) -> Path:
 def write_mixture(mixture: Mixture, out: Path, image_root: Optional[Path] = None,
                   manifest_path: Optional[Path] = None, progress: bool = True) -> Path:
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     root = os.path.abspath(image_root) if image_root is not None else None
     if root is not None and not os.path.isdir(root):
         raise FileNotFoundError(f"--image-root {root} does not exist or is not a folder")
-    tmp = out.with_name(out.name + ".partial")
     bar = progress_bar(enabled=progress, total=len(mixture), description=f"mix -> {out.name}", unit=" records")
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write("[")
+        with json_list_writer(out) as write:
             for index in range(len(mixture)):
                 record = mixture.record(index)
                 if root is not None and "image" in record:
                     record["image"] = _relative_to_root(record["image"], root, mixture.source_name(index), record)
-                handle.write("\n" if index == 0 else ",\n")
-                handle.write(_ENCODER.encode(record))
+                write(_ENCODER.encode(record))
                 bar.update(1)
-            handle.write("\n]\n")
-        os.replace(tmp, out)
     finally:
         bar.close()
-        if tmp.exists():
-            tmp.unlink()
     manifest = mixture.manifest()
     manifest["output"] = out.name
     manifest["image_paths"] = f"relative to {root}" if root is not None else "absolute"

@@ -11,12 +11,12 @@ Records are written one at a time, so memory does not grow with the number of re
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+from ..json_records import json_list_writer
 from ..progress import progress_bar
 from .base import Sample, Skip, Task, TaskOptions
 from .prompts import PROMPT_MODES, PromptSet, load_prompts
@@ -130,18 +130,13 @@ def convert(
     if mode not in PROMPT_MODES:
         raise ValueError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
     report = ConversionReport(task=task.name, split=split, root=str(root), options=_options_json(opts))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
     seen_ids = set()
     settings = _PartSettings(task.name, str(root), split, opts, mode, seed, absolute_paths)
     parts = task.read_parts(root, split, opts) if workers > 1 else None
     entries = _parallel_entries(settings, parts, workers) if parts else _sequential_entries(task, settings)
     bar = progress_bar(enabled=progress, description=f"convert {task.name}/{split}", unit=" records")
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write("[")
-            first = True
+        with json_list_writer(out) as write:
             for entry in entries:
                 bar.update(1)
                 if isinstance(entry, Skip):
@@ -151,16 +146,10 @@ def convert(
                 if sample_id in seen_ids:
                     raise ValueError(f"task {task.name}: duplicate sample id {sample_id!r} in split {split}")
                 seen_ids.add(sample_id)
-                handle.write("\n" if first else ",\n")
-                handle.write(text)
-                first = False
+                write(text)
                 report.add_converted()
-            handle.write("\n]\n")
-        os.replace(tmp, out)
     finally:
         bar.close()
-        if tmp.exists():
-            tmp.unlink()
     if report_path is not None:
         Path(report_path).parent.mkdir(parents=True, exist_ok=True)
         with open(report_path, "w", encoding="utf-8") as handle:
