@@ -1,0 +1,53 @@
+"""`socialfusion doctor`: check this environment before launching a training or evaluation job.
+
+Prints one line per check and exits 1 when a problem would stop training or evaluation, else 0.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "doctor", help="check host package versions, imports, accelerator and vision tower weights")
+    parser.add_argument("--vision_tower", "--vision-tower", dest="vision_tower", default=None, metavar="VALUE",
+                        help="the --vision_tower value training will get, e.g. open_clip:ViT-L-14-336@openai; "
+                             "checks its weights are on this machine (never downloads)")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.set_defaults(handler=run)
+
+
+@contextlib.contextmanager
+def library_output_to_stderr():
+    """Send what imported libraries print (DeepSpeed's logger, bitsandbytes) to stderr, at the Python and
+    the file-descriptor level, so stdout carries only the report (and stays valid JSON)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def run(args) -> int:
+    from ..doctor import exit_code, run_checks
+
+    with library_output_to_stderr():
+        findings = run_checks(vision_tower=args.vision_tower)
+    code = exit_code(findings)
+    if args.json:
+        print(json.dumps({"exit_code": code, "findings": [f.as_dict() for f in findings]}, indent=2))
+        return code
+    for finding in findings:
+        print(finding.line())
+    counts = {level: sum(f.level == level for f in findings) for level in ("problem", "warning")}
+    verdict = "training or evaluation would not run" if code else "nothing found that would stop training or evaluation"
+    print(f"{counts['problem']} problem(s), {counts['warning']} warning(s): {verdict}")
+    return code

@@ -1,0 +1,22 @@
+"""All doctor checks in the order a report shows them: versions, imports, accelerator, tower."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from . import version_checks
+from .accelerator_check import check_accelerator
+from .findings import Finding
+from .import_checks import check_imports
+from .tower_check import check_vision_tower
+
+
+def run_checks(vision_tower: Optional[str] = None,
+               lookup: Optional[version_checks.VersionLookup] = None) -> List[Finding]:
+    """`lookup(distribution) -> version or None` defaults to the installed package metadata."""
+    lookup = lookup or version_checks.installed_version
+    findings = version_checks.check_versions(lookup)
+    findings += check_imports()
+    findings += check_accelerator(lookup)
+    if vision_tower:
+        findings.append(check_vision_tower(vision_tower))
+    return findings

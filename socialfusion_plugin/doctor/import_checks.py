@@ -1,0 +1,99 @@
+"""Whether the modules a run needs import, each reported with the error that actually stopped it.
+
+`import_module` and `import_llava` are looked up at call time, so tests can replace them to simulate
+a broken environment.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from typing import List
+
+from ..host.versions import HostEnvironmentError, import_llava
+from .findings import INFO, OK, PROBLEM, WARNING, Finding
+
+import_module = importlib.import_module
+
+# (module, what needs it): a failure to import any of these stops training or evaluation.
+REQUIRED_MODULES = (
+    ("transformers.trainer", "LLaVA's trainer subclasses it"),
+    ("datasets", "data recipes cache their sources with it"),
+    ("pyarrow", "datasets stores its caches as Arrow"),
+    ("open_clip", "the frozen vision tower is an open_clip model"),
+)
+
+
+def describe_error(err: BaseException) -> str:
+    first_line = (str(err).strip().splitlines() or [""])[0]
+    return f"{type(err).__name__}: {first_line[:300]}"
+
+
+def check_llava() -> Finding:
+    try:
+        llava = import_llava()
+    except HostEnvironmentError as err:
+        return Finding("import llava", PROBLEM, str(err))
+    except Exception as err:  # anything else LLaVA's package code raises
+        return Finding("import llava", PROBLEM, f"LLaVA does not import: {describe_error(err)}")
+    where = os.path.dirname(getattr(llava, "__file__", "") or "") or "namespace package"
+    return Finding("import llava", OK, f"LlavaLlamaForCausalLM available ({where})")
+
+
+def check_module(name: str, needed_for: str) -> Finding:
+    try:
+        import_module(name)
+    except Exception as err:
+        return Finding(f"import {name}", PROBLEM,
+                       f"{describe_error(err)} ({needed_for}); fix the package named in the error "
+                       "(see the version lines above)")
+    return Finding(f"import {name}", OK, "imports")
+
+
+def check_deepspeed() -> Finding:
+    try:
+        import_module("deepspeed")
+    except ModuleNotFoundError as err:
+        if err.name == "deepspeed":
+            return Finding("import deepspeed", INFO, "not installed; runs without --deepspeed do not need it")
+        return Finding("import deepspeed", PROBLEM, f"{describe_error(err)}; LLaVA's scripts train with --deepspeed")
+    except Exception as err:
+        return Finding("import deepspeed", PROBLEM,
+                       f"{describe_error(err)}; LLaVA's scripts train with --deepspeed: install a DeepSpeed that "
+                       "imports with this torch (0.12.6 for torch 2.1.2, 0.19.8 for torch 2.13)")
+    return Finding("import deepspeed", OK, "imports")
+
+
+def check_torchvision() -> Finding:
+    """torchvision must import; its compiled ops (`ops.nms`) are called on a tiny input."""
+    try:
+        torchvision = import_module("torchvision")
+        import_module("torchvision.ops")
+    except Exception as err:
+        return Finding("import torchvision", PROBLEM,
+                       f"{describe_error(err)}; open_clip, timm and transformers import torchvision: install "
+                       "the torchvision built for this torch (e.g. torchvision 0.16.2 with torch 2.1.2)")
+    from ..compat import torchvision_ops
+
+    if torchvision_ops.shim_installed:
+        return Finding("import torchvision", INFO,
+                       "imports through the plugin's op-schema shim (socialfusion_plugin/compat/"
+                       "torchvision_ops.py): its compiled ops do not load into this torch (a CUDA torchvision "
+                       "next to a CPU torch); training does not use them")
+    try:
+        import torch
+
+        kept = torchvision.ops.nms(torch.tensor([[0.0, 0.0, 1.0, 1.0]]), torch.tensor([1.0]), 0.5)
+        assert kept.tolist() == [0], kept
+    except Exception as err:
+        return Finding("import torchvision", WARNING,
+                       f"imports, but torchvision.ops.nms fails ({describe_error(err)}): torch and torchvision "
+                       "builds do not match; training does not call these ops, detection code would")
+    return Finding("import torchvision", OK, "imports; compiled ops work (torchvision.ops.nms)")
+
+
+def check_imports() -> List[Finding]:
+    findings = [check_torchvision()]
+    findings += [check_module(name, needed_for) for name, needed_for in REQUIRED_MODULES]
+    findings.append(check_deepspeed())
+    findings.append(check_llava())
+    return findings
