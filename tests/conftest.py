@@ -36,6 +36,18 @@ def golden():
 
 
 @pytest.fixture(scope="session")
+def deepspeed_runs_here():
+    """Skips a test that needs DeepSpeed where it cannot run: only on a CPU-only machine under LLaVA's
+    own pins (accelerate 0.21 forces NCCL; DeepSpeed 0.12.6's CPU accelerator needs Intel's oneccl).
+    The project lane runs these tests; the reason is in the skip message."""
+    from socialfusion_plugin.host.deepspeed_support import deepspeed_cpu_blocker
+
+    reason = deepspeed_cpu_blocker()
+    if reason is not None:
+        pytest.skip(f"DeepSpeed cannot run on this CPU-only machine: {reason}")
+
+
+@pytest.fixture(scope="session")
 def tiny_assets(tmp_path_factory):
     """A tiny random LLaMA (+ SentencePiece tokenizer) and a tiny open_clip tower, built once."""
     from socialfusion_plugin.demo.tiny_assets import build_tiny_assets

@@ -16,7 +16,7 @@ def test_readme_opens_with_exactly_two_commands():
     commands = quickstart_commands()
     assert len(commands) == 2
     assert commands[0].endswith("socialfusion demo")
-    assert "pytest" in commands[1]
+    assert commands[1] == "bash scripts/test.sh"
 
 
 def test_ci_runs_the_readme_test_command():

@@ -92,10 +92,18 @@ def run_demo(config: DemoConfig, echo=print) -> DemoResult:
 def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> DemoResult:
     recipe = data_recipe(stage_data.GENERAL_RECIPE)
     run_dir = workdir / "runs" / "llava-tiny-socialfusion-lora"
-    how = f"DeepSpeed {config.deepspeed}" if config.deepspeed else "no DeepSpeed"
+    deepspeed = config.deepspeed
+    if deepspeed:
+        from ..host.deepspeed_support import deepspeed_cpu_blocker
+
+        blocker = deepspeed_cpu_blocker()
+        if blocker is not None:
+            echo(f"      DeepSpeed cannot run on this machine ({blocker}); the demo trains without it")
+            deepspeed = None
+    how = f"DeepSpeed {deepspeed}" if deepspeed else "no DeepSpeed"
     echo(f"[3/{STAGES}] joint training, {config.steps} steps on {recipe.name} on the fly ({how}, LoRA + connector)")
     command = stage_train.train_command(assets.llm_dir, assets.vision_tower, ["--data_recipe", str(recipe)], run_dir,
-                                        config.steps, config.seed, config.learning_rate, config.deepspeed)
+                                        config.steps, config.seed, config.learning_rate, deepspeed)
     result = DemoResult(run_dir=run_dir, losses=stage_train.run_training(command, log, echo, env))
     checkpoints = stage_train.checkpoints(run_dir)
     echo(f"      loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f} over {len(result.losses)} steps; saved "

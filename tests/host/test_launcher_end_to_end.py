@@ -82,7 +82,7 @@ def test_plain_run_prints_report_and_checkpoints_load(tiny_assets, color_data, t
     assert loss["samples"] == 3 and loss["mean_loss"] > 0
 
 
-def test_zero2_under_the_deepspeed_launcher_with_projector_lr(tiny_assets, color_data, tmp_path):
+def test_zero2_under_the_deepspeed_launcher_with_projector_lr(deepspeed_runs_here, tiny_assets, color_data, tmp_path):
     run_dir = tmp_path / "zero2-lora"
     command = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", "1", "--master_port", "29561",
                "--module", "socialfusion_plugin.train",
@@ -94,7 +94,7 @@ def test_zero2_under_the_deepspeed_launcher_with_projector_lr(tiny_assets, color
     assert isinstance(answer, str)
 
 
-def test_zero3_run_then_merge_loads_without_base(tiny_assets, color_data, tmp_path):
+def test_zero3_run_then_merge_loads_without_base(deepspeed_runs_here, tiny_assets, color_data, tmp_path):
     from socialfusion_plugin.cli.main import main
 
     run_dir = tmp_path / "zero3-lora"
