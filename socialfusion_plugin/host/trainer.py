@@ -11,6 +11,9 @@
   empty groups after the LR scheduler was sized for all four: new torch raises "zip() argument 2
   is longer than argument 1", old torch silently gives the connector the wrong learning rate.
   Empty groups are dropped when the optimizer is created, before the scheduler sees it.
+- LLaVA casts the vision tower to float16 whenever `--bf16` is not set. On a CPU, torch 2.1 (LLaVA's
+  pin) has no float16 convolution (`"slow_conv2d_cpu" not implemented for 'Half'`) and newer torch
+  only emulates it, so a CPU run without `--fp16` keeps the frozen tower in float32.
 - LLaVA writes `non_lora_trainables.bin` (the connector) only at the end of training, so its own
   loader cannot use intermediate checkpoints. It is written into every checkpoint here, with a
   `config.json`, so `checkpoint-N/` loads like the final output.
@@ -65,6 +68,18 @@ def align_trainable_dtype(model, args) -> int:
     return cast
 
 
+def keep_cpu_tower_runnable(model, args) -> bool:
+    """Undo LLaVA's float16 cast of the tower on a CPU (unless the run asked for fp16); True if cast."""
+    tower = vision_tower_of(model)
+    if tower is None or getattr(args, "fp16", False):
+        return False
+    params = list(tower.parameters())
+    if not params or params[0].device.type != "cpu" or params[0].dtype != torch.float16:
+        return False
+    tower.to(dtype=torch.float32)
+    return True
+
+
 def drop_empty_param_groups(optimizer) -> int:
     before = len(optimizer.param_groups)
     optimizer.param_groups[:] = [group for group in optimizer.param_groups if len(group["params"]) > 0]
@@ -93,6 +108,7 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             enforce_frozen_tower(self.model)
+            keep_cpu_tower_runnable(self.model, self.args)
             if getattr(self, "is_deepspeed_enabled", False):
                 align_trainable_dtype(self.model, self.args)
             if is_main_process(self.args):
