@@ -1,5 +1,6 @@
 """Every patch in patches/ applies cleanly to the installed LLaVA (llava-torch 1.2.2.post1), reverts,
-and, once applied, really installs the plugin's hooks."""
+and, once applied, really installs the plugin's hooks (builders, training fixes, and the loader that
+decides by files; what that loader then does with LLaVA's own clients: tests/test_llava_clients.py)."""
 import os
 import shutil
 import subprocess
@@ -40,9 +41,10 @@ def test_patched_llava_installs_the_hooks(llava_copy):
     for patch in PATCHES:
         assert git_apply(llava_copy, patch).returncode == 0
     probe = (
-        "import llava.model.builder, llava.model.llava_arch as arch\n"
+        "import llava.model.builder as builder, llava.model.llava_arch as arch\n"
         "assert hasattr(arch.build_vision_tower, 'socialfusion_original')\n"
         "assert hasattr(arch.build_vision_projector, 'socialfusion_original')\n"
+        "assert hasattr(builder.load_pretrained_model, 'socialfusion_original')  # decides by files, asked dtype\n"
         "import llava.train.train_mem, llava.train.train as train\n"
         "assert train._socialfusion_installed and train.LLaVATrainer.__name__ == 'SocialFusionTrainer'\n"
         "print('hooks installed from', llava.__file__)\n"

@@ -33,7 +33,8 @@ def register(subparsers) -> None:
     parser.add_argument("--limit", type=int, help="only the first N records")
     parser.add_argument("--text-only", action="store_true", help="loss mode: use only samples without an image")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
-    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), help="weights dtype (default: as saved)")
+    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
+                        help="dtype the weights are loaded in (default: float32 on cpu, float16 on cuda as LLaVA)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(handler=run)
 

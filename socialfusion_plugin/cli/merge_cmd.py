@@ -12,14 +12,17 @@ def register(subparsers) -> None:
     parser.add_argument("--model-base", required=True, help="the base language model the run started from")
     parser.add_argument("--out", required=True, type=Path, help="folder for the merged checkpoint")
     parser.add_argument("--device", default="cpu", help="device used while merging (cpu, cuda)")
+    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
+                        help="dtype of the merged weights (default: float32 on cpu, float16 on cuda as LLaVA)")
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
     from ..host.checkpoints import merge_lora
 
-    out = merge_lora(args.model_path, args.model_base, args.out, device=args.device)
+    out = merge_lora(args.model_path, args.model_base, args.out, device=args.device, dtype=args.dtype)
     print(f"merged {args.model_path} + {args.model_base} -> {out}")
-    print("load it with LLaVA's load_pretrained_model(path, None, name) or `socialfusion eval --model-path` "
-          f"{out} (no --model-base)")
+    print(f"load it without --model-base: `socialfusion eval --model-path {out}`, or LLaVA's load_pretrained_model "
+          "(any folder name once patches/llava-1.2.2-model-hooks.patch is applied; without it the name must "
+          "contain 'llava')")
     return 0

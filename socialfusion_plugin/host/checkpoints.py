@@ -1,11 +1,13 @@
 """Loading trained checkpoints through LLaVA's own loader, and merging LoRA into a full model.
 
 LLaVA's `load_pretrained_model` picks its code path from substrings of the model NAME ('llava',
-'lora'). A checkpoint's kind is decided here from its FILES instead, and the name handed to LLaVA
-is chosen to select the matching path, so folder names do not matter.
+'lora'). A checkpoint's kind is decided here from its FILES instead (`checkpoint_kind`), and
+`llava_loader.file_dispatch` hands LLaVA a name that selects the matching path, so folder names do
+not matter. The patched builder (patches/) uses the same wrapper, so LLaVA's own scripts agree.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any, Optional
 
 LORA_FILES = ("adapter_config.json",)
 NON_LORA_FILE = "non_lora_trainables.bin"
+PROJECTOR_FILE = "mm_projector.bin"
 
 
 class CheckpointError(ValueError):
@@ -25,53 +28,57 @@ class LoadedModel:
     model: Any
     image_processor: Any
     context_len: int
-    kind: str  # "lora", "projector" or "full"
+    kind: str  # "lora", "projector", "full" or "language-model"
 
 
 def checkpoint_kind(model_path: Path, model_base: Optional[str]) -> str:
+    """From the files of `model_path`:
+    - "lora": LoRA adapters + non_lora_trainables.bin (the connector) of a LLaVA model, on `model_base`;
+    - "projector": mm_projector.bin (a pretraining stage's connector) on `model_base`;
+    - "full": a LLaVA checkpoint (config.json with mm_vision_tower), e.g. merged;
+    - "language-model": a plain language model (no mm_vision_tower), or LoRA adapters of one on `model_base`.
+    """
     model_path = Path(model_path)
     if not model_path.is_dir():
         raise CheckpointError(f"checkpoint folder {model_path} not found")
-    if not (model_path / "config.json").is_file():
+    config_path = model_path / "config.json"
+    has_adapters = all((model_path / name).is_file() for name in LORA_FILES)
+    if not config_path.is_file() and not has_adapters:
         raise CheckpointError(f"{model_path} has no config.json: not a LLaVA checkpoint")
-    if all((model_path / name).is_file() for name in LORA_FILES):
+    config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    multimodal = bool(config.get("mm_vision_tower"))
+    if has_adapters:
         if model_base is None:
             raise CheckpointError(f"{model_path} holds LoRA adapters: pass the base language model with --model-base")
+        if not multimodal:
+            return "language-model"
         if not (model_path / NON_LORA_FILE).is_file():
             raise CheckpointError(
                 f"{model_path} has LoRA adapters but no {NON_LORA_FILE} (the trained connector). Checkpoints "
                 "written by `socialfusion train` always have it; stock LLaVA writes it only at the end."
             )
         return "lora"
-    if model_base is not None and (model_path / "mm_projector.bin").is_file():
+    if model_base is not None and (model_path / PROJECTOR_FILE).is_file():
         return "projector"
-    return "full"
+    return "full" if multimodal else "language-model"
 
 
-_LLAVA_DISPATCH_NAME = {"lora": "llava-lora", "projector": "llava-projector", "full": "llava"}
-
-
-def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = "cpu", dtype: Optional[str] = None) -> LoadedModel:
-    """Load a LoRA (+ base), connector-only (+ base) or merged/full checkpoint with LLaVA's loader."""
+def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = "cpu",
+                    dtype: Optional[str] = None) -> LoadedModel:
+    """Load a LoRA (+ base), connector-only (+ base), merged/full checkpoint or plain language model
+    with LLaVA's loader. `dtype` None: float32 on the CPU, LLaVA's float16 on an accelerator."""
     from .install import install_model_hooks
+    from .llava_loader import llava_loader, resolve_dtype
 
     install_model_hooks()
-    import torch
-    from llava.model.builder import load_pretrained_model
-
     kind = checkpoint_kind(Path(model_path), model_base)
-    extra = {}
-    if dtype is not None:
-        extra["torch_dtype"] = getattr(torch, dtype)
-    tokenizer, model, image_processor, context_len = load_pretrained_model(
+    tokenizer, model, image_processor, context_len = llava_loader()(
         str(model_path),
         model_base,
-        _LLAVA_DISPATCH_NAME[kind],
+        str(model_path),  # the kind comes from the files; LLaVA gets a name that selects it
         device=device,  # LLaVA maps any non-"cuda" device to device_map={"": device} itself
-        **extra,
+        torch_dtype=resolve_dtype(device, dtype),
     )
-    tower = model.get_vision_tower()
-    tower.to(device=model.device, dtype=model.dtype)
     model.eval()
     if tokenizer.pad_token is None:
         # LLaVA's train() pads with <unk> (LLaMA tokenizers have no pad token); a LoRA checkpoint's
@@ -80,12 +87,13 @@ def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = 
     return LoadedModel(tokenizer, model, image_processor, context_len, kind)
 
 
-def merge_lora(model_path, model_base: str, out_dir, device: str = "cpu") -> Path:
-    """Write a merged checkpoint that LLaVA loads without model_base. The frozen tower's weights are
-    not copied: the tower is rebuilt from `mm_vision_tower` like in every other checkpoint."""
-    loaded = load_checkpoint(model_path, model_base, device=device)
-    if loaded.kind != "lora":
-        raise CheckpointError(f"{model_path} is not a LoRA checkpoint; nothing to merge")
+def merge_lora(model_path, model_base: str, out_dir, device: str = "cpu", dtype: Optional[str] = None) -> Path:
+    """Write a merged checkpoint that LLaVA loads without model_base, in `dtype` (default: float32 on
+    the CPU, float16 on an accelerator). The frozen tower's weights are not copied: the tower is
+    rebuilt from `mm_vision_tower` like in every other checkpoint."""
+    if checkpoint_kind(Path(model_path), model_base) != "lora":
+        raise CheckpointError(f"{model_path} is not a LoRA checkpoint of a LLaVA model; nothing to merge")
+    loaded = load_checkpoint(model_path, model_base, device=device, dtype=dtype)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = loaded.model
