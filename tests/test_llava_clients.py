@@ -23,7 +23,7 @@ QUESTION = "What color is the square in the picture? Answer with one word."
 # on the CPU and float16 becomes float32 (the dtype the patched loader loads in on the CPU). Nothing else
 # in LLaVA, the plugin or torch is changed.
 RUNNER = r'''
-import argparse, contextlib, io, json, runpy, sys, types, uuid
+import argparse, contextlib, io, json, runpy, sys
 import torch
 
 CLIENT_FILES = ("llava/eval/model_vqa_loader.py", "llava/serve/cli.py")
@@ -43,10 +43,6 @@ def _to(self, *args, **kwargs):
 ON_CPU = not torch.cuda.is_available()
 if ON_CPU:
     torch.Tensor.to = _to
-try:
-    import shortuuid  # model_vqa_loader's answer ids; LLaVA's requirements have it, the plugin's test extra not
-except ImportError:
-    sys.modules["shortuuid"] = types.SimpleNamespace(uuid=lambda: uuid.uuid4().hex)
 
 import llava
 from llava.model.builder import load_pretrained_model
