@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import registry
 from ..tasks.conversion import convert
+from .file_errors import file_errors_as_command_errors
 from .options_arg import parse_key_values
 
 
@@ -41,7 +42,18 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     task = registry.TASKS.get(args.task)
-    report = convert(
+    with file_errors_as_command_errors():
+        report = _convert(task, args)
+    print(report.summary())
+    print(f"wrote {args.out}" + (f" and report {args.report}" if args.report else ""))
+    if report.converted == 0:
+        print("error: no record was converted; see the skip reasons above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _convert(task, args):
+    return convert(
         task,
         root=args.root,
         split=args.split,
@@ -54,9 +66,3 @@ def run(args) -> int:
         progress=not args.no_progress,
         workers=max(1, args.workers),
     )
-    print(report.summary())
-    print(f"wrote {args.out}" + (f" and report {args.report}" if args.report else ""))
-    if report.converted == 0:
-        print("error: no record was converted; see the skip reasons above", file=sys.stderr)
-        return 1
-    return 0

@@ -25,12 +25,15 @@ class Sample:
     image:       path RELATIVE to the dataset root, '/'-separated, already checked to stay inside it
     prompt_fields: values substituted into the prompt templates (e.g. {"box": "[0.12, 0.30, 0.45, 0.88]"})
     target:      structured ground truth; stored as record["meta"] (plus "task") and used by score()
+    ref:         optional, where the record is ("<file>:<line or key>"), for the report when the
+                 sample is skipped after reading (a repeated id, a non-finite value); default: the id
     """
 
     id: str
     image: str
     prompt_fields: Dict[str, str]
     target: Dict[str, Any]
+    ref: str = ""
 
 
 @dataclass

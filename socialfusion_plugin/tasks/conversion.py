@@ -7,10 +7,14 @@ Record layout (what `socialfusion convert` writes, one JSON list):
      "meta": {"task": "<task>", "split": "<split>", ...structured ground truth}}
 
 Records are written one at a time, so memory does not grow with the number of records.
+A record is never written with a value JSON cannot hold (NaN, infinity) or a name that is not
+UTF-8, and never twice under one id: such a sample becomes a counted skip, so converted + skipped
+still equals read.
 """
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +26,11 @@ from .base import Sample, Skip, Task, TaskOptions
 from .prompts import PROMPT_MODES, PromptSet, load_prompts
 
 IMAGE_TOKEN = "<image>"
-_ENCODER = json.JSONEncoder(ensure_ascii=False)  # one encoder, not one per record as json.dumps makes
+# one encoder, not one per record as json.dumps makes; allow_nan=False: `NaN`/`Infinity` are not JSON
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+NON_FINITE_VALUE = "non-finite value"
+NOT_UTF8_NAME = "name not UTF-8"
+DUPLICATE_ID = "duplicate sample id"
 
 
 @dataclass
@@ -142,9 +150,10 @@ def convert(
                 if isinstance(entry, Skip):
                     report.add_skip(entry)
                     continue
-                sample_id, text = entry
-                if sample_id in seen_ids:
-                    raise ValueError(f"task {task.name}: duplicate sample id {sample_id!r} in split {split}")
+                sample_id, ref, text = entry
+                if sample_id in seen_ids:  # the first is kept, so a join by id stays unambiguous
+                    report.add_skip(Skip(ref, DUPLICATE_ID, detail=sample_id))
+                    continue
                 seen_ids.add(sample_id)
                 write(text)
                 report.add_converted()
@@ -172,7 +181,7 @@ class _PartSettings:
 
 
 def _encode_items(task: Task, settings: _PartSettings, items):
-    """Samples become (id, record JSON text); skips pass through."""
+    """Samples become (id, ref, record JSON text); skips pass through."""
     prompts = load_prompts(task.prompts_file)
     image_root = Path(settings.root) if settings.absolute_paths else None
     for item in items:
@@ -181,7 +190,39 @@ def _encode_items(task: Task, settings: _PartSettings, items):
             continue
         record = build_record(task, item, settings.split, settings.options, settings.prompt_mode, settings.seed,
                               image_root, prompts)
-        yield item.id, _ENCODER.encode(record)
+        ref = item.ref or item.id
+        try:
+            text = _ENCODER.encode(record)
+        except ValueError:
+            where = non_finite_path(record)
+            if where is None:
+                raise  # not a value of the data: a bug, shown as one
+            yield Skip(ref, NON_FINITE_VALUE, detail=where)
+            continue
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as err:  # a file or folder name with bytes that are not UTF-8
+                yield Skip(ref, NOT_UTF8_NAME, detail=repr(err.object[max(0, err.start - 40):err.end + 10]))
+                continue
+        yield item.id, ref, text
+
+
+def non_finite_path(value: Any, where: str = "record") -> Optional[str]:
+    """'record.meta.vad.valence = inf' for the first NaN or infinity inside `value`, else None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{where} = {value!r}"
+    if isinstance(value, dict):
+        items = ((f"{where}.{key}", item) for key, item in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{where}[{index}]", item) for index, item in enumerate(value))
+    else:
+        return None
+    for path, item in items:
+        found = non_finite_path(item, path)
+        if found is not None:
+            return found
+    return None
 
 
 def _sequential_entries(task: Task, settings: _PartSettings):

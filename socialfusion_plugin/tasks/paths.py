@@ -41,7 +41,8 @@ def safe_relative_path(root: Path, relative: str, where: str = "") -> str:
 
 
 class ImageIndex:
-    """Answers "does root/<relative> exist?" with one cached directory listing per folder."""
+    """Answers "is root/<relative> a file?" with one cached directory listing per folder (a folder
+    named like an image is not one)."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -52,7 +53,9 @@ class ImageIndex:
         listing = self._listings.get(folder)
         if listing is None:
             try:
-                listing = frozenset(os.listdir(self.root / folder) if folder else os.listdir(self.root))
+                with os.scandir(self.root / folder if folder else self.root) as entries:
+                    # is_dir() comes from the listing itself (no stat) except for links
+                    listing = frozenset(entry.name for entry in entries if not entry.is_dir())
             except (FileNotFoundError, NotADirectoryError):
                 listing = frozenset()
             self._listings[folder] = listing

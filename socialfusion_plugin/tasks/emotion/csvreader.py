@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import ast
 import csv
+import math
 import re
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Union
 
+from ...json_records import InputFileError, not_utf8_message
 from ..base import Skip
 from .persons import VAD_KEYS, PersonRecord
 
@@ -43,6 +45,8 @@ def find_csv_file(root: Path, split: str, csv_dir: str = "") -> Optional[Path]:
     for path in csv_candidates(root, split, csv_dir):
         if path.is_file():
             return path
+        if path.is_dir():
+            raise InputFileError(f"{path}: is a folder; expected an EMOTIC CSV file")
     return None
 
 
@@ -62,10 +66,18 @@ def _number_list(text: str, column: str) -> List[Optional[float]]:
         if item is None:
             out.append(None)
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
-            out.append(None if item != item else float(item))
+            out.append(None if item != item else _float(item))
         else:
             raise _CellError(f"column {column!r} holds a non-number {item!r}")
     return out
+
+
+def _float(number) -> float:
+    """An integer too large for a float becomes infinity, which the person checks refuse."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf
 
 
 def _string_list(text: str, column: str) -> List[str]:
@@ -79,7 +91,7 @@ def _string_list(text: str, column: str) -> List[str]:
 
 def _person(row: dict, ref: str) -> PersonRecord:
     index_text = (row.get("Index") or "").strip()
-    if not index_text.isdigit():
+    if not (index_text.isascii() and index_text.isdigit() and len(index_text) <= 18):
         raise _CellError(f"Index {index_text!r} is not a row number")
     filename = (row.get("Filename") or "").strip()
     continuous = _number_list(row["Continuous_Labels"], "Continuous_Labels")
@@ -100,17 +112,29 @@ def _person(row: dict, ref: str) -> PersonRecord:
 
 
 def iter_csv_persons(path: Path) -> Iterator[Union[PersonRecord, Skip]]:
+    """One PersonRecord (or Skip) per row. A file that is not UTF-8, or a cell over csv's field
+    size limit (128 KiB), stops the reading with a ValueError naming the file and line."""
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}:1: missing column(s) {', '.join(missing)}; found {reader.fieldnames}")
-        for row in reader:
-            ref = f"{path.name}:{reader.line_num}"
-            if None in row or any(row.get(c) is None for c in REQUIRED_COLUMNS):
-                yield Skip(ref, "malformed record", detail="wrong number of columns")
-                continue
-            try:
-                yield _person(row, ref)
-            except _CellError as err:
-                yield Skip(ref, "malformed record", detail=str(err))
+        try:
+            yield from _rows(path, reader)
+        except csv.Error as err:
+            # DictReader.line_num is updated only after a row is read; its csv.reader's is current
+            raise ValueError(f"{path}:{reader.reader.line_num}: not readable as CSV ({err})") from None
+        except UnicodeDecodeError:
+            raise ValueError(not_utf8_message(path)) from None
+
+
+def _rows(path: Path, reader: csv.DictReader) -> Iterator[Union[PersonRecord, Skip]]:
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValueError(f"{path}:1: missing column(s) {', '.join(missing)}; found {reader.fieldnames}")
+    for row in reader:
+        ref = f"{path.name}:{reader.line_num}"
+        if None in row or any(row.get(c) is None for c in REQUIRED_COLUMNS):
+            yield Skip(ref, "malformed record", detail="wrong number of columns")
+            continue
+        try:
+            yield _person(row, ref)
+        except _CellError as err:
+            yield Skip(ref, "malformed record", detail=str(err))

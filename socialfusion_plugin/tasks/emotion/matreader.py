@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Union
 
+from ...json_records import InputFileError
 from ..base import Skip
 from .matstruct import MatFieldError, as_float, as_string, elements, field, has_field, numbers, strings
 from .persons import VAD_KEYS, PersonRecord
@@ -24,6 +25,8 @@ def find_mat_file(root: Path) -> Optional[Path]:
         path = Path(root) / relative
         if path.is_file():
             return path
+        if path.is_dir():
+            raise InputFileError(f"{path}: is a folder; expected the EMOTIC annotations (a .mat file)")
     return None
 
 

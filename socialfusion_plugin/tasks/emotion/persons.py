@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 from ..base import Sample, Skip
+from ..geometry import InvalidBox, finite_number, format_box, pixel_box, rounded
 from ..paths import ImageIndex, safe_relative_path
 from .labels import in_canonical_order, release_category
 
@@ -32,34 +33,19 @@ class PersonRecord:
     n_annotators: Optional[int]  # None where the source does not say (CSV)
 
 
-def format_box(box: Sequence[float]) -> str:
-    """Prompt convention shared by all tasks: normalized [x1, y1, x2, y2], 2 decimals, clamped."""
-    return "[" + ", ".join(f"{min(max(v, 0.0), 1.0):.2f}" for v in box) + "]"
-
-
-def normalized_box(bbox: Sequence[float], width: float, height: float) -> Optional[List[float]]:
-    """Pixel xyxy -> normalized xyxy clamped to the image; None when it has no area left.
-    Corners given in the wrong order are swapped: the box is still the same rectangle."""
-    x1, y1, x2, y2 = bbox
-    x1, x2 = sorted((x1, x2))
-    y1, y2 = sorted((y1, y2))
-    box = [
-        min(max(x1 / width, 0.0), 1.0),
-        min(max(y1 / height, 0.0), 1.0),
-        min(max(x2 / width, 0.0), 1.0),
-        min(max(y2 / height, 0.0), 1.0),
-    ]
-    if box[2] <= box[0] or box[3] <= box[1]:
-        return None
-    return [round(v, 4) for v in box]
-
-
 def complete_vad(vad: Optional[Dict[str, Optional[float]]]) -> Optional[Dict[str, float]]:
     """The three ratings, or None when any is missing (NaN in the release): a partial triple
     would make the VAD error incomparable between persons."""
     if not vad or any(vad.get(key) is None for key in VAD_KEYS):
         return None
     return {key: float(vad[key]) for key in VAD_KEYS}
+
+
+def non_finite_ratings(vad: Optional[Dict[str, Optional[float]]]) -> List[str]:
+    """Ratings that are present but infinite (or too large for a float): unlike a missing (NaN)
+    rating, such a value is damage, and JSON cannot hold it."""
+    return [f"{key} {vad[key]!r}" for key in VAD_KEYS
+            if vad and vad.get(key) is not None and finite_number(vad[key]) is None]
 
 
 class PersonConverter:
@@ -96,16 +82,20 @@ class PersonConverter:
         unknown = [name for name, known in zip(person.categories, canonical) if known is None]
         if unknown:
             return Skip(person.ref, "unknown emotion category", detail=", ".join(map(repr, unknown)))
-        size = person.image_size or ()
+        size = [finite_number(v) for v in person.image_size or ()]
         if len(size) != 2 or any(v is None or not v > 0 for v in size):
-            return Skip(person.ref, "invalid image size", detail=repr(list(size)))
-        height, width = float(size[0]), float(size[1])
+            return Skip(person.ref, "invalid image size", detail=repr(list(person.image_size or ())))
+        height, width = size
         bbox = list(person.body_bbox)
-        if len(bbox) != 4 or any(v != v for v in bbox):  # v != v: NaN
+        if len(bbox) != 4:
             return Skip(person.ref, "invalid body box", detail=repr(bbox))
-        box = normalized_box(bbox, width, height)
-        if box is None:
-            return Skip(person.ref, "invalid body box", detail=f"{bbox} has no area inside {width:g}x{height:g}")
+        try:  # corners in the wrong order are the same rectangle; past the border is clamped
+            box = rounded(pixel_box(bbox, width, height, digits=4), 4)
+        except InvalidBox as err:
+            return Skip(person.ref, "invalid body box", detail=f"{err} (image {width:g}x{height:g})")
+        bad_ratings = non_finite_ratings(person.vad)
+        if bad_ratings:
+            return Skip(person.ref, "non-finite rating", detail=", ".join(bad_ratings))
         target = {
             "categories": in_canonical_order(canonical),
             "vad": complete_vad(person.vad),
@@ -116,4 +106,5 @@ class PersonConverter:
             "n_annotators": person.n_annotators,
             "source": self.source,
         }
-        return Sample(id=person.sample_id, image=image, prompt_fields={"box": format_box(box)}, target=target)
+        return Sample(id=person.sample_id, image=image, prompt_fields={"box": format_box(box)}, target=target,
+                      ref=person.ref)

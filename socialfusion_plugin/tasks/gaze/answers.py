@@ -3,7 +3,11 @@ tolerant parser for what a model writes back. Also used by `gaze_video`."""
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
+
+from ..geometry import format_point
+
+__all__ = ["format_point", "parse_point"]
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)\s*%?"
 # "(0.4, 0.5)", "[0.4; 0.5]", "(0.4 0.5)": an explicit pair wins over loose numbers elsewhere.
@@ -11,19 +15,6 @@ _BRACKETED_PAIR = re.compile(rf"[\(\[\{{<]\s*({_NUMBER})\s*[,;/ ]\s*({_NUMBER})\
 # "x = 0.4, y: 0.5", "x 0.4 and y 0.5"
 _NAMED_PAIR = re.compile(rf"\bx\s*[:=]?\s*({_NUMBER}).*?\by\s*[:=]?\s*({_NUMBER})", re.IGNORECASE | re.DOTALL)
 _ANY_NUMBER = re.compile(_NUMBER)
-
-
-def _clamp(value: float) -> float:
-    return min(1.0, max(0.0, value))
-
-
-def format_box(box: Sequence[float]) -> str:
-    """Normalized [x1, y1, x2, y2] with 2 decimals, clamped to the image."""
-    return "[" + ", ".join(f"{_clamp(v):.2f}" for v in box) + "]"
-
-
-def format_point(point: Sequence[float]) -> str:
-    return f"({_clamp(point[0]):.2f}, {_clamp(point[1]):.2f})"
 
 
 def _number(text: str) -> float:

@@ -12,10 +12,10 @@ import csv
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+from ...json_records import check_input_file, not_utf8_message
 from ..base import Sample, Skip
+from ..geometry import InvalidBox, clamp01, finite_floats, format_box, pixel_box, rounded
 from ..paths import ImageIndex, safe_relative_path
-from .answers import format_box
-from .geometry import clamp01, finite_floats, normalize_pixel_box, rounded
 from .images import ImageSizeCache
 
 ANNOTATION_FILES = {"train": "train_annotations_release.txt", "test": "test_annotations_release.txt"}
@@ -29,14 +29,14 @@ Row = Tuple[int, List[str]]  # (line number, fields)
 
 
 def annotation_path(root: Path, split: str) -> Path:
-    path = Path(root) / ANNOTATION_FILES[split]
-    if not path.is_file():
-        raise FileNotFoundError(f"GazeFollow annotation file {path} not found (expected in the dataset root)")
-    return path
+    return check_input_file(Path(root) / ANNOTATION_FILES[split], "GazeFollow annotation file",
+                            hint="expected in the dataset root")
 
 
 def iter_rows(path: Path) -> Iterator[Row]:
-    """Non-empty CSV rows with their line numbers (utf-8-sig: some copies start with a BOM)."""
+    """Non-empty CSV rows with their line numbers (utf-8-sig: some copies start with a BOM).
+    A file that is not UTF-8, or a cell over csv's field size limit (128 KiB), stops the reading
+    with a ValueError naming the file and line."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         try:
@@ -45,6 +45,8 @@ def iter_rows(path: Path) -> Iterator[Row]:
                     yield reader.line_num, fields
         except csv.Error as err:
             raise ValueError(f"{path}:{reader.line_num}: not readable as CSV ({err})") from None
+        except UnicodeDecodeError:
+            raise ValueError(not_utf8_message(path)) from None
 
 
 class _ImageLookup:
@@ -60,8 +62,8 @@ class _ImageLookup:
         if not self.index.exists(relative):
             return Skip(ref, "image not found", detail=relative)
         size = self.sizes.size(self.root / relative, key=relative)
-        if size is None:
-            return Skip(ref, "unreadable image", detail=relative)
+        if isinstance(size, str):
+            return Skip(ref, "unreadable image", detail=f"{relative}: {size}")
         return relative, size
 
 
@@ -82,7 +84,7 @@ def read_train(root: Path) -> Iterator[Union[Sample, Skip]]:
             eye = finite_floats(fields[EYE])
             gaze = finite_floats(fields[GAZE])
             box_pixels = finite_floats(fields[HEAD_BOX])
-            inout = int(float(fields[INOUT]))
+            inout = int(finite_floats([fields[INOUT]])[0])  # "inf" or "1e999": a skip, not an OverflowError
         except ValueError:
             yield Skip(ref, "malformed row", detail=",".join(fields[:INOUT + 1]))
             continue
@@ -179,12 +181,13 @@ def _person_sample(
     points: List[List[float]],
 ) -> Union[Sample, Skip]:
     width, height = size
-    box = normalize_pixel_box(box_pixels, width, height)
-    if box is None:
-        return Skip(ref, "empty head box", detail=",".join(f"{v:g}" for v in box_pixels))
-    box = rounded(box)
+    try:  # swapped corners are put back in order and the box is clamped to the image (the release's quirks)
+        box = rounded(pixel_box(box_pixels, width, height, digits=6))
+    except InvalidBox as err:
+        return Skip(ref, "empty head box", detail=str(err))
     return Sample(
         id=_sample_id(relative, line),
+        ref=ref,
         image=relative,
         prompt_fields={"box": format_box(box)},
         target={

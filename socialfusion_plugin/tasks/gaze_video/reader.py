@@ -14,10 +14,10 @@ from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ...json_records import not_utf8_message
 from ..base import Sample, Skip
-from ..gaze.answers import format_box
-from ..gaze.geometry import clamp01, finite_floats, normalize_pixel_box, rounded
 from ..gaze.images import ImageSizeCache
+from ..geometry import InvalidBox, clamp01, finite_floats, format_box, pixel_box, rounded
 from ..paths import ImageIndex, safe_relative_path
 
 COLUMNS = 7
@@ -78,8 +78,10 @@ def read_track(
                     continue
                 parsed.append(_parse_line(fields, reader.line_num, position, where))
                 position += 1
-        except csv.Error as err:
+        except csv.Error as err:  # also a cell over csv's field size limit (128 KiB)
             raise ValueError(f"{track_file}:{reader.line_num}: not readable as CSV ({err})") from None
+        except UnicodeDecodeError:
+            raise ValueError(not_utf8_message(track_file)) from None
     if smooth_boxes:
         smooth_track_boxes([p for p in parsed if isinstance(p, TrackLine)])
     seen_frames = set()
@@ -101,8 +103,8 @@ def read_track(
             continue
         # all frames of a clip share one size: one header read per clip
         size = sizes.size(root / relative, key=f"{show}/{clip}")
-        if size is None:
-            yield Skip(ref, "unreadable image", detail=relative)
+        if isinstance(size, str):
+            yield Skip(ref, "unreadable image", detail=f"{relative}: {size}")
             continue
         yield _sample(item, ref, relative, size, show, clip, track)
 
@@ -139,10 +141,10 @@ def smooth_track_boxes(lines: List[TrackLine]) -> None:
 
 def _sample(item: TrackLine, ref: str, relative: str, size, show: str, clip: str, track: str) -> Union[Sample, Skip]:
     width, height = size
-    box = normalize_pixel_box(item.box, width, height)
-    if box is None:
-        return Skip(ref, "empty head box", detail=",".join(f"{v:g}" for v in item.box))
-    box = rounded(box)
+    try:  # corners put in order and clamped to the image, as for GazeFollow
+        box = rounded(pixel_box(item.box, width, height, digits=6))
+    except InvalidBox as err:
+        return Skip(ref, "empty head box", detail=str(err))
     gaze: Optional[List[float]] = None
     in_frame = tuple(item.gaze) != OUT_OF_FRAME_MARKER
     if in_frame:
@@ -152,6 +154,7 @@ def _sample(item: TrackLine, ref: str, relative: str, size, show: str, clip: str
     return Sample(
         # readable and unique: show names keep their spaces and apostrophes (ids are JSON strings, not paths)
         id=f"{show}/{clip}/{track}/{frame_stem}",
+        ref=ref,
         image=relative,
         prompt_fields={"box": format_box(box)},
         target={

@@ -2,12 +2,13 @@
 `hagrid_dataset/<class>/<image_id>.jpg`. One source record = one image entry of a class file."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
+from ...json_records import InputFileError, check_input_file, iter_json_object, not_utf8_message
 from ..base import Item, Sample, Skip
+from ..geometry import InvalidBox, xywh_box
 from ..paths import ImageIndex, safe_relative_path
 from .labels import NO_GESTURE, canonical_label, folder_candidates
 
@@ -44,13 +45,19 @@ def read_split(root: Path, split: str, keep_no_gesture: bool, check_images: bool
 def _read_class_file(
     root: Path, split: str, path: Path, images: Optional[ImageIndex], keep_no_gesture: bool
 ) -> Iterator[Item]:
-    records = load_class_file(path)
-    if not isinstance(records, dict):
-        raise ValueError(f"{path}: expected a JSON object mapping image ids to annotation records")
+    entries = load_class_entries(path)
     folder_class = canonical_label(path.stem) or path.stem
     folder = _image_folder(root, path.stem, folder_class)
     where = f"{ANNOTATIONS_DIR}/{split}/{path.name}"
-    for image_id, record in records.items():
+    first_line = {}
+    for image_id, record, line in entries:
+        if image_id in first_line:
+            # json.load would keep the last entry and drop the first without a word: the first
+            # is converted and every repeat is counted
+            yield Skip(f"{where}:{image_id}", "duplicate image id",
+                       detail=f"line {line}; first listed at line {first_line[image_id]}")
+            continue
+        first_line[image_id] = line
         yield _convert_record(root, where, folder_class, folder, image_id, record, images, keep_no_gesture)
 
 
@@ -61,18 +68,30 @@ def _read_class_file(
 _LANDMARKS = re.compile(r'"hand_landmarks"\s*:\s*\[[-+0-9eE.,\s\[\]]*\]')
 
 
-def load_class_file(path: Path) -> Any:
-    """One class file, loaded whole (it is one JSON object); files are read one at a time, so
-    memory is bounded by the largest class, not by the split."""
-    text = path.read_text(encoding="utf-8")
+_EXPECTED = "expected a JSON object mapping image ids to annotation records"
+
+
+def load_class_file(path: Path) -> Dict[str, Any]:
+    """One class file as json.load gives it (a repeated id keeps its last entry), landmarks cut."""
+    return {image_id: record for image_id, record, _ in load_class_entries(path)}
+
+
+def load_class_entries(path: Path) -> List[Tuple[str, Any, int]]:
+    """One class file's entries (image id, record, line), in file order and with repeated ids kept.
+    The file is loaded whole; files are read one at a time, so memory is bounded by the largest
+    class, not by the split. Errors name the file and line (on the original text)."""
+    check_input_file(path, "HaGRID annotation file")
     try:
-        return json.loads(_LANDMARKS.sub('"hand_landmarks": null', text))
-    except json.JSONDecodeError:
-        pass
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputFileError(not_utf8_message(path)) from None
+    stripped = _LANDMARKS.sub('"hand_landmarks": null', text)
+    if stripped is not text:
+        try:
+            return list(iter_json_object(path, text=stripped, what=_EXPECTED))
+        except InputFileError:
+            pass  # parsed again in full below, so that the error points into the file as it is
+    return list(iter_json_object(path, text=text, what=_EXPECTED))
 
 
 def _image_folder(root: Path, stem: str, folder_class: str) -> str:
@@ -115,6 +134,9 @@ def _convert_record(
     boxes = _hand_boxes(record.get("bboxes"), len(hand_labels))
     if boxes is None:
         return Skip(ref, "malformed bboxes", detail="expected one [x, y, w, h] per label")
+    if isinstance(boxes, Skip):
+        boxes.ref = ref
+        return boxes
     gesture = image_gesture(hand_labels, united)
     if gesture == NO_GESTURE and not keep_no_gesture:
         return Skip(ref, "only no_gesture")
@@ -124,6 +146,7 @@ def _convert_record(
         return Skip(ref, "image not found", detail=relative)
     return Sample(
         id=f"{folder_class}/{image_id}",
+        ref=ref,
         image=relative,
         prompt_fields={},
         target={
@@ -165,27 +188,21 @@ def _united_labels(raw: Any) -> Union[List[str], Skip]:
     return labels
 
 
-def _hand_boxes(raw: Any, count: int) -> Optional[List[List[float]]]:
-    """Normalized [x, y, w, h] boxes -> normalized [x1, y1, x2, y2], clamped to the image."""
+def _hand_boxes(raw: Any, count: int) -> Union[List[List[float]], Skip, None]:
+    """Normalized [x, y, w, h] boxes -> normalized [x1, y1, x2, y2], clamped to the image.
+    None: not one box of four numbers per label; a Skip: a box that is non-finite, inverted,
+    without area or outside the image (tasks/geometry.py)."""
     if type(raw) is not list or len(raw) != count:
         return None
     boxes = []
-    for box in raw:
-        if type(box) is not list or len(box) != 4:
+    for position, box in enumerate(raw):
+        if type(box) is not list or len(box) != 4 or not all(type(v) in _NUMBER for v in box):
             return None
-        x, y, w, h = box
-        if not (type(x) in _NUMBER and type(y) in _NUMBER and type(w) in _NUMBER and type(h) in _NUMBER):
-            return None
-        total = x + y + w + h
-        if total - total != 0:  # NaN or infinity (Python's json accepts both)
-            return None
-        boxes.append([round(_clamp01(v), 4) for v in (x, y, x + w, y + h)])
+        try:
+            boxes.append([round(v, 4) for v in xywh_box(box, digits=4)])
+        except InvalidBox as err:
+            return Skip("", "invalid hand box", detail=f"hand {position + 1}: {err}")
     return boxes
 
 
 _NUMBER = frozenset((int, float))  # exact types: bool is not a coordinate
-
-
-def _clamp01(value: float) -> float:
-    return min(1.0, max(0.0, float(value)))
-

@@ -3,12 +3,12 @@ annotated pairs {"i j": label} (1-based indices into that image's boxes), and
 annotation_image_info.json holds image sizes and pixel boxes. One source record = one pair."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ...json_records import read_json
 from ..base import Item, Sample, Skip
+from ..geometry import InvalidBox, finite_number, format_box, pixel_box
 from ..paths import ImageIndex, safe_relative_path
 from .labels import LABELS, RELEASE_FILES, label_from_number
 
@@ -54,8 +54,15 @@ def canonical_id(raw: Any) -> Optional[str]:
         return str(raw)
     if isinstance(raw, str):
         text = raw.strip()
-        return str(int(text)) if text.isdigit() else (text or None)
+        return _decimal(text) if text.isdecimal() else (text or None)
     return None
+
+
+def _decimal(text: str) -> str:
+    """A decimal digit string by value ("00012" -> "12"), also past int()'s 4300-digit limit."""
+    if text.isascii():
+        return text.lstrip("0") or "0"
+    return str(int(text)) if len(text) <= 100 else text  # other scripts' digits (int() reads them)
 
 
 def _convert_pair(
@@ -83,14 +90,22 @@ def _convert_pair(
     first, second = pair
     if not (1 <= first <= len(boxes) and 1 <= second <= len(boxes)):
         return Skip(ref, "pair index out of range", detail=f"pair {first} {second}, image has {len(boxes)} boxes")
-    normalized = [_normalized_box(boxes[index - 1], size) for index in pair]
-    if normalized[0] is None or normalized[1] is None:
-        return Skip(ref, "malformed box", detail="expected [x1, y1, x2, y2] in pixels")
+    normalized = []
+    for index in pair:
+        box = boxes[index - 1]
+        if not isinstance(box, list) or len(box) != 4 or any(isinstance(v, bool) or not isinstance(v, (int, float))
+                                                             for v in box):
+            return Skip(ref, "malformed box", detail="expected [x1, y1, x2, y2] in pixels")
+        try:  # corners in either order are the same rectangle; a box past the border is clamped
+            normalized.append(pixel_box(box, *size, digits=4))
+        except InvalidBox as err:
+            return Skip(ref, "invalid box", detail=f"box {index}: {err}")
     relative = _image_path(root, image_id, images, ref)
     if relative is None:
         return Skip(ref, "image not found", detail=_candidate_paths(image_id)[0])
     return Sample(
         id=f"{image_id}_{first}_{second}",
+        ref=ref,
         image=relative,
         prompt_fields={
             "box1": format_box(normalized[0]),
@@ -107,38 +122,24 @@ def _convert_pair(
     )
 
 
-def format_box(box: List[float]) -> str:
-    """Normalized [x1, y1, x2, y2] with 2 decimals, the prompt convention shared by all tasks."""
-    return "[" + ", ".join(f"{min(1.0, max(0.0, v)):.2f}" for v in box) + "]"
-
-
 def _parse_pair(key: Any) -> Optional[Tuple[int, int]]:
     parts = str(key).split()
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 9 for p in parts):
         return None
     first, second = int(parts[0]), int(parts[1])
     return (first, second) if first != second else None
 
 
 def _image_size(info: Dict[str, Any]) -> Optional[Tuple[float, float]]:
-    width, height = info.get("imgW"), info.get("imgH")
-    if not all(_is_number(v) and v > 0 for v in (width, height)):
+    width, height = finite_number(info.get("imgW")), finite_number(info.get("imgH"))
+    if width is None or height is None or width <= 0 or height <= 0:
         return None
-    return float(width), float(height)
-
-
-def _normalized_box(box: Any, size: Tuple[float, float]) -> Optional[List[float]]:
-    if not isinstance(box, list) or len(box) != 4 or not all(_is_number(v) for v in box):
-        return None
-    width, height = size
-    x1, x2 = sorted((box[0] / width, box[2] / width))
-    y1, y2 = sorted((box[1] / height, box[3] / height))
-    return [min(1.0, max(0.0, v)) for v in (x1, y1, x2, y2)]
+    return width, height
 
 
 def _candidate_paths(image_id: str) -> List[str]:
     """Zero-padded to 5 digits as released; some copies use the bare id. Padded is tried first."""
-    names = [f"{int(image_id):05d}.jpg"] if image_id.isdigit() else []
+    names = [f"{image_id.zfill(5)}.jpg"] if image_id.isascii() and image_id.isdigit() else []
     if f"{image_id}.jpg" not in names:
         names.append(f"{image_id}.jpg")
     return [f"{IMAGE_DIR}/{name}" for name in names]
@@ -178,7 +179,3 @@ def _load_image_info(path: Path) -> Dict[str, Dict[str, Any]]:
             raise ValueError(f"{path}: entry {index} has no 'id'")
         by_id[image_id] = entry
     return by_id
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
