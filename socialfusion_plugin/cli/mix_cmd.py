@@ -28,12 +28,14 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..data import build_mixture, load_recipe
     from ..data.materialize import write_mixture
+    from .file_errors import file_errors_as_command_errors
 
-    recipe = load_recipe(args.recipe)
-    mixture = build_mixture(recipe, cache_dir=args.cache_dir, progress=not args.no_progress,
-                            workers=max(1, args.workers))
-    manifest_path = write_mixture(mixture, args.out, image_root=args.image_root, manifest_path=args.manifest,
-                                  progress=not args.no_progress)
+    with file_errors_as_command_errors():
+        recipe = load_recipe(args.recipe)
+        mixture = build_mixture(recipe, cache_dir=args.cache_dir, progress=not args.no_progress,
+                                workers=max(1, args.workers))
+        manifest_path = write_mixture(mixture, args.out, image_root=args.image_root, manifest_path=args.manifest,
+                                      progress=not args.no_progress)
     counts = mixture.counts()
     for plan in mixture.plans:
         name = plan.cached.spec.name

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .file_errors import file_errors_as_command_errors
 from .main import CommandError
 
 
@@ -41,18 +42,20 @@ def run(args) -> int:
         label_check = make_label_check(LabelCheckSettings(
             model_path=args.model, version=args.version, model_max_length=args.model_max_length,
             image_tokens=args.image_tokens, mm_use_im_start_end=args.mm_use_im_start_end))
-    if args.input.suffix in (".yaml", ".yml"):
-        if args.image_folder is not None:
-            raise CommandError("--image-folder is for a JSON input; a recipe gives each source's image folder")
-        mixture = build_mixture(load_recipe(args.input), cache_dir=args.cache_dir, progress=progress, workers=workers)
-    else:
-        if args.image_folder is None:
-            raise CommandError("--image-folder is required for a JSON input (where its image paths start)")
-        mixture = file_mixture(args.input, args.image_folder, cache_dir=args.cache_dir)
-    report = validate_mixture(mixture, str(args.input), label_check=label_check, check_images=not args.no_image_check,
-                              workers=workers, progress=progress)
-    report_path = args.report or args.input.with_name(args.input.stem + ".validation.json")
-    report.write(report_path)
+    with file_errors_as_command_errors():
+        if args.input.suffix in (".yaml", ".yml"):
+            if args.image_folder is not None:
+                raise CommandError("--image-folder is for a JSON input; a recipe gives each source's image folder")
+            mixture = build_mixture(load_recipe(args.input), cache_dir=args.cache_dir, progress=progress,
+                                    workers=workers)
+        else:
+            if args.image_folder is None:
+                raise CommandError("--image-folder is required for a JSON input (where its image paths start)")
+            mixture = file_mixture(args.input, args.image_folder, cache_dir=args.cache_dir, progress=progress)
+        report = validate_mixture(mixture, str(args.input), label_check=label_check,
+                                  check_images=not args.no_image_check, workers=workers, progress=progress)
+        report_path = args.report or args.input.with_name(args.input.stem + ".validation.json")
+        report.write(report_path)
     print(report.summary())
     if not args.model:
         print("  (label and length checks need --model PATH [--version v1])")

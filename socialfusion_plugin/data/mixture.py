@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,9 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from ..json_records import check_input_file
 from ..tasks.paths import safe_relative_path
+from .env_expand import RecipeError
 from .recipe import DataRecipe
 from .source_cache import CachedSource, load_source
 from .strategy import draw_count, select_rows
@@ -31,19 +34,37 @@ def derive_seed(seed: int, label: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}/{label}".encode("utf-8")).digest()[:8], "little")
 
 
-def weighted_counts(sizes: List[int], weights: List[float], temperature: float) -> List[int]:
+def weighted_counts(sizes: List[int], weights: List[float], temperature: float, where: str = "") -> List[int]:
     """Records per weighted source: the pool (sum of sizes) split by p_i ~ w_i * n_i^(1/T), rounded
-    by largest remainder so the counts add up to the pool exactly (ties go to the earlier source)."""
+    by largest remainder so the counts add up to the pool exactly (ties go to the earlier source).
+    A temperature so close to 0 that n^(1/T) overflows a float is a RecipeError naming `where`."""
     pool = sum(sizes)
     if pool == 0:
         return [0] * len(sizes)
-    scores = np.array([w * (n ** (1.0 / temperature)) if n > 0 else 0.0 for n, w in zip(sizes, weights)])
-    shares = scores / scores.sum() * pool
+    try:
+        scores = np.array([w * (n ** (1.0 / temperature)) if n > 0 else 0.0 for n, w in zip(sizes, weights)])
+        total = scores.sum()
+    except (OverflowError, ZeroDivisionError):
+        total = np.inf
+    if not (np.isfinite(total) and total > 0):
+        raise RecipeError(_temperature_message(sizes, weights, temperature, where))
+    shares = scores / total * pool
     counts = np.floor(shares).astype(np.int64)
     order = sorted(range(len(sizes)), key=lambda i: (-(shares[i] - counts[i]), i))
     for i in order[: pool - int(counts.sum())]:
         counts[i] += 1
     return counts.tolist()
+
+
+def _temperature_message(sizes: List[int], weights: List[float], temperature: float, where: str) -> str:
+    prefix = f"{where}: " if where else ""
+    message = (f"{prefix}'temperature' {temperature:g} with weights up to {max(weights):g} cannot balance "
+               f"sources of up to {max(sizes):,} records: weight x n^(1/T) is beyond a float")
+    if max(weights) > 1e200:
+        return message + "; use smaller weights (only their ratios matter)"
+    # w * n^(1/T) stays below ~1e300 for T >= ln(n) / (ln(1e300) - ln(w)) for every source
+    bounds = [math.log(n) / (math.log(1e300) - math.log(w)) for n, w in zip(sizes, weights) if n > 1]
+    return message + (f"; use a temperature of at least {max(bounds) * 1.01:.3g}" if bounds else "")
 
 
 @dataclass
@@ -145,7 +166,7 @@ def build_mixture(recipe: DataRecipe, cache_dir: Optional[Path] = None, progress
     weighted = [i for i, source in enumerate(cached) if source.spec.weight is not None]
     if weighted:
         counts = weighted_counts([len(cached[i]) for i in weighted], [cached[i].spec.weight for i in weighted],
-                                 recipe.temperature or 1.0)
+                                 recipe.temperature or 1.0, str(recipe.path))
         for i, count in zip(weighted, counts):
             rng = np.random.default_rng(derive_seed(recipe.seed, f"source/{cached[i].spec.name}"))
             rows[i] = draw_count(count, len(cached[i]), rng)
@@ -164,7 +185,8 @@ def build_mixture(recipe: DataRecipe, cache_dir: Optional[Path] = None, progress
     return Mixture(recipe, plans, order_source[permutation], order_row[permutation])
 
 
-def file_mixture(json_path: Path, image_folder: Path, cache_dir: Optional[Path] = None) -> Mixture:
+def file_mixture(json_path: Path, image_folder: Path, cache_dir: Optional[Path] = None,
+                 progress: bool = True) -> Mixture:
     """One LLaVA JSON + its image folder as a one-source mixture in file order (what `validate
     FILE.json` checks). Relative image paths follow a recipe's json-source rules (inside the image
     folder); absolute ones are taken as they are, as LLaVA takes them (mix writes them by default)."""
@@ -172,14 +194,13 @@ def file_mixture(json_path: Path, image_folder: Path, cache_dir: Optional[Path] 
     from .strategy import Strategy
 
     json_path, image_folder = Path(os.path.abspath(json_path)), Path(os.path.abspath(image_folder))
-    if not json_path.is_file():
-        raise FileNotFoundError(f"{json_path} not found")
+    check_input_file(json_path, "LLaVA JSON")
     if not image_folder.is_dir():
         raise FileNotFoundError(f"--image-folder {image_folder} does not exist or is not a folder")
     spec = SourceSpec(name=json_path.stem, kind="json", path=json_path, image_folder=image_folder,
                       strategy=Strategy("all"), absolute_images=True)
     recipe = DataRecipe(path=json_path, seed=0, sources=[spec])
-    cached = load_source(spec, 0, cache_dir)
+    cached = load_source(spec, 0, cache_dir, progress)
     rows = list(range(len(cached)))
     return Mixture(recipe, [SourcePlan(cached, rows)], np.zeros(len(rows), dtype=np.int32),
                    np.arange(len(rows), dtype=np.int64))

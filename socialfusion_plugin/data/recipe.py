@@ -18,11 +18,14 @@ sources:
 ```
 
 Parsing is strict: unknown keys, bad strategies, missing roots/files are errors naming the key
-and the file. Relative paths are taken from the current working directory, as LLaVA's scripts do.
+and the file. So is text that is not a recipe at all (not UTF-8, a YAML syntax error, a tag such as
+`!!python/object`, nesting deeper than Python's recursion limit, an integer too long to convert),
+named with its line. Relative paths are taken from the current working directory, as LLaVA's scripts do.
 """
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +33,50 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from ..json_records import check_input_file, not_utf8_message
 from .env_expand import RecipeError, expand_variables
 from .strategy import Strategy, parse_strategy
 
 RECIPE_KEYS = ("seed", "temperature", "max_samples", "sources")
 TASK_SOURCE_KEYS = ("task", "root", "split", "options", "prompts", "weight", "sample", "name")
 JSON_SOURCE_KEYS = ("json", "image_folder", "weight", "sample", "name")
+
+
+class RecipeYamlError(RecipeError, yaml.YAMLError):
+    """A recipe file that is not valid YAML for a recipe (a syntax error, a tag): both a RecipeError
+    (printed as one line) and, as before, a yaml.YAMLError."""
+
+
+class _RecipeLoader(yaml.SafeLoader):
+    """yaml.SafeLoader whose integer errors carry the line: int() refuses more than 4300 digits
+    with a ValueError that knows nothing of the file."""
+
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of {len(node.value)} digits is too long", node.start_mark) from None
+
+
+_RecipeLoader.add_constructor("tag:yaml.org,2002:int", _RecipeLoader.construct_yaml_int)
+
+
+def parse_recipe_yaml(text: str, path: Path):
+    """The recipe's YAML value; RecipeYamlError naming the file and line for anything YAML refuses."""
+    loader = _RecipeLoader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise RecipeYamlError(f"{path}{line}: not a valid data recipe: {problem}") from None
+    except RecursionError:
+        raise RecipeYamlError(f"{path}:{loader.get_mark().line + 1}: not a valid data recipe: "
+                              "nested too deeply") from None
+    finally:
+        loader.dispose()
 
 
 @dataclass(frozen=True)
@@ -61,8 +102,8 @@ class SourceSpec:
             raise ValueError(f"source kind must be task or json, got {self.kind!r}")
         if (self.strategy is None) == (self.weight is None):
             raise ValueError(f"source {self.name}: exactly one of strategy and weight must be set")
-        if self.weight is not None and not self.weight > 0:
-            raise ValueError(f"source {self.name}: weight must be > 0, got {self.weight}")
+        if self.weight is not None and not (self.weight > 0 and math.isfinite(self.weight)):
+            raise ValueError(f"source {self.name}: weight must be a finite number > 0, got {self.weight}")
 
     def describe(self) -> str:
         what = f"task {self.task} ({self.split}) at {self.path}" if self.kind == "task" else f"JSON {self.path}"
@@ -83,8 +124,8 @@ class DataRecipe:
         if not self.sources:
             raise RecipeError(f"{self.path}: 'sources' lists no source")
         if self.temperature is not None:
-            if not self.temperature > 0:
-                raise RecipeError(f"{self.path}: 'temperature' must be > 0, got {self.temperature}")
+            if not (self.temperature > 0 and math.isfinite(self.temperature)):
+                raise RecipeError(f"{self.path}: 'temperature' must be a finite number > 0, got {self.temperature}")
             if not any(source.weight is not None for source in self.sources):
                 raise RecipeError(f"{self.path}: 'temperature' balances weighted sources, but no source has a weight")
         if self.max_samples is not None and self.max_samples <= 0:
@@ -92,11 +133,13 @@ class DataRecipe:
 
 
 def load_recipe(path, environ=None) -> DataRecipe:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"data recipe {path} not found")
+    path = check_input_file(Path(path), "data recipe", RecipeError)
     raw_text = path.read_bytes()
-    data = yaml.safe_load(raw_text.decode("utf-8"))
+    try:
+        text = raw_text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RecipeError(not_utf8_message(path)) from None
+    data = parse_recipe_yaml(text, path)
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: a data recipe is a mapping with keys {', '.join(RECIPE_KEYS)}")
     _reject_unknown(data, RECIPE_KEYS, str(path))
@@ -104,8 +147,10 @@ def load_recipe(path, environ=None) -> DataRecipe:
         raise RecipeError(f"{path}: 'seed' is required (every sampling step derives from it)")
     seed = _integer(data["seed"], f"{path}: 'seed'")
     temperature = data.get("temperature")
-    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
-        raise RecipeError(f"{path}: 'temperature' must be a number, got {temperature!r}")
+    if temperature is not None:
+        temperature = _finite_float(temperature)
+        if temperature is None:
+            raise RecipeError(f"{path}: 'temperature' must be a finite number > 0, got {data['temperature']!r}")
     max_samples = data.get("max_samples")
     if max_samples is not None:
         max_samples = _integer(max_samples, f"{path}: 'max_samples'")
@@ -118,8 +163,7 @@ def load_recipe(path, environ=None) -> DataRecipe:
     if duplicates:
         raise RecipeError(f"{path}: source names must be unique; give a 'name' to the sources called "
                           f"{', '.join(duplicates)}")
-    return DataRecipe(path=path, seed=seed, sources=sources,
-                      temperature=float(temperature) if temperature is not None else None,
+    return DataRecipe(path=path, seed=seed, sources=sources, temperature=temperature,
                       max_samples=max_samples, sha256=hashlib.sha256(raw_text).hexdigest())
 
 
@@ -134,8 +178,10 @@ def _parse_source(raw, index: int, path: Path, environ) -> SourceSpec:
     if "weight" in raw and "sample" in raw:
         raise RecipeError(f"{where}: give either 'weight' or 'sample', not both")
     weight = raw.get("weight")
-    if weight is not None and (isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0):
-        raise RecipeError(f"{where}.weight: must be a positive number, got {weight!r}")
+    if weight is not None:
+        weight = _finite_float(weight)
+        if weight is None or weight <= 0:  # .inf and .nan too: they would turn every share into NaN
+            raise RecipeError(f"{where}.weight: must be a positive number (finite), got {raw['weight']!r}")
     strategy = None if weight is not None else parse_strategy(raw.get("sample", "all"), f"{where}.sample")
     if kind == "task":
         return _task_source(raw, where, environ, strategy, weight)
@@ -173,6 +219,8 @@ def _task_source(raw, where, environ, strategy, weight) -> SourceSpec:
 
 def _json_source(raw, where, environ, strategy, weight) -> SourceSpec:
     json_path = _path(raw["json"], f"{where}.json", environ)
+    if json_path.is_dir():
+        raise RecipeError(f"{where}.json: {json_path} is a folder, not a LLaVA JSON file")
     if not json_path.is_file():
         raise FileNotFoundError(f"{where}.json: LLaVA JSON {json_path} not found")
     if "image_folder" not in raw:
@@ -189,6 +237,18 @@ def _path(value, where: str, environ) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise RecipeError(f"{where}: must be a path string")
     return Path(os.path.abspath(os.path.expanduser(expand_variables(value, where, environ))))
+
+
+def _finite_float(value) -> Optional[float]:
+    """A YAML number as a finite float; None for anything else (bool, text, .inf, .nan, an
+    integer too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _integer(value, where: str) -> int:

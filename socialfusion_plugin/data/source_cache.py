@@ -2,6 +2,8 @@
 
 - A task source is converted with `tasks.conversion.convert` (its report is kept next to the cache),
   then stored as Arrow. A re-run with the same release, options, prompts and seed skips both steps.
+  The release is fingerprinted through symlinked folders (datasets are often assembled from links),
+  so a file added, removed or rewritten behind a link is a new release.
 - A LLaVA JSON source (e.g. the 665K-record mix665k) is streamed into Arrow once; afterwards every
   training process memory-maps it instead of `json.load`ing GBs of Python objects.
 
@@ -13,7 +15,9 @@ whitespace-separated words of all turns).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from .fingerprint import combine, file_sha256, tree_fingerprint
+from .fingerprint import combine, file_sha256
 from .json_stream import iter_json_list
 from .recipe import SourceSpec
 
@@ -63,6 +67,9 @@ def load_source(spec: SourceSpec, seed: int, cache_dir: Optional[Path] = None, p
 
 
 def _load_json_source(spec: SourceSpec, cache_dir: Path) -> CachedSource:
+    # a file broken at its start is reported before the whole of it is hashed for the cache key
+    with contextlib.closing(iter_json_list(spec.path)) as records:
+        next(records, None)
     fingerprint = combine({"format": CACHE_FORMAT, "kind": "json", "sha256": file_sha256(spec.path)})
     table = _arrow_table(cache_dir, fingerprint, spec.path)
     return CachedSource(spec, fingerprint, table)
@@ -85,8 +92,42 @@ def task_fingerprint(spec: SourceSpec, seed: int) -> str:
         "prompts": spec.prompts or default_prompt_mode(spec.split),
         "prompt_file": file_sha256(task.prompts_file),
         "seed": seed,
-        "release": tree_fingerprint(spec.path),
+        "release": release_fingerprint(spec.path),
     })
+
+
+def release_fingerprint(root: Path) -> str:
+    """Every file under `root` by (relative path, size, mtime), following symlinked folders: an
+    added, removed or rewritten annotation or image changes it, also behind a link. Stats, not
+    contents: a release holds up to a million images, and hashing their bytes would cost more
+    than converting them. A tree without symlinked folders gets the digest of
+    `fingerprint.tree_fingerprint`; a linked folder adds its target, so re-pointing a link counts,
+    and a link to the folder it is in, or to one above, is recorded, not followed (no endless loop)."""
+    digest = hashlib.sha256()
+    root = Path(root)
+    for folder, subfolders, files in os.walk(root, followlinks=True):
+        subfolders.sort()
+        relative_folder = os.path.relpath(folder, root)
+        real_folder = os.path.realpath(folder)
+        for name in list(subfolders):
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                continue
+            target = os.path.realpath(path)
+            cycle = real_folder == target or real_folder.startswith(target.rstrip(os.sep) + os.sep)
+            digest.update(f"{relative_folder}/{name}\0link\0{target}{' (cycle)' if cycle else ''}\n"
+                          .encode("utf-8", "surrogateescape"))
+            if cycle:
+                subfolders.remove(name)
+        for name in sorted(files):
+            try:
+                stat = os.stat(os.path.join(folder, name))
+            except OSError:  # a dangling link: record that it is there, unreadable
+                digest.update(f"{relative_folder}/{name}\0missing\n".encode("utf-8", "surrogateescape"))
+                continue
+            digest.update(f"{relative_folder}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+                          .encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 def _load_task_source(spec: SourceSpec, seed: int, cache_dir: Path, progress: bool, workers: int) -> CachedSource:

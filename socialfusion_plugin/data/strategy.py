@@ -1,8 +1,8 @@
 """How many records a source contributes: a sampling strategy or a weight.
 
 Strategies (a string): `all`, `first:N`, `random:N`, `N%` (N may exceed 100: whole copies plus a
-seeded random remainder, i.e. upsampling). Weights are resolved by mixture.py against the other
-weighted sources (temperature balancing)."""
+seeded random remainder, i.e. upsampling, up to MAX_PERCENT). Weights are resolved by mixture.py
+against the other weighted sources (temperature balancing)."""
 from __future__ import annotations
 
 import re
@@ -14,6 +14,10 @@ import numpy as np
 from .env_expand import RecipeError
 
 STRATEGY_FORMS = "all, first:N, random:N, N%"
+# 100 copies of every record: far past any useful upsampling, and the row list of a large source
+# (665K records) still fits in memory. A typo such as 20000000% is an error, not an hour of swapping.
+MAX_PERCENT = 10000.0
+MAX_COUNT_DIGITS = 15  # first:N / random:N beyond 10^15 records is not a count of any real source
 _COUNT = re.compile(r"^(first|random):(\d+)$")
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 
@@ -43,10 +47,18 @@ def parse_strategy(text, where: str) -> Strategy:
         return Strategy("all")
     match = _COUNT.match(value)
     if match:
+        if len(match.group(2).lstrip("0")) > MAX_COUNT_DIGITS:
+            raise RecipeError(f"{where}: {match.group(1)}:N with {len(match.group(2))} digits asks for more "
+                              "records than any source holds")
         return Strategy(match.group(1), float(match.group(2)))
     match = _PERCENT.match(value)
     if match:
-        return Strategy("percent", float(match.group(1)))
+        percent = float(match.group(1))
+        if percent > MAX_PERCENT:
+            raise RecipeError(f"{where}: {text!r} is above the largest sampling of {MAX_PERCENT:g}% "
+                              f"({MAX_PERCENT / 100:g} copies of every record); for more weight on a source, "
+                              "use 'weight' and 'temperature'")
+        return Strategy("percent", percent)
     raise RecipeError(f"{where}: bad sampling strategy {text!r}; use one of: {STRATEGY_FORMS}")
 
 
