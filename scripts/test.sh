@@ -3,34 +3,43 @@
 #   project  the project's CPU pins (constraints/cpu.txt, torch 2.13), in .venv
 #   llava    LLaVA's own pins (constraints/llava-c121f04.txt, torch 2.1.2), in .venv-llava; its setup
 #            also checks that installing the plugin moves none of LLaVA's pins
-# Usage: bash scripts/test.sh [project] [llava] [-- PYTEST ARGS]
+#   newest   the newest versions pyproject.toml's ranges allow today (only the CPU torch pinned), in
+#            .venv-newest; it also runs `socialfusion demo` as a user would
+# Usage: bash scripts/test.sh [project] [llava] [newest] [-- PYTEST ARGS]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 lanes=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    project|llava) lanes+=("$1"); shift ;;
+    project|llava|newest) lanes+=("$1"); shift ;;
     --) shift; break ;;
-    *) echo "usage: bash scripts/test.sh [project] [llava] [-- PYTEST ARGS]" >&2; exit 2 ;;
+    *) echo "usage: bash scripts/test.sh [project] [llava] [newest] [-- PYTEST ARGS]" >&2; exit 2 ;;
   esac
 done
-[ ${#lanes[@]} -gt 0 ] || lanes=(project llava)
+[ ${#lanes[@]} -gt 0 ] || lanes=(project llava newest)
 summary=()
 failed=0
 for lane in "${lanes[@]}"; do
   started=$SECONDS
   echo "=== lane $lane: setup"
-  if [ "$lane" = project ]; then
-    bash scripts/setup-cpu.sh test && python=.venv/bin/python
-  else
-    bash scripts/setup-llava-lane.sh test && python=.venv-llava/bin/python
-  fi
+  case "$lane" in
+    project) bash scripts/setup-cpu.sh test && python=.venv/bin/python ;;
+    llava) bash scripts/setup-llava-lane.sh test && python=.venv-llava/bin/python ;;
+    newest) bash scripts/setup-newest-lane.sh test && python=.venv-newest/bin/python ;;
+  esac
   status=$?
   if [ "$status" -eq 0 ]; then
-    echo "=== lane $lane: $("$python" -c 'import sys, torch, transformers, accelerate; print(f"python {sys.version.split()[0]}, torch {torch.__version__}, transformers {transformers.__version__}, accelerate {accelerate.__version__}")')"
+    echo "=== lane $lane: $("$python" -c 'import sys, torch, transformers, accelerate; print(f"python {sys.version.split()[0]}, torch {torch.__version__}, transformers {transformers.__version__}, accelerate {accelerate.__version__}")' 2>/dev/null | tail -n 1)"
     "$python" -m pytest -q "$@"
     status=$?
     # pytest's 5 means it collected no tests: a failure here
+    if [ "$lane" = newest ]; then
+      # the whole demo as a user runs it (the suite runs a shorter one), whatever the suite said
+      workdir=$(mktemp -d)
+      echo "=== lane $lane: socialfusion demo --workdir $workdir/demo"
+      "$(dirname "$python")/socialfusion" demo --workdir "$workdir/demo" || { demo=$?; [ "$status" -ne 0 ] || status=$demo; }
+      rm -rf "$workdir"
+    fi
   fi
   [ "$status" -eq 0 ] || failed=1
   summary+=("lane $lane: $([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)") in $((SECONDS - started)) s")

@@ -2,8 +2,9 @@
 
 TESTED maps a distribution name to (lowest, highest) tested version. Lowest = CI's LLaVA lane
 (constraints/llava-c121f04.txt: LLaVA's own pins at c121f04, and what pip resolves next to them for
-the names LLaVA leaves unpinned); highest = CI's project lane (constraints/cpu.txt). A test keeps
-this table and those `==` pins in agreement.
+the names LLaVA leaves unpinned); highest = what CI's newest-allowed lane resolved when this table was
+last written (scripts/setup-newest-lane.sh prints it); the project lane (constraints/cpu.txt) lies in
+between. Tests keep this table, those `==` pins and pyproject.toml's floors in agreement.
 
 KNOWN_BREAKS lists versions (alone or together with another package's version) that are known to
 stop training or evaluation, each with the reason and what to install instead. Messages for
@@ -26,7 +27,7 @@ from ..host.versions import (
 TESTED: Dict[str, Tuple[str, str]] = {
     "torch": ("2.1.2", "2.13.0"),
     "torchvision": ("0.16.2", "0.28.0"),
-    "transformers": ("4.37.2", "4.37.2"),
+    "transformers": ("4.37.2", "4.39.3"),
     "tokenizers": ("0.15.1", "0.15.2"),
     "accelerate": ("0.21.0", "0.34.2"),
     "peft": ("0.13.2", "0.13.2"),
