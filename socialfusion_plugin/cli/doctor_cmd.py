@@ -16,6 +16,8 @@ def register(subparsers) -> None:
     parser.add_argument("--vision_tower", "--vision-tower", dest="vision_tower", default=None, metavar="VALUE",
                         help="the --vision_tower value training will get, e.g. open_clip:ViT-L-14-336@openai; "
                              "checks its weights are on this machine (never downloads)")
+    parser.add_argument("--allow-untested", action="store_true",
+                        help="a host version outside the ranges CI tests is a warning instead of a problem")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.set_defaults(handler=run)
 
@@ -38,9 +40,10 @@ def library_output_to_stderr():
 
 def run(args) -> int:
     from ..doctor import exit_code, run_checks
+    from ..doctor.findings import PROBLEM, WARNING
 
     with library_output_to_stderr():
-        findings = run_checks(vision_tower=args.vision_tower)
+        findings = run_checks(vision_tower=args.vision_tower, untested=WARNING if args.allow_untested else PROBLEM)
     code = exit_code(findings)
     if args.json:
         print(json.dumps({"exit_code": code, "findings": [f.as_dict() for f in findings]}, indent=2))

@@ -5,16 +5,17 @@ from typing import List, Optional
 
 from . import version_checks
 from .accelerator_check import check_accelerator
-from .findings import Finding
+from .findings import PROBLEM, Finding
 from .import_checks import check_imports
 from .tower_check import check_vision_tower
 
 
 def run_checks(vision_tower: Optional[str] = None,
-               lookup: Optional[version_checks.VersionLookup] = None) -> List[Finding]:
-    """`lookup(distribution) -> version or None` defaults to the installed package metadata."""
+               lookup: Optional[version_checks.VersionLookup] = None, untested: str = PROBLEM) -> List[Finding]:
+    """`lookup(distribution) -> version or None` defaults to the installed package metadata; `untested`
+    is the level of a version outside the tested ranges (a problem, or a warning when accepted)."""
     lookup = lookup or version_checks.installed_version
-    findings = version_checks.check_versions(lookup)
+    findings = version_checks.check_versions(lookup, untested)
     findings += check_imports()
     findings += check_accelerator(lookup)
     if vision_tower:

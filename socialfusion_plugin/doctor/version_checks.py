@@ -48,7 +48,9 @@ def known_breaks(package: str, version: str, lookup: VersionLookup) -> List[str]
     return messages
 
 
-def check_package(package: str, lookup: VersionLookup = installed_version) -> List[Finding]:
+def check_package(package: str, lookup: VersionLookup = installed_version, untested: str = PROBLEM) -> List[Finding]:
+    """`untested`: the level of a version outside the tested range that is not known to break: a
+    problem by default (CI never ran it), a warning with `doctor --allow-untested`."""
     low, high = TESTED[package]
     check = f"version {package}"
     version = lookup(package)
@@ -60,10 +62,13 @@ def check_package(package: str, lookup: VersionLookup = installed_version) -> Li
     if broken:
         return [Finding(check, PROBLEM, message) for message in broken]
     if not _public(low) <= _public(version) <= _public(high):
-        return [Finding(check, WARNING, f"{version} is outside the tested range {low} .. {high} "
-                                        "(not known to break, but untested)")]
+        advice = "" if untested == WARNING else (
+            f": install a tested version (`pip install \"{package}>={low},<={high}\"`), or run "
+            "`socialfusion doctor --allow-untested` to accept it")
+        return [Finding(check, untested, f"{version} is outside the tested range {low} .. {high} "
+                                         f"(not known to break, but CI never ran it){advice}")]
     return [Finding(check, OK, f"{version} (tested {low} .. {high})")]
 
 
-def check_versions(lookup: VersionLookup = installed_version) -> List[Finding]:
-    return [finding for package in TESTED for finding in check_package(package, lookup)]
+def check_versions(lookup: VersionLookup = installed_version, untested: str = PROBLEM) -> List[Finding]:
+    return [finding for package in TESTED for finding in check_package(package, lookup, untested)]

@@ -48,12 +48,17 @@ def test_a_known_breaking_version_exits_1_with_the_message(monkeypatch, capsys):
     assert lines[-1].endswith(": training or evaluation would not run")
 
 
-def test_a_version_outside_the_tested_range_is_a_warning_and_exits_0(monkeypatch, capsys):
+def test_a_version_outside_the_tested_range_exits_1_unless_accepted(monkeypatch, capsys):
     with_versions(monkeypatch, timm="1.0.32")
-    assert main(["doctor"]) == 0
+    assert main(["doctor"]) == 1
+    lines = report_lines(capsys.readouterr().out)
+    assert ("[PROBLEM] version timm: 1.0.32 is outside the tested range 0.6.13 .. 1.0.31 (not known to break, "
+            "but CI never ran it): install a tested version (`pip install \"timm>=0.6.13,<=1.0.31\"`), or run "
+            "`socialfusion doctor --allow-untested` to accept it") in lines
+    assert main(["doctor", "--allow-untested"]) == 0
     lines = report_lines(capsys.readouterr().out)
     assert ("[warning] version timm: 1.0.32 is outside the tested range 0.6.13 .. 1.0.31 "
-            "(not known to break, but untested)") in lines
+            "(not known to break, but CI never ran it)") in lines
 
 
 def test_a_module_that_fails_to_import_exits_1_naming_the_error(monkeypatch, capsys):

@@ -70,10 +70,21 @@ def test_a_local_build_tag_is_compared_by_its_public_version():
     assert check_package("torch", environment(torch="2.13.0+cpu"))[0].level == OK
 
 
-def test_outside_the_tested_range_but_not_known_to_break_is_a_warning_naming_the_range():
+def test_outside_the_tested_range_is_a_problem_naming_the_range_and_what_to_do():
     findings = check_package("accelerate", environment(accelerate="0.35.0"))
     assert [f.line() for f in findings] == [
-        "[warning] version accelerate: 0.35.0 is outside the tested range 0.21.0 .. 0.34.2 (not known to break, but untested)"
+        "[PROBLEM] version accelerate: 0.35.0 is outside the tested range 0.21.0 .. 0.34.2 (not known to break, "
+        "but CI never ran it): install a tested version (`pip install \"accelerate>=0.21.0,<=0.34.2\"`), or run "
+        "`socialfusion doctor --allow-untested` to accept it"
+    ]
+    assert exit_code(findings) == 1
+
+
+def test_allow_untested_makes_it_a_warning():
+    findings = check_package("accelerate", environment(accelerate="0.35.0"), untested=WARNING)
+    assert [f.line() for f in findings] == [
+        "[warning] version accelerate: 0.35.0 is outside the tested range 0.21.0 .. 0.34.2 (not known to break, "
+        "but CI never ran it)"
     ]
     assert exit_code(findings) == 0
 
@@ -107,8 +118,9 @@ def test_transformers_messages_are_the_ones_training_gives():
     ("open_clip_torch", {"open_clip_torch": "3.3.0", "timm": "1.0.31"}),  # open_clip 3 with the timm it needs
     ("pyarrow", {"pyarrow": "26.0.1", "numpy": "2.4.6"}),  # pyarrow 26 with numpy 2
 ])
-def test_a_break_that_needs_a_second_package_is_only_a_warning_without_it(package, versions):
-    assert [f.level for f in check_package(package, environment(**versions))] == [WARNING]
+def test_a_break_that_needs_a_second_package_is_only_untested_without_it(package, versions):
+    findings = check_package(package, environment(**versions), untested=WARNING)
+    assert [f.level for f in findings] == [WARNING] and "outside the tested range" in findings[0].message
 
 
 def test_a_missing_required_package_is_a_problem_and_a_missing_deepspeed_is_info():
