@@ -24,12 +24,11 @@ from typing import Dict, Optional
 
 import torch
 
-from .checkpoints import CheckpointError
+from .checkpoints import NON_LORA_FILE, CheckpointError
 from .model_factory import BuiltModel, ModelSpec, build_model
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
-NON_LORA_FILE = "non_lora_trainables.bin"
 
 
 @dataclass
@@ -95,7 +94,7 @@ def _adapter_file(model_path: Path) -> Path:
     raise CheckpointError(f"{model_path}: adapter_config.json but no {' or '.join(ADAPTER_WEIGHTS)}")
 
 
-def _read_tensors(path: Path) -> Dict[str, torch.Tensor]:
+def read_tensor_file(path: Path) -> Dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -109,7 +108,7 @@ def _read_tensors(path: Path) -> Dict[str, torch.Tensor]:
     return state
 
 
-def _copy_exact(params: Dict[str, torch.nn.Parameter], saved: Dict[str, torch.Tensor], path: Path) -> int:
+def copy_exact(params: Dict[str, torch.nn.Parameter], saved: Dict[str, torch.Tensor], path: Path) -> int:
     """Copy every saved tensor into its parameter; any unmatched or uncovered key is an error."""
     unexpected = sorted(set(saved) - set(params))
     uncovered = sorted(set(params) - set(saved))
@@ -131,15 +130,15 @@ def _load_lora(model, path: Path) -> int:
     # peft saves keys without the adapter name: '...q_proj.lora_A.weight' is '...q_proj.lora_A.default.weight'
     params = {name: p for name, p in model.named_parameters() if "lora_" in name}
     saved = {}
-    for key, tensor in _read_tensors(path).items():
+    for key, tensor in read_tensor_file(path).items():
         for part in ("lora_A", "lora_B"):
             key = key.replace(f".{part}.weight", f".{part}.default.weight")
         saved[key] = tensor
-    return _copy_exact(params, saved, path)
+    return copy_exact(params, saved, path)
 
 
 def _load_connector(model, path: Path) -> int:
     if not path.is_file():
         raise CheckpointError(f"{path} not found: the checkpoint has LoRA adapters but not the trained connector")
     params = {name: p for name, p in model.named_parameters() if "mm_projector" in name}
-    return _copy_exact(params, _read_tensors(path), path)
+    return copy_exact(params, read_tensor_file(path), path)

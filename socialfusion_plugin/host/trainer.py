@@ -16,18 +16,25 @@
   only emulates it, so a CPU run without `--fp16` keeps the frozen tower in float32.
 - LLaVA writes `non_lora_trainables.bin` (the connector) only at the end of training, so its own
   loader cannot use intermediate checkpoints. It is written into every checkpoint here, with a
-  `config.json`, so `checkpoint-N/` loads like the final output.
+  `config.json`, so `checkpoint-N/` loads like the final output. It is written while the trainer
+  saves the checkpoint (before the folder gets its final name), so a run killed mid-save never
+  leaves a `checkpoint-N/` without it.
+- Rerunning the command of a stopped run resumes from its last checkpoint and ends as the
+  uninterrupted run would: connector, DeepSpeed module states, numpy RNG state and running loss
+  are restored (resume.py says what the host got wrong).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 
 import torch
 
 from ..model.trainable_report import format_trainable_report
-
-NON_LORA_FILE = "non_lora_trainables.bin"
+from .resume import (NON_LORA_FILE, deepspeed_loads_saved_module_states, loss_restoring_callback,
+                     numpy_rng_state_globals, read_loss_state, resolve_checkpoint, restore_non_lora_trainables,
+                     save_loss_state)
 
 
 class FrozenTowerViolation(RuntimeError):
@@ -109,6 +116,7 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
             super().__init__(*args, **kwargs)
             enforce_frozen_tower(self.model)
             keep_cpu_tower_runnable(self.model, self.args)
+            self.add_callback(loss_restoring_callback(self))
             if getattr(self, "is_deepspeed_enabled", False):
                 align_trainable_dtype(self.model, self.args)
             if is_main_process(self.args):
@@ -127,14 +135,42 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
             drop_empty_param_groups(optimizer)
             return optimizer
 
-        def _save_checkpoint(self, model, trial, metrics=None):
-            super()._save_checkpoint(model, trial, metrics=metrics)
-            if getattr(self.args, "lora_enable", False):
-                from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+        def train(self, resume_from_checkpoint=None, *args, **kwargs):
+            checkpoint = resolve_checkpoint(resume_from_checkpoint, self.args.output_dir)
+            if checkpoint and is_main_process(self.args):
+                print(f"resuming from {checkpoint}", flush=True)
+            self._loss_carry = read_loss_state(checkpoint, self.args) if checkpoint else None
+            self._running_loss = None
+            deepspeed = getattr(self, "is_deepspeed_enabled", False)
+            with deepspeed_loads_saved_module_states() if deepspeed else contextlib.nullcontext():
+                return super().train(checkpoint or resume_from_checkpoint, *args, **kwargs)
 
-                folder = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
-                output_dir = os.path.join(self._get_output_dir(trial=trial), folder)
-                save_non_lora_trainables(self, output_dir, non_lora_state_getter)
+        def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+            # without DeepSpeed: the trainer loads the LoRA adapter; the connector is not part of it
+            super()._load_from_checkpoint(resume_from_checkpoint, model=model)
+            if getattr(self.args, "lora_enable", False):
+                restore_non_lora_trainables(self.model, resume_from_checkpoint)
+
+        def _load_rng_state(self, checkpoint):
+            with numpy_rng_state_globals():
+                super()._load_rng_state(checkpoint)
+
+        def _maybe_log_save_evaluate(self, tr_loss, *args, **kwargs):
+            self._running_loss = tr_loss  # the loop's running loss tensor, saved with each checkpoint
+            if getattr(self, "_loss_carry", None) is not None:  # sums were restored when training began
+                self._loss_carry.restore_unlogged(tr_loss)
+                self._loss_carry = None
+            return super()._maybe_log_save_evaluate(tr_loss, *args, **kwargs)
+
+        def _save_rng_state(self, output_dir):
+            super()._save_rng_state(output_dir)
+            save_loss_state(self, output_dir, getattr(self, "_running_loss", None))
+
+        def save_model(self, output_dir=None, _internal_call=False):
+            super().save_model(output_dir, _internal_call=_internal_call)
+            # _internal_call: a checkpoint being saved (into its staging folder)
+            if _internal_call and getattr(self.args, "lora_enable", False):
+                save_non_lora_trainables(self, output_dir or self.args.output_dir, non_lora_state_getter)
 
     SocialFusionTrainer.__name__ = SocialFusionTrainer.__qualname__ = "SocialFusionTrainer"
     return SocialFusionTrainer

@@ -1,0 +1,183 @@
+"""Resuming a run from its last `checkpoint-N/` so that it ends as the uninterrupted run would.
+
+LLaVA's train() calls `trainer.train(resume_from_checkpoint=True)` when output_dir holds
+`checkpoint-*` folders: running the same command again resumes. Under LLaVA's pins (transformers
+4.37) a LoRA run did not come back to the state it had left:
+- DeepSpeed: a PEFT run's DeepSpeed checkpoint holds only the trainable parameters (transformers saves
+  it with `exclude_frozen_parameters`), yet 4.37 loads it strictly ("Missing key(s) ...
+  embed_tokens.weight"; transformers 4.38 loads PEFT runs non-strictly). Here only the saved module
+  states are loaded, and every trainable parameter must be among them.
+- Without DeepSpeed the trainer restores the LoRA adapter but not the connector, which is no part of
+  the adapter; it is restored from `non_lora_trainables.bin`, which every checkpoint holds.
+- torch >= 2.6 loads with weights_only=True by default and refuses the numpy random state inside
+  `rng_state.pth`; exactly the numpy types of that state are allowed while it loads (older torch
+  loads it as before).
+- The trainer restarts its running loss sum at zero, so the final `train_loss` (and, when
+  logging_steps does not divide save_steps, the first loss logged after the restart) differed. The
+  sum and the not-yet-logged part are saved with every checkpoint and carried over.
+Optimizer, scheduler, RNG and the position in the data are restored by the trainer itself; the
+seeded sampler (length_sampler.py) gives the same order after a restart.
+Left as the host does it: a run set by --max_steps that ends inside an epoch, resumed from its LAST
+checkpoint, trains one step more (transformers 4.37 checks the step limit only after a step; the
+learning rate there is the schedule's end value, 0 for linear and cosine). Runs set by
+--num_train_epochs, as LLaVA's are, resume from the last checkpoint without training.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from .checkpoints import NON_LORA_FILE, CheckpointError
+
+LOSS_STATE_FILE = "socialfusion_loss_state.json"
+
+
+class ResumeError(CheckpointError):
+    """A checkpoint cannot restore the run it came from."""
+
+
+def resolve_checkpoint(resume_from_checkpoint, output_dir: str) -> Optional[str]:
+    """The folder `trainer.train(resume_from_checkpoint=...)` will resume from (True -> the last
+    `checkpoint-N` in output_dir, as the trainer decides); None when it starts afresh."""
+    if resume_from_checkpoint is None or resume_from_checkpoint is False:
+        return None
+    if resume_from_checkpoint is True:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+    return str(resume_from_checkpoint)
+
+
+def numpy_rng_state_globals():
+    """Allow, while `rng_state.pth` loads, the numpy globals its numpy random state pickles to, and
+    nothing else. torch < 2.6 loads with weights_only=False by default and has nothing to allow."""
+    allow = getattr(torch.serialization, "safe_globals", None)
+    if allow is None:
+        return contextlib.nullcontext()
+    import numpy as np
+
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+    return allow([multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))])
+
+
+def restore_non_lora_trainables(model, checkpoint_dir: str) -> int:
+    """Copy the checkpoint's non_lora_trainables.bin (the connector) into the model's trainable
+    non-LoRA parameters, in place so the optimizer keeps them. Returns the number of tensors."""
+    from .trainable_checkpoint import copy_exact, read_tensor_file
+
+    path = Path(checkpoint_dir) / NON_LORA_FILE
+    if not path.is_file():
+        raise ResumeError(f"{path} not found: this checkpoint cannot restore the trained connector. Resume from an "
+                          "earlier checkpoint-N (move this one out of the output folder) or start the run afresh.")
+    params = {name: p for name, p in model.named_parameters() if p.requires_grad and "lora_" not in name}
+    return copy_exact(params, read_tensor_file(path), path)
+
+
+def load_saved_module_states(src, dst) -> None:
+    """DeepSpeed `custom_load_fn`: load the module states the checkpoint holds (the trainable ones,
+    for a LoRA run); every trainable parameter must be among them and nothing else may be."""
+    result = dst.load_state_dict(src, strict=False)
+    trainable = {name for name, p in dst.named_parameters() if p.requires_grad}
+    missing = sorted(trainable & set(result.missing_keys))
+    if missing or result.unexpected_keys:
+        raise ResumeError(f"the DeepSpeed checkpoint does not match the model: {len(missing)} trainable parameters "
+                          f"missing (e.g. {missing[:3]}), {len(result.unexpected_keys)} unexpected keys "
+                          f"(e.g. {list(result.unexpected_keys)[:3]})")
+
+
+def load_deepspeed_checkpoint(engine, checkpoint_path, **_ignored) -> None:
+    """Stands in for transformers' `deepspeed_load_checkpoint` (its strictness flag is decided by
+    load_saved_module_states); optimizer and scheduler states are loaded as there."""
+    if not glob.glob(os.path.join(glob.escape(str(checkpoint_path)), "global_step*")):
+        raise ValueError(f"Can't find a valid checkpoint at {checkpoint_path}")
+    load_path, _ = engine.load_checkpoint(checkpoint_path, load_optimizer_states=True, load_lr_scheduler_states=True,
+                                          custom_load_fn=load_saved_module_states)
+    if load_path is None:
+        raise ValueError(f"[deepspeed] failed to resume from checkpoint {checkpoint_path}")
+
+
+@contextlib.contextmanager
+def deepspeed_loads_saved_module_states():
+    """For the duration of one `train()`: the trainer's name `deepspeed_load_checkpoint` (looked up in
+    transformers.trainer when it resumes, or loads the best model) is load_deepspeed_checkpoint."""
+    import transformers.trainer as hf_trainer
+
+    original = hf_trainer.deepspeed_load_checkpoint
+    hf_trainer.deepspeed_load_checkpoint = load_deepspeed_checkpoint
+    try:
+        yield
+    finally:
+        hf_trainer.deepspeed_load_checkpoint = original
+
+
+@dataclass
+class LossState:
+    """The trainer's running-loss bookkeeping at a checkpoint (per process: the unlogged part is)."""
+    global_step: int
+    total_loss: float  # trainer._total_loss_scalar: the sum of every logged interval so far
+    unlogged_loss: float  # the loop's tr_loss: summed since the last log
+    last_logged_step: int  # trainer._globalstep_last_logged
+
+    def restore_sums(self, trainer) -> None:
+        """When training begins (the trainer has just zeroed its sums)."""
+        trainer._total_loss_scalar += self.total_loss
+        trainer._globalstep_last_logged = self.last_logged_step
+
+    def restore_unlogged(self, tr_loss: torch.Tensor) -> None:
+        """Before the first log after the restart: tr_loss then holds exactly one restarted step,
+        and adding the saved part gives the same float sum as the uninterrupted run."""
+        with torch.no_grad():
+            tr_loss += self.unlogged_loss
+
+
+def loss_restoring_callback(trainer):
+    """A TrainerCallback restoring `trainer._loss_carry` (a LossState, or None) when training begins.
+    If the checkpoint is the run's last step nothing is trained: the unlogged part then goes where
+    the end of training puts it, into the total. Otherwise it waits for the first log."""
+    from transformers import TrainerCallback
+
+    class RestoreRunningLoss(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            carry = getattr(trainer, "_loss_carry", None)
+            if carry is None:
+                return
+            carry.restore_sums(trainer)
+            if state.global_step >= state.max_steps:
+                trainer._total_loss_scalar += carry.unlogged_loss
+                trainer._loss_carry = None
+
+    return RestoreRunningLoss()
+
+
+def loss_state_path(folder: str, args) -> str:
+    if getattr(args, "world_size", 1) <= 1:
+        return os.path.join(folder, LOSS_STATE_FILE)
+    stem, ext = os.path.splitext(LOSS_STATE_FILE)
+    return os.path.join(folder, f"{stem}_{args.process_index}{ext}")
+
+
+def save_loss_state(trainer, folder: str, tr_loss: Optional[torch.Tensor]) -> None:
+    state = LossState(global_step=int(trainer.state.global_step),
+                      total_loss=float(getattr(trainer, "_total_loss_scalar", 0.0)),
+                      unlogged_loss=float(tr_loss.item()) if tr_loss is not None else 0.0,
+                      last_logged_step=int(getattr(trainer, "_globalstep_last_logged", trainer.state.global_step)))
+    os.makedirs(folder, exist_ok=True)
+    with open(loss_state_path(folder, trainer.args), "w", encoding="utf-8") as handle:
+        json.dump(asdict(state), handle)  # floats round-trip exactly through JSON
+
+
+def read_loss_state(checkpoint_dir: str, args) -> Optional[LossState]:
+    """None when the checkpoint has no loss state (written before it existed): the trainer's own
+    behaviour then applies (only the final train_loss is off)."""
+    path = loss_state_path(checkpoint_dir, args)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return LossState(**json.load(handle))
