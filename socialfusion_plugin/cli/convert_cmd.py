@@ -45,10 +45,13 @@ def run(args) -> int:
     with file_errors_as_command_errors():
         report = _convert(task, args)
     print(report.summary())
-    print(f"wrote {args.out}" + (f" and report {args.report}" if args.report else ""))
     if report.converted == 0:
-        print("error: no record was converted; see the skip reasons above", file=sys.stderr)
+        where = f"; report {args.report}" if args.report else ""
+        why = ("the split holds no records" if report.read == 0
+               else f"all {report.read} records read were skipped, for the reasons above")
+        print(f"error: no record was converted, so {args.out} was not written ({why}{where})", file=sys.stderr)
         return 1
+    print(f"wrote {args.out}" + (f" and report {args.report}" if args.report else ""))
     return 0
 
 
@@ -65,4 +68,5 @@ def _convert(task, args):
         seed=args.seed,
         progress=not args.no_progress,
         workers=max(1, args.workers),
+        write_empty=False,
     )

@@ -6,6 +6,8 @@ paths are absolute by default (LLaVA's `os.path.join(image_folder, image)` retur
 `image` unchanged, whatever --image_folder is). With `image_root`, paths are written relative to
 it instead (portable across machines that mount the data elsewhere); an image outside it is an error.
 Same recipe + inputs + seed -> byte-identical JSON and manifest (no timestamps, fixed key order).
+Both files are written atomically (atomic_files): a concurrent or interrupted run never leaves
+half a file under either name.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ..json_records import json_list_writer
+from ..atomic_files import atomic_json_list, atomic_write_json
 from ..progress import progress_bar
 from .mixture import Mixture
 
@@ -34,7 +36,7 @@ def write_mixture(mixture: Mixture, out: Path, image_root: Optional[Path] = None
         raise FileNotFoundError(f"--image-root {root} does not exist or is not a folder")
     bar = progress_bar(enabled=progress, total=len(mixture), description=f"mix -> {out.name}", unit=" records")
     try:
-        with json_list_writer(out) as write:
+        with atomic_json_list(out) as write:
             for index in range(len(mixture)):
                 record = mixture.record(index)
                 if root is not None and "image" in record:
@@ -47,7 +49,7 @@ def write_mixture(mixture: Mixture, out: Path, image_root: Optional[Path] = None
     manifest["output"] = out.name
     manifest["image_paths"] = f"relative to {root}" if root is not None else "absolute"
     manifest_path = Path(manifest_path) if manifest_path is not None else default_manifest_path(out)
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write_json(manifest_path, manifest, ensure_ascii=False)
     return manifest_path
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence
 
+from ..atomic_files import atomic_output
+
 
 def _pyplot():
     import matplotlib
@@ -74,7 +76,9 @@ def transfer_bars(rows: Sequence[Dict[str, Any]], out: Path) -> Path:
 
 def _save(fig, plt, out: Path) -> Path:
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_output(out, binary=True) as handle:
+            fig.savefig(handle, dpi=100, format="png")
+    finally:
+        plt.close(fig)
     return out

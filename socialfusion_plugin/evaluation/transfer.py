@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from .. import registry
+from ..atomic_files import atomic_write_json, atomic_write_text
 from . import charts
 from .layout import RunLayout
 
@@ -85,7 +86,7 @@ def write_transfer(table: Mapping[str, Any], out_dir: Path) -> Dict[str, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / "transfer.json", "md": out_dir / "transfer.md", "png": out_dir / "transfer.png"}
-    paths["json"].write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
-    paths["md"].write_text(markdown(table), encoding="utf-8")
+    atomic_write_json(paths["json"], table)
+    atomic_write_text(paths["md"], markdown(table))
     charts.transfer_bars(table["rows"], paths["png"])
     return paths

@@ -13,6 +13,7 @@ still equals read.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections import Counter
@@ -20,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-from ..json_records import json_list_writer
+from ..atomic_files import atomic_json_list, atomic_write_json
 from ..progress import progress_bar
 from .base import Sample, Skip, Task, TaskOptions
+from .part_workers import ordered_results, sigterm_unwinds
 from .prompts import PROMPT_MODES, PromptSet, load_prompts
 
 IMAGE_TOKEN = "<image>"
@@ -123,11 +125,16 @@ def convert(
     seed: int = 0,
     progress: bool = True,
     workers: int = 1,
+    write_empty: bool = True,
 ) -> ConversionReport:
     """Convert one split of a task's original release into a LLaVA JSON file.
 
     workers > 1 reads the split's independent parts (Task.read_parts) in that many processes; the
-    output is byte-identical to a sequential run, since parts are written back in their order."""
+    output is byte-identical to a sequential run, since parts are written back in their order.
+    Terminating the process (SIGTERM) or interrupting it stops the workers too.
+    write_empty=False: when no record is converted, `out` is not written (an earlier file there is
+    left as it was); the report is still written, and says why every record was skipped. The
+    `convert` command uses it; a mixture's cache keeps an empty source as an empty list."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder")
@@ -138,13 +145,23 @@ def convert(
     if mode not in PROMPT_MODES:
         raise ValueError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
     report = ConversionReport(task=task.name, split=split, root=str(root), options=_options_json(opts))
+    with sigterm_unwinds():
+        _write_records(task, report, out, _PartSettings(task.name, str(root), split, opts, mode, seed, absolute_paths),
+                       progress, workers, write_empty)
+    if report_path is not None:
+        atomic_write_json(report_path, report.to_json())
+    return report
+
+
+def _write_records(task: Task, report: ConversionReport, out: Path, settings: "_PartSettings", progress: bool,
+                   workers: int, write_empty: bool) -> None:
     seen_ids = set()
-    settings = _PartSettings(task.name, str(root), split, opts, mode, seed, absolute_paths)
-    parts = task.read_parts(root, split, opts) if workers > 1 else None
-    entries = _parallel_entries(settings, parts, workers) if parts else _sequential_entries(task, settings)
-    bar = progress_bar(enabled=progress, description=f"convert {task.name}/{split}", unit=" records")
-    try:
-        with json_list_writer(out) as write:
+    parts = task.read_parts(Path(settings.root), settings.split, settings.options) if workers > 1 else None
+    entries = ordered_results(_convert_part, settings, parts, workers) if parts else _sequential_entries(task, settings)
+    bar = progress_bar(enabled=progress, description=f"convert {task.name}/{settings.split}", unit=" records")
+    # closing: on an error the workers stop now, not when the traceback lets go of the generator
+    with contextlib.closing(entries), atomic_json_list(out) as write:
+        try:
             for entry in entries:
                 bar.update(1)
                 if isinstance(entry, Skip):
@@ -157,14 +174,10 @@ def convert(
                 seen_ids.add(sample_id)
                 write(text)
                 report.add_converted()
-    finally:
-        bar.close()
-    if report_path is not None:
-        Path(report_path).parent.mkdir(parents=True, exist_ok=True)
-        with open(report_path, "w", encoding="utf-8") as handle:
-            json.dump(report.to_json(), handle, indent=2)
-            handle.write("\n")
-    return report
+        finally:
+            bar.close()
+        if report.converted == 0 and not write_empty:
+            write.discard()
 
 
 @dataclass(frozen=True)
@@ -235,24 +248,6 @@ def _convert_part(settings: _PartSettings, part) -> List:
     task = TASKS.get(settings.task)
     items = task.read_part(Path(settings.root), settings.split, settings.options, part)
     return list(_encode_items(task, settings, items))
-
-
-def _parallel_entries(settings: _PartSettings, parts: List, workers: int):
-    """Entries of every part, in part order. At most 2 x workers parts are in flight, so memory is
-    bounded by a few parts, not by the split."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # fork: workers inherit the registry (tasks registered at run time too) without re-importing
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-        pending = []
-        next_part = 0
-        while next_part < len(parts) or pending:
-            while next_part < len(parts) and len(pending) < 2 * workers:
-                pending.append(pool.submit(_convert_part, settings, parts[next_part]))
-                next_part += 1
-            yield from pending.pop(0).result()
 
 
 def _options_json(opts: TaskOptions) -> Dict[str, Any]:
