@@ -1,12 +1,17 @@
 """`socialfusion eval`: predictions of a checkpoint on a converted split (generate or rank), or the
-loss of a model on general instruction data (--mode loss, the forgetting check)."""
+loss of a model on general instruction data (--mode loss, the forgetting check).
+
+A rerun into the same --out resumes only the same evaluation (evaluation/provenance.py), one process
+at a time (evaluation/output_guard.py); --overwrite starts the file afresh."""
 from __future__ import annotations
 
-import json
 from functools import partial
 from pathlib import Path
 
 from .. import registry
+from ..atomic_files import atomic_write_json
+from ..evaluation.output_guard import claim_output, exclusive_output
+from ..evaluation.provenance import eval_provenance
 from ..evaluation.rank_policy import rank_policy
 from ..evaluation.runner import EvalSettings, run_eval
 from .main import CommandError
@@ -35,6 +40,8 @@ def register(subparsers) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
                         help="dtype the weights are loaded in (default: float32 on cpu, float16 on cuda as LLaVA)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="discard the predictions already in --out (made another way) and predict afresh")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(handler=run)
 
@@ -58,6 +65,19 @@ def run(args) -> int:
     records = [r for r in load_records(args.data) if (r.get("meta") or {}).get("task", args.task) == args.task]
     if not records:
         raise CommandError(f"{args.data}: no records of task {args.task!r}")
+    from ..host.checkpoints import checkpoint_kind
+
+    kind = checkpoint_kind(args.model_path, args.model_base)  # a wrong path fails here, before any write
+    with exclusive_output(args.out):
+        note = claim_output(args.out, _info(args, task_options, opts, kind), overwrite=args.overwrite)
+        if note:
+            print(note)
+        summary = _predict(args, records, settings, policy)
+    print(f"{args.task}: {summary.line()} -> {args.out}")
+    return 0
+
+
+def _predict(args, records, settings, policy):
     loaded = _load(args)
     from ..host.batch_generation import generate_answers
     from ..host.option_ranking import option_token_ids, rank_options
@@ -68,28 +88,33 @@ def run(args) -> int:
     if policy is not None:
         option_ids = option_token_ids(loaded.tokenizer, policy.options, args.conv_mode, complete=policy.complete)
         rank = partial(rank_options, loaded, option_ids=option_ids, conv_mode=args.conv_mode)
-    summary = run_eval(records, args.data, args.image_folder, args.out, settings, generate=generate, rank=rank,
-                       policy=policy, progress=not args.no_progress)
-    _write_info(args, task_options, loaded.kind)
-    print(f"{args.task}: {summary.line()} -> {args.out}")
-    return 0
+    return run_eval(records, args.data, args.image_folder, args.out, settings, generate=generate, rank=rank,
+                    policy=policy, progress=not args.no_progress)
 
 
-def info_path(out: Path) -> Path:
-    name = out.name[: -len(".preds.jsonl")] if out.name.endswith(".preds.jsonl") else out.stem
-    return out.with_name(f"{name}.eval.json")
+def _info(args, task_options, opts, kind: str) -> dict:
+    """What `report` needs to score the predictions later (the references, the task options, the
+    records the run was limited to), and the provenance a rerun into the same --out must match."""
+    import dataclasses
 
+    from ..host.llava_loader import resolve_dtype
 
-def _write_info(args, task_options, kind: str) -> None:
-    """What `report` needs to score the predictions later: the references and the task options."""
-    info = {
+    dtype = resolve_dtype(args.device, args.dtype)
+    provenance = eval_provenance(
+        task=args.task, mode=args.mode, task_options=dataclasses.asdict(opts), model_path=args.model_path,
+        model_base=args.model_base, data=args.data, image_folder=args.image_folder, conv_mode=args.conv_mode,
+        max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed,
+        multi_label_threshold=args.multi_label_threshold,
+        dtype=str(dtype).replace("torch.", "") if dtype is not None else "float16",
+    )
+    return {
         "task": args.task, "mode": args.mode, "data": str(args.data.resolve()),
         "image_folder": str(args.image_folder.resolve()) if args.image_folder else None,
         "task_options": task_options, "model_path": str(args.model_path), "model_base": args.model_base,
         "checkpoint_kind": kind, "conv_mode": args.conv_mode, "max_new_tokens": args.max_new_tokens,
-        "temperature": args.temperature, "seed": args.seed,
+        "temperature": args.temperature, "seed": args.seed, "multi_label_threshold": args.multi_label_threshold,
+        "limit": args.limit, "provenance": provenance,
     }
-    info_path(args.out).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
 
 def _load(args):
@@ -118,8 +143,7 @@ def _run_loss(args, settings) -> int:
     result = general_loss(loaded, records, lambda r: open_image(image_path(r, args.image_folder, where), where),
                           conv_mode=args.conv_mode, batch_size=args.batch_size)
     record = loss_record(result, str(args.model_path), args.model_base, args.data)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    atomic_write_json(args.out, record)
     print(f"loss {record['mean_loss']} perplexity {record['perplexity']} over {record['tokens']} tokens of "
           f"{record['samples']} samples ({record['skipped_image_samples']} image samples skipped) -> {args.out}")
     return 0

@@ -1,11 +1,12 @@
 """The predictions file of `eval`: JSON lines appended and flushed batch by batch, so an
-interrupted run resumes where it stopped (ids already written are skipped)."""
+interrupted run resumes where it stopped (ids already written are skipped). Whether a run may
+continue a file at all (same evaluation, one writer) is output_guard.py's decision."""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterable, Set, Tuple
+from typing import Any, Dict, Iterable, Optional, Set, Tuple
 
 
 class PredictionFileError(ValueError):
@@ -18,13 +19,22 @@ def read_done_ids(path: Path) -> Tuple[Set[str], bool]:
     Only the LAST line may be cut short (a run killed mid-write); it is removed from the file and
     predicted again. A broken line anywhere else is an error: the file is not ours to repair."""
     path = Path(path)
+    done, keep_bytes = scan_predictions(path)
+    if keep_bytes is not None:
+        with open(path, "r+b") as handle:
+            handle.truncate(keep_bytes)
+    return done, keep_bytes is not None
+
+
+def scan_predictions(path: Path, strict: bool = True) -> Tuple[Set[str], Optional[int]]:
+    """(ids of the complete prediction lines, the length to cut a truncated last line back to or
+    None); reads only. strict=False skips broken lines instead of raising."""
+    path = Path(path)
     if not path.is_file():
-        return set(), False
+        return set(), None
     raw = path.read_bytes()
     lines = raw.split(b"\n")
     done: Set[str] = set()
-    truncated = False
-    keep_bytes = len(raw)
     offset = 0
     for number, line in enumerate(lines, 1):
         start = offset
@@ -38,15 +48,13 @@ def read_done_ids(path: Path) -> Tuple[Set[str], bool]:
         except ValueError as err:
             is_last = all(not rest.strip() for rest in lines[number:])
             if is_last and not raw.endswith(b"\n"):
-                truncated, keep_bytes = True, start
-                break
+                return done, start
+            if not strict:
+                continue
             raise PredictionFileError(f"{path}:{number}: not a prediction line ({err}); "
                                       "fix or delete the file to resume") from None
         done.add(str(row["id"]))
-    if truncated:
-        with open(path, "r+b") as handle:
-            handle.truncate(keep_bytes)
-    return done, truncated
+    return done, None
 
 
 def append_predictions(path: Path, rows: Iterable[Dict[str, Any]]) -> int:

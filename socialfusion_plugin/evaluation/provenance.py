@@ -1,0 +1,137 @@
+"""What produced a predictions file, and the rule that a rerun into it must be the same evaluation.
+
+`eval` resumes: ids already in `--out` are skipped. Without a record of how those lines were made, a
+rerun with another checkpoint, mode or data file would add nothing (or add other answers) and report
+success, and the file would hold one model's answers under another's name. So `<name>.eval.json`
+(beside the predictions, see `info_path`) holds a `provenance` object, written before the first
+prediction, and a rerun compares its own with it:
+
+- the model and base paths (resolved) and a fingerprint of their weights files: for each top-level
+  file with a weights suffix, and config.json / adapter_config.json, its size and the SHA-256 of its
+  first and last MiB (fast on multi-GB shards; a copied checkpoint matches, a retrained one does not);
+- the task, the mode, every task option (defaults filled in), the SHA-256 of the whole data file,
+  the image folder, the conversation template, and the settings that change answers
+  (max_new_tokens, temperature, seed, multi_label_threshold, dtype).
+
+The data file is compared by its hash only (a moved copy is the same data); the model by path AND
+fingerprint, since a fingerprint samples the bytes. batch size and --limit change no answer
+(generation is batch-invariant, tested) and are not compared.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Union
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
+CONFIG_FILES = ("config.json", "adapter_config.json")
+SAMPLE_BYTES = 1 << 20  # the first and the last MiB of each weights file
+FILE_MAPS = ("model_path_weights", "model_base_weights")  # {file name: fingerprint}
+
+
+def info_path(out: Path) -> Path:
+    """RUN/eval/<task>.eval.json for RUN/eval/<task>.preds.jsonl (<stem>.eval.json otherwise)."""
+    out = Path(out)
+    name = out.name[: -len(".preds.jsonl")] if out.name.endswith(".preds.jsonl") else out.stem
+    return out.with_name(f"{name}.eval.json")
+
+
+def read_info(path: Path) -> Optional[Dict[str, Any]]:
+    """The eval info in `path`, None when there is none; an unreadable one is an error naming it."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not a readable eval info file ({err}); fix or delete it") from None
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: not an eval info file (expected a JSON object)")
+    return info
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sampled_fingerprint(path: Path) -> str:
+    """'<size> bytes, <sha256 of the first and last MiB>' (the whole file when it is at most 2 MiB)."""
+    size = os.path.getsize(path)
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        if size <= 2 * SAMPLE_BYTES:
+            digest.update(handle.read())
+        else:
+            digest.update(handle.read(SAMPLE_BYTES))
+            handle.seek(size - SAMPLE_BYTES)
+            digest.update(handle.read(SAMPLE_BYTES))
+    return f"{size} bytes, {digest.hexdigest()[:16]}"
+
+
+def weights_fingerprint(model: Optional[Union[str, Path]]) -> Union[None, str, Dict[str, str]]:
+    """{file name: fingerprint} of a model folder's weights and config files; a file's own
+    fingerprint; a note for a name that is not a local path (a hub id); None for no model."""
+    if model is None:
+        return None
+    path = Path(model)
+    if path.is_file():
+        return {path.name: sampled_fingerprint(path)}
+    if not path.is_dir():
+        return "not a local path"
+    return {entry.name: sampled_fingerprint(entry) for entry in sorted(path.iterdir())
+            if entry.is_file() and (entry.suffix in WEIGHT_SUFFIXES or entry.name in CONFIG_FILES)}
+
+
+def _local(model: Optional[Union[str, Path]]) -> Optional[str]:
+    if model is None:
+        return None
+    return str(Path(model).resolve()) if Path(model).exists() else str(model)
+
+
+def eval_provenance(*, task: str, mode: str, task_options: Mapping[str, Any], model_path, model_base, data: Path,
+                    image_folder: Optional[Path], conv_mode: str, max_new_tokens: int, temperature: float, seed: int,
+                    multi_label_threshold: float, dtype: str) -> Dict[str, Any]:
+    """Everything a rerun must share with the run that wrote a predictions file (JSON-normalized,
+    so a value read back from the info file compares equal to a fresh one)."""
+    record = {
+        "task": task, "mode": mode, "task_options": dict(task_options),
+        "model_path": _local(model_path), "model_path_weights": weights_fingerprint(model_path),
+        "model_base": _local(model_base), "model_base_weights": weights_fingerprint(model_base),
+        "data_sha256": file_sha256(data), "image_folder": _local(image_folder),
+        "conv_mode": conv_mode, "max_new_tokens": int(max_new_tokens), "temperature": float(temperature),
+        "seed": int(seed), "multi_label_threshold": float(multi_label_threshold), "dtype": dtype,
+    }
+    return json.loads(json.dumps(record, default=str))
+
+
+def differences(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> List[str]:
+    """'<key>: <recorded> (in the file) -> <current> (this run)' for every key that differs."""
+    lines = []
+    for key in sorted(set(recorded) | set(current)):
+        old, new = recorded.get(key), current.get(key)
+        if old == new:
+            continue
+        if key in FILE_MAPS and isinstance(old, dict) and isinstance(new, dict):
+            lines.append(f"{key}: {_files_change(old, new)}")
+        else:
+            lines.append(f"{key}: {_short(old)} (in the file) -> {_short(new)} (this run)")
+    return lines
+
+
+def _files_change(old: Mapping[str, str], new: Mapping[str, str]) -> str:
+    parts = [f"{name} changed ({old[name]} -> {new[name]})" for name in sorted(set(old) & set(new))
+             if old[name] != new[name]]
+    parts += [f"{name} only in the file" for name in sorted(set(old) - set(new))]
+    parts += [f"{name} only in this run" for name in sorted(set(new) - set(old))]
+    return "; ".join(parts)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
