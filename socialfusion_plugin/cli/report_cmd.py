@@ -27,7 +27,7 @@ def run(args) -> int:
     layout = RunLayout(args.run_dir)
     for name, task in report["tasks"].items():
         print(f"{name}: {task['primary_metric']} = {task['primary_value']} (n={task['n']}, "
-              f"unparsed={task['unparsed']}, missing={task['missing']})")
+              f"unparsed={task['unparsed']}, missing={task['missing']}, extra={task['extra']})")
     forgetting = report.get("forgetting") or {}
     if forgetting.get("delta_loss") is not None:
         print(f"forgetting: loss change {forgetting['delta_loss']:+.4f}, perplexity ratio {forgetting['perplexity_ratio']:.4f}")

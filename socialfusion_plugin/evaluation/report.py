@@ -2,23 +2,31 @@
 and write report.json, report.md and the charts (see layout.py for the file names)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from .. import registry
-from ..tasks.scoring import load_predictions, load_references, score_predictions
+from ..atomic_files import atomic_write_json, atomic_write_text
+from ..tasks.scoring import ScoringInputError, load_predictions, load_references, score_predictions
 from . import charts
 from .confusion import confusion_matrix, multi_label_recall, recall_from_confusion, single_label_pairs
 from .forgetting import compare, read_loss
 from .layout import RunLayout
+from .provenance import read_info
 
 
 def eval_info(layout: RunLayout, task: str) -> Dict[str, Any]:
-    path = layout.eval_info(task)
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_info(layout.eval_info(task)) or {}
+
+
+def scoring_context(info: Mapping[str, Any], task_name: str, where: Path) -> Optional[int]:
+    """Checks the eval info against the task being scored; returns the number of records the
+    evaluation was limited to (None: all)."""
+    recorded = info.get("task")
+    if recorded is not None and recorded != task_name:
+        raise ScoringInputError(f"{where} says these predictions are for task {recorded!r}, not {task_name!r}")
+    limit = info.get("limit")
+    return int(limit) if isinstance(limit, int) and limit > 0 else None
 
 
 def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = None,
@@ -31,12 +39,14 @@ def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = N
     options = dict(info.get("task_options") or {}) if task_options is None else dict(task_options)
     task = registry.TASKS.get(task_name)
     refs = load_references(refs_path, task)
+    expected = scoring_context(info, task_name, layout.eval_info(task_name))
     predictions = load_predictions(layout.predictions(task_name))
-    scored = score_predictions(task, refs, predictions, options)
-    layout.metrics(task_name).write_text(json.dumps(scored, indent=2) + "\n", encoding="utf-8")
+    scored = score_predictions(task, refs, predictions, options, expected=expected,
+                               source=str(layout.predictions(task_name)))
+    atomic_write_json(layout.metrics(task_name), scored)
     summary: Dict[str, Any] = {
         "task": task_name, "mode": info.get("mode"), "references": str(refs_path), "n": scored["n"],
-        "unparsed": scored["unparsed"], "missing": scored["missing"],
+        "unparsed": scored["unparsed"], "missing": scored["missing"], "extra": scored["extra"],
         "primary_metric": task.primary_metric, "higher_is_better": task.higher_is_better,
         "primary_value": scored["metrics"].get(task.primary_metric), "metrics": scored["metrics"], "charts": [],
     }
@@ -91,8 +101,8 @@ def build_report(run_dir: Path, references: Optional[Mapping[str, Path]] = None,
     elif base_loss or trained_loss:
         report["forgetting"] = {"missing": "need both general.base.loss.json and general.loss.json",
                                 "found": str(base_loss or trained_loss)}
-    layout.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    layout.report_md.write_text(markdown(report), encoding="utf-8")
+    atomic_write_json(layout.report_json, report)
+    atomic_write_text(layout.report_md, markdown(report))
     return report
 
 

@@ -3,10 +3,19 @@
 Predictions are JSON lines {"id": ..., "text": "<raw model answer>"} with an optional
 "scores": {label: score} from ranking mode. An answer the task's parser cannot read, and a
 reference with no prediction at all, count as wrong and are counted; scoring never crashes on them.
+
+What is refused, because the numbers would describe nothing (ScoringInputError, with counts):
+- an id on two lines (which answer counts would be a guess), a non-finite ranking score (NaN or
+  infinity: no AP can be computed from it), each naming the line;
+- predictions that cover fewer than half of the references they were made for (MIN_COVERAGE): they
+  belong to another task, split or conversion, or the evaluation stopped early;
+- lines that name another task (a "task" key).
+Predictions whose id is not among the references are counted as `extra` and not scored.
 """
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -15,7 +24,10 @@ from .base import Task
 
 
 class ScoringInputError(ValueError):
-    """Malformed predictions or references file."""
+    """Malformed predictions or references file, or predictions that do not belong to the references."""
+
+
+MIN_COVERAGE = 0.5  # share of the references that must have a prediction
 
 
 def load_references(path: Path, task: Task) -> List[Dict[str, Any]]:
@@ -38,6 +50,8 @@ def load_predictions(path: Path) -> Dict[str, Dict[str, Any]]:
     if not path.is_file():
         raise FileNotFoundError(f"predictions file {path} not found")
     predictions: Dict[str, Dict[str, Any]] = {}
+    first_line: Dict[str, int] = {}
+    repeated: List[str] = []
     with open(path, encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, 1):
             if not line.strip():
@@ -56,7 +70,21 @@ def load_predictions(path: Path) -> Dict[str, Dict[str, Any]]:
                 isinstance(scores, dict) and all(isinstance(v, (int, float)) for v in scores.values())
             ):
                 raise ScoringInputError(f"{path}:{line_no}: 'scores' must map labels to numbers")
-            predictions[str(row["id"])] = row
+            bad = [label for label, value in (scores or {}).items()
+                   if isinstance(value, float) and not math.isfinite(value)]
+            if bad:
+                raise ScoringInputError(f"{path}:{line_no}: 'scores' holds a non-finite value for "
+                                        f"{', '.join(repr(label) for label in bad[:3])} ({scores[bad[0]]!r}); "
+                                        "ranking scores must be finite numbers")
+            key = str(row["id"])
+            if key in predictions:
+                repeated.append(f"{key!r} (lines {first_line[key]} and {line_no})")
+                continue
+            first_line[key] = line_no
+            predictions[key] = row
+    if repeated:
+        raise ScoringInputError(f"{path}: {len(repeated)} id(s) predicted more than once, e.g. {repeated[0]}; "
+                                "which answer counts would be a guess: keep one line per id")
     return predictions
 
 
@@ -65,7 +93,13 @@ def score_predictions(
     references: List[Dict[str, Any]],
     predictions: Mapping[str, Mapping[str, Any]],
     options: Optional[Mapping[str, Any]] = None,
+    expected: Optional[int] = None,
+    source: str = "the predictions",
 ) -> Dict[str, Any]:
+    """Metrics of `predictions` against `references`. `expected`: how many references (the first
+    ones) the predictions were made for, when an evaluation was limited; default all. `source`
+    names the predictions in errors."""
+    extra = check_predictions_belong(task, references, predictions, expected, source)
     opts = task.options(options)
     metas, parsed, class_scores = [], [], []
     unparsed = missing = parser_errors = 0
@@ -92,6 +126,7 @@ def score_predictions(
         "n": len(references),
         "unparsed": unparsed,
         "missing": missing,
+        "extra": extra,
         "metrics": metrics,
     }
     if parser_errors:
@@ -99,3 +134,27 @@ def score_predictions(
     if task.metric_notes:
         result["notes"] = list(task.metric_notes)
     return result
+
+
+def check_predictions_belong(task: Task, references: List[Dict[str, Any]],
+                             predictions: Mapping[str, Mapping[str, Any]], expected: Optional[int] = None,
+                             source: str = "the predictions") -> int:
+    """The number of predictions whose id is not among the references (`extra`); raises when the
+    predictions name another task, or cover fewer than MIN_COVERAGE of the expected references."""
+    other_task = [row.get("task") for row in predictions.values()
+                  if row.get("task") is not None and row.get("task") != task.name]
+    if other_task:
+        raise ScoringInputError(f"{source}: {len(other_task)} of {len(predictions)} predictions are for task "
+                                f"{other_task[0]!r}, not {task.name!r}")
+    reference_ids = {str(record["id"]) for record in references}
+    matched = sum(1 for key in predictions if key in reference_ids)
+    extra = len(predictions) - matched
+    expected = len(references) if expected is None else max(1, min(int(expected), len(references)))
+    if matched < MIN_COVERAGE * expected:
+        limited = "" if expected == len(references) else f" (the evaluation was limited to the first {expected})"
+        raise ScoringInputError(
+            f"{source}: only {matched} of the {expected} {task.name} references{limited} have a prediction, "
+            f"and {extra} of the {len(predictions)} predictions have an id that is not among the references; "
+            f"scoring needs at least {MIN_COVERAGE:.0%} of them covered. Are these predictions of another task, "
+            "split or conversion, or did the evaluation stop early (resume it)?")
+    return extra
