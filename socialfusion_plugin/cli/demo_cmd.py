@@ -6,7 +6,8 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="run the whole pipeline on generated data (CPU, no downloads)")
-    parser.add_argument("--workdir", type=Path, default=Path("socialfusion-demo"), help="where everything is written")
+    parser.add_argument("--workdir", type=Path, default=Path("socialfusion-demo"), help="where everything is written: a new or empty folder, or one an earlier demo created (it holds a "
+             ".socialfusion-demo file); any other non-empty folder is refused, untouched")
     parser.add_argument("--steps", type=int, default=40, help="steps of the joint training")
     parser.add_argument("--single-task-steps", type=int, default=8, help="steps of each single-task baseline")
     parser.add_argument("--seed", type=int, default=0)

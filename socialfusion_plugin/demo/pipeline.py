@@ -11,6 +11,9 @@
 5. single-task runs on the shipped single_<task>.yaml recipes and the transfer table;
 6. diagnostics: linear probes on the frozen tower, gradient conflict on the run's checkpoints.
 
+The demo writes only into a folder it created (workdir.py): a non-empty folder without its marker
+file is refused, untouched.
+
 The synthetic releases hold a handful of records each (they are the converters' quirk fixtures), so
 task metrics, transfer figures and probe scores of the tiny random model are noise: the demo shows
 the pipeline working end to end on CPU in about a minute, not results.
@@ -18,7 +21,6 @@ the pipeline working end to end on CPU in about a minute, not results.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import Dict, List, Optional
 from ..resources import data_recipe
 from . import stage_data, stage_diagnose, stage_evaluate, stage_train
 from .tiny_assets import build_tiny_assets
+from .workdir import claim_workdir, joint_run_dir, single_run_dir
 
 STAGES = 6
 
@@ -60,10 +63,10 @@ class DemoResult:
 
 def run_demo(config: DemoConfig, echo=print) -> DemoResult:
     started = time.time()
-    workdir = config.workdir.resolve()  # paths end up in config.json: keep them valid from any folder
-    for stale in ("runs", "converted", "mixed", "diagnose"):
-        shutil.rmtree(workdir / stale, ignore_errors=True)  # the launcher resumes from checkpoints it finds
-    workdir.mkdir(parents=True, exist_ok=True)
+    # resolved: paths end up in config.json, keep them valid from any folder. Only a folder the demo
+    # created is written to, and only its own earlier runs are removed (the launcher resumes from
+    # checkpoints it finds): see workdir.py
+    workdir = claim_workdir(config.workdir, stage_data.TASK_NAMES, echo)
     log = workdir / "demo.log"
     log.write_text("", encoding="utf-8")
     echo(f"[1/{STAGES}] building tiny offline models in {workdir}")
@@ -91,7 +94,7 @@ def run_demo(config: DemoConfig, echo=print) -> DemoResult:
 
 def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> DemoResult:
     recipe = data_recipe(stage_data.GENERAL_RECIPE)
-    run_dir = workdir / "runs" / "llava-tiny-socialfusion-lora"
+    run_dir = joint_run_dir(workdir)
     deepspeed = config.deepspeed
     if deepspeed:
         from ..host.deepspeed_support import deepspeed_cpu_blocker
@@ -123,7 +126,7 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> D
              "-> transfer table")
         singles = {}
         for task in stage_data.TASK_NAMES:
-            single_dir = workdir / "runs" / f"llava-tiny-{task}-lora"
+            single_dir = single_run_dir(workdir, task)
             command = stage_train.train_command(
                 assets.llm_dir, assets.vision_tower, ["--data_recipe", str(data_recipe(f"single_{task}"))],
                 single_dir, config.single_task_steps, config.seed, config.learning_rate, None,
