@@ -40,14 +40,18 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..analysis.conflict.report import write_conflict_report
     from ..analysis.conflict.run import ConflictConfig, run_conflict
+    from ..preflight import check_conflict_arguments
 
+    data = parse_task_paths(args.data, "--data", allow_repeat=True)
+    image_folders = parse_task_paths(args.image_folder, "--image-folder", allow_repeat=True)
     config = ConflictConfig(
         model_paths=args.model_path, tasks=args.tasks, out_dir=args.out, data_root=args.data_root,
-        data=parse_task_paths(args.data, "--data", allow_repeat=True), image_folders=parse_task_paths(args.image_folder, "--image-folder", allow_repeat=True),
+        data=data, image_folders=image_folders,
         batches=args.batches, batch_size=args.batch_size, seed=args.seed, model_base=args.model_base,
         vision_tower=args.vision_tower, version=args.version, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
         projector_type=args.projector_type, device=args.device, dtype=args.dtype, progress=not args.no_progress,
     )
+    check_conflict_arguments(args, data, image_folders)  # every missing path, before the first model is built
     result = run_conflict(config)
     written = write_conflict_report(result, args.out)
     for checkpoint in result["checkpoints"]:

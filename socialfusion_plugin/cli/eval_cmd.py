@@ -47,6 +47,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from ..preflight import check_eval_arguments
+
+    check_eval_arguments(args)  # every missing path and weight file, before any model loads
     settings = EvalSettings(
         mode="generate" if args.mode == "loss" else args.mode, batch_size=args.batch_size,
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed, conv_mode=args.conv_mode,

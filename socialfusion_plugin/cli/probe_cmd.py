@@ -51,6 +51,7 @@ def run(args) -> int:
     from ..analysis.linear_probes import ProbeSettings
     from ..analysis.probe_report import markdown_table, write_probe_report
     from ..analysis.probe_run import ProbeConfig, run_probe
+    from ..preflight import check_probe_arguments
 
     overrides = {"train": parse_task_paths(args.train, "--train"), "test": parse_task_paths(args.test, "--test"),
                  "image_folder": parse_task_paths(args.image_folder, "--image-folder")}
@@ -65,6 +66,7 @@ def run(args) -> int:
         workers=args.workers, device=args.device, dtype=args.dtype,
         settings=ProbeSettings(C=args.C, ridge_alpha=args.ridge_alpha), progress=not args.no_progress,
     )
+    check_probe_arguments(args, overrides)  # every missing file and weight, before any encoder is built
     result = run_probe(config)
     written = write_probe_report(result, args.out)
     print(markdown_table(result["results"]), end="")

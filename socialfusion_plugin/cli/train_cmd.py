@@ -14,6 +14,9 @@ optimizer/checkpoint fixes) and runs LLaVA's own train(). All other arguments ar
   --mm_projector_lr 2e-5 --deepspeed recipes/deepspeed/zero2.json --output_dir OUT
   --data_recipe data_recipes/social5.yaml   (instead of --data_path/--image_folder: a mixture built on the fly)
 Multi-GPU: deepspeed --num_gpus N --module socialfusion_plugin.train <same arguments>
+
+Before anything is loaded, every path is checked (model, tower weights, data and a sample of its
+images, output folder); all problems are reported together.
 """
 
 
@@ -29,9 +32,11 @@ def run_passthrough(argv: List[str]) -> int:
             return 2
     from ..host.launcher import LauncherArgumentError, main
     from ..host.versions import HostEnvironmentError
+    from ..preflight import PreflightError, check_train_arguments
 
     try:
+        check_train_arguments(argv)  # every missing path, before the hooks load LLaVA and the model
         return main(argv)
-    except (HostEnvironmentError, LauncherArgumentError) as err:
+    except (HostEnvironmentError, LauncherArgumentError, PreflightError) as err:
         print(f"socialfusion train: error: {err}", file=sys.stderr)
         return 2

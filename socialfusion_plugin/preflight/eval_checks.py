@@ -1,0 +1,51 @@
+"""`socialfusion eval`: the checkpoint, its base and tower, the data and its images, the output file.
+
+- `--model-path` / `--model-base`: what LLaVA's loader will read for the checkpoint's kind
+  (`checkpoint_folders.py`), and config.json's `mm_vision_tower`;
+- `--data`: a JSON list; the images of the records eval will use (the task's records, the first
+  `--limit`; none for `--text-only` or a plain language model in loss mode) are resolved as eval
+  resolves them (`evaluation.records.image_path`: relative to `--image-folder`, never outside it)
+  and checked on a sample;
+- `--out`: a file that can be written (its folder exists or can be created).
+"""
+from __future__ import annotations
+
+from ..evaluation.records import image_path
+from ..host.general_loss import is_language_model_only
+from .checkpoint_folders import check_loaded_checkpoint
+from .data_files import check_record_file
+from .locations import output_file_problem
+from .report import PreflightReport
+
+
+def check_eval_arguments(args) -> None:
+    report = PreflightReport()
+    check_loaded_checkpoint(report, "--model-path", args.model_path, "--model-base", args.model_base)
+    loss = args.mode == "loss"
+    images = not (loss and (args.text_only or _language_model_only(args)))
+
+    def keep(record) -> bool:
+        if not isinstance(record, dict):
+            return False
+        if loss:
+            return not (args.text_only and "image" in record)
+        meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
+        return meta.get("task", args.task) == args.task
+
+    def resolve(image, record, index):
+        return str(image_path(record, args.image_folder, str(args.data)))
+
+    if images:
+        check_record_file(report, "--data", args.data, "--image-folder", args.image_folder, resolve, keep=keep,
+                          limit=args.limit)
+    else:
+        check_record_file(report, "--data", args.data, None, None, resolve, keep=lambda record: False)
+    report.add("--out", None, output_file_problem(args.out))
+    report.raise_if_any()
+
+
+def _language_model_only(args) -> bool:
+    try:
+        return is_language_model_only(args.model_path, args.model_base)
+    except (OSError, ValueError):
+        return False  # an unreadable config.json is reported by the checkpoint check

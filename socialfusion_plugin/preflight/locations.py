@@ -1,0 +1,64 @@
+"""Input files and folders that must exist, output folders and files that must be creatable.
+
+Only stat calls: nothing is read, created or written. An output folder that does not exist yet is
+fine when its nearest existing parent is a writable folder (the command creates it). Each message
+names the path: `/data/a.json not found`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+
+def input_file_problem(path) -> Optional[str]:
+    path = Path(path).expanduser()
+    if path.is_dir():
+        return f"{path} is a folder, not a file"
+    if not path.is_file():
+        return f"{path} not found"
+    if not os.access(path, os.R_OK):
+        return f"{path} is not readable"
+    return None
+
+
+def input_folder_problem(path) -> Optional[str]:
+    path = Path(path).expanduser()
+    if path.is_file():
+        return f"{path} is a file, not a folder"
+    if not path.is_dir():
+        return f"{path} not found"
+    return None
+
+
+def output_folder_problem(path) -> Optional[str]:
+    """None when `path` is a writable folder, or can be created as one."""
+    path = Path(os.path.abspath(Path(path).expanduser()))
+    if path.exists():
+        if not path.is_dir():
+            return f"{path} is a file; give a folder"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return f"{path} is not writable"
+        return None
+    return _creatable(path)
+
+
+def output_file_problem(path) -> Optional[str]:
+    """None when `path` can be written as a file (its folder exists or can be created)."""
+    path = Path(os.path.abspath(Path(path).expanduser()))
+    if path.is_dir():
+        return f"{path} is a folder; give a file path"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else f"{path} exists and is not writable"
+    return _creatable(path)
+
+
+def _creatable(path: Path) -> Optional[str]:
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{path} cannot be created: {parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{path} cannot be created: {parent} is not writable"
+    return None

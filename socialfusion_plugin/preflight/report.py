@@ -1,0 +1,56 @@
+"""The pre-flight report: every problem found before a model is loaded, one line each.
+
+A line names the flag, the value the user gave, and what is missing or what to do:
+
+    --data_path /data/social.json: file not found
+
+All checks of a command run, and the report is raised once at the end, so one run shows every
+broken path instead of the first one. `PreflightError` is a ValueError: the CLI prints it as
+`socialfusion <command>: error: ...` without a traceback.
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+
+class PreflightError(ValueError):
+    """Paths or weight files a command needs are missing; the message lists every one."""
+
+    def __init__(self, lines: List[str]):
+        self.lines = list(lines)
+        if len(self.lines) == 1:
+            message = self.lines[0]
+        else:
+            message = f"{len(self.lines)} problems found before loading any model:\n" + "\n".join(
+                f"  {line}" for line in self.lines)
+        super().__init__(message)
+
+
+def flag_with_value(flag: str, value) -> str:
+    """`--data_path /a.json`, `--train gesture=/a.json`; the flag alone (`--train gesture`) without a value."""
+    if value in (None, ""):
+        return flag[:-1] if flag.endswith("=") else flag
+    return f"{flag}{'' if flag.endswith('=') else ' '}{value}"
+
+
+class PreflightReport:
+    """Collects problem lines (a line reported twice, e.g. one base model of several checkpoints,
+    is kept once)."""
+
+    def __init__(self):
+        self.lines: List[str] = []
+
+    def add(self, flag: str, value, message: Optional[str]) -> None:
+        """Add `flag value: message`; a None or empty message (a check that found nothing) is no problem."""
+        if not message:
+            return
+        self.add_line(f"{flag_with_value(flag, value)}: {message}")
+
+    def add_line(self, line: str) -> None:
+        """A line already worded (e.g. an argument error in the launcher's own words)."""
+        if line not in self.lines:
+            self.lines.append(line)
+
+    def raise_if_any(self) -> None:
+        if self.lines:
+            raise PreflightError(self.lines)

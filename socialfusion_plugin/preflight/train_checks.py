@@ -1,0 +1,108 @@
+"""`socialfusion train` / `python -m socialfusion_plugin.train`: LLaVA's own arguments, checked
+before the hooks are installed and LLaVA's train() loads anything.
+
+- `--model_name_or_path`: config.json, the weights (every shard of an index) and a tokenizer;
+- `--vision_tower`: the tower's architecture and weights resolve locally (`towers.py`);
+- `--pretrain_mm_mlp_adapter`, `--deepspeed`: the files exist;
+- `--data_path` (a JSON list) with `--image_folder`, its folders and a sample of its images, joined
+  the way LLaVA joins them (`os.path.join(image_folder, image)`); or `--data_recipe` (`data_recipe.py`);
+  exactly one of the two;
+- `--output_dir`: a folder that is, or can be created, writable;
+- the launcher's own arguments (`--attn_implementation`, `--seed`), in the launcher's words.
+LLaVA's parser still owns the arguments: an unknown or malformed one is its error, later.
+"""
+from __future__ import annotations
+
+import os
+from typing import List, Optional
+
+from ..host.launcher import ATTN_CHOICES, LauncherArgumentError, pop_option, training_seed
+from .data_files import check_record_file
+from .data_recipe import check_data_recipe
+from .locations import input_file_problem, output_folder_problem
+from .model_folders import model_folder_problems
+from .report import PreflightReport
+from .towers import vision_tower_problem
+
+HELP_FLAGS = ("-h", "--help")
+
+
+def flag_value(argv: List[str], flag: str) -> Optional[str]:
+    """The value of `flag VALUE` or `flag=VALUE` (the last one given, as argparse takes it)."""
+    value = None
+    for index, item in enumerate(argv):
+        if item == flag and index + 1 < len(argv):
+            value = argv[index + 1]
+        elif item.startswith(flag + "="):
+            value = item.split("=", 1)[1]
+    return value
+
+
+def llava_image_path(image_folder: Optional[str]):
+    """LLaVA's rule: os.path.join(--image_folder, image); an absolute image path stands alone."""
+    def resolve(image: str, record, index: int) -> str:
+        if os.path.isabs(image):
+            return image
+        if image_folder is None:
+            raise ValueError(f"record {record.get('id', index)!r} has the relative image path {image!r} and no "
+                             "--image_folder is given")
+        return os.path.join(os.path.expanduser(image_folder), image)
+
+    return resolve
+
+
+def check_train_arguments(argv: List[str]) -> None:
+    """Raise PreflightError listing every missing path; return quietly when all are there."""
+    argv = list(argv)
+    if any(item in HELP_FLAGS for item in argv):
+        return
+    report = PreflightReport()
+    for line in launcher_argument_problems(argv):
+        report.add_line(line)
+    model = flag_value(argv, "--model_name_or_path")
+    if model is not None:
+        for problem in model_folder_problems(model):
+            report.add("--model_name_or_path", None, problem)
+    tower = flag_value(argv, "--vision_tower")
+    if tower:
+        report.add("--vision_tower", tower, vision_tower_problem(tower))
+    for flag in ("--pretrain_mm_mlp_adapter", "--deepspeed"):
+        value = flag_value(argv, flag)
+        if value and not (flag == "--deepspeed" and value.lstrip().startswith("{")):  # inline JSON config
+            report.add(flag, None, input_file_problem(value))
+    _check_data(report, argv)
+    output_dir = flag_value(argv, "--output_dir")
+    if output_dir:
+        report.add("--output_dir", None, output_folder_problem(output_dir))
+    report.raise_if_any()
+
+
+def launcher_argument_problems(argv: List[str]) -> List[str]:
+    """What the launcher itself would refuse, worded as it words it, so it joins the same report."""
+    problems = []
+    try:
+        _, attn_implementation = pop_option(list(argv), "--attn_implementation")
+        if attn_implementation is not None and attn_implementation not in ATTN_CHOICES:
+            problems.append(f"--attn_implementation must be one of {', '.join(ATTN_CHOICES)}, "
+                            f"got {attn_implementation!r}")
+    except LauncherArgumentError as err:  # the flag without a value
+        problems.append(str(err))
+    try:
+        training_seed(argv)
+    except LauncherArgumentError as err:
+        problems.append(str(err))
+    return problems
+
+
+def _check_data(report: PreflightReport, argv: List[str]) -> None:
+    data_path, recipe = flag_value(argv, "--data_path"), flag_value(argv, "--data_recipe")
+    if data_path and recipe:
+        report.add("--data_path", data_path, f"give either --data_path or --data_recipe {recipe}, not both")
+    elif recipe:
+        check_data_recipe(report, "--data_recipe", recipe)
+    elif data_path:
+        image_folder = flag_value(argv, "--image_folder")
+        check_record_file(report, "--data_path", data_path, "--image_folder", image_folder,
+                          llava_image_path(image_folder))
+    else:
+        report.add("--data_path", None, "give --data_path FILE.json (with --image_folder) or --data_recipe RECIPE.yaml")
