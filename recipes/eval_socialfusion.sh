@@ -21,6 +21,8 @@
 #   GENERAL_IMAGES  image folder of GENERAL_DATA                          [data/general_images]
 #   BASE_FOR_LOSS   base model of the forgetting check (LLaVA or plain LM) [$MODEL_BASE]
 #   LIMIT           evaluate only the first N records of each task (smoke runs); empty = all []
+#   OVERWRITE=1     discard predictions already in $RUN_DIR/eval made with other settings or another
+#                   checkpoint (without it, such a rerun is refused and names what differs)  [0]
 #   SOCIALFUSION    the command to run                                    [socialfusion]
 #   DRY_RUN=1       print the commands instead of running them
 set -euo pipefail
@@ -52,6 +54,7 @@ model_args=(--model-path "$MODEL_PATH")
 if [ -n "$MODEL_BASE" ]; then model_args+=(--model-base "$MODEL_BASE"); fi
 common=(--batch-size "$BATCH_SIZE" --max-new-tokens "$MAX_NEW_TOKENS" --conv-mode "$CONV_MODE" --device "$DEVICE" --dtype "$DTYPE")
 if [ -n "$LIMIT" ]; then common+=(--limit "$LIMIT"); fi
+if [ "${OVERWRITE:-0}" = "1" ]; then common+=(--overwrite); fi
 
 for task in $TASKS; do
   upper=$(echo "$task" | tr '[:lower:]' '[:upper:]')

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional, Tuple, Type
+from typing import Any, Iterator, List, Optional, Tuple, Type
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = re.compile(r"[ \t\r\n\ufeff]*")
@@ -286,31 +285,3 @@ def read_json(path: Path, what: str = "data file", kind: type = list, expected: 
 def read_json_list(path: Path, what: str = "data file", error: Type[ValueError] = ValueError,
                    hint: str = "") -> List[Any]:
     return read_json(path, what, list, "a JSON list of records", error, hint)
-
-
-@contextlib.contextmanager
-def json_list_writer(out: Path) -> Iterator[Callable[[str], None]]:
-    """Yields `write(encoded_record)`. Records stream to OUT.partial, which becomes OUT only when the
-    block ends without an error; on an error no file is left behind. Memory stays flat."""
-    out = Path(out)
-    if out.is_dir():
-        raise ValueError(f"{out}: is a folder; the output must be a file path")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write("[")
-            written = 0
-
-            def write(text: str) -> None:
-                nonlocal written
-                handle.write("\n" if written == 0 else ",\n")
-                handle.write(text)
-                written += 1
-
-            yield write
-            handle.write("\n]\n")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
