@@ -34,6 +34,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from ..json_records import check_input_file, not_utf8_message
+from ..tasks.geometry import finite_number
 from .env_expand import RecipeError, expand_variables
 from .strategy import Strategy, parse_strategy
 
@@ -148,7 +149,7 @@ def load_recipe(path, environ=None) -> DataRecipe:
     seed = _integer(data["seed"], f"{path}: 'seed'")
     temperature = data.get("temperature")
     if temperature is not None:
-        temperature = _finite_float(temperature)
+        temperature = finite_number(temperature)
         if temperature is None:
             raise RecipeError(f"{path}: 'temperature' must be a finite number > 0, got {data['temperature']!r}")
     max_samples = data.get("max_samples")
@@ -179,7 +180,7 @@ def _parse_source(raw, index: int, path: Path, environ) -> SourceSpec:
         raise RecipeError(f"{where}: give either 'weight' or 'sample', not both")
     weight = raw.get("weight")
     if weight is not None:
-        weight = _finite_float(weight)
+        weight = finite_number(weight)
         if weight is None or weight <= 0:  # .inf and .nan too: they would turn every share into NaN
             raise RecipeError(f"{where}.weight: must be a positive number (finite), got {raw['weight']!r}")
     strategy = None if weight is not None else parse_strategy(raw.get("sample", "all"), f"{where}.sample")
@@ -237,18 +238,6 @@ def _path(value, where: str, environ) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise RecipeError(f"{where}: must be a path string")
     return Path(os.path.abspath(os.path.expanduser(expand_variables(value, where, environ))))
-
-
-def _finite_float(value) -> Optional[float]:
-    """A YAML number as a finite float; None for anything else (bool, text, .inf, .nan, an
-    integer too large for a float)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _integer(value, where: str) -> int:

@@ -100,8 +100,8 @@ def release_fingerprint(root: Path) -> str:
     """Every file under `root` by (relative path, size, mtime), following symlinked folders: an
     added, removed or rewritten annotation or image changes it, also behind a link. Stats, not
     contents: a release holds up to a million images, and hashing their bytes would cost more
-    than converting them. A tree without symlinked folders gets the digest of
-    `fingerprint.tree_fingerprint`; a linked folder adds its target, so re-pointing a link counts,
+    than converting them. A tree without symlinked folders gets the digest caches were keyed by
+    before links were followed; a linked folder adds its target, so re-pointing a link counts,
     and a link to the folder it is in, or to one above, is recorded, not followed (no endless loop)."""
     digest = hashlib.sha256()
     root = Path(root)

@@ -41,8 +41,22 @@ def test_mix_notices_a_class_file_deleted_behind_a_symlink(tmp_path, linked):
     assert after == [i for i in before if "/like/" not in i]
 
 
+def tree_fingerprint(root):
+    """The digest caches were keyed by before links were followed: (relative path, size, mtime)."""
+    import hashlib
+    import os
+
+    digest = hashlib.sha256()
+    for folder, subfolders, files in os.walk(root):
+        subfolders.sort()
+        relative_folder = os.path.relpath(folder, root)
+        for name in sorted(files):
+            stat = os.stat(os.path.join(folder, name))
+            digest.update(f"{relative_folder}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def test_the_fingerprint_follows_links_and_ends_on_a_cycle(tmp_path):
-    from socialfusion_plugin.data.fingerprint import tree_fingerprint
     from socialfusion_plugin.data.source_cache import release_fingerprint
 
     real, root = _linked_release(tmp_path, "hagrid_annotations")
