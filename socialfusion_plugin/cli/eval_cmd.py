@@ -143,7 +143,7 @@ def _run_loss(args, settings) -> int:
     else:
         loaded = _load(args)
     where = str(args.data)
-    result = general_loss(loaded, records, lambda r: open_image(image_path(r, args.image_folder, where), where),
+    result = general_loss(loaded, records, lambda r: open_image(image_path(r, args.image_folder, where), f"{where} record {r['id']!r}"),
                           conv_mode=args.conv_mode, batch_size=args.batch_size)
     record = loss_record(result, str(args.model_path), args.model_base, args.data)
     atomic_write_json(args.out, record)

@@ -54,9 +54,16 @@ def image_path(record: Dict[str, Any], image_folder: Optional[Path], where: str)
 
 
 def open_image(path: Path, where: str):
-    from PIL import Image
+    """The image as RGB; a missing, empty, corrupt or decompression-bomb file is an error naming it
+    (PIL's own errors would end the run with a traceback)."""
+    from PIL import Image, UnidentifiedImageError
 
     if not path.is_file():
         raise FileNotFoundError(f"{where}: image {path} not found")
-    with Image.open(path) as image:
-        return image.convert("RGB")
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except Image.DecompressionBombError as err:
+        raise EvalDataError(f"{where}: image {path} is refused as a decompression bomb: {err}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:  # what PIL raises on bad bytes
+        raise EvalDataError(f"{where}: image {path} cannot be read ({type(err).__name__}: {err})") from None

@@ -71,7 +71,7 @@ def run_eval(records: Sequence[Dict], data_file: Path, image_folder: Optional[Pa
         for start in range(0, len(todo), settings.batch_size):
             batch = todo[start: start + settings.batch_size]
             questions = [question_of(r, where) for r in batch]
-            images = [open_image(image_path(r, image_folder, where), where) for r in batch]
+            images = [open_image(image_path(r, image_folder, where), f"{where} record {r['id']!r}") for r in batch]
             rows = _predict(batch, questions, images, settings, generate, rank, policy)
             written += append_predictions(out, rows)
             bar.update(len(batch))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from ..host.checkpoints import NON_LORA_FILE, PROJECTOR_FILE
+from .weight_integrity import weight_file_problem
 from ..host.trainable_checkpoint import ADAPTER_CONFIG
 from .locations import input_folder_problem
 from .model_folders import adapter_weights_problem, model_folder_problems
@@ -51,7 +52,10 @@ def check_loaded_checkpoint(report: PreflightReport, path_flag: str, model_path,
             report.add(path_flag, model_path, f"has LoRA adapters but no {NON_LORA_FILE} (the trained connector); "
                        "checkpoints written by `socialfusion train` always have it, stock LLaVA writes it only at "
                        "the end of training")
-    elif not (model_base is not None and (folder / PROJECTOR_FILE).is_file()):
+        report.add(path_flag, None, _complete(folder / NON_LORA_FILE))
+    elif model_base is not None and (folder / PROJECTOR_FILE).is_file():
+        report.add(path_flag, None, _complete(folder / PROJECTOR_FILE))
+    else:
         for problem in model_folder_problems(folder):  # full / merged checkpoint or plain language model
             report.add(path_flag, None, problem)
     if tower:
@@ -91,6 +95,7 @@ def _check_trainable_lora(report, path_flag, model_path, folder: Path, base_flag
     report.add(path_flag, None, adapter_weights_problem(folder))
     if not (folder / NON_LORA_FILE).is_file():
         report.add(path_flag, model_path, f"has LoRA adapters but no {NON_LORA_FILE} (the trained connector)")
+    report.add(path_flag, None, _complete(folder / NON_LORA_FILE))
     if not tower:
         report.add(path_flag, model_path, "config.json has no mm_vision_tower: not a LLaVA checkpoint")
     base = model_base
@@ -130,6 +135,11 @@ def _folder(report: PreflightReport, flag: str, model_path) -> Optional[Path]:
         report.add(flag, None, problem)
         return None
     return folder
+
+
+def _complete(path: Path) -> Optional[str]:
+    """A connector file that is there but cut short (None when absent: that is reported separately)."""
+    return weight_file_problem(path) if path.is_file() else None
 
 
 def _config(report: PreflightReport, flag: str, model_path, folder: Path) -> Optional[Dict[str, Any]]:

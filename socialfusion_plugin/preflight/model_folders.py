@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from ..host.trainable_checkpoint import ADAPTER_WEIGHTS
+from .weight_integrity import weight_file_problem
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
@@ -67,12 +68,34 @@ def model_folder_problems(path, tokenizer: bool = True, config: bool = True) -> 
     problems = []
     if config and not (folder / "config.json").is_file():
         problems.append(f"no config.json in {folder}: not a Hugging Face model folder")
+    elif config:
+        problems += filter(None, [config_problem(folder / "config.json")])
     weights = weight_files_problem(folder)
     if weights:
         problems.append(weights)
+    else:
+        problems += filter(None, (weight_file_problem(path) for path in present_weight_files(folder)))
     if tokenizer and not any((folder / name).is_file() for name in TOKENIZER_FILES):
         problems.append(f"no tokenizer in {folder} (none of {', '.join(TOKENIZER_FILES)})")
     return problems
+
+
+def config_problem(path: Path) -> Optional[str]:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        return f"{path} cannot be read as JSON ({type(err).__name__}: {err})"
+    return None if isinstance(config, dict) else f"{path} is not a JSON object"
+
+
+def present_weight_files(folder: Path) -> List[Path]:
+    """The weight files from_pretrained would read: every shard an index lists, or the single file."""
+    for name in WEIGHT_INDEXES:
+        index = folder / name
+        if index.is_file():
+            weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map") or {}
+            return [folder / name for name in sorted({str(v) for v in weight_map.values()})]
+    return [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
 
 
 def weight_files_problem(folder: Path) -> Optional[str]:
@@ -103,6 +126,7 @@ def _missing_shards(folder: Path, index: Path) -> Optional[str]:
 
 
 def adapter_weights_problem(folder: Path) -> Optional[str]:
-    if any((Path(folder) / name).is_file() for name in ADAPTER_WEIGHTS):
-        return None
+    present = [Path(folder) / name for name in ADAPTER_WEIGHTS if (Path(folder) / name).is_file()]
+    if present:
+        return weight_file_problem(present[0])
     return f"{folder} has adapter_config.json but no {' or '.join(ADAPTER_WEIGHTS)} (the LoRA weights)"

@@ -20,6 +20,12 @@ def eval_argv(layout, **changes):
     return argv
 
 
+def truncate(path):
+    """A copy or download cut short: the file loses its last bytes."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 20])
+
+
 def drop(path):
     (shutil.rmtree if os.path.isdir(path) else os.remove)(path)
 
@@ -50,6 +56,14 @@ CASES = [
     ("an image path leaving the folder", lambda l: (write_json(l.data, llava_records(2, image=lambda i: f"../x{i}.png")),
                                                     {})[1], ["--data", "escapes the dataset root"]),
     ("output is a folder", lambda l: {"--out": l.images}, ["--out", "images is a folder; give a file path"]),
+    ("connector file cut short", lambda l: (truncate(l.lora / "non_lora_trainables.bin"), {})[1],
+     ["--model-path", "non_lora_trainables.bin is a cut torch archive"]),
+    ("adapter file cut short", lambda l: (truncate(l.lora / "adapter_model.safetensors"), {})[1],
+     ["adapter_model.safetensors is truncated"]),
+    ("base model weights cut short", lambda l: (truncate(l.llm / "model.safetensors"), {})[1],
+     ["--model-base", "model.safetensors is truncated"]),
+    ("base config.json not JSON", lambda l: ((l.llm / "config.json").write_text("{"), {})[1],
+     ["--model-base", "config.json cannot be read as JSON"]),
 ]
 
 
