@@ -17,6 +17,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
+from socialfusion_plugin.errors import UserInputError
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -33,7 +34,7 @@ def atomic_output(out: Path, binary: bool = False, keep: Callable[[], bool] = la
     error and `keep()` is true; otherwise the temporary file is removed and `out` is untouched."""
     out = Path(out)
     if out.is_dir():
-        raise ValueError(f"{out}: is a folder; the output must be a file path")
+        raise UserInputError(f"{out}: is a folder; the output must be a file path")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_path(out)
     try:

@@ -16,6 +16,7 @@ import re
 import sys
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Tuple, Type
+from socialfusion_plugin.errors import UserInputError
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = re.compile(r"[ \t\r\n\ufeff]*")
@@ -29,11 +30,11 @@ _PLAIN_KEY = re.compile(r'"([^"\\\x00-\x1f]*)"[ \t\r\n]*:[ \t\r\n]*')
 _SEPARATOR = re.compile(r"[ \t\r\n]*([,}])[ \t\r\n]*")
 
 
-class JsonListError(ValueError):
+class JsonListError(UserInputError):
     """A file that must be one JSON list of records is not (the message names the file and record)."""
 
 
-class InputFileError(ValueError):
+class InputFileError(UserInputError):
     """An input file cannot be read as the format it must have (the message names the file)."""
 
 
@@ -260,7 +261,7 @@ def iter_json_object(path: Path, chunk_size: int = 1 << 20, error: Type[ValueErr
 
 
 def read_json(path: Path, what: str = "data file", kind: type = list, expected: str = "a JSON list of records",
-              error: Type[ValueError] = ValueError, hint: str = "") -> Any:
+              error: Type[ValueError] = InputFileError, hint: str = "") -> Any:
     """The JSON value in `path`. Missing file -> FileNotFoundError; a folder, not JSON, not of
     `kind`, or an object with a key listed twice -> `error` naming the file and line."""
     path = check_input_file(path, what, error, hint)
@@ -282,6 +283,6 @@ def read_json(path: Path, what: str = "data file", kind: type = list, expected: 
         return data
 
 
-def read_json_list(path: Path, what: str = "data file", error: Type[ValueError] = ValueError,
+def read_json_list(path: Path, what: str = "data file", error: Type[ValueError] = InputFileError,
                    hint: str = "") -> List[Any]:
     return read_json(path, what, list, "a JSON list of records", error, hint)

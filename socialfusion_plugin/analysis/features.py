@@ -27,6 +27,7 @@ from ..progress import progress_bar
 from .encoders import EncoderIdentity, FeatureEncoder
 from .fingerprint import image_key, text_digest
 from .probe_data import ImageItem
+from socialfusion_plugin.errors import UserInputError
 
 POOLINGS = ("mean", "cls", "cls_mean")
 REGIONS = ("full", "region")
@@ -41,7 +42,7 @@ def pool_tokens(tokens: torch.Tensor, pooling: str) -> torch.Tensor:
         return tokens[:, 1:].mean(dim=1)  # patch tokens only: CLS is a separate choice
     if pooling == "cls_mean":
         return torch.cat([tokens[:, 0], tokens[:, 1:].mean(dim=1)], dim=1)
-    raise ValueError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLINGS)}")
+    raise UserInputError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLINGS)}")
 
 
 def load_region(item: ImageItem):
@@ -71,7 +72,7 @@ class ExtractionStats:
 class FeatureCache:
     def __init__(self, cache_dir: Path, batch_size: int = 32, workers: int = 4, progress: bool = True):
         if batch_size <= 0:
-            raise ValueError("batch size must be positive")
+            raise UserInputError("batch size must be positive")
         self.cache_dir = Path(cache_dir)
         self.batch_size = batch_size
         self.workers = max(1, workers)

@@ -18,9 +18,10 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 import numpy as np
 
 from ..tasks.scoring import score_predictions
+from socialfusion_plugin.errors import UserInputError
 
 
-class ProbeError(ValueError):
+class ProbeError(UserInputError):
     """Training data a probe cannot be fitted on."""
 
 
@@ -33,7 +34,7 @@ class ProbeSettings:
 
     def __post_init__(self):
         if self.C <= 0 or self.ridge_alpha < 0 or self.max_iter <= 0 or not 0 < self.multi_threshold < 1:
-            raise ValueError(f"invalid probe settings {self}: C > 0, ridge_alpha >= 0, max_iter > 0, 0 < threshold < 1")
+            raise UserInputError(f"invalid probe settings {self}: C > 0, ridge_alpha >= 0, max_iter > 0, 0 < threshold < 1")
 
 
 def target_kind(targets: Sequence[Tuple[str, Any]], where: str) -> str:

@@ -21,9 +21,10 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..json_records import read_json_list
 from ..tasks.paths import safe_relative_path
+from socialfusion_plugin.errors import UserInputError
 
 
-class ProbeDataError(ValueError):
+class ProbeDataError(UserInputError):
     """Missing or malformed probe input; the message names the file and record."""
 
 

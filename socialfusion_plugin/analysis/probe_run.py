@@ -17,6 +17,7 @@ from .encoders import FeatureEncoder, identify_encoder, load_encoder
 from .features import POOLINGS, REGIONS, FeatureCache
 from .linear_probes import ProbeSettings, probe_and_score
 from .probe_data import load_split, task_files
+from socialfusion_plugin.errors import UserInputError
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -46,25 +47,25 @@ class ProbeConfig:
         for name in ("encoders", "tasks", "layers", "poolings", "regions"):
             values = getattr(self, name)
             if not values:
-                raise ValueError(f"probe: --{name} needs at least one value")
+                raise UserInputError(f"probe: --{name} needs at least one value")
             if len(set(values)) != len(values):
-                raise ValueError(f"probe: --{name} lists a value twice: {values}")
+                raise UserInputError(f"probe: --{name} lists a value twice: {values}")
         for value in self.poolings:
             if value not in POOLINGS:
-                raise ValueError(f"probe: unknown pooling {value!r}; choose from {', '.join(POOLINGS)}")
+                raise UserInputError(f"probe: unknown pooling {value!r}; choose from {', '.join(POOLINGS)}")
         for value in self.regions:
             if value not in REGIONS:
-                raise ValueError(f"probe: unknown region {value!r}; choose from {', '.join(REGIONS)}")
+                raise UserInputError(f"probe: unknown region {value!r}; choose from {', '.join(REGIONS)}")
         for task in self.tasks:
             registry.TASKS.get(task)  # unknown task: error listing the registered ones
         unknown = set(self.overrides) - {"train", "test", "image_folder"}
         if unknown:
-            raise ValueError(f"probe: unknown override kind(s) {sorted(unknown)}")
+            raise UserInputError(f"probe: unknown override kind(s) {sorted(unknown)}")
         if self.dtype not in DTYPES:
-            raise ValueError(f"probe: dtype must be one of {', '.join(DTYPES)}")
+            raise UserInputError(f"probe: dtype must be one of {', '.join(DTYPES)}")
         for name in ("max_train", "max_test"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
-                raise ValueError(f"probe: --{name.replace('_', '-')} must be positive")
+                raise UserInputError(f"probe: --{name.replace('_', '-')} must be positive")
 
 
 def run_probe(config: ProbeConfig, encoder_loader: Callable[..., FeatureEncoder] = load_encoder) -> Dict[str, Any]:

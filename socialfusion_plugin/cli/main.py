@@ -46,10 +46,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (CommandError, FileNotFoundError, ValueError, KeyError) as err:
+    except user_errors() as err:
         message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
         print(f"socialfusion {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def user_errors() -> tuple:
+    """What a user can fix, printed as one line: the plugin's own user errors, a registry lookup of an
+    unknown name, an unusable environment, and files that are missing, unreadable or not JSON/UTF-8.
+    Anything else is a bug and shows its traceback."""
+    import json
+
+    from ..errors import UserInputError
+    from ..host.versions import HostEnvironmentError
+    from ..registry import RegistryError
+
+    return (CommandError, UserInputError, RegistryError, HostEnvironmentError, FileNotFoundError,
+            IsADirectoryError, NotADirectoryError, PermissionError, json.JSONDecodeError, UnicodeDecodeError)
 
 
 if __name__ == "__main__":

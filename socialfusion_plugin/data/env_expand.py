@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import re
 from typing import Mapping, Optional
+from socialfusion_plugin.errors import UserInputError
 
 _PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-class RecipeError(ValueError):
+class RecipeError(UserInputError):
     """A data recipe is malformed; the message names the file and the key."""
 
 

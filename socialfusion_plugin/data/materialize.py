@@ -19,6 +19,7 @@ from typing import Optional
 from ..atomic_files import atomic_json_list, atomic_write_json
 from ..progress import progress_bar
 from .mixture import Mixture
+from socialfusion_plugin.errors import UserInputError
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
 
@@ -56,7 +57,7 @@ def write_mixture(mixture: Mixture, out: Path, image_root: Optional[Path] = None
 def _relative_to_root(image: str, root: str, source: str, record) -> str:
     relative = os.path.relpath(image, root)
     if relative == ".." or relative.startswith(".." + os.sep):
-        raise ValueError(f"source {source}, record {record.get('id')!r}: image {image} is not under --image-root "
+        raise UserInputError(f"source {source}, record {record.get('id')!r}: image {image} is not under --image-root "
                          f"{root}; choose a folder that contains every source's images, or omit --image-root "
                          "for absolute paths")
     return relative.replace(os.sep, "/")

@@ -28,6 +28,7 @@ from .env_expand import RecipeError
 from .recipe import DataRecipe
 from .source_cache import CachedSource, load_source
 from .strategy import draw_count, select_rows
+from socialfusion_plugin.errors import UserInputError
 
 
 def derive_seed(seed: int, label: str) -> int:
@@ -152,7 +153,7 @@ def resolve_image(spec, image: Any, row: int, record: Dict[str, Any]) -> str:
     """The absolute path of a record's image. Paths must stay inside the source's image folder."""
     where = f"{spec.path} record {record.get('id', row)!r}"
     if not isinstance(image, str):
-        raise ValueError(f"{where}: 'image' must be one path string, got {type(image).__name__}")
+        raise UserInputError(f"{where}: 'image' must be one path string, got {type(image).__name__}")
     if spec.absolute_images and os.path.isabs(image):
         return os.path.normpath(image)
     relative = safe_relative_path(spec.image_folder, image, where)
@@ -178,7 +179,7 @@ def build_mixture(recipe: DataRecipe, cache_dir: Optional[Path] = None, progress
     order_source = np.concatenate([np.full(len(plan.rows), i, dtype=np.int32) for i, plan in enumerate(plans)])
     order_row = np.concatenate([np.asarray(plan.rows, dtype=np.int64) for plan in plans])
     if len(order_row) == 0:
-        raise ValueError(f"{recipe.path}: the mixture is empty (every source selected 0 records)")
+        raise UserInputError(f"{recipe.path}: the mixture is empty (every source selected 0 records)")
     permutation = np.random.default_rng(derive_seed(recipe.seed, "order")).permutation(len(order_row))
     if recipe.max_samples is not None:
         permutation = permutation[: recipe.max_samples]

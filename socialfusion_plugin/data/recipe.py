@@ -37,6 +37,7 @@ from ..json_records import check_input_file, not_utf8_message
 from ..tasks.geometry import finite_number
 from .env_expand import RecipeError, expand_variables
 from .strategy import Strategy, parse_strategy
+from socialfusion_plugin.errors import UserInputError
 
 RECIPE_KEYS = ("seed", "temperature", "max_samples", "sources")
 TASK_SOURCE_KEYS = ("task", "root", "split", "options", "prompts", "weight", "sample", "name")
@@ -100,11 +101,11 @@ class SourceSpec:
 
     def __post_init__(self):
         if self.kind not in ("task", "json"):
-            raise ValueError(f"source kind must be task or json, got {self.kind!r}")
+            raise UserInputError(f"source kind must be task or json, got {self.kind!r}")
         if (self.strategy is None) == (self.weight is None):
-            raise ValueError(f"source {self.name}: exactly one of strategy and weight must be set")
+            raise UserInputError(f"source {self.name}: exactly one of strategy and weight must be set")
         if self.weight is not None and not (self.weight > 0 and math.isfinite(self.weight)):
-            raise ValueError(f"source {self.name}: weight must be a finite number > 0, got {self.weight}")
+            raise UserInputError(f"source {self.name}: weight must be a finite number > 0, got {self.weight}")
 
     def describe(self) -> str:
         what = f"task {self.task} ({self.split}) at {self.path}" if self.kind == "task" else f"JSON {self.path}"

@@ -28,6 +28,7 @@ from typing import Any, Dict, Optional
 from .fingerprint import combine, file_sha256
 from .json_stream import iter_json_list
 from .recipe import SourceSpec
+from socialfusion_plugin.errors import UserInputError
 
 CACHE_FORMAT = 1  # bump when the cached layout or the conversion of records changes
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
@@ -186,7 +187,7 @@ def _rows(path: str):
                            "delete the cache folder and run again")
     for index, record in iter_json_list(Path(path)):
         if not isinstance(record, dict):
-            raise ValueError(f"{path}: record {index} is a {type(record).__name__}, not a LLaVA record (an object)")
+            raise UserInputError(f"{path}: record {index} is a {type(record).__name__}, not a LLaVA record (an object)")
         yield {"record": _ENCODER.encode(record), "has_image": "image" in record, "words": count_words(record)}
 
 

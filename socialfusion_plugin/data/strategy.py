@@ -12,6 +12,7 @@ from typing import List
 import numpy as np
 
 from .env_expand import RecipeError
+from socialfusion_plugin.errors import UserInputError
 
 STRATEGY_FORMS = "all, first:N, random:N, N%"
 # 100 copies of every record: far past any useful upsampling, and the row list of a large source
@@ -29,9 +30,9 @@ class Strategy:
 
     def __post_init__(self):
         if self.kind not in ("all", "first", "random", "percent"):
-            raise ValueError(f"unknown strategy kind {self.kind!r}")
+            raise UserInputError(f"unknown strategy kind {self.kind!r}")
         if self.amount < 0:
-            raise ValueError("strategy amount must not be negative")
+            raise UserInputError("strategy amount must not be negative")
 
     def __str__(self) -> str:
         if self.kind == "all":

@@ -30,6 +30,7 @@ from ..resources import data_recipe
 from . import stage_data, stage_diagnose, stage_evaluate, stage_train
 from .tiny_assets import build_tiny_assets
 from .workdir import claim_workdir, joint_run_dir, single_run_dir
+from socialfusion_plugin.errors import UserInputError
 
 STAGES = 6
 
@@ -48,7 +49,7 @@ class DemoConfig:
     def __post_init__(self):
         self.workdir = Path(self.workdir)
         if self.steps < 2 or self.single_task_steps < 1:
-            raise ValueError("demo needs at least 2 training steps (one intermediate checkpoint)")
+            raise UserInputError("demo needs at least 2 training steps (one intermediate checkpoint)")
 
 
 @dataclass

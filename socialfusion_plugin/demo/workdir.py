@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from typing import Callable, List
+from socialfusion_plugin.errors import UserInputError
 
 MARKER = ".socialfusion-demo"
 MARKER_TEXT = ("This folder was created by `socialfusion demo`. When the demo runs here again, it removes "
@@ -24,7 +25,7 @@ MARKER_TEXT = ("This folder was created by `socialfusion demo`. When the demo ru
 JOINT_RUN = "llava-tiny-socialfusion-lora"
 
 
-class DemoWorkdirError(ValueError):
+class DemoWorkdirError(UserInputError):
     """A --workdir the demo may not write into; the message names it and says why."""
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Iterable
+from socialfusion_plugin.errors import UserInputError
 
 OK, INFO, WARNING, PROBLEM = "ok", "info", "warning", "problem"
 LEVELS = (OK, INFO, WARNING, PROBLEM)
@@ -18,7 +19,7 @@ class Finding:
 
     def __post_init__(self):
         if self.level not in LEVELS:
-            raise ValueError(f"finding level must be one of {LEVELS}, got {self.level!r}")
+            raise UserInputError(f"finding level must be one of {LEVELS}, got {self.level!r}")
 
     def line(self) -> str:
         return f"{TAGS[self.level]} {self.check}: {self.message}"

@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
+from socialfusion_plugin.errors import UserInputError
 
 
 def loss_record(result: Dict[str, Any], model_path: str, model_base: Optional[str], data: Path) -> Dict[str, Any]:
@@ -37,7 +38,7 @@ def read_loss(path: Path) -> Dict[str, Any]:
     data = json.loads(path.read_text(encoding="utf-8"))
     for key in ("mean_loss", "perplexity", "tokens", "sample_ids_sha256"):
         if key not in data:
-            raise ValueError(f"{path}: not a `socialfusion eval --mode loss` output (no {key!r})")
+            raise UserInputError(f"{path}: not a `socialfusion eval --mode loss` output (no {key!r})")
     return data
 
 

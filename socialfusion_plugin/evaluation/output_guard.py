@@ -20,9 +20,10 @@ from typing import Any, Dict, Iterator
 from ..atomic_files import atomic_write_json, atomic_write_text
 from .prediction_file import scan_predictions
 from .provenance import differences, info_path, read_info
+from socialfusion_plugin.errors import UserInputError
 
 
-class EvalOutputError(ValueError):
+class EvalOutputError(UserInputError):
     """An output the run may not write: busy, or holding predictions made another way."""
 
 

@@ -7,9 +7,10 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional, Set, Tuple
+from socialfusion_plugin.errors import UserInputError
 
 
-class PredictionFileError(ValueError):
+class PredictionFileError(UserInputError):
     """A predictions file that cannot be resumed; the message names the file and line."""
 
 
@@ -44,7 +45,7 @@ def scan_predictions(path: Path, strict: bool = True) -> Tuple[Set[str], Optiona
         try:
             row = json.loads(line)
             if not isinstance(row, dict) or "id" not in row:
-                raise ValueError("no 'id'")
+                raise UserInputError("no 'id'")
         except ValueError as err:
             is_last = all(not rest.strip() for rest in lines[number:])
             if is_last and not raw.endswith(b"\n"):

@@ -24,6 +24,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
+from socialfusion_plugin.errors import UserInputError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 CONFIG_FILES = ("config.json", "adapter_config.json")
@@ -46,9 +47,9 @@ def read_info(path: Path) -> Optional[Dict[str, Any]]:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not a readable eval info file ({err}); fix or delete it") from None
+        raise UserInputError(f"{path}: not a readable eval info file ({err}); fix or delete it") from None
     if not isinstance(info, dict):
-        raise ValueError(f"{path}: not an eval info file (expected a JSON object)")
+        raise UserInputError(f"{path}: not an eval info file (expected a JSON object)")
     return info
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
 from ..tasks.base import Task, TaskOptions
+from socialfusion_plugin.errors import UserInputError
 
 SCORINGS = ("complete", "prefix")
 TEXT_SOURCES = ("label", "generate")
@@ -37,9 +38,9 @@ class RankPolicy:
 
     def __post_init__(self):
         if not self.options:
-            raise ValueError("ranking needs at least one option")
+            raise UserInputError("ranking needs at least one option")
         if not 0.0 <= self.multi_label_threshold <= 1.0:
-            raise ValueError(f"multi_label_threshold must be within [0, 1], got {self.multi_label_threshold}")
+            raise UserInputError(f"multi_label_threshold must be within [0, 1], got {self.multi_label_threshold}")
 
     def prediction(self, logprobs: Mapping[str, float], generated: Optional[str] = None) -> Dict[str, Any]:
         """{"text", "scores", "logprobs"} for one sample (the id is added by the runner)."""
@@ -48,7 +49,7 @@ class RankPolicy:
         best = max(labels, key=lambda label: (probabilities[label], -labels.index(label)))
         if self.text_from_generation:
             if generated is None:
-                raise ValueError("this task's ranking keeps the generated text, but none was given")
+                raise UserInputError("this task's ranking keeps the generated text, but none was given")
             text = generated
         elif self.multi_label:
             chosen = [l for l in labels if probabilities[l] >= self.multi_label_threshold or l == best]
@@ -68,14 +69,14 @@ def softmax(values: Mapping[str, float]) -> Dict[str, float]:
 def rank_policy(task: Task, options: TaskOptions, multi_label_threshold: float = 0.1) -> RankPolicy:
     answers = task.rank_options(options)
     if not answers:
-        raise ValueError(f"task {task.name} has no closed answer set: --mode rank is not available; "
+        raise UserInputError(f"task {task.name} has no closed answer set: --mode rank is not available; "
                          "use --mode generate")
     scoring = task.rank_scoring
     if scoring not in SCORINGS:
-        raise ValueError(f"task {task.name}: rank_scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
+        raise UserInputError(f"task {task.name}: rank_scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
     text_source = task.rank_text
     if text_source not in TEXT_SOURCES:
-        raise ValueError(f"task {task.name}: rank_text must be one of {', '.join(TEXT_SOURCES)}, got {text_source!r}")
+        raise UserInputError(f"task {task.name}: rank_text must be one of {', '.join(TEXT_SOURCES)}, got {text_source!r}")
     return RankPolicy(
         options=dict(answers),
         complete=scoring == "complete",

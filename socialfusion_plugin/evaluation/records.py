@@ -7,9 +7,10 @@ from typing import Any, Dict, List, Optional
 
 from ..json_records import read_json_list
 from ..tasks.paths import safe_relative_path
+from socialfusion_plugin.errors import UserInputError
 
 
-class EvalDataError(ValueError):
+class EvalDataError(UserInputError):
     """A record that cannot be evaluated; the message names the file and the record."""
 
 

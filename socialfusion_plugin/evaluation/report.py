@@ -13,6 +13,7 @@ from .confusion import confusion_matrix, multi_label_recall, recall_from_confusi
 from .forgetting import compare, read_loss
 from .layout import RunLayout
 from .provenance import read_info
+from socialfusion_plugin.errors import UserInputError
 
 
 def eval_info(layout: RunLayout, task: str) -> Dict[str, Any]:
@@ -35,7 +36,7 @@ def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = N
     info = eval_info(layout, task_name)
     refs_path = Path(references) if references else (Path(info["data"]) if info.get("data") else None)
     if refs_path is None:
-        raise ValueError(f"{layout.eval_info(task_name)} missing: pass --references {task_name}=FILE.json")
+        raise UserInputError(f"{layout.eval_info(task_name)} missing: pass --references {task_name}=FILE.json")
     options = dict(info.get("task_options") or {}) if task_options is None else dict(task_options)
     task = registry.TASKS.get(task_name)
     refs = load_references(refs_path, task)

@@ -15,6 +15,7 @@ from ..progress import progress_bar
 from .prediction_file import append_predictions, read_done_ids
 from .rank_policy import RankPolicy
 from .records import image_path, open_image, question_of
+from socialfusion_plugin.errors import UserInputError
 
 MODES = ("generate", "rank")
 
@@ -32,14 +33,14 @@ class EvalSettings:
 
     def __post_init__(self):
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+            raise UserInputError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         for name in ("batch_size", "max_new_tokens"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise UserInputError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+            raise UserInputError(f"temperature must be >= 0, got {self.temperature}")
         if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be >= 1, got {self.limit}")
+            raise UserInputError(f"limit must be >= 1, got {self.limit}")
 
 
 @dataclass
@@ -58,9 +59,9 @@ def run_eval(records: Sequence[Dict], data_file: Path, image_folder: Optional[Pa
              settings: EvalSettings, generate: Optional[Callable] = None, rank: Optional[Callable] = None,
              policy: Optional[RankPolicy] = None, progress: bool = True) -> EvalSummary:
     if settings.mode == "rank" and (rank is None or policy is None):
-        raise ValueError("rank mode needs a rank function and a rank policy")
+        raise UserInputError("rank mode needs a rank function and a rank policy")
     if (settings.mode == "generate" or (policy is not None and policy.text_from_generation)) and generate is None:
-        raise ValueError("this evaluation needs a generate function")
+        raise UserInputError("this evaluation needs a generate function")
     chosen = list(records)[: settings.limit] if settings.limit else list(records)
     done, truncated = read_done_ids(out)
     todo = [r for r in chosen if str(r["id"]) not in done]

@@ -15,6 +15,7 @@ from .. import registry
 from ..atomic_files import atomic_write_json, atomic_write_text
 from . import charts
 from .layout import RunLayout
+from socialfusion_plugin.errors import UserInputError
 
 
 def read_primary(run_dir: Path, task_name: str) -> Dict[str, Any]:
@@ -24,7 +25,7 @@ def read_primary(run_dir: Path, task_name: str) -> Dict[str, Any]:
         raise FileNotFoundError(f"{path} not found: run `socialfusion report {run_dir}` after evaluating {task_name}")
     metrics = json.loads(path.read_text(encoding="utf-8")).get("metrics", {})
     if task.primary_metric not in metrics:
-        raise ValueError(f"{path}: no metric {task.primary_metric!r} (the primary metric of {task_name})")
+        raise UserInputError(f"{path}: no metric {task.primary_metric!r} (the primary metric of {task_name})")
     return {"value": metrics[task.primary_metric], "metric": task.primary_metric,
             "higher_is_better": task.higher_is_better, "file": str(path)}
 
@@ -41,7 +42,7 @@ def transfer_table(single_runs: Mapping[str, Path], joint_run: Path, tasks: Opti
     rows = []
     for name in names:
         if name not in single_runs:
-            raise ValueError(f"no single-task run given for task {name!r} (--single {name}=RUN)")
+            raise UserInputError(f"no single-task run given for task {name!r} (--single {name}=RUN)")
         single = read_primary(single_runs[name], name)
         joint = read_primary(joint_run, name)
         change = relative_change(single["value"], joint["value"], single["higher_is_better"])

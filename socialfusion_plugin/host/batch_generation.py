@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import List, Sequence
 
 from .eval_inputs import image_batch, left_pad, pad_id, padding_side, prompt_ids, prompt_text
+from socialfusion_plugin.errors import UserInputError
 
 
 def generate_answers(loaded, questions: Sequence[str], images: Sequence, conv_mode: str = "v1",
@@ -19,7 +20,7 @@ def generate_answers(loaded, questions: Sequence[str], images: Sequence, conv_mo
     import torch
 
     if len(questions) != len(images):
-        raise ValueError(f"{len(questions)} questions but {len(images)} images")
+        raise UserInputError(f"{len(questions)} questions but {len(images)} images")
     if not questions:
         return []
     tokenizer, model = loaded.tokenizer, loaded.model

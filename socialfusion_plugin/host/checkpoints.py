@@ -12,13 +12,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
+from socialfusion_plugin.errors import UserInputError
 
 LORA_FILES = ("adapter_config.json",)
 NON_LORA_FILE = "non_lora_trainables.bin"
 PROJECTOR_FILE = "mm_projector.bin"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserInputError):
     """A checkpoint folder that cannot be loaded as asked; the message says what is missing."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import List, Optional, Sequence, Tuple
+from socialfusion_plugin.errors import UserInputError
 
 IMAGE_PLACEHOLDER = "<image>"
 
@@ -12,7 +13,7 @@ def conversation(conv_mode: str):
     from llava.conversation import conv_templates
 
     if conv_mode not in conv_templates:
-        raise ValueError(f"unknown conversation template {conv_mode!r}; known: {', '.join(sorted(conv_templates))}")
+        raise UserInputError(f"unknown conversation template {conv_mode!r}; known: {', '.join(sorted(conv_templates))}")
     return conv_templates[conv_mode].copy()
 
 

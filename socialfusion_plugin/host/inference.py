@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Optional
+from socialfusion_plugin.errors import UserInputError
 
 
 def answer_question(loaded, image, question: str, conv_mode: str = "v1", max_new_tokens: int = 32,
@@ -13,7 +14,7 @@ def answer_question(loaded, image, question: str, conv_mode: str = "v1", max_new
     from llava.mm_utils import process_images, tokenizer_image_token
 
     if conv_mode not in conv_templates:
-        raise ValueError(f"unknown conversation template {conv_mode!r}; known: {', '.join(sorted(conv_templates))}")
+        raise UserInputError(f"unknown conversation template {conv_mode!r}; known: {', '.join(sorted(conv_templates))}")
     conv = conv_templates[conv_mode].copy()
     conv.append_message(conv.roles[0], f"{DEFAULT_IMAGE_TOKEN}\n{question}")
     conv.append_message(conv.roles[1], None)

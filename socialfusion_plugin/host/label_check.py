@@ -18,6 +18,7 @@ from typing import List, Tuple
 
 from ..data.record_checks import LABELS_MASKED, TOO_LONG
 from ..progress import progress_bar
+from socialfusion_plugin.errors import UserInputError
 
 _UNLIMITED = 10 ** 9
 
@@ -32,7 +33,7 @@ class LabelCheckSettings:
 
     def __post_init__(self):
         if self.model_max_length <= 0 or self.image_tokens <= 0:
-            raise ValueError("model_max_length and image_tokens must be positive")
+            raise UserInputError("model_max_length and image_tokens must be positive")
 
 
 class LabelChecker:
@@ -50,7 +51,7 @@ class LabelChecker:
         self.train_module = install_train_hooks()  # includes the mismatch guard on LLaVA's preprocess
         conversation_lib = self.train_module.conversation_lib
         if settings.version not in conversation_lib.conv_templates:
-            raise ValueError(f"--version {settings.version!r} is not a LLaVA conversation template; known: "
+            raise UserInputError(f"--version {settings.version!r} is not a LLaVA conversation template; known: "
                              f"{', '.join(sorted(conversation_lib.conv_templates))}")
         # as train(): the tokenizer LLaVA builds, then the template chosen by --version
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(

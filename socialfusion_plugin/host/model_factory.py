@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 
 from ..model.lora_targets import language_model_lora_targets
+from socialfusion_plugin.errors import UserInputError
 
 
 @dataclass
@@ -33,9 +34,9 @@ class ModelSpec:
 
     def __post_init__(self):
         if self.mm_vision_select_feature not in ("patch", "cls_patch"):
-            raise ValueError(f"mm_vision_select_feature must be patch or cls_patch, got {self.mm_vision_select_feature!r}")
+            raise UserInputError(f"mm_vision_select_feature must be patch or cls_patch, got {self.mm_vision_select_feature!r}")
         if self.lora and self.lora_r <= 0:
-            raise ValueError("lora_r must be positive")
+            raise UserInputError("lora_r must be positive")
 
 
 @dataclass
@@ -73,7 +74,7 @@ def build_model(spec: ModelSpec, dtype: torch.dtype = torch.float32) -> BuiltMod
     )
     tokenizer.pad_token = tokenizer.unk_token
     if spec.version not in conversation_lib.conv_templates:
-        raise ValueError(f"unknown conversation template {spec.version!r}")
+        raise UserInputError(f"unknown conversation template {spec.version!r}")
     conversation_lib.default_conversation = conversation_lib.conv_templates[spec.version]
     model_args = SimpleNamespace(
         vision_tower=spec.vision_tower,

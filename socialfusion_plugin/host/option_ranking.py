@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Dict, List, Mapping, Sequence
 
 from .eval_inputs import image_batch, left_pad, pad_id, padding_side, positions_from_mask, prompt_ids, prompt_text
+from socialfusion_plugin.errors import UserInputError
 
 # Any question works to find the option tokens: every prompt ends with the same assistant header.
 _PROBE_QUESTION = "question"
@@ -31,13 +32,13 @@ def option_token_ids(tokenizer, options: Mapping[str, str], conv_mode: str = "v1
     result: Dict[str, List[int]] = {}
     for label, answer in options.items():
         if not isinstance(answer, str) or not answer.strip():
-            raise ValueError(f"rank option {label!r} has an empty answer text")
+            raise UserInputError(f"rank option {label!r} has an empty answer text")
         full_text = prompt_text(_PROBE_QUESTION, conv_mode, answer=answer)
         if not complete:  # cut right after the answer text: no separator, no end of sequence
             full_text = full_text[: full_text.rindex(answer) + len(answer)]
         full = prompt_ids(tokenizer, full_text)
         if full[: len(prompt)] != prompt or len(full) == len(prompt):
-            raise ValueError(
+            raise UserInputError(
                 f"rank option {label!r}: the tokenizer merges the answer {answer!r} with the end of the prompt; "
                 "it cannot be scored as a continuation"
             )
@@ -51,7 +52,7 @@ def rank_options(loaded, questions: Sequence[str], images: Sequence, option_ids:
     import torch
 
     if len(questions) != len(images):
-        raise ValueError(f"{len(questions)} questions but {len(images)} images")
+        raise UserInputError(f"{len(questions)} questions but {len(images)} images")
     if not questions:
         return []
     labels = list(option_ids)

@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..registry import CONNECTORS
+from socialfusion_plugin.errors import UserInputError
 
 
 def build_linear(mm_hidden_size: int, hidden_size: int) -> nn.Module:
@@ -48,7 +49,7 @@ class PooledMLPConnector(nn.Module):
         side = math.isqrt(count - 1)
         if side * side == count - 1:
             return tokens[:, :1], tokens[:, 1:], side
-        raise ValueError(
+        raise UserInputError(
             f"pooled connector expects a square patch grid (optionally after one CLS token), got {count} tokens"
         )
 

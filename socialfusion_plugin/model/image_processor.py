@@ -8,6 +8,7 @@ constructed from numbers, so nothing is fetched from a hub. open_clip's default 
 from __future__ import annotations
 
 from typing import Any, Mapping
+from socialfusion_plugin.errors import UserInputError
 
 _RESAMPLE = {"bicubic": 3, "bilinear": 2, "nearest": 0}  # PIL codes
 
@@ -22,7 +23,7 @@ def build_image_processor(preprocess_cfg: Mapping[str, Any]):
         height = width = int(size)
     resize_mode = preprocess_cfg.get("resize_mode", "shortest")
     if resize_mode not in ("shortest", "squash"):
-        raise ValueError(f"unsupported open_clip resize_mode {resize_mode!r}")
+        raise UserInputError(f"unsupported open_clip resize_mode {resize_mode!r}")
     if resize_mode == "squash":
         resize = {"height": height, "width": width}
     else:

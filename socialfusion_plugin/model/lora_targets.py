@@ -11,6 +11,7 @@ import re
 from typing import Iterable, List
 
 import torch.nn as nn
+from socialfusion_plugin.errors import UserInputError
 
 MULTIMODAL_KEYWORDS = ("mm_projector", "vision_tower", "vision_resampler")
 NEVER_TARGETED = ("lm_head",)  # LLaVA keeps the output head out of LoRA (needed for 16-bit)
@@ -32,7 +33,7 @@ def lora_target_regex(leaf_names: Iterable[str]) -> str:
     """A PEFT `target_modules` string: PEFT full-matches it against each module's dotted path."""
     leaves = sorted(set(leaf_names))
     if not leaves:
-        raise ValueError("the language model has no nn.Linear layer to put LoRA on")
+        raise UserInputError("the language model has no nn.Linear layer to put LoRA on")
     excluded = "|".join(re.escape(k) for k in MULTIMODAL_KEYWORDS)
     alternatives = "|".join(re.escape(leaf) for leaf in leaves)
     return rf"^(?!.*(?:{excluded})).*\.(?:{alternatives})$"

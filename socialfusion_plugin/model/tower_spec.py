@@ -23,12 +23,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
+from socialfusion_plugin.errors import UserInputError
 
 PREFIX = "open_clip"
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
 
 
-class VisionTowerSpecError(ValueError):
+class VisionTowerSpecError(UserInputError):
     """A malformed --vision_tower value."""
 
 

@@ -5,9 +5,10 @@ from typing import Dict
 
 import torch
 import torch.nn as nn
+from socialfusion_plugin.errors import UserInputError
 
 
-class VisionWeightsError(ValueError):
+class VisionWeightsError(UserInputError):
     """A checkpoint that does not fit the tower."""
 
 

@@ -11,9 +11,10 @@ broken path instead of the first one. `PreflightError` is a ValueError: the CLI 
 from __future__ import annotations
 
 from typing import List, Optional
+from socialfusion_plugin.errors import UserInputError
 
 
-class PreflightError(ValueError):
+class PreflightError(UserInputError):
     """Paths or weight files a command needs are missing; the message lists every one."""
 
     def __init__(self, lines: List[str]):

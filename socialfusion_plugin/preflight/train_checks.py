@@ -23,6 +23,7 @@ from .locations import input_file_problem, output_folder_problem
 from .model_folders import model_folder_problems
 from .report import PreflightReport
 from .towers import vision_tower_problem
+from socialfusion_plugin.errors import UserInputError
 
 HELP_FLAGS = ("-h", "--help")
 
@@ -44,7 +45,7 @@ def llava_image_path(image_folder: Optional[str]):
         if os.path.isabs(image):
             return image
         if image_folder is None:
-            raise ValueError(f"record {record.get('id', index)!r} has the relative image path {image!r} and no "
+            raise UserInputError(f"record {record.get('id', index)!r} has the relative image path {image!r} and no "
                              "--image_folder is given")
         return os.path.join(os.path.expanduser(image_folder), image)
 

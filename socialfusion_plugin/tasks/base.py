@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from socialfusion_plugin.errors import UserInputError
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Skip:
 Item = Union[Sample, Skip]
 
 
-class TaskOptionsError(ValueError):
+class TaskOptionsError(UserInputError):
     """Unknown or invalid task option."""
 
 

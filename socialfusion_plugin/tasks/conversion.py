@@ -26,6 +26,7 @@ from ..progress import progress_bar
 from .base import Sample, Skip, Task, TaskOptions
 from .part_workers import ordered_results, sigterm_unwinds
 from .prompts import PROMPT_MODES, PromptSet, load_prompts
+from socialfusion_plugin.errors import UserInputError
 
 IMAGE_TOKEN = "<image>"
 # one encoder, not one per record as json.dumps makes; allow_nan=False: `NaN`/`Infinity` are not JSON
@@ -139,11 +140,11 @@ def convert(
     if not root.is_dir():
         raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder")
     if split not in task.splits:
-        raise ValueError(f"task {task.name} has no split {split!r}; splits: {', '.join(task.splits)}")
+        raise UserInputError(f"task {task.name} has no split {split!r}; splits: {', '.join(task.splits)}")
     opts = task.options(options)
     mode = prompt_mode or default_prompt_mode(split)
     if mode not in PROMPT_MODES:
-        raise ValueError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
+        raise UserInputError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
     report = ConversionReport(task=task.name, split=split, root=str(root), options=_options_json(opts))
     with sigterm_unwinds():
         _write_records(task, report, out, _PartSettings(task.name, str(root), split, opts, mode, seed, absolute_paths),

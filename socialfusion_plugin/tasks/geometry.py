@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 from typing import List, Optional, Sequence
+from socialfusion_plugin.errors import UserInputError
 
 NON_FINITE = "non-finite coordinate"
 INVERTED = "inverted box"
@@ -25,7 +26,7 @@ ZERO_AREA = "zero-area box"
 OUTSIDE = "box outside the image"
 
 
-class InvalidBox(ValueError):
+class InvalidBox(UserInputError):
     """A box that cannot be a record; `kind` is one of the four reasons above."""
 
     def __init__(self, kind: str, box: Sequence[object]):
@@ -58,7 +59,7 @@ def finite_floats(values: Sequence[str]) -> List[float]:
     too long for a float, which parse as infinity)."""
     numbers_ = [float(v) for v in values]
     if not all(math.isfinite(n) for n in numbers_):
-        raise ValueError("non-finite number")
+        raise UserInputError("non-finite number")
     return numbers_
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Dict, FrozenSet
+from socialfusion_plugin.errors import UserInputError
 
 
-class PathEscapeError(ValueError):
+class PathEscapeError(UserInputError):
     """An annotation's image path would leave the dataset root."""
 
 

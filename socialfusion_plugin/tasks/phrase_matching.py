@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Iterable, Mapping, Optional, Tuple
+from socialfusion_plugin.errors import UserInputError
 
 _SEPARATORS = re.compile(r"[_\-]+")
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
@@ -65,11 +66,11 @@ def load_synonym_matcher(path, labels: Iterable[str], kind: str) -> PhraseMatche
         data = yaml.safe_load(handle) or {}
     unknown_keys = sorted(set(data) - {"labels", "fillers"})
     if unknown_keys:
-        raise ValueError(f"{path}: unknown key(s) {', '.join(unknown_keys)}; expected labels, fillers")
+        raise UserInputError(f"{path}: unknown key(s) {', '.join(unknown_keys)}; expected labels, fillers")
     phrases = {label: label for label in labels}
     for label, synonyms in (data.get("labels") or {}).items():
         if label not in labels:
-            raise ValueError(f"{path}: unknown {kind} {label!r}")
+            raise UserInputError(f"{path}: unknown {kind} {label!r}")
         for phrase in synonyms or ():
             phrases[str(phrase)] = label
     return PhraseMatcher(phrases, fillers=[str(f) for f in data.get("fillers") or ()])

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Dict, List, Mapping
 
 import yaml
+from socialfusion_plugin.errors import UserInputError
 
 PROMPT_MODES = ("train", "eval")
 
 
-class PromptFileError(ValueError):
+class PromptFileError(UserInputError):
     """A task's prompts.yaml is malformed."""
 
 
@@ -64,7 +65,7 @@ class PromptSet:
         if mode == "eval":
             return self.eval
         if mode != "train":
-            raise ValueError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
+            raise UserInputError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
         digest = hashlib.sha256(f"{seed}:{sample_id}".encode()).digest()
         return self.train[int.from_bytes(digest[:8], "big") % len(self.train)]
 

@@ -21,9 +21,10 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from ..json_records import read_json_list
 from .base import Task
+from socialfusion_plugin.errors import UserInputError
 
 
-class ScoringInputError(ValueError):
+class ScoringInputError(UserInputError):
     """Malformed predictions or references file, or predictions that do not belong to the references."""
 
 

@@ -76,5 +76,5 @@ def test_runner_batches_resumes_and_names_missing_images(tmp_path):
     assert (summary.written, summary.already_done) == (2, 3)
     assert [json.loads(l)["text"] for l in out.read_text().splitlines()] == ["Q0", "Q1", "Q2", "Q3", "Q4"]
     records.append({"id": 9, "image": "missing.png", "conversations": [{"from": "human", "value": "q"}]})
-    with pytest.raises(FileNotFoundError, match="d.json: image .*missing.png not found"):
+    with pytest.raises(FileNotFoundError, match="d.json record 9: image .*missing.png not found"):
         run_eval(records, tmp_path / "d.json", tmp_path, out, EvalSettings(), generate=fake_generate, progress=False)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Callable, Dict, Iterable
 
 import torch
+from socialfusion_plugin.errors import UserInputError
 
 
 def trainable_parameters(model) -> Dict[str, torch.nn.Parameter]:
     params = {name: p for name, p in model.named_parameters() if p.requires_grad}
     if not params:
-        raise ValueError("the model has no trainable parameters (connector + LoRA expected)")
+        raise UserInputError("the model has no trainable parameters (connector + LoRA expected)")
     return params
 
 
@@ -27,7 +28,7 @@ def average_gradient(model, batches: Iterable[dict], forward: Callable[[object, 
         model.zero_grad(set_to_none=True)
         loss = forward(model, batch)
         if not torch.isfinite(loss):
-            raise ValueError(f"non-finite loss {float(loss)} on batch {count}")
+            raise UserInputError(f"non-finite loss {float(loss)} on batch {count}")
         loss.backward()
         for name, p in params.items():
             if p.grad is not None:
@@ -35,5 +36,5 @@ def average_gradient(model, batches: Iterable[dict], forward: Callable[[object, 
         count += 1
     model.zero_grad(set_to_none=True)
     if count == 0:
-        raise ValueError("no batch to compute a gradient on")
+        raise UserInputError("no batch to compute a gradient on")
     return {name: value / count for name, value in total.items()}

@@ -17,6 +17,7 @@ from ...progress import progress_bar
 from .gradients import average_gradient
 from .similarity import conflict_groups
 from .task_batches import load_task_records, sample_batches, task_locations
+from socialfusion_plugin.errors import UserInputError
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 NOTES = (
@@ -51,17 +52,17 @@ class ConflictConfig:
 
     def __post_init__(self):
         if len(self.tasks) < 2 or len(set(self.tasks)) != len(self.tasks):
-            raise ValueError(f"conflict: --tasks needs two or more distinct names, got {self.tasks}")
+            raise UserInputError(f"conflict: --tasks needs two or more distinct names, got {self.tasks}")
         if not self.model_paths:
-            raise ValueError("conflict: --model-path needs at least one checkpoint")
+            raise UserInputError("conflict: --model-path needs at least one checkpoint")
         if self.batches <= 0 or self.batch_size <= 0:
-            raise ValueError("conflict: --batches and --batch-size must be positive")
+            raise UserInputError("conflict: --batches and --batch-size must be positive")
         if self.dtype not in DTYPES:
-            raise ValueError(f"conflict: --dtype must be one of {', '.join(DTYPES)}")
+            raise UserInputError(f"conflict: --dtype must be one of {', '.join(DTYPES)}")
         for kind, values in (("--data", self.data), ("--image-folder", self.image_folders)):
             stray = sorted(set(values) - set(self.tasks))
             if stray:
-                raise ValueError(f"conflict: {kind} names task(s) {stray} that are not in --tasks")
+                raise UserInputError(f"conflict: {kind} names task(s) {stray} that are not in --tasks")
 
 
 def run_conflict(config: ConflictConfig) -> Dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from ...json_records import read_json_list
 from ...tasks.paths import safe_relative_path
+from socialfusion_plugin.errors import UserInputError
 
 
 @dataclass
@@ -28,7 +29,7 @@ class TaskRecords:
 
 def task_locations(name: str, data_root: Optional[Path], data: Mapping[str, Path], images: Mapping[str, Path]):
     if name not in data and data_root is None:
-        raise ValueError(f"task {name}: no --data-root and no --data {name}=FILE")
+        raise UserInputError(f"task {name}: no --data-root and no --data {name}=FILE")
     file = Path(data[name]) if name in data else Path(data_root) / f"{name}_train.json"
     folder = Path(images[name]) if name in images else (Path(data_root) / name if data_root else file.parent)
     return file, folder
@@ -40,7 +41,7 @@ def load_task_records(name: str, file: Path, image_folder: Path) -> TaskRecords:
     records = []
     for index, record in enumerate(data):
         if not isinstance(record, dict) or not isinstance(record.get("conversations"), list):
-            raise ValueError(f"{file}: record {index} has no 'conversations' list")
+            raise UserInputError(f"{file}: record {index} has no 'conversations' list")
         meta = record.get("meta")
         if isinstance(meta, dict) and meta.get("task") not in (None, name):
             skipped["other task"] += 1
@@ -50,7 +51,7 @@ def load_task_records(name: str, file: Path, image_folder: Path) -> TaskRecords:
             record["image"] = str(_image_path(file, image_folder, record, index))
         records.append(record)
     if not records:
-        raise ValueError(f"{file}: no record for task {name}")
+        raise UserInputError(f"{file}: no record for task {name}")
     return TaskRecords(name=name, file=file, records=records, skipped=dict(skipped))
 
 
@@ -68,7 +69,7 @@ def sample_batches(task: TaskRecords, batches: int, batch_size: int, seed: int) 
     order and restarted (same permutation) when a task has fewer than batches * batch_size records.
     The same seed gives the same batches for every checkpoint, so a trend compares like with like."""
     if batches <= 0 or batch_size <= 0:
-        raise ValueError("--batches and --batch-size must be positive")
+        raise UserInputError("--batches and --batch-size must be positive")
     order = list(range(len(task.records)))
     random.Random(f"{seed}:{task.name}").shuffle(order)
     picks = [order[i % len(order)] for i in range(batches * batch_size)]

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Sequence
 
 import torch
+from socialfusion_plugin.errors import UserInputError
 
 
-class EncoderSpecError(ValueError):
+class EncoderSpecError(UserInputError):
     """A malformed or unusable --encoders entry."""
 
 

@@ -19,6 +19,7 @@ from typing import Any, Iterator, List, Optional, Union
 from ...json_records import InputFileError, not_utf8_message
 from ..base import Skip
 from .persons import VAD_KEYS, PersonRecord
+from socialfusion_plugin.errors import UserInputError
 
 # Folders searched (relative to --root) when csv_dir is not given, and file names tried in each.
 CSV_DIRS = ("emotic_pre", "annots", ".")
@@ -28,7 +29,7 @@ REQUIRED_COLUMNS = ("Index", "Folder", "Filename", "Image Size", "BBox", "Catego
 _NAN = re.compile(r"\bnan\b", re.IGNORECASE)
 
 
-class _CellError(ValueError):
+class _CellError(UserInputError):
     pass
 
 
@@ -120,15 +121,15 @@ def iter_csv_persons(path: Path) -> Iterator[Union[PersonRecord, Skip]]:
             yield from _rows(path, reader)
         except csv.Error as err:
             # DictReader.line_num is updated only after a row is read; its csv.reader's is current
-            raise ValueError(f"{path}:{reader.reader.line_num}: not readable as CSV ({err})") from None
+            raise UserInputError(f"{path}:{reader.reader.line_num}: not readable as CSV ({err})") from None
         except UnicodeDecodeError:
-            raise ValueError(not_utf8_message(path)) from None
+            raise UserInputError(not_utf8_message(path)) from None
 
 
 def _rows(path: Path, reader: csv.DictReader) -> Iterator[Union[PersonRecord, Skip]]:
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise ValueError(f"{path}:1: missing column(s) {', '.join(missing)}; found {reader.fieldnames}")
+        raise UserInputError(f"{path}:1: missing column(s) {', '.join(missing)}; found {reader.fieldnames}")
     for row in reader:
         ref = f"{path.name}:{reader.line_num}"
         if None in row or any(row.get(c) is None for c in REQUIRED_COLUMNS):

@@ -15,6 +15,7 @@ from ...json_records import InputFileError
 from ..base import Skip
 from .matstruct import MatFieldError, as_float, as_string, elements, field, has_field, numbers, strings
 from .persons import VAD_KEYS, PersonRecord
+from socialfusion_plugin.errors import UserInputError
 
 # Preferred first: Annotations.mat is the current release; CVPR17_Annotations.mat the first one.
 MAT_CANDIDATES = ("Annotations/Annotations.mat", "Annotations/CVPR17_Annotations.mat")
@@ -38,11 +39,11 @@ def load_split(path: Path, split: str) -> List[Any]:
         # squeeze_me + mat_struct objects: fields by name, no positional [0][0] chains
         data = loadmat(str(path), squeeze_me=True, struct_as_record=False, variable_names=[split])
     except NotImplementedError as err:  # MATLAB v7.3 (HDF5) files
-        raise ValueError(f"{path}: unsupported .mat version ({err}); save it with -v7 or use the CSV source") from None
+        raise UserInputError(f"{path}: unsupported .mat version ({err}); save it with -v7 or use the CSV source") from None
     except Exception as err:  # scipy raises several types for truncated or non-.mat files
-        raise ValueError(f"{path}: not a readable MATLAB file ({err})") from None
+        raise UserInputError(f"{path}: not a readable MATLAB file ({err})") from None
     if split not in data:
-        raise ValueError(f"{path}: no variable {split!r} (expected train, val and test struct arrays)")
+        raise UserInputError(f"{path}: no variable {split!r} (expected train, val and test struct arrays)")
     return elements(data[split])
 
 

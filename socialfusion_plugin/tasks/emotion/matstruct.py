@@ -11,9 +11,10 @@ import math
 from typing import Any, List, Optional
 
 import numpy as np
+from socialfusion_plugin.errors import UserInputError
 
 
-class MatFieldError(ValueError):
+class MatFieldError(UserInputError):
     """A struct lacks a field or holds a value of the wrong kind (one record is malformed)."""
 
 

@@ -12,6 +12,7 @@ from .labels import CATEGORIES
 from .matreader import MAT_CANDIDATES, find_mat_file, iter_mat_persons
 from .metrics import METRIC_NAMES, score_emotion
 from .persons import PersonConverter
+from socialfusion_plugin.errors import UserInputError
 
 # Official archives unpack images to <root>/<folder>; Tandon-A/emotic's data_dir keeps them in
 # <root>/emotic/<folder> next to Annotations/ and emotic_pre/. "auto" tries both, in this order.
@@ -83,7 +84,7 @@ class EmotionTask(Task):
         if not root.is_dir():
             raise FileNotFoundError(f"EMOTIC root {root} does not exist or is not a folder")
         if split not in self.splits:
-            raise ValueError(f"task emotion has no split {split!r}; splits: {', '.join(self.splits)}")
+            raise UserInputError(f"task emotion has no split {split!r}; splits: {', '.join(self.splits)}")
         persons, source = self._persons(root, split, options)
         image_dirs = AUTO_IMAGE_DIRS if options.image_dir == "auto" else (options.image_dir.strip(),)
         converter = PersonConverter(root, image_dirs, source)

@@ -17,6 +17,7 @@ from ..base import Sample, Skip
 from ..geometry import InvalidBox, clamp01, finite_floats, format_box, pixel_box, rounded
 from ..paths import ImageIndex, safe_relative_path
 from .images import ImageSizeCache
+from socialfusion_plugin.errors import UserInputError
 
 ANNOTATION_FILES = {"train": "train_annotations_release.txt", "test": "test_annotations_release.txt"}
 
@@ -44,9 +45,9 @@ def iter_rows(path: Path) -> Iterator[Row]:
                 if fields and any(f.strip() for f in fields):
                     yield reader.line_num, fields
         except csv.Error as err:
-            raise ValueError(f"{path}:{reader.line_num}: not readable as CSV ({err})") from None
+            raise UserInputError(f"{path}:{reader.line_num}: not readable as CSV ({err})") from None
         except UnicodeDecodeError:
-            raise ValueError(not_utf8_message(path)) from None
+            raise UserInputError(not_utf8_message(path)) from None
 
 
 class _ImageLookup:
@@ -122,7 +123,7 @@ def read_test(root: Path) -> Iterator[Union[Sample, Skip]]:
                 finished[run_key] = run[0][0]
                 yield _test_person(path.name, run, images)
             if key in finished:
-                raise ValueError(
+                raise UserInputError(
                     f"{path}:{line}: rows of the person first seen at line {finished[key]} "
                     f"({fields[PATH].strip()}, eye {fields[6].strip()},{fields[7].strip()}) are not consecutive; "
                     "the test file must list each person's annotator rows together"

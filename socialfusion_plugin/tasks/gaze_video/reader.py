@@ -19,6 +19,7 @@ from ..base import Sample, Skip
 from ..gaze.images import ImageSizeCache
 from ..geometry import InvalidBox, clamp01, finite_floats, format_box, pixel_box, rounded
 from ..paths import ImageIndex, safe_relative_path
+from socialfusion_plugin.errors import UserInputError
 
 COLUMNS = 7
 OUT_OF_FRAME_MARKER = (-1.0, -1.0)
@@ -79,9 +80,9 @@ def read_track(
                 parsed.append(_parse_line(fields, reader.line_num, position, where))
                 position += 1
         except csv.Error as err:  # also a cell over csv's field size limit (128 KiB)
-            raise ValueError(f"{track_file}:{reader.line_num}: not readable as CSV ({err})") from None
+            raise UserInputError(f"{track_file}:{reader.line_num}: not readable as CSV ({err})") from None
         except UnicodeDecodeError:
-            raise ValueError(not_utf8_message(track_file)) from None
+            raise UserInputError(not_utf8_message(track_file)) from None
     if smooth_boxes:
         smooth_track_boxes([p for p in parsed if isinstance(p, TrackLine)])
     seen_frames = set()

@@ -12,6 +12,7 @@ from .answers import format_gesture, parse_gesture
 from .labels import NO_GESTURE, label_names
 from .metrics import multiclass_report
 from .reader import class_files, read_class_file, read_split
+from socialfusion_plugin.errors import UserInputError
 
 
 @dataclass
@@ -86,7 +87,7 @@ class GestureTask(Task):
         for index, meta in enumerate(references):
             label = meta.get("label")
             if label not in label_names(True):
-                raise ValueError(f"gesture reference {index} has no known 'label' in its meta (got {label!r})")
+                raise UserInputError(f"gesture reference {index} has no known 'label' in its meta (got {label!r})")
             truths.append(label)
         # The label set the data was converted with travels in each record's meta, so scoring needs no option.
         with_no_gesture = any(meta.get("no_gesture_in_label_set", True) for meta in references)

@@ -11,6 +11,7 @@ from ..base import Item, Sample, Skip
 from ..geometry import InvalidBox, finite_number, format_box, pixel_box
 from ..paths import ImageIndex, safe_relative_path
 from .labels import LABELS, RELEASE_FILES, label_from_number
+from socialfusion_plugin.errors import UserInputError
 
 IMAGE_INFO_FILE = "annotation_image_info.json"
 IMAGE_DIR = "image"
@@ -27,7 +28,7 @@ def read_split(root: Path, split: str, granularity: str) -> Iterator[Item]:
     for position, entry in enumerate(split_ids):
         image_id = canonical_id(entry)
         if image_id is None:
-            raise ValueError(f"{split_file}: entry {position} is not an image id ({entry!r})")
+            raise UserInputError(f"{split_file}: entry {position} is not an image id ({entry!r})")
         pairs = pairs_by_image.get(image_id)
         if pairs is None:
             # An image of the split without annotated pairs has nothing to convert: it is not a record.
@@ -165,7 +166,7 @@ def _pairs_by_image(path: Path) -> Dict[str, Any]:
     for key, pairs in raw.items():
         image_id = canonical_id(key)
         if image_id is None or image_id in by_id:
-            raise ValueError(f"{path}: image id {key!r} is empty or listed twice")
+            raise UserInputError(f"{path}: image id {key!r} is empty or listed twice")
         by_id[image_id] = pairs
     return by_id
 
@@ -176,6 +177,6 @@ def _load_image_info(path: Path) -> Dict[str, Dict[str, Any]]:
     for index, entry in enumerate(entries):
         image_id = canonical_id(entry.get("id")) if isinstance(entry, dict) else None
         if image_id is None:
-            raise ValueError(f"{path}: entry {index} has no 'id'")
+            raise UserInputError(f"{path}: entry {index} has no 'id'")
         by_id[image_id] = entry
     return by_id

@@ -11,6 +11,7 @@ from .answers import format_relation, parse_relation
 from .labels import FINE, GRANULARITIES, LABELS, label_for
 from .metrics import relation_report
 from .reader import read_split
+from socialfusion_plugin.errors import UserInputError
 
 
 @dataclass
@@ -71,7 +72,7 @@ class RelationTask(Task):
         # one score run would mix label sets, so it is refused.
         granularities = {meta.get("granularity") for meta in references}
         if len(granularities) != 1 or not granularities <= set(GRANULARITIES):
-            raise ValueError(
+            raise UserInputError(
                 f"relation references must share one granularity (fine or coarse), got {sorted(map(str, granularities))}"
             )
         granularity = granularities.pop()
@@ -79,7 +80,7 @@ class RelationTask(Task):
         truths = []
         for index, meta in enumerate(references):
             if meta.get("label") not in classes:
-                raise ValueError(f"relation reference {index} has no {granularity} 'label' in its meta")
+                raise UserInputError(f"relation reference {index} has no {granularity} 'label' in its meta")
             truths.append(meta["label"])
         mapped = [label_for(p if isinstance(p, str) else None, granularity) for p in predictions]
         report = relation_report(truths, mapped, class_scores, classes)
