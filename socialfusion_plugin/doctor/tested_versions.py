@@ -27,7 +27,7 @@ from ..host.versions import (
 TESTED: Dict[str, Tuple[str, str]] = {
     "torch": ("2.1.2", "2.13.0"),
     "torchvision": ("0.16.2", "0.28.0"),
-    "transformers": ("4.37.2", "4.39.3"),
+    "transformers": ("4.37.2", "4.37.2"),
     "tokenizers": ("0.15.1", "0.15.2"),
     "accelerate": ("0.21.0", "0.34.2"),
     "peft": ("0.13.2", "0.13.2"),

@@ -11,7 +11,7 @@ from typing import Optional
 from packaging.version import Version
 
 # transformers range LLaVA 1.2.x training AND generation work with (tested: 4.37.2).
-SUPPORTED_TRANSFORMERS = (Version("4.37.0"), Version("4.40.0"))
+SUPPORTED_TRANSFORMERS = (Version("4.37.0"), Version("4.38.0"))
 SUPPORTED_PEFT_BELOW = Version("0.14.0")
 
 
@@ -32,6 +32,9 @@ def check_transformers_version(version: Optional[str] = None) -> None:
         why = "it removed ALL_LAYERNORM_LAYERS (imported by llava_trainer.py) and changed _get_train_sampler"
     elif parsed >= Version("4.40.0"):
         why = "LLaVA's generate() fails with it (cache_position), so checkpoints cannot be evaluated"
+    elif parsed >= Version("4.38.0"):
+        why = ("it builds Llama's causal mask anew (_update_causal_mask) and rejects the 4D attention mask that "
+               "eval --mode rank scores all options with on the cached prompt")
     else:
         why = "LLaVA 1.2.x code needs at least 4.37"
     raise HostEnvironmentError(

@@ -10,7 +10,7 @@ from socialfusion_plugin.host.versions import (
 )
 
 
-@pytest.mark.parametrize("version", ["4.37.2", "4.38.0", "4.39.3"])
+@pytest.mark.parametrize("version", ["4.37.0", "4.37.2"])
 def test_supported_transformers_pass(version):
     check_transformers_version(version)
 
@@ -19,6 +19,8 @@ def test_supported_transformers_pass(version):
     "version, reason",
     [
         ("4.36.2", "needs at least 4.37"),
+        ("4.38.0", "rejects the 4D attention mask"),  # found by the newest-allowed CI lane
+        ("4.39.3", "rejects the 4D attention mask"),
         ("4.45.0", "generate() fails"),
         ("4.53.1", "ALL_LAYERNORM_LAYERS"),
         ("5.0.0", "ALL_LAYERNORM_LAYERS"),
