@@ -15,7 +15,8 @@ from typing import Any, Optional
 from socialfusion_plugin.errors import UserInputError
 
 LORA_FILES = ("adapter_config.json",)
-NON_LORA_FILE = "non_lora_trainables.bin"
+NON_LORA_FILE = "non_lora_trainables.bin"  # stock LLaVA's loader asks for it by name
+NON_LORA_SAFETENSORS = "non_lora_trainables.safetensors"  # the same tensors; what the plugin reads when present
 PROJECTOR_FILE = "mm_projector.bin"
 
 
@@ -34,7 +35,8 @@ class LoadedModel:
 
 def checkpoint_kind(model_path: Path, model_base: Optional[str]) -> str:
     """From the files of `model_path`:
-    - "lora": LoRA adapters + non_lora_trainables.bin (the connector) of a LLaVA model, on `model_base`;
+    - "lora": LoRA adapters + non_lora_trainables.bin (the connector; the plugin's trainer writes
+      non_lora_trainables.safetensors beside it, which is read instead) of a LLaVA model, on `model_base`;
     - "projector": mm_projector.bin (a pretraining stage's connector) on `model_base`;
     - "full": a LLaVA checkpoint (config.json with mm_vision_tower), e.g. merged;
     - "language-model": a plain language model (no mm_vision_tower), or LoRA adapters of one on `model_base`.

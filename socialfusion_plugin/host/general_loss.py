@@ -4,7 +4,8 @@ as in training (only the assistant's tokens count).
 
 A plain language model folder (no `mm_vision_tower` in its config.json, e.g. the Vicuna a LoRA run
 started from) is loaded with transformers and scores only the text-only samples; samples with an
-image are counted as skipped, never silently dropped.
+image are counted as skipped, never silently dropped. Its weight files are read through
+`safe_load.read` (a pickle in a `pytorch_model*.bin` is refused, naming the file, and never runs).
 """
 from __future__ import annotations
 
@@ -39,8 +40,11 @@ def load_language_model(model_path, device: str = "cpu", dtype: Optional[str] = 
         tokenizer.pad_token = tokenizer.unk_token
     import torch
 
+    from .host_loads import host_loads_read_safely
+
     extra = {"torch_dtype": getattr(torch, dtype)} if dtype else {}
-    model = transformers.AutoModelForCausalLM.from_pretrained(str(model_path), **extra).to(device)
+    with host_loads_read_safely():  # a pytorch_model*.bin is read through safe_load.read, never run
+        model = transformers.AutoModelForCausalLM.from_pretrained(str(model_path), **extra).to(device)
     model.eval()
     return LoadedModel(tokenizer, model, None, getattr(tokenizer, "model_max_length", 2048), "language-model")
 

@@ -12,8 +12,13 @@ LLaVA scripts load the same way. What the wrapper changes, and nothing else:
   `torch.float16` as builder.py sees it is the dtype asked for, so the weights are loaded in that
   dtype, never round-tripped through float16. Asked for = `torch_dtype=` passed to the loader (LLaVA
   ignores it); without it, float32 when the model lands on the CPU, LLaVA's float16 otherwise.
-- `torch.load` as builder.py sees it reads tensors only (`weights_only=True`): on torch < 2.6 a
-  pickle in `non_lora_trainables.bin` or `mm_projector.bin` would otherwise run code.
+- `torch.load` as builder.py sees it reads tensors only (`safe_load.read`, an allow-list as strict as
+  `weights_only=True` that no torch default or TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD can turn off): LLaVA
+  calls it without weights_only, so on torch < 2.6 a pickle in `non_lora_trainables.bin` or
+  `mm_projector.bin` would otherwise run code. `non_lora_trainables.safetensors`, written beside the
+  .bin by the plugin's trainer, is read instead when present. The weight files transformers and peft
+  read for LLaVA (`pytorch_model*.bin`, `adapter_model.bin`) go through the same reader while the
+  wrapper runs (`host_loads.host_loads_read_safely`).
 - The vision tower is put on the model's device and dtype (LLaVA leaves it where it was loaded when
   `device_map="auto"`), so the tower and the connector follow the language model.
 """
@@ -23,7 +28,6 @@ import functools
 import inspect
 import json
 import os
-import pickle
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +35,9 @@ from typing import Any, Dict, Optional, Union
 
 import torch
 
-from .checkpoints import CheckpointError, checkpoint_kind
+from .checkpoints import checkpoint_kind
+from .host_loads import host_loads_read_safely
+from .safe_load import TENSORS, prefer_safetensors, read
 
 # The name handed to LLaVA's loader for each kind: LLaVA tests substrings ('llava', 'lora', 'mpt',
 # 'mistral') of it, so each must contain exactly the ones that select the kind's code path.
@@ -61,15 +67,10 @@ def lands_on_cpu(device: Union[str, torch.device, None]) -> bool:
     return kind == "cpu" or (kind == "cuda" and not torch.cuda.is_available())
 
 
-def load_tensors(path, map_location=None, **kwargs) -> Any:
-    """`torch.load` of a tensor file that refuses pickled objects, naming the file."""
-    kwargs["weights_only"] = True
-    try:
-        return torch.load(path, map_location=map_location, **kwargs)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f"{path}: not a plain tensor file, refused to unpickle it (weights_only=True): {err}"
-        ) from None
+def load_tensors(path, map_location=None, **_ignored) -> Any:
+    """`torch.load` for builder.py: the tensors of `path` (of `X.safetensors` when it lies beside the
+    asked-for `X.bin`); a file whose pickle needs anything else is refused, naming it, and nothing runs."""
+    return read(prefer_safetensors(path), TENSORS, map_location=map_location)
 
 
 class _TorchAsBuilderSees:
@@ -134,7 +135,7 @@ def file_dispatch(load_pretrained_model):
         if os.path.isdir(model_path):  # a hub id keeps LLaVA's name rules
             kind = checkpoint_kind(Path(model_path), arguments["model_base"])
             arguments["model_name"] = llava_model_name(kind, model_path)
-        with builder_torch(builder_globals, dtype):
+        with builder_torch(builder_globals, dtype), host_loads_read_safely():
             tokenizer, model, image_processor, context_len = original(*bound.args, **bound.kwargs)
         place_vision_tower(model)
         return tokenizer, model, image_processor, context_len

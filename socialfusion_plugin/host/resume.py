@@ -8,10 +8,14 @@ LLaVA's train() calls `trainer.train(resume_from_checkpoint=True)` when output_d
   embed_tokens.weight"; transformers 4.38 loads PEFT runs non-strictly). Here only the saved module
   states are loaded, and every trainable parameter must be among them.
 - Without DeepSpeed the trainer restores the LoRA adapter but not the connector, which is no part of
-  the adapter; it is restored from `non_lora_trainables.bin`, which every checkpoint holds.
-- torch >= 2.6 loads with weights_only=True by default and refuses the numpy random state inside
-  `rng_state.pth`; exactly the numpy types of that state are allowed while it loads (older torch
-  loads it as before).
+  the adapter; it is restored from `non_lora_trainables.safetensors` (checkpoints written before it
+  existed: `non_lora_trainables.bin`), which every checkpoint holds.
+- transformers 4.37 reads `rng_state.pth`, `optimizer.pt` and `scheduler.pt` with a bare `torch.load`
+  and DeepSpeed reads its `global_step*/` files with `weights_only=False`: on torch < 2.6 (LLaVA's
+  2.1.2), or with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1, a pickle in them would run code at resume, and
+  torch >= 2.6's default refuses the numpy random state inside `rng_state.pth`. While they load, their
+  `torch.load` is `safe_load.read` with exactly the globals such a file needs (tensors; numpy's random
+  state; DeepSpeed's loss scaler and partition records): anything else is refused, naming the file.
 - The trainer restarts its running loss sum at zero, so the final `train_loss` (and, when
   logging_steps does not divide save_steps, the first loss logged after the restart) differed. The
   sum and the not-yet-logged part are saved with every checkpoint and carried over.
@@ -35,6 +39,8 @@ from typing import Optional
 import torch
 
 from .checkpoints import NON_LORA_FILE, CheckpointError
+from .host_loads import module_torch_loads
+from .safe_load import DEEPSPEED_STATE, TENSORS, FileKind, numpy_rng_globals, prefer_safetensors, read
 
 LOSS_STATE_FILE = "socialfusion_loss_state.json"
 
@@ -56,23 +62,27 @@ def resolve_checkpoint(resume_from_checkpoint, output_dir: str) -> Optional[str]
 
 
 def numpy_rng_state_globals():
-    """Allow, while `rng_state.pth` loads, the numpy globals its numpy random state pickles to, and
-    nothing else. torch < 2.6 loads with weights_only=False by default and has nothing to allow."""
+    """Allow, for torch's own weights-only reader, the numpy globals a numpy random state pickles to,
+    and nothing else (torch < 2.5 has no `safe_globals`: nothing is allowed)."""
     allow = getattr(torch.serialization, "safe_globals", None)
     if allow is None:
         return contextlib.nullcontext()
-    import numpy as np
+    return allow(list({id(obj): obj for obj in numpy_rng_globals().values()}.values()))
 
-    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
-    return allow([multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))])
+
+def trainer_loads(bound_method, kind: FileKind = TENSORS):
+    """Within: `torch.load` as the module defining `bound_method` (transformers.trainer) sees it is
+    `safe_load.read` with `kind`."""
+    return module_torch_loads(bound_method.__func__.__globals__, kind)
 
 
 def restore_non_lora_trainables(model, checkpoint_dir: str) -> int:
-    """Copy the checkpoint's non_lora_trainables.bin (the connector) into the model's trainable
-    non-LoRA parameters, in place so the optimizer keeps them. Returns the number of tensors."""
+    """Copy the checkpoint's connector (non_lora_trainables.safetensors, or .bin in checkpoints without
+    it) into the model's trainable non-LoRA parameters, in place so the optimizer keeps them. Returns
+    the number of tensors."""
     from .trainable_checkpoint import copy_exact, read_tensor_file
 
-    path = Path(checkpoint_dir) / NON_LORA_FILE
+    path = prefer_safetensors(Path(checkpoint_dir) / NON_LORA_FILE)
     if not path.is_file():
         raise ResumeError(f"{path} not found: this checkpoint cannot restore the trained connector. Resume from an "
                           "earlier checkpoint-N (move this one out of the output folder) or start the run afresh.")
@@ -94,13 +104,39 @@ def load_saved_module_states(src, dst) -> None:
 
 def load_deepspeed_checkpoint(engine, checkpoint_path, **_ignored) -> None:
     """Stands in for transformers' `deepspeed_load_checkpoint` (its strictness flag is decided by
-    load_saved_module_states); optimizer and scheduler states are loaded as there."""
+    load_saved_module_states); optimizer and scheduler states are loaded as there. DeepSpeed's files
+    are read through `safe_load.read` (DeepSpeed itself unpickles them with weights_only=False)."""
     if not glob.glob(os.path.join(glob.escape(str(checkpoint_path)), "global_step*")):
         raise ValueError(f"Can't find a valid checkpoint at {checkpoint_path}")
-    load_path, _ = engine.load_checkpoint(checkpoint_path, load_optimizer_states=True, load_lr_scheduler_states=True,
-                                          custom_load_fn=load_saved_module_states)
+    with deepspeed_files_read_safely(engine):
+        load_path, _ = engine.load_checkpoint(checkpoint_path, load_optimizer_states=True,
+                                              load_lr_scheduler_states=True, custom_load_fn=load_saved_module_states)
     if load_path is None:
         raise ValueError(f"[deepspeed] failed to resume from checkpoint {checkpoint_path}")
+
+
+@contextlib.contextmanager
+def deepspeed_files_read_safely(engine):
+    """Within: the engine's checkpoint engine (through which DeepSpeed 0.12-0.19 read every model,
+    optimizer and ZeRO partition file of a checkpoint) loads with `safe_load.read`."""
+    checkpoint_engine = getattr(engine, "checkpoint_engine", None)
+    if checkpoint_engine is None:  # an engine without one (ZeRO-3 without optimizer) reads no checkpoint
+        yield
+        return
+
+    def load(path, map_location=None, *_args, **_ignored):
+        return read(path, DEEPSPEED_STATE, map_location=map_location)
+
+    had_own = "load" in vars(checkpoint_engine)
+    before = vars(checkpoint_engine).get("load")
+    checkpoint_engine.load = load
+    try:
+        yield
+    finally:
+        if had_own:
+            checkpoint_engine.load = before
+        else:
+            del checkpoint_engine.load
 
 
 @contextlib.contextmanager

@@ -6,8 +6,9 @@ Three kinds of --model-path, decided from the files (never from the folder name)
   non_lora_trainables.bin + config.json). The model is rebuilt with `build_model` from the
   checkpoint's own config (mm_vision_tower, mm_projector_type, mm_vision_select_layer/feature;
   LoRA r/alpha from adapter_config.json), then the adapter weights are loaded into the LoRA modules
-  and non_lora_trainables.bin into the connector; every saved key must match a parameter of the
-  same shape and every LoRA/connector parameter must be covered, or it is an error.
+  and non_lora_trainables.safetensors (or, in checkpoints without it, .bin) into the connector;
+  every saved key must match a parameter of the same shape and every LoRA/connector parameter must
+  be covered, or it is an error.
 - "full": a merged or full LLaVA checkpoint (config.json with mm_vision_tower, no adapter): its
   trained connector is loaded with the model, and a FRESH LoRA is attached.
 - "base": a plain language model (no mm_vision_tower): --vision-tower is required; the connector is
@@ -26,6 +27,8 @@ import torch
 
 from .checkpoints import NON_LORA_FILE, CheckpointError
 from .model_factory import BuiltModel, ModelSpec, build_model
+from .host_loads import host_loads_read_safely
+from .safe_load import prefer_safetensors, read_state_dict
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
@@ -62,7 +65,7 @@ def load_trainable_model(model_path, model_base: Optional[str] = None, vision_to
             raise CheckpointError(f"{model_path} is a plain language model: pass --vision-tower")
         spec = ModelSpec(model_name_or_path=str(model_path), vision_tower=vision_tower, mm_projector_type=projector_type,
                          mm_vision_select_layer=select_layer, version=version, lora_r=lora_r, lora_alpha=lora_alpha)
-        return TrainableModel(build_model(spec, dtype=dtype), kind, {})
+        return TrainableModel(_build(spec, dtype), kind, {})
     tower = config["mm_vision_tower"] if "mm_vision_tower" in config else None
     if tower is None:
         raise CheckpointError(f"{model_path / 'config.json'} has no mm_vision_tower: not a LLaVA checkpoint")
@@ -73,7 +76,7 @@ def load_trainable_model(model_path, model_base: Optional[str] = None, vision_to
                   mm_vision_select_feature=config.get("mm_vision_select_feature", "patch"), version=version)
     if kind == "full":
         spec = ModelSpec(model_name_or_path=str(model_path), lora_r=lora_r, lora_alpha=lora_alpha, **common)
-        return TrainableModel(build_model(spec, dtype=dtype), kind, {})
+        return TrainableModel(_build(spec, dtype), kind, {})
     adapter = json.loads((model_path / ADAPTER_CONFIG).read_text(encoding="utf-8"))
     base = model_base or adapter.get("base_model_name_or_path")
     if not base or not (Path(base) / "config.json").is_file():
@@ -81,10 +84,16 @@ def load_trainable_model(model_path, model_base: Optional[str] = None, vision_to
                               f"(adapter_config.json names {adapter.get('base_model_name_or_path')!r})")
     spec = ModelSpec(model_name_or_path=str(base), lora_r=int(adapter["r"]), lora_alpha=int(adapter["lora_alpha"]),
                      lora_dropout=0.0, **common)  # no dropout: the diagnostic is deterministic
-    built = build_model(spec, dtype=dtype)
+    built = _build(spec, dtype)
+    connector = prefer_safetensors(model_path / NON_LORA_FILE)  # the .safetensors twin when written
     loaded = {_adapter_file(model_path).name: _load_lora(built.model, _adapter_file(model_path)),
-              NON_LORA_FILE: _load_connector(built.model, model_path / NON_LORA_FILE)}
+              connector.name: _load_connector(built.model, connector)}
     return TrainableModel(built, kind, loaded)
+
+
+def _build(spec: ModelSpec, dtype: torch.dtype) -> BuiltModel:
+    with host_loads_read_safely():  # pytorch_model*.bin of the language model: through safe_load.read
+        return build_model(spec, dtype=dtype)
 
 
 def _adapter_file(model_path: Path) -> Path:
@@ -95,17 +104,9 @@ def _adapter_file(model_path: Path) -> Path:
 
 
 def read_tensor_file(path: Path) -> Dict[str, torch.Tensor]:
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path), device="cpu")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # arbitrary pickles are refused by weights_only
-        raise CheckpointError(f"{path}: not a plain tensor file readable with weights_only=True ({type(err).__name__})") from None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: expected a dict of tensors")
-    return state
+    """A dict of tensors from .safetensors or a .bin whose pickle holds nothing else (safe_load.read:
+    a pickle that would call anything else is refused, naming the file; nothing in it runs)."""
+    return read_state_dict(path)
 
 
 def copy_exact(params: Dict[str, torch.nn.Parameter], saved: Dict[str, torch.Tensor], path: Path) -> int:

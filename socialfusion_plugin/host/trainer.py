@@ -19,9 +19,14 @@
   `config.json`, so `checkpoint-N/` loads like the final output. It is written while the trainer
   saves the checkpoint (before the folder gets its final name), so a run killed mid-save never
   leaves a `checkpoint-N/` without it.
+- The connector is also written as `non_lora_trainables.safetensors` (same tensors), which holds no
+  code: into every checkpoint, and into the final output when LLaVA's train() calls `save_state()`,
+  just before it writes the final `.bin`. The plugin's loaders read it instead of the `.bin` (which
+  stays: stock LLaVA's loader asks for it by name).
 - Rerunning the command of a stopped run resumes from its last checkpoint and ends as the
   uninterrupted run would: connector, DeepSpeed module states, numpy RNG state and running loss
-  are restored (resume.py says what the host got wrong).
+  are restored (resume.py says what the host got wrong). Every file resuming reads (rng_state.pth,
+  optimizer.pt, scheduler.pt, weights, DeepSpeed's files) goes through `safe_load.read`.
 """
 from __future__ import annotations
 
@@ -32,9 +37,11 @@ import os
 import torch
 
 from ..model.trainable_report import format_trainable_report
-from .resume import (NON_LORA_FILE, deepspeed_loads_saved_module_states, loss_restoring_callback,
-                     numpy_rng_state_globals, read_loss_state, resolve_checkpoint, restore_non_lora_trainables,
-                     save_loss_state)
+from .checkpoints import NON_LORA_SAFETENSORS
+from .resume import (NON_LORA_FILE, deepspeed_loads_saved_module_states, loss_restoring_callback, read_loss_state,
+                     resolve_checkpoint, restore_non_lora_trainables, save_loss_state, trainer_loads)
+from .host_loads import host_loads_read_safely
+from .safe_load import RNG_STATE, TENSORS
 
 
 class FrozenTowerViolation(RuntimeError):
@@ -105,7 +112,16 @@ def save_non_lora_trainables(trainer, output_dir: str, state_getter) -> None:
         config = copy.deepcopy(trainer.model.config)
         config.use_cache = True  # as LLaVA's final save: generation from this checkpoint uses the KV cache
         config.save_pretrained(output_dir)
+        save_connector_safetensors(state, output_dir)
         torch.save(state, os.path.join(output_dir, NON_LORA_FILE))
+
+
+def save_connector_safetensors(state, output_dir: str) -> None:
+    """`non_lora_trainables.safetensors`: the connector's tensors in a file that holds no code."""
+    from safetensors.torch import save_file
+
+    tensors = {name: tensor.detach().to("cpu").contiguous() for name, tensor in state.items()}
+    save_file(tensors, os.path.join(output_dir, NON_LORA_SAFETENSORS), metadata={"format": "pt"})
 
 
 def make_trainer_class(base_trainer, non_lora_state_getter):
@@ -147,13 +163,20 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
 
         def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
             # without DeepSpeed: the trainer loads the LoRA adapter; the connector is not part of it
-            super()._load_from_checkpoint(resume_from_checkpoint, model=model)
+            with trainer_loads(super()._load_from_checkpoint, TENSORS), host_loads_read_safely():
+                super()._load_from_checkpoint(resume_from_checkpoint, model=model)
             if getattr(self.args, "lora_enable", False):
                 restore_non_lora_trainables(self.model, resume_from_checkpoint)
 
         def _load_rng_state(self, checkpoint):
-            with numpy_rng_state_globals():
+            # transformers 4.37 reads rng_state.pth with a bare torch.load (python, numpy, torch states)
+            with trainer_loads(super()._load_rng_state, RNG_STATE):
                 super()._load_rng_state(checkpoint)
+
+        def _load_optimizer_and_scheduler(self, checkpoint):
+            # optimizer.pt, scheduler.pt: a bare torch.load in transformers 4.37
+            with trainer_loads(super()._load_optimizer_and_scheduler, TENSORS):
+                super()._load_optimizer_and_scheduler(checkpoint)
 
         def _maybe_log_save_evaluate(self, tr_loss, *args, **kwargs):
             self._running_loss = tr_loss  # the loop's running loss tensor, saved with each checkpoint
@@ -165,6 +188,16 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
         def _save_rng_state(self, output_dir):
             super()._save_rng_state(output_dir)
             save_loss_state(self, output_dir, getattr(self, "_running_loss", None))
+
+        def save_state(self):
+            # LLaVA's train() calls this on every rank right before it writes the final
+            # non_lora_trainables.bin (training is over: the same tensors); gathering is collective
+            super().save_state()
+            if getattr(self.args, "lora_enable", False):
+                state = non_lora_state_getter(self.model.named_parameters())
+                if is_main_process(self.args):
+                    os.makedirs(self.args.output_dir, exist_ok=True)
+                    save_connector_safetensors(state, self.args.output_dir)
 
         def save_model(self, output_dir=None, _internal_call=False):
             super().save_model(output_dir, _internal_call=_internal_call)
