@@ -36,6 +36,23 @@ def test_a_bug_keeps_its_traceback(monkeypatch, error):
         cli_main.main(["tasks"])
 
 
+def test_an_unusable_environment_is_one_line(monkeypatch, capsys):
+    from socialfusion_plugin.host.versions import HostEnvironmentError
+
+    monkeypatch.setattr(tasks_cmd, "run", failing(HostEnvironmentError("peft 0.14.0 does not import")))
+    assert cli_main.main(["tasks"]) == 2
+    assert capsys.readouterr().err == "socialfusion tasks: error: peft 0.14.0 does not import\n"
+
+
+def test_predictions_that_are_not_utf8_name_the_file_and_line(tmp_path, capsys):
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_bytes(b'{"id": "a", "text": "like"}\n\xff{"id": "b"}\n')
+    references = tmp_path / "r.json"
+    references.write_text('[{"id": "a", "conversations": [], "meta": {"task": "gesture", "label": "like"}}]')
+    assert cli_main.main(["score", "gesture", "--predictions", str(predictions), "--references", str(references)]) == 2
+    assert capsys.readouterr().err.startswith(f"socialfusion score: error: {predictions}:2: not UTF-8 text")
+
+
 def test_an_unknown_task_name_is_a_user_mistake(capsys):
     from socialfusion_plugin.cli.main import main
 

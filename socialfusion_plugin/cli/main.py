@@ -58,12 +58,11 @@ def user_errors() -> tuple:
     Anything else is a bug and shows its traceback."""
     import json
 
-    from ..errors import UserInputError
-    from ..host.versions import HostEnvironmentError
+    from ..errors import UserInputError  # also host.versions.HostEnvironmentError
     from ..registry import RegistryError
 
-    return (CommandError, UserInputError, RegistryError, HostEnvironmentError, FileNotFoundError,
-            IsADirectoryError, NotADirectoryError, PermissionError, json.JSONDecodeError, UnicodeDecodeError)
+    return (CommandError, UserInputError, RegistryError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+            PermissionError, json.JSONDecodeError, UnicodeDecodeError)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .eval_inputs import padding_side
+from ..errors import UserInputError
 
 IGNORE_INDEX = -100
 
@@ -55,7 +56,7 @@ def _template(conv_mode: str):
     from llava import conversation as conversation_lib
 
     if conv_mode not in conversation_lib.conv_templates:
-        raise ValueError(f"unknown conversation template {conv_mode!r}")
+        raise UserInputError(f"unknown conversation template {conv_mode!r}")
     before = conversation_lib.default_conversation
     conversation_lib.default_conversation = conversation_lib.conv_templates[conv_mode]
     try:

@@ -8,15 +8,19 @@ from typing import Optional
 from ..model.lora_targets import language_model_lora_targets
 from .builders import install_builders
 from .data_module import install_data_hooks
+from .host_loads import install_safe_torch_load
 from .tokenization import install_mismatch_guard
 from .trainer import make_trainer_class
 from .versions import check_environment
 
 
 def install_model_hooks() -> None:
-    """What inference needs: LLaVA's builders know our towers and connectors."""
+    """What inference needs: LLaVA's builders know our towers and connectors, and the projector
+    weights LLaVA's model code reads itself (`--pretrain_mm_mlp_adapter`) never unpickle code."""
     check_environment()
-    install_builders(importlib.import_module("llava.model.llava_arch"))
+    llava_arch = importlib.import_module("llava.model.llava_arch")
+    install_builders(llava_arch)
+    install_safe_torch_load(llava_arch)  # LLaVA reads --pretrain_mm_mlp_adapter with a bare torch.load
 
 
 def install_train_hooks(train_module: Optional[ModuleType] = None) -> ModuleType:

@@ -10,12 +10,14 @@ from typing import Optional
 
 from packaging.version import Version
 
+from ..errors import UserInputError
+
 # transformers range LLaVA 1.2.x training AND generation work with (tested: 4.37.2).
 SUPPORTED_TRANSFORMERS = (Version("4.37.0"), Version("4.38.0"))
 SUPPORTED_PEFT_BELOW = Version("0.14.0")
 
 
-class HostEnvironmentError(RuntimeError):
+class HostEnvironmentError(UserInputError, RuntimeError):
     """The environment cannot run LLaVA with the plugin; the message says how to fix it."""
 
 

@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-from ..json_records import read_json_list
+from ..json_records import not_utf8_message, read_json_list
 from .base import Task
 from socialfusion_plugin.errors import UserInputError
 
@@ -46,6 +46,15 @@ def load_references(path: Path, task: Task) -> List[Dict[str, Any]]:
     return records
 
 
+def _text_lines(path: Path):
+    """The lines of a UTF-8 text file; bytes that are not UTF-8 are an error naming the file and line."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            yield from handle
+    except UnicodeDecodeError:
+        raise ScoringInputError(not_utf8_message(path)) from None
+
+
 def load_predictions(path: Path) -> Dict[str, Dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
@@ -53,36 +62,35 @@ def load_predictions(path: Path) -> Dict[str, Dict[str, Any]]:
     predictions: Dict[str, Dict[str, Any]] = {}
     first_line: Dict[str, int] = {}
     repeated: List[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ScoringInputError(f"{path}:{line_no}: not valid JSON ({err})") from None
-            if not isinstance(row, dict) or "id" not in row:
-                raise ScoringInputError(f"{path}:{line_no}: a prediction needs an 'id'")
-            text = row.get("text", "")
-            if not isinstance(text, str):
-                raise ScoringInputError(f"{path}:{line_no}: 'text' must be a string")
-            scores = row.get("scores")
-            if scores is not None and not (
-                isinstance(scores, dict) and all(isinstance(v, (int, float)) for v in scores.values())
-            ):
-                raise ScoringInputError(f"{path}:{line_no}: 'scores' must map labels to numbers")
-            bad = [label for label, value in (scores or {}).items()
-                   if isinstance(value, float) and not math.isfinite(value)]
-            if bad:
-                raise ScoringInputError(f"{path}:{line_no}: 'scores' holds a non-finite value for "
-                                        f"{', '.join(repr(label) for label in bad[:3])} ({scores[bad[0]]!r}); "
-                                        "ranking scores must be finite numbers")
-            key = str(row["id"])
-            if key in predictions:
-                repeated.append(f"{key!r} (lines {first_line[key]} and {line_no})")
-                continue
-            first_line[key] = line_no
-            predictions[key] = row
+    for line_no, line in enumerate(_text_lines(path), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ScoringInputError(f"{path}:{line_no}: not valid JSON ({err})") from None
+        if not isinstance(row, dict) or "id" not in row:
+            raise ScoringInputError(f"{path}:{line_no}: a prediction needs an 'id'")
+        text = row.get("text", "")
+        if not isinstance(text, str):
+            raise ScoringInputError(f"{path}:{line_no}: 'text' must be a string")
+        scores = row.get("scores")
+        if scores is not None and not (
+            isinstance(scores, dict) and all(isinstance(v, (int, float)) for v in scores.values())
+        ):
+            raise ScoringInputError(f"{path}:{line_no}: 'scores' must map labels to numbers")
+        bad = [label for label, value in (scores or {}).items()
+               if isinstance(value, float) and not math.isfinite(value)]
+        if bad:
+            raise ScoringInputError(f"{path}:{line_no}: 'scores' holds a non-finite value for "
+                                    f"{', '.join(repr(label) for label in bad[:3])} ({scores[bad[0]]!r}); "
+                                    "ranking scores must be finite numbers")
+        key = str(row["id"])
+        if key in predictions:
+            repeated.append(f"{key!r} (lines {first_line[key]} and {line_no})")
+            continue
+        first_line[key] = line_no
+        predictions[key] = row
     if repeated:
         raise ScoringInputError(f"{path}: {len(repeated)} id(s) predicted more than once, e.g. {repeated[0]}; "
                                 "which answer counts would be a guess: keep one line per id")
