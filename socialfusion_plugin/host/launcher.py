@@ -42,7 +42,7 @@ def pop_option(argv: List[str], flag: str) -> Tuple[List[str], Optional[str]]:
     return rest, value
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -56,7 +56,7 @@ def ensure_single_process_environment(environ=os.environ) -> bool:
     environ.setdefault("LOCAL_RANK", "0")
     environ.setdefault("WORLD_SIZE", "1")
     environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    environ.setdefault("MASTER_PORT", str(_free_port()))
+    environ.setdefault("MASTER_PORT", str(free_port()))
     return True
 
 

@@ -84,7 +84,10 @@ def test_plain_run_prints_report_and_checkpoints_load(tiny_assets, color_data, t
 
 def test_zero2_under_the_deepspeed_launcher_with_projector_lr(deepspeed_runs_here, tiny_assets, color_data, tmp_path):
     run_dir = tmp_path / "zero2-lora"
-    command = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", "1", "--master_port", "29561",
+    from socialfusion_plugin.host.launcher import free_port
+
+    # a free port, not a fixed one: another run of the suite on this machine must not meet this one
+    command = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", "1", "--master_port", str(free_port()),
                "--module", "socialfusion_plugin.train",
                *train_args(tiny_assets, color_data, run_dir, extra=("--deepspeed", str(deepspeed_config("zero2"))))]
     output = run(command, tmp_path)
