@@ -17,6 +17,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#lanes[@]} -gt 0 ] || lanes=(project llava newest)
+# DeepSpeed compiles a small op once into torch's extensions cache under a `lock` file; a run killed
+# while compiling leaves the lock behind, and every later run waits on it forever. A compile takes
+# under a minute, so a lock older than 10 minutes belongs to a dead run: remove it.
+find "${TORCH_EXTENSIONS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/torch_extensions}" -name lock -type f -mmin +10 \
+  -print -delete 2>/dev/null | sed 's/^/test.sh: removed a stale build lock: /' 
 summary=()
 failed=0
 for lane in "${lanes[@]}"; do
