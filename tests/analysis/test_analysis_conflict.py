@@ -107,7 +107,9 @@ def test_opposing_tasks_conflict_on_checkpoints_of_a_run(tiny_assets, color_data
     result = json.loads((out / "conflict.json").read_text())
     final = result["checkpoints"][-1]
     assert [c["step"] for c in result["checkpoints"]] == [20, 40] and final["kind"] == "lora"
-    assert final["loaded_tensors"]["non_lora_trainables.bin"] == 4 and final["loaded_tensors"]["adapter_model.safetensors"] > 0
+    # new checkpoints carry the connector as safetensors too, and that is the file read
+    assert final["loaded_tensors"]["non_lora_trainables.safetensors"] == 4 and final["loaded_tensors"]["adapter_model.safetensors"] > 0
+    assert "non_lora_trainables.bin" not in final["loaded_tensors"]
     matrix = final["groups"]["all"]["matrix"]
     assert matrix[0][1] > 0.9  # the same task on other seeded batches
     assert matrix[0][2] < -0.3 and matrix[1][2] < -0.3  # swapped answers oppose
@@ -121,10 +123,13 @@ def test_opposing_tasks_conflict_on_checkpoints_of_a_run(tiny_assets, color_data
     for item in (run_dir / "checkpoint-40").iterdir():
         if item.is_file():
             (bad / item.name).write_bytes(item.read_bytes())
-    state = torch.load(bad / "non_lora_trainables.bin", weights_only=True)
+    from safetensors.torch import load_file, save_file
+
+    # the connector file read is the .safetensors (the .bin beside it is for stock LLaVA)
+    state = load_file(str(bad / "non_lora_trainables.safetensors"))
     state = {key.replace("mm_projector.2", "mm_projector.9"): value for key, value in state.items()}
-    torch.save(state, bad / "non_lora_trainables.bin")
+    save_file(state, str(bad / "non_lora_trainables.safetensors"))
     capsys.readouterr()
     assert main(argv[:2] + [str(bad)] + argv[4:]) == 2
     err = capsys.readouterr().err
-    assert "non_lora_trainables.bin: keys do not match the rebuilt model" in err and "mm_projector.9" in err
+    assert "non_lora_trainables.safetensors: keys do not match the rebuilt model" in err and "mm_projector.9" in err
