@@ -15,27 +15,14 @@ from tiny_llava_checkpoints import write_lora_and_projector_checkpoints
 
 from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.host.checkpoints import CheckpointError, load_checkpoint
+from malicious_pickles import CreatesMarker, apply_setting
 
 SETTINGS = ["torch as is", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"]
 
 
-class CreatesMarker:
-    """Unpickling this runs `exec`, which creates the marker file."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return exec, (f"open({self.marker!r}, 'w').close()",)
-
-
 @pytest.fixture(params=SETTINGS)
 def setting(request, monkeypatch):
-    monkeypatch.delenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", raising=False)
-    monkeypatch.delenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", raising=False)
-    if "=" in request.param:
-        monkeypatch.setenv(*request.param.split("="))
-    return request.param
+    return apply_setting(monkeypatch, request.param)
 
 
 @pytest.fixture(scope="module")

@@ -12,30 +12,15 @@ import torch
 from socialfusion_plugin.host.host_loads import install_safe_torch_load
 from socialfusion_plugin.host.safe_load import (DEEPSPEED_STATE, RNG_STATE, TENSORS, UnsafeFileError,
                                                  prefer_safetensors, read)
+from malicious_pickles import CreatesMarker, apply_setting
 
 SETTINGS = ["torch as is", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1", "TORCH_FORCE_WEIGHTS_ONLY_LOAD=1"]
 CAN_ALLOW_GLOBALS = hasattr(torch.serialization, "safe_globals")  # torch >= 2.5
 
 
-class CreatesMarker:
-    """Unpickling this runs `exec`, which creates the marker file."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return exec, (f"open({self.marker!r}, 'w').close()",)
-
-
 @pytest.fixture(params=SETTINGS)
 def setting(request, monkeypatch):
-    """torch reads both variables at every torch.load call: setting them here is what a user's shell does."""
-    monkeypatch.delenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", raising=False)
-    monkeypatch.delenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", raising=False)
-    if "=" in request.param:
-        name, value = request.param.split("=")
-        monkeypatch.setenv(name, value)
-    return request.param
+    return apply_setting(monkeypatch, request.param)
 
 
 def rng_state():

@@ -19,27 +19,14 @@ import torch
 from socialfusion_plugin.host.resume import load_deepspeed_checkpoint
 from socialfusion_plugin.host.safe_load import UnsafeFileError
 from socialfusion_plugin.host.trainer import make_trainer_class
+from malicious_pickles import CreatesMarker, apply_setting
 
 SETTINGS = ["torch as is", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"]
 
 
-class CreatesMarker:
-    """Unpickling this runs `exec`, which creates the marker file."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return exec, (f"open({self.marker!r}, 'w').close()",)
-
-
 @pytest.fixture(params=SETTINGS)
 def setting(request, monkeypatch):
-    monkeypatch.delenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", raising=False)
-    monkeypatch.delenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", raising=False)
-    if "=" in request.param:
-        monkeypatch.setenv(*request.param.split("="))
-    return request.param
+    return apply_setting(monkeypatch, request.param)
 
 
 class Tiny(torch.nn.Module):
