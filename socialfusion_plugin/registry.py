@@ -6,7 +6,7 @@ replacing the first entry (a plugin that shadows a built-in must say so by choos
 from __future__ import annotations
 
 import re
-from typing import Callable, Dict, Generic, List, TypeVar
+from typing import Callable, Dict, Generic, List, Optional, TypeVar
 
 T = TypeVar("T")
 
@@ -23,8 +23,10 @@ class RegistryError(KeyError):
 class Registry(Generic[T]):
     """A name -> entry map with explicit registration and discovery."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, check: Optional[Callable[[str, T], None]] = None):
+        """`check(name, entry)` raises when an entry does not meet its kind's contract."""
         self.kind = kind
+        self._check = check
         self._entries: Dict[str, T] = {}
 
     def register(self, name: str, entry: T | None = None):
@@ -41,6 +43,8 @@ class Registry(Generic[T]):
                     f"{self.kind} {name!r} is already registered ({self._entries[name]!r}); "
                     "choose another name"
                 )
+            if self._check is not None:
+                self._check(name, obj)
             self._entries[name] = obj
             return obj
 
@@ -69,7 +73,13 @@ class Registry(Generic[T]):
 
 VISION_ENCODERS: Registry[Callable] = Registry("vision encoder")
 CONNECTORS: Registry[Callable] = Registry("connector")
-TASKS: Registry[object] = Registry("task")
+def _check_task(name: str, task: object) -> None:
+    from .tasks.contract import check_task  # imported late: the tasks package imports this module
+
+    check_task(name, task)
+
+
+TASKS: Registry[object] = Registry("task", check=_check_task)
 
 
 def list_vision_encoders() -> List[str]:

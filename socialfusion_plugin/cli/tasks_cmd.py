@@ -23,7 +23,10 @@ def describe_task(task) -> dict:
         "labels": labels,
         "options": [{"name": n, "default": d, "help": h} for n, d, h in task.Options.describe()],
         "metrics": list(task.metric_names),
-        "closed_set": task.closed_set,
+        "primary_metric": task.primary_metric,
+        "higher_is_better": task.higher_is_better,
+        "answer": task.answer_space.describe(options),
+        "closed_set": labels is not None,
     }
 
 
@@ -43,5 +46,8 @@ def run(args) -> int:
         print(f"  labels:  {'open answer' if labels is None else f'{len(labels)}: ' + ', '.join(labels)}")
         for option in info["options"]:
             print(f"  option:  {option['name']} (default {option['default']!r}) {option['help']}")
-        print(f"  metrics: {', '.join(info['metrics'])}")
+        print(f"  answer:  {info['answer']['kind']}" + (f" (extras: {', '.join(info['answer']['extras'])})"
+                                                         if info["answer"]["extras"] else ""))
+        arrow = "higher is better" if info["higher_is_better"] else "lower is better"
+        print(f"  metrics: {', '.join(info['metrics'])} (primary: {info['primary_metric']}, {arrow})")
     return 0

@@ -1,49 +1,49 @@
-"""Per-class views of a task's predictions for the report: a confusion matrix for single-label
-answers (gesture, relation, gaze_video's in/out decision) and per-class recall."""
+"""Per-class views of a task's predictions for the report, chosen by its answer space: a confusion
+matrix for a single label or an in/out decision, and per-class recall (also of multi-label answers)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..tasks.answer_space import MultiLabel, PointOrOutside, SingleLabel
 from ..tasks.base import Task, TaskOptions
 from ..tasks.classification_metrics import top_class
 
 UNPARSED = "(unparsed)"
 OTHER = "(other)"
-IN_OUT = ("in frame", "out of frame")
 
 
 def single_label_pairs(task: Task, options: TaskOptions, metas: Sequence[Mapping[str, Any]],
                        parsed: Sequence[Any], scores: Sequence[Optional[Mapping[str, float]]]
                        ) -> Optional[Tuple[List[str], List[Tuple[str, str]]]]:
-    """(classes, [(truth, predicted)]) or None when the task has no single label per record.
-    Ranking scores decide the predicted class where given, as in scoring."""
-    if task.name == "gaze_video":
-        pairs = [(IN_OUT[0] if m.get("in_frame") else IN_OUT[1], _in_out(p, s)) for m, p, s in zip(metas, parsed, scores)]
-        return list(IN_OUT), pairs
-    classes = task.label_names(options)
-    if not classes or not metas:
+    """(classes, [(truth, predicted)]) or None when the task's answer space has no single decision
+    per record: a SingleLabel's label, or a PointOrOutside's in/out decision. Ranking scores decide
+    the predicted class where given, as in scoring."""
+    space = task.answer_space
+    if isinstance(space, PointOrOutside):
+        pairs = [(space.truth_decision(m), space.predicted_decision(p, s) or UNPARSED)
+                 for m, p, s in zip(metas, parsed, scores)]
+        return list(space.decision_labels), pairs
+    if not isinstance(space, SingleLabel) or not metas:
         return None
-    first = task.probe_target(metas[0])
-    if first is None or first[0] != "single":
-        return None
+    classes = space.label_names(options)
     pairs = []
     for meta, value, score in zip(metas, parsed, scores):
-        target = task.probe_target(meta)
-        predicted = top_class(value if isinstance(value, str) else None, score, classes)
+        predicted = top_class(space.predicted_label(value), score, classes)
         if predicted is None:
             predicted = UNPARSED
         elif predicted not in classes:
             predicted = OTHER
-        pairs.append((target[1], predicted))
+        pairs.append((space.truth_label(meta), predicted))
     return list(classes), pairs
 
 
-def _in_out(parsed: Any, scores: Optional[Mapping[str, float]]) -> str:
-    if scores and all(k in scores for k in IN_OUT):
-        return IN_OUT[0] if scores[IN_OUT[0]] >= scores[IN_OUT[1]] else IN_OUT[1]
-    if not isinstance(parsed, Mapping):
-        return UNPARSED
-    return IN_OUT[0] if parsed.get("in_frame") else IN_OUT[1]
+def multi_label_sets(task: Task, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any]
+                     ) -> Optional[Tuple[List[List[str]], List[Optional[List[str]]]]]:
+    """(true label sets, predicted label sets) of a MultiLabel task; None for other answer spaces."""
+    space = task.answer_space
+    if not isinstance(space, MultiLabel) or not metas:
+        return None
+    return [space.truth_labels(m) for m in metas], [space.predicted_labels(p) for p in parsed]
 
 
 def confusion_matrix(classes: Sequence[str], pairs: Sequence[Tuple[str, str]]) -> Dict[str, Any]:

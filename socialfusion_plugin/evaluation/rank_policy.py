@@ -1,15 +1,16 @@
 """How `eval --mode rank` turns a task's answer options into predictions.
 
-A task describes its ranking with `Task.rank_options(options)` (label -> answer text) and, where
-the defaults do not fit, three class attributes read here:
+The policy follows from the task's answer space (tasks/answer_space.py); the options are
+`answer_space.rank_answers(options)` (label -> answer text):
 
-- `rank_scoring`: "complete" (default) scores each option as a whole answer, end-of-answer token
-  included; "prefix" scores the probability that the answer STARTS with the option text.
-- `rank_multi_label` (default False): every option is a label of its own (emotion); the predicted
-  set is every label whose probability reaches `multi_label_threshold`, plus the best one.
-- `rank_text` (default "label"): the text line is the predicted label's answer text; "generate"
-  keeps the generated answer as text and adds the ranking scores beside it (gaze_video, where the
-  options decide in/out but the point must still be generated).
+- SingleLabel: each label is scored as a whole answer, end-of-answer token included; the text line
+  is the best label's answer text.
+- MultiLabel: each label is scored on its own as the START of the answer (a list may follow); the
+  predicted set is every label whose probability reaches `multi_label_threshold`, plus the best one.
+- PointOrOutside: the two decision labels are scored as the start of the answer (a point, or the
+  outside answer); the generated answer is kept as text and the scores are added beside it, since
+  the options decide in/out but the point must still be generated.
+- Point: no closed answer set, so no ranking.
 
 Scores written to the predictions file are probabilities: a softmax over the options' summed
 log-likelihoods (the raw sums go to "logprobs"), so mAP and AP rank samples by a normalized
@@ -21,11 +22,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
+from ..tasks.answer_space import MultiLabel, PointOrOutside, SingleLabel
 from ..tasks.base import Task, TaskOptions
 from socialfusion_plugin.errors import UserInputError
-
-SCORINGS = ("complete", "prefix")
-TEXT_SOURCES = ("label", "generate")
 
 
 @dataclass(frozen=True)
@@ -67,21 +66,15 @@ def softmax(values: Mapping[str, float]) -> Dict[str, float]:
 
 
 def rank_policy(task: Task, options: TaskOptions, multi_label_threshold: float = 0.1) -> RankPolicy:
-    answers = task.rank_options(options)
+    space = task.answer_space
+    answers = space.rank_answers(options)
     if not answers:
         raise UserInputError(f"task {task.name} has no closed answer set: --mode rank is not available; "
-                         "use --mode generate")
-    scoring = task.rank_scoring
-    if scoring not in SCORINGS:
-        raise UserInputError(f"task {task.name}: rank_scoring must be one of {', '.join(SCORINGS)}, got {scoring!r}")
-    text_source = task.rank_text
-    if text_source not in TEXT_SOURCES:
-        raise UserInputError(f"task {task.name}: rank_text must be one of {', '.join(TEXT_SOURCES)}, got {text_source!r}")
+                             "use --mode generate")
     return RankPolicy(
         options=dict(answers),
-        complete=scoring == "complete",
-        multi_label=bool(task.rank_multi_label),
-        text_from_generation=text_source == "generate",
+        complete=isinstance(space, SingleLabel),
+        multi_label=isinstance(space, MultiLabel),
+        text_from_generation=isinstance(space, PointOrOutside),
         multi_label_threshold=multi_label_threshold,
     )
-

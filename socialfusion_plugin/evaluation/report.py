@@ -9,7 +9,8 @@ from .. import registry
 from ..atomic_files import atomic_write_json, atomic_write_text
 from ..tasks.scoring import ScoringInputError, load_predictions, load_references, score_predictions
 from . import charts
-from .confusion import confusion_matrix, multi_label_recall, recall_from_confusion, single_label_pairs
+from .confusion import (confusion_matrix, multi_label_recall, multi_label_sets, recall_from_confusion,
+                        single_label_pairs)
 from .forgetting import compare, read_loss
 from .layout import RunLayout
 from .provenance import read_info
@@ -63,6 +64,7 @@ def _per_class(layout, task, options, refs, predictions, metrics) -> Dict[str, A
     scores = [row.get("scores") if row else None for row in rows]
     out: Dict[str, Any] = {"charts": []}
     single = single_label_pairs(task, opts, metas, parsed, scores)
+    multi = multi_label_sets(task, metas, parsed)
     recall = metrics.get("per_class_recall")
     if single is not None:
         confusion = confusion_matrix(*single)
@@ -70,10 +72,8 @@ def _per_class(layout, task, options, refs, predictions, metrics) -> Dict[str, A
         recall = recall or recall_from_confusion(confusion)
         path = charts.confusion_plot(confusion, f"{task.name}: confusion", layout.chart(task.name, "confusion"))
         out["charts"].append(path.name)
-    elif task.label_names(opts) and metas and (task.probe_target(metas[0]) or ("",))[0] == "multi":
-        truths = [task.probe_target(m)[1] for m in metas]
-        predicted = [(p or {}).get("categories") if isinstance(p, Mapping) else p for p in parsed]
-        recall = multi_label_recall(task.label_names(opts), truths, predicted)
+    elif multi is not None:
+        recall = multi_label_recall(task.label_names(opts), *multi)
     if recall:
         out["per_class_recall"] = recall
         path = charts.recall_bars(recall, f"{task.name}: per-class recall", layout.chart(task.name, "recall"))

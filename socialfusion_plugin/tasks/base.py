@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 from socialfusion_plugin.errors import UserInputError
 
+from .answer_space import AnswerSpace
+
 
 @dataclass
 class Sample:
@@ -110,7 +112,13 @@ def _coerce(raw: Any, f: dataclasses.Field, where: str) -> Any:
 
 
 class Task(ABC):
-    """Base class of a social task. Subclasses set the class attributes and implement the methods."""
+    """Base class of a social task. Subclasses set the class attributes and implement the methods.
+
+    Required declarations (registration refuses a task without them): `answer_space`, what the task
+    answers (tasks/answer_space.py), and `primary_metric`, one of `metric_names`, with its direction
+    `higher_is_better`. Ranking, confusion charts, per-class recall and probe targets are derived
+    from `answer_space`; a task does not override `label_names`, `rank_options` or `probe_target`.
+    """
 
     name: str = ""  # registry name, lowercase
     dataset: str = ""  # human name of the source dataset
@@ -118,43 +126,37 @@ class Task(ABC):
     splits: Tuple[str, ...] = ()
     metric_names: Tuple[str, ...] = ()
     Options = TaskOptions  # the task's options dataclass (subclass of TaskOptions)
-    # For closed-set tasks: how `eval --mode rank` enumerates answers. None for open answers (gaze points).
-    closed_set: bool = False
+    # What the task answers: SingleLabel, MultiLabel, Point or PointOrOutside (tasks/answer_space.py).
+    answer_space: Optional[AnswerSpace] = None
+    # The one metric that summarizes the task (report, transfer tables, probes) and its direction.
+    primary_metric: str = ""
+    higher_is_better: bool = True
     # Stated in `score` output and the README where a metric needs scores or a heatmap that a plain
     # text answer does not provide (e.g. the Gaussian heatmap used for AUC from a predicted point).
     metric_notes: Tuple[str, ...] = ()
-    # How ranking mode (`eval --mode rank`) uses rank_options (evaluation/rank_policy.py):
-    # "complete" scores whole answers, "prefix" the start of the answer; multi-label scores every
-    # label on its own; rank_text "generate" keeps the generated answer and adds the scores.
-    rank_scoring: str = "complete"
-    rank_multi_label: bool = False
-    rank_text: str = "label"
-    # The one metric that summarizes the task (transfer tables, charts) and its direction.
-    primary_metric: str = ""
-    higher_is_better: bool = True
 
     def options(self, values: Optional[Mapping[str, Any]] = None, where: str = "") -> TaskOptions:
         return self.Options.from_mapping(values, where or f"task {self.name} options")
 
+    # -- derived from answer_space (not overridden by tasks) --------------------------------------
     def label_names(self, options: TaskOptions) -> Optional[List[str]]:
         """The closed label set under these options, or None for open answers."""
-        return None
+        return self.answer_space.label_names(options)
 
     def rank_options(self, options: TaskOptions) -> Optional[Dict[str, str]]:
         """For ranking mode (`eval --mode rank`): label -> the answer text whose log-likelihood
-        scores that label. Default: every label of a closed-set task, answered by its own name.
-        None: the task has no closed answer set."""
-        labels = self.label_names(options) if self.closed_set else None
-        return {label: label for label in labels} if labels else None
-
-    def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
-        """Normalized [x1, y1, x2, y2] of what a question is about (person, head, pair, hands), for
-        region features in the probes; None means the whole image."""
-        return None
+        scores that label; None: the task has no closed answer set."""
+        return self.answer_space.rank_answers(options)
 
     def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
         """What a linear probe predicts from a record: ("single", label), ("multi", [labels]) or
         ("point", [x, y]); None when the record has nothing to probe."""
+        return self.answer_space.probe_target(meta)
+
+    # -- optional ---------------------------------------------------------------------------------
+    def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
+        """Normalized [x1, y1, x2, y2] of what a question is about (person, head, pair, hands), for
+        region features in the probes; None means the whole image."""
         return None
 
     @property

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
+from ..answer_space import MultiLabel
 from ..base import Item, Skip, Task, TaskOptions
 from .answers import format_categories_answer, parse_emotion_answer
 from .csvreader import csv_candidates, find_csv_file, iter_csv_persons
@@ -56,13 +57,11 @@ class EmotionTask(Task):
     splits = ("train", "val", "test")
     metric_names = METRIC_NAMES
     Options = EmotionOptions
-    closed_set = True
     # Ranking scores each category on its own as the START of the answer (the answer is a list, so
     # the category's name may be followed by more): the probability that the model's list begins
     # with that category. Answers list categories in canonical order during training, so earlier
     # categories are favoured as first items: compare ranking mAP between checkpoints, not with text mAP.
-    rank_scoring = "prefix"
-    rank_multi_label = True
+    answer_space = MultiLabel(labels=CATEGORIES, truth="categories", predicted="categories", extras=("vad",))
     primary_metric = "mean_ap"
     metric_notes = (
         "mean_ap: mean over categories with a positive of sklearn average_precision_score over all persons; "
@@ -72,12 +71,6 @@ class EmotionTask(Task):
         "vad_mae: mean absolute error of valence/arousal/dominance (1-10) over the vad_n persons whose "
         "reference and answer both have all three ratings.",
     )
-
-    def label_names(self, options: TaskOptions) -> Optional[List[str]]:
-        return list(CATEGORIES)
-
-    def rank_options(self, options: TaskOptions) -> Optional[Dict[str, str]]:
-        return {category: category for category in CATEGORIES}
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
         root = Path(root)
@@ -126,6 +119,3 @@ class EmotionTask(Task):
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
         return meta.get("box")
-
-    def probe_target(self, meta: Mapping[str, Any]):
-        return ("multi", list(meta["categories"]))

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+from ..answer_space import Point
 from ..base import Item, Task, TaskOptions
 from .answers import format_point, parse_point
 from .metrics import METRIC_NOTES, score_gazefollow
@@ -20,7 +21,7 @@ class GazeFollowTask(Task):
     )
     splits = ("train", "test")
     metric_names = ("auc", "avg_l2", "min_l2")
-    closed_set = False
+    answer_space = Point(truth=lambda meta: mean_point(meta.get("gaze_points")))
     primary_metric = "auc"
     metric_notes = METRIC_NOTES
 
@@ -30,10 +31,7 @@ class GazeFollowTask(Task):
 
     def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
         # a test person has ~10 annotator points; the answer shows their mean (what avg_l2 measures)
-        points = target["gaze_points"]
-        mean_x = sum(p[0] for p in points) / len(points)
-        mean_y = sum(p[1] for p in points) / len(points)
-        return format_point((mean_x, mean_y))
+        return format_point(mean_point(target["gaze_points"]))
 
     def parse_answer(self, text: str, options: TaskOptions) -> Optional[Any]:
         return parse_point(text)
@@ -50,8 +48,9 @@ class GazeFollowTask(Task):
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
         return meta.get("head_box")
 
-    def probe_target(self, meta: Mapping[str, Any]):
-        points = meta.get("gaze_points") or []
-        if not points:
-            return None
-        return ("point", [sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)])
+
+def mean_point(points) -> Optional[Tuple[float, float]]:
+    """The mean of a person's annotator points (None when there is none)."""
+    if not points:
+        return None
+    return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))

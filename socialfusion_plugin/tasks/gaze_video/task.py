@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
+from ..answer_space import PointOrOutside
 from ..base import Item, Task, TaskOptions, TaskOptionsError
 from .answers import IN_FRAME_LABEL, OUT_OF_FRAME_ANSWER, OUT_OF_FRAME_LABEL, format_answer, parse_answer
 from .metrics import METRIC_NOTES, score_video_attention
@@ -44,17 +45,14 @@ class VideoAttentionTargetTask(Task):
     splits = ("train", "test")
     metric_names = ("auc", "l2", "inout_ap")
     Options = GazeVideoOptions
-    closed_set = False  # points are open answers; only the in/out decision has ranking scores
+    # Ranking decides in/out only: an in-frame answer is "(x, y)", so "in frame" is scored as the
+    # probability that the answer STARTS with "(", against the probability that it starts with
+    # "out of frame". The point itself is still generated.
+    answer_space = PointOrOutside(point="gaze", inside="in_frame", predicted_inside="in_frame",
+                                  outside_answer=OUT_OF_FRAME_ANSWER, point_prefix="(",
+                                  inside_label=IN_FRAME_LABEL, outside_label=OUT_OF_FRAME_LABEL)
     primary_metric = "auc"
     metric_notes = METRIC_NOTES
-    # Ranking decides in/out only: an in-frame answer is "(x, y)", so "in frame" is scored as the
-    # probability that the answer STARTS with "(" (summed over every point that may follow), against
-    # the probability that it starts with "out of frame". The point itself is still generated.
-    rank_scoring = "prefix"
-    rank_text = "generate"
-
-    def rank_options(self, options: TaskOptions) -> Optional[Dict[str, str]]:
-        return {IN_FRAME_LABEL: "(", OUT_OF_FRAME_LABEL: OUT_OF_FRAME_ANSWER}
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
         return read_split(Path(root), split, options.frame_stride, options.smooth_boxes)
@@ -76,6 +74,3 @@ class VideoAttentionTargetTask(Task):
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
         return meta.get("head_box")
-
-    def probe_target(self, meta: Mapping[str, Any]):
-        return ("point", list(meta["gaze"])) if meta.get("in_frame") and meta.get("gaze") else None

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from ..boxes import union_box
+from ..answer_space import SingleLabel
 from ..base import Item, Task, TaskOptions
 from ..classification_metrics import top_class
 from .answers import format_gesture, parse_gesture
@@ -44,7 +45,7 @@ class GestureTask(Task):
     splits = ("train", "val", "test")
     metric_names = ("f1_micro", "f1_macro", "accuracy", "per_class_recall")
     Options = GestureOptions
-    closed_set = True
+    answer_space = SingleLabel(labels=lambda options: label_names(options.keep_no_gesture), truth="label")
     primary_metric = "f1_micro"
     metric_notes = (
         "f1_micro equals accuracy (single label); f1_macro follows torchmetrics "
@@ -54,9 +55,6 @@ class GestureTask(Task):
         "without_no_gesture: references labelled no_gesture are removed and no_gesture leaves the label "
         "set, as the reference does for full-frame models; a no_gesture answer there is wrong",
     )
-
-    def label_names(self, options: TaskOptions) -> Optional[List[str]]:
-        return list(label_names(options.keep_no_gesture))
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
         root = Path(root)
@@ -108,6 +106,3 @@ class GestureTask(Task):
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
         return union_box(meta.get("hand_boxes"))  # the hands carry the gesture
-
-    def probe_target(self, meta: Mapping[str, Any]):
-        return ("single", meta["label"])

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from ..boxes import union_box
+from ..answer_space import SingleLabel
 from ..base import Item, Task, TaskOptions
 from .answers import format_relation, parse_relation
 from .labels import FINE, GRANULARITIES, LABELS, label_for
@@ -36,7 +37,7 @@ class RelationTask(Task):
     splits = ("train", "val", "test")
     metric_names = ("mean_ap", "per_class_recall", "mean_recall", "accuracy")
     Options = RelationOptions
-    closed_set = True
+    answer_space = SingleLabel(labels=lambda options: LABELS[options.granularity], truth="label")
     primary_metric = "mean_ap"
     metric_notes = (
         "mAP: mean over classes with positives of sklearn average_precision_score; a text answer "
@@ -45,9 +46,6 @@ class RelationTask(Task):
         "the label set is the references' granularity (from meta); for coarse references a fine answer "
         "counts as its domain (friends/family/couple -> intimate, professional/commercial -> non-intimate)",
     )
-
-    def label_names(self, options: TaskOptions) -> Optional[List[str]]:
-        return list(LABELS[options.granularity])
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
         root = Path(root)
@@ -88,6 +86,3 @@ class RelationTask(Task):
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
         return union_box(meta.get("boxes"))  # both people of the pair
-
-    def probe_target(self, meta: Mapping[str, Any]):
-        return ("single", meta["label"])
