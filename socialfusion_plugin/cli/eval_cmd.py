@@ -130,6 +130,7 @@ def _run_loss(args, settings) -> int:
     from ..evaluation.forgetting import loss_record
     from ..evaluation.records import image_path, load_records, open_image
     from ..host.general_loss import general_loss, is_language_model_only, load_language_model
+    from ..progress import progress_bar
 
     records = load_records(args.data)
     if args.text_only:
@@ -143,8 +144,9 @@ def _run_loss(args, settings) -> int:
     else:
         loaded = _load(args)
     where = str(args.data)
-    result = general_loss(loaded, records, lambda r: open_image(image_path(r, args.image_folder, where), f"{where} record {r['id']!r}"),
-                          conv_mode=args.conv_mode, batch_size=args.batch_size)
+    with progress_bar(enabled=not args.no_progress, total=len(records), description="eval loss", unit=" samples") as bar:
+        result = general_loss(loaded, records, lambda r: open_image(image_path(r, args.image_folder, where), f"{where} record {r['id']!r}"),
+                              conv_mode=args.conv_mode, batch_size=args.batch_size, progress=bar)
     record = loss_record(result, str(args.model_path), args.model_base, args.data)
     atomic_write_json(args.out, record)
     print(f"loss {record['mean_loss']} perplexity {record['perplexity']} over {record['tokens']} tokens of "

@@ -41,6 +41,7 @@ from .checkpoints import NON_LORA_SAFETENSORS
 from .resume import (NON_LORA_FILE, deepspeed_loads_saved_module_states, loss_restoring_callback, read_loss_state,
                      resolve_checkpoint, restore_non_lora_trainables, save_loss_state, trainer_loads)
 from .host_loads import host_loads_read_safely
+from .progress_callback import add_training_progress
 from .safe_load import RNG_STATE, TENSORS
 
 
@@ -133,6 +134,7 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
             enforce_frozen_tower(self.model)
             keep_cpu_tower_runnable(self.model, self.args)
             self.add_callback(loss_restoring_callback(self))
+            add_training_progress(self)  # progress lines instead of a bar in logs
             if getattr(self, "is_deepspeed_enabled", False):
                 align_trainable_dtype(self.model, self.args)
             if is_main_process(self.args):
