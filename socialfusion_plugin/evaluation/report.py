@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from .. import registry
 from ..atomic_files import atomic_write_json, atomic_write_text
-from ..tasks.scoring import ScoringInputError, load_predictions, load_references, score_predictions
+from ..tasks.scoring import (ScoringInputError, load_predictions, load_references, parse_predictions,
+                             score_predictions)
 from . import charts
 from .confusion import (confusion_matrix, multi_label_recall, multi_label_sets, recall_from_confusion,
                         single_label_pairs)
@@ -59,9 +60,8 @@ def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = N
 def _per_class(layout, task, options, refs, predictions, metrics) -> Dict[str, Any]:
     opts = task.options(options)
     metas = [r["meta"] for r in refs]
-    rows = [predictions.get(str(r["id"])) for r in refs]
-    parsed = [task.parse_answer(row.get("text", ""), opts) if row else None for row in rows]
-    scores = [row.get("scores") if row else None for row in rows]
+    answers = parse_predictions(task, refs, predictions, opts)
+    parsed, scores = answers.parsed, answers.class_scores
     out: Dict[str, Any] = {"charts": []}
     single = single_label_pairs(task, opts, metas, parsed, scores)
     multi = multi_label_sets(task, metas, parsed)

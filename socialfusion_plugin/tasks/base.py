@@ -55,6 +55,11 @@ class TaskOptionsError(UserInputError):
     """Unknown or invalid task option."""
 
 
+class AnswerDataError(UserInputError):
+    """A data file that a task's answer parser reads (synonyms, lexicons) is missing or broken.
+    Scoring stops on it, naming the file: every answer would otherwise read as unparsed."""
+
+
 @dataclass
 class TaskOptions:
     """Base of every task's options dataclass. Subclasses add fields with `metadata={"help": ...}`."""
@@ -189,7 +194,8 @@ class Task(ABC):
 
     @abstractmethod
     def parse_answer(self, text: str, options: TaskOptions) -> Optional[Any]:
-        """Structured prediction from raw model text, or None when unparseable (never raises)."""
+        """Structured prediction from raw model text, or None when unparseable. Odd text never
+        raises; a broken data file of the parser raises AnswerDataError naming the file."""
 
     @abstractmethod
     def score(

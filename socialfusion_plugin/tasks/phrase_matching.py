@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from typing import Iterable, Mapping, Optional, Tuple
-from socialfusion_plugin.errors import UserInputError
+
+from .base import AnswerDataError
 
 _SEPARATORS = re.compile(r"[_\-]+")
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
@@ -62,32 +63,47 @@ def load_synonym_matcher(path, labels: Iterable[str], kind: str) -> PhraseMatche
     import yaml
 
     labels = tuple(labels)
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle) or {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except (OSError, UnicodeDecodeError) as err:
+        raise AnswerDataError(f"{path}: the {kind} synonyms file cannot be read ({err})") from None
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        problem = getattr(err, "problem", None) or type(err).__name__
+        raise AnswerDataError(f"{path}: the {kind} synonyms file is not valid YAML{line} ({problem})") from None
+    if not isinstance(data, dict):
+        raise AnswerDataError(f"{path}: expected a mapping with the keys labels, fillers")
     unknown_keys = sorted(set(data) - {"labels", "fillers"})
     if unknown_keys:
-        raise UserInputError(f"{path}: unknown key(s) {', '.join(unknown_keys)}; expected labels, fillers")
+        raise AnswerDataError(f"{path}: unknown key(s) {', '.join(map(str, unknown_keys))}; expected labels, fillers")
+    table = data.get("labels") or {}
+    fillers = data.get("fillers") or []
+    if not isinstance(table, dict) or not isinstance(fillers, list):
+        raise AnswerDataError(f"{path}: 'labels' must map a {kind} to a list of phrases and 'fillers' be a list")
     phrases = {label: label for label in labels}
-    for label, synonyms in (data.get("labels") or {}).items():
+    for label, synonyms in table.items():
         if label not in labels:
-            raise UserInputError(f"{path}: unknown {kind} {label!r}")
+            raise AnswerDataError(f"{path}: unknown {kind} {label!r}")
+        if not isinstance(synonyms, (list, type(None))):
+            raise AnswerDataError(f"{path}: the phrases of {kind} {label!r} must be a list")
         for phrase in synonyms or ():
             phrases[str(phrase)] = label
-    return PhraseMatcher(phrases, fillers=[str(f) for f in data.get("fillers") or ()])
+    return PhraseMatcher(phrases, fillers=[str(f) for f in fillers])
 
 
 class SynonymParser:
     """A task's answer parser: the label named in free text, from its `synonyms.yaml` (read on first
-    use). Honours the parser contract: any input gives a label or None, never an exception."""
+    use, so a broken file does not stop commands that never parse answers). Any text gives a label
+    or None; a broken synonyms file raises AnswerDataError naming it, instead of reading every
+    answer as unparsed."""
 
     def __init__(self, path, labels: Iterable[str], kind: str):
         self.path, self.labels, self.kind = path, tuple(labels), kind
         self._matcher: Optional[PhraseMatcher] = None
 
     def __call__(self, text: object) -> Optional[str]:
-        try:
-            if self._matcher is None:
-                self._matcher = load_synonym_matcher(self.path, self.labels, self.kind)
-            return self._matcher.match(text)
-        except Exception:  # an unreadable answer is None; scoring counts it as wrong
-            return None
+        if self._matcher is None:
+            self._matcher = load_synonym_matcher(self.path, self.labels, self.kind)
+        return self._matcher.match(text)

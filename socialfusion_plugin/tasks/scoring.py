@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..json_records import not_utf8_message, read_json_list
-from .base import Task
+from .base import AnswerDataError, Task
 from socialfusion_plugin.errors import UserInputError
 
 
@@ -110,39 +111,58 @@ def score_predictions(
     names the predictions in errors."""
     extra = check_predictions_belong(task, references, predictions, expected, source)
     opts = task.options(options)
-    metas, parsed, class_scores = [], [], []
-    unparsed = missing = parser_errors = 0
-    for record in references:
-        metas.append(record["meta"])
-        row = predictions.get(str(record["id"]))
-        if row is None:
-            missing += 1
-            parsed.append(None)
-            class_scores.append(None)
-            continue
-        try:
-            value = task.parse_answer(row.get("text", ""), opts)
-        except Exception:  # a parser bug must not lose a whole evaluation: count it, score as wrong
-            parser_errors += 1
-            value = None
-        if value is None:
-            unparsed += 1
-        parsed.append(value)
-        class_scores.append(row.get("scores"))
-    metrics = task.score(metas, parsed, class_scores, opts)
+    metas = [record["meta"] for record in references]
+    answers = parse_predictions(task, references, predictions, opts)
+    metrics = task.score(metas, answers.parsed, answers.class_scores, opts)
     result: Dict[str, Any] = {
         "task": task.name,
         "n": len(references),
-        "unparsed": unparsed,
-        "missing": missing,
+        "unparsed": answers.unparsed,
+        "missing": answers.missing,
         "extra": extra,
         "metrics": metrics,
     }
-    if parser_errors:
-        result["parser_errors"] = parser_errors
+    if answers.parser_errors:
+        result["parser_errors"] = answers.parser_errors
     if task.metric_notes:
         result["notes"] = list(task.metric_notes)
     return result
+
+
+@dataclass
+class ParsedAnswers:
+    """Each reference's parsed answer (None: missing or unparsed) and ranking scores, with counts."""
+
+    parsed: List[Any] = field(default_factory=list)
+    class_scores: List[Optional[Mapping[str, float]]] = field(default_factory=list)
+    unparsed: int = 0
+    missing: int = 0
+    parser_errors: int = 0
+
+
+def parse_predictions(task: Task, references: List[Dict[str, Any]],
+                      predictions: Mapping[str, Mapping[str, Any]], opts) -> ParsedAnswers:
+    """The task's parser over the prediction of every reference, in reference order."""
+    answers = ParsedAnswers()
+    for record in references:
+        row = predictions.get(str(record["id"]))
+        if row is None:
+            answers.missing += 1
+            answers.parsed.append(None)
+            answers.class_scores.append(None)
+            continue
+        try:
+            value = task.parse_answer(row.get("text", ""), opts)
+        except AnswerDataError:
+            raise  # the parser's own data file is broken: every answer would read as unparsed
+        except Exception:  # a parser bug must not lose a whole evaluation: count it, score as wrong
+            answers.parser_errors += 1
+            value = None
+        if value is None:
+            answers.unparsed += 1
+        answers.parsed.append(value)
+        answers.class_scores.append(row.get("scores"))
+    return answers
 
 
 def check_predictions_belong(task: Task, references: List[Dict[str, Any]],

@@ -8,20 +8,9 @@ from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.evaluation.confusion import multi_label_sets, single_label_pairs
 from socialfusion_plugin.evaluation.rank_policy import rank_policy
 from socialfusion_plugin.registry import TASKS, Registry
-from socialfusion_plugin.tasks import Task
 from socialfusion_plugin.tasks.answer_space import MultiLabel, Point, PointOrOutside, SingleLabel
 from socialfusion_plugin.tasks.contract import TaskContractError, check_task
-
-
-def make_task(name="toy", **attributes):
-    body = {"name": name, "metric_names": ("accuracy",), "primary_metric": "accuracy",
-            "answer_space": SingleLabel(labels=("a", "b"), truth="y"),
-            "read": lambda self, root, split, options: iter(()),
-            "format_answer": lambda self, target, options: target["y"],
-            "parse_answer": lambda self, text, options: text.strip() or None,
-            "score": lambda self, refs, preds, scores, options: {"accuracy": 0.0}}
-    body.update(attributes)
-    return type("ToyTask", (Task,), body)()
+from toy_task import make_task
 
 
 @pytest.fixture

@@ -103,10 +103,7 @@ class EmotionTask(Task):
         return format_categories_answer(target, options.include_vad)
 
     def parse_answer(self, text: str, options: TaskOptions) -> Optional[Dict[str, Any]]:
-        try:
-            return parse_emotion_answer(text)
-        except Exception:  # the contract: a parser never raises; an odd answer counts as wrong
-            return None
+        return parse_emotion_answer(text)
 
     def score(
         self,
