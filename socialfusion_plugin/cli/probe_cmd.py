@@ -17,8 +17,10 @@ def register(subparsers) -> None:
         "train split and scores it on the test split with the task's own metrics. Features are cached.",
     )
     parser.add_argument("--encoders", nargs="+", required=True, metavar="ENCODER",
-                        help="open_clip:ARCH@WEIGHTS (as --vision_tower) or hf_clip:FOLDER (local Hugging Face CLIP "
-                        "folder, or a llava-hf style VLM folder with a CLIP vision_config)")
+                        help="open_clip:ARCH@WEIGHTS (as --vision_tower); hf_clip:FOLDER or hf_siglip:FOLDER (a local "
+                        "Hugging Face CLIP / SigLIP folder, or a VLM checkpoint with such a tower); hf_vlm:FOLDER (the "
+                        "vision tower inside a local VLM checkpoint: LLaVA-1.5-hf, LLaVA-NeXT-hf, LLaVA-OneVision-hf, "
+                        "PaliGemma). Local files only")
     parser.add_argument("--tasks", nargs="+", required=True, metavar="TASK", help="registered task names")
     parser.add_argument("--data-root", type=Path, help="folder with <task>_train.json, <task>_test.json (from "
                         "`socialfusion convert`) and <task>/ (the dataset root the images are relative to)")
@@ -29,9 +31,10 @@ def register(subparsers) -> None:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="feature cache (default: %(default)s)")
     parser.add_argument("--layers", nargs="+", type=int, default=[-2],
                         help="layers, LLaVA/HF indexing: 0 embeddings (HF towers only), k block k, -1 last, -2 second to "
-                        "last (default: -2); several values sweep")
+                        "last (default: -2, what LLaVA-1.5 reads); several values sweep")
     parser.add_argument("--pooling", nargs="+", default=["mean"], choices=("mean", "cls", "cls_mean"),
-                        help="mean of patch tokens, CLS token, or both concatenated (default: mean)")
+                        help="mean of patch tokens, CLS token, or both concatenated (default: mean); SigLIP towers have "
+                        "no CLS token: mean only")
     parser.add_argument("--region", nargs="+", default=["full"], choices=("full", "region"),
                         help="whole image, or the task's person/head/pair/hands box cropped before preprocessing")
     parser.add_argument("--max-train", type=int, help="subsample at most N training records (seeded)")
@@ -50,6 +53,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..analysis.linear_probes import ProbeSettings
     from ..analysis.probe_report import markdown_table, write_probe_report
+    from ..analysis.encoders import describe_encoder
     from ..analysis.probe_run import ProbeConfig, run_probe
     from ..preflight import check_probe_arguments
 
@@ -67,6 +71,10 @@ def run(args) -> int:
         settings=ProbeSettings(C=args.C, ridge_alpha=args.ridge_alpha), progress=not args.no_progress,
     )
     check_probe_arguments(args, overrides)  # every missing file and weight, before any encoder is built
+    for name in args.encoders:  # what each tower is and how images are prepared for it, from its files
+        description = describe_encoder(name)
+        if description:
+            print(f"encoder {name}: {description}")
     result = run_probe(config)
     written = write_probe_report(result, args.out)
     print(markdown_table(result["results"]), end="")

@@ -2,7 +2,10 @@
 output and cache folders, before any encoder is built.
 
 - `open_clip:ARCH@WEIGHTS`: resolves locally, as `--vision_tower` (`towers.py`);
-- `hf_clip:FOLDER`: config.json and weight files (safetensors or .bin, every shard of an index);
+- `hf_clip:` / `hf_siglip:` / `hf_vlm:` FOLDER: config.json names a tower (or a VLM checkpoint with
+  one) of the kind asked for, the tower's weights are in the shards that are there and complete, with
+  every block the config has (`towers.hf_probe_tower_check`); a tower without a class token (SigLIP)
+  with `--pooling cls` or `cls_mean` is refused, since its token 0 is the patch mean;
 - per task: the files `--data-root` / `--train` / `--test` / `--image-folder` name
   (`analysis.probe_data.task_files`), each a JSON list, and a sample of the images of the records
   the probe reads (the task's records with a probe target), resolved as the probe resolves them;
@@ -13,21 +16,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import registry
-from ..analysis.encoders import encoder_prefix
+from ..analysis.encoders import PROBE_ENCODERS, HfTowerKind, encoder_prefix
 from ..analysis.probe_data import ProbeDataError, task_files
 from ..tasks.paths import safe_relative_path
 from .data_files import check_record_file
 from .locations import output_folder_problem
-from .model_folders import model_folder_problems
 from .report import PreflightReport
-from .towers import vision_tower_problem
+from .towers import hf_probe_tower_check, vision_tower_problem
+
+CLASS_TOKEN_POOLINGS = ("cls", "cls_mean")
 
 
 def check_probe_arguments(args, overrides) -> None:
     """`overrides`: train/test/image_folder -> task -> path, as probe_cmd parsed them."""
     report = PreflightReport()
     for encoder in args.encoders:
-        _check_encoder(report, encoder)
+        _check_encoder(report, encoder, getattr(args, "pooling", None) or ())
     for task_name in args.tasks:
         _check_task(report, task_name, args.data_root, overrides)
     report.add("--out", None, output_folder_problem(args.out))
@@ -35,16 +39,22 @@ def check_probe_arguments(args, overrides) -> None:
     report.raise_if_any()
 
 
-def _check_encoder(report: PreflightReport, encoder: str) -> None:
+def _check_encoder(report: PreflightReport, encoder: str, poolings) -> None:
     try:
         prefix = encoder_prefix(encoder)
     except ValueError as err:
         report.add("--encoders", encoder, str(err))
         return
-    if prefix == "hf_clip":
-        folder = encoder[len(prefix) + 1:]
-        for problem in model_folder_problems(folder, tokenizer=False):
+    kind = PROBE_ENCODERS.get(prefix)
+    if isinstance(kind, HfTowerKind):
+        problems, layout = hf_probe_tower_check(kind, encoder)
+        for problem in problems:
             report.add("--encoders", encoder, problem)
+        asked = [pooling for pooling in poolings if pooling in CLASS_TOKEN_POOLINGS]
+        if layout is not None and not layout.family.class_token and asked:
+            report.add("--encoders", encoder, f"a {layout.family.label} tower has no class token, so --pooling "
+                       f"{' '.join(asked)} has nothing to read: probe it with --pooling mean (in a run of its own "
+                       "if other encoders need cls)")
     elif prefix == "open_clip":
         report.add("--encoders", encoder, vision_tower_problem(encoder))
 

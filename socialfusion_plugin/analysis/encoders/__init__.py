@@ -1,24 +1,34 @@
 """Encoders a probe can read, by the prefix of their --encoders string:
 
     open_clip:<ARCH>@<WEIGHTS>   the same scheme as --vision_tower in training
-    hf_clip:<FOLDER>             a local Hugging Face CLIP (vision) folder or a llava-hf style VLM folder
+    hf_clip:<FOLDER>             a local Hugging Face CLIP (vision) folder, or a VLM checkpoint with a CLIP tower
+    hf_siglip:<FOLDER>           a local Hugging Face SigLIP (vision) folder, or a VLM checkpoint with a SigLIP tower
+    hf_vlm:<FOLDER>              the vision tower inside a local VLM checkpoint (LLaVA-1.5-hf, LLaVA-NeXT-hf,
+                                 LLaVA-OneVision-hf, PaliGemma, ...), whatever its family
 
 Outside packages add a kind with `PROBE_ENCODERS.register(prefix, EncoderKind(identify, build))`:
 `identify(name)` names the encoder and fingerprints its weights WITHOUT loading them (so a fully
-cached probe never builds the model), `build(name, device=..., dtype=...)` returns a FeatureEncoder.
+cached probe never builds the model), `build(name, device=..., dtype=...)` returns a FeatureEncoder,
+and the optional `describe(name)` says in one line what the encoder is, also without loading it.
+New Hugging Face tower families and VLM checkpoint formats are data: `hf_formats.TOWER_FAMILIES`
+and `hf_formats.VLM_FORMATS`.
 """
 from __future__ import annotations
+
+from typing import Optional
 
 import torch
 
 from ...registry import Registry
 from .base import EncoderIdentity, EncoderKind, EncoderSpecError, FeatureEncoder
-from .hf_clip_encoder import build_hf_clip_encoder, identify_hf_clip
+from .hf_encoder_kinds import HF_CLIP, HF_SIGLIP, HF_VLM, HfTowerKind
+from .hf_formats import TOWER_FAMILIES, VLM_FORMATS
 from .open_clip_encoder import build_open_clip_encoder, identify_open_clip
 
 PROBE_ENCODERS: Registry = Registry("probe encoder")
 PROBE_ENCODERS.register("open_clip", EncoderKind(identify=identify_open_clip, build=build_open_clip_encoder))
-PROBE_ENCODERS.register("hf_clip", EncoderKind(identify=identify_hf_clip, build=build_hf_clip_encoder))
+for _kind in (HF_CLIP, HF_SIGLIP, HF_VLM):
+    PROBE_ENCODERS.register(_kind.prefix, _kind)
 
 
 def encoder_prefix(name: str) -> str:
@@ -26,7 +36,8 @@ def encoder_prefix(name: str) -> str:
     if prefix not in PROBE_ENCODERS:
         raise EncoderSpecError(
             f"encoder {name!r}: expected one of {', '.join(p + ':...' for p in PROBE_ENCODERS.names())}, "
-            "e.g. open_clip:ViT-L-14-336@openai or hf_clip:/models/clip-vit-large-patch14-336"
+            "e.g. open_clip:ViT-L-14-336@openai, hf_clip:/models/clip-vit-large-patch14-336 or "
+            "hf_vlm:/models/llava-onevision-qwen2-7b-ov-hf"
         )
     return prefix
 
@@ -39,5 +50,11 @@ def load_encoder(name: str, device: str = "cpu", dtype: torch.dtype = torch.floa
     return PROBE_ENCODERS.get(encoder_prefix(name)).build(name, device=device, dtype=dtype)
 
 
-__all__ = ["EncoderIdentity", "EncoderKind", "EncoderSpecError", "FeatureEncoder", "PROBE_ENCODERS",
-           "encoder_prefix", "identify_encoder", "load_encoder"]
+def describe_encoder(name: str) -> Optional[str]:
+    """One line on what the encoder is (read from its files, nothing loaded), or None if its kind has none."""
+    describe = getattr(PROBE_ENCODERS.get(encoder_prefix(name)), "describe", None)
+    return describe(name) if describe else None
+
+
+__all__ = ["EncoderIdentity", "EncoderKind", "EncoderSpecError", "FeatureEncoder", "HfTowerKind", "PROBE_ENCODERS",
+           "TOWER_FAMILIES", "VLM_FORMATS", "describe_encoder", "encoder_prefix", "identify_encoder", "load_encoder"]

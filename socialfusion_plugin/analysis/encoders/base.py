@@ -3,13 +3,14 @@
 Layers are indexed like LLaVA's `--mm_vision_select_layer`, i.e. Hugging Face `hidden_states`:
 0 = the embeddings, k = the output of block k, negative values count from the end (-1 = last
 block, -2 = second to last). Tokens come back as (batch, 1 + patches, width) with the CLS token
-first, so pooling is the same for every encoder.
+first, so pooling is the same for every encoder; an encoder without a class token (SigLIP) says so
+with `class_token = False` and puts the mean of its patch tokens first.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from socialfusion_plugin.errors import UserInputError
@@ -29,11 +30,13 @@ class EncoderIdentity:
 class EncoderKind:
     identify: Callable[[str], EncoderIdentity]
     build: Callable[..., "FeatureEncoder"]
+    describe: Optional[Callable[[str], str]] = None  # one line on what the encoder is, without loading it
 
 
 class FeatureEncoder(ABC):
     encoder_id: str
     num_layers: int  # number of transformer blocks
+    class_token: bool = True  # False: token 0 is the mean of the patch tokens, not a learned class token
 
     @abstractmethod
     def preprocess(self, images: List) -> torch.Tensor:
