@@ -77,7 +77,11 @@ def read_tower_layout(folder, family: Optional[str] = None, vlm_only: bool = Fal
     if absent:
         raise EncoderSpecError(f"{absent[0]} not found: {index_file} lists the vision tower's weights in it"
                                + (f" (and in {len(absent) - 1} more missing shard(s))" if len(absent) > 1 else ""))
-    config_object = found_family.make_config(vision_config)
+    try:
+        config_object = found_family.make_config(vision_config)
+    except (TypeError, ValueError) as err:
+        raise EncoderSpecError(f"{folder / CONFIG}: its {found_family.label} tower config is not usable "
+                               f"({type(err).__name__}: {err})") from None
     if tower:
         _check_blocks(folder, tower, prefix, config_object.num_hidden_layers)
         vision_config, size_note = _image_size(folder, tower, prefix, found_family, vision_config, config_object,
