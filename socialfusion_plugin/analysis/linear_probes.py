@@ -4,7 +4,7 @@
   as text and every class probability as `scores` (so mAP uses real scores, as in ranking mode).
 - ("multi", labels): one-vs-rest logistic regression; `scores` are per-category probabilities and
   the text lists the categories with probability >= 0.5 (the most probable one when none is).
-- ("point", [x, y]): ridge regression per coordinate, clipped to [0, 1], answered as "(x, y)".
+- ("point", [x, y]): ridge regression per coordinate, clamped to [0, 1], answered as "(x, y)".
 
 Features are standardized with statistics of the TRAIN split only. The solvers (lbfgs, closed-form
 ridge) are deterministic given the data, so the same features give the same scores.
@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
+from ..tasks.geometry import format_point
 from ..tasks.scoring import score_predictions
 from socialfusion_plugin.errors import UserInputError
 
@@ -111,8 +112,7 @@ def _point(train_z, points, test_z, settings: ProbeSettings):
     from sklearn.linear_model import Ridge
 
     model = Ridge(alpha=settings.ridge_alpha).fit(train_z, np.asarray(points, dtype=np.float64))
-    predicted = np.clip(model.predict(test_z), 0.0, 1.0)  # the answer format is a point in the image
-    return [f"({x:.2f}, {y:.2f})" for x, y in predicted]
+    return [format_point(point) for point in model.predict(test_z)]  # clamped into the image
 
 
 def probe_and_score(task, train_x, train_targets, test_x, test_records: Sequence[Mapping[str, Any]],

@@ -1,12 +1,17 @@
 """The predictions file of `eval`: JSON lines appended and flushed batch by batch, so an
 interrupted run resumes where it stopped (ids already written are skipped). Whether a run may
-continue a file at all (same evaluation, one writer) is output_guard.py's decision."""
+continue a file at all (same evaluation, one writer) is output_guard.py's decision.
+
+`prediction_lines` is the one reader of predictions files: resuming (here) and scoring
+(tasks/scoring.py) both read through it."""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Set, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Iterator, Optional, Set, Tuple
+
 from socialfusion_plugin.errors import UserInputError
 
 
@@ -27,34 +32,62 @@ def read_done_ids(path: Path) -> Tuple[Set[str], bool]:
     return done, keep_bytes is not None
 
 
-def scan_predictions(path: Path, strict: bool = True) -> Tuple[Set[str], Optional[int]]:
-    """(ids of the complete prediction lines, the length to cut a truncated last line back to or
-    None); reads only. strict=False skips broken lines instead of raising."""
-    path = Path(path)
-    if not path.is_file():
-        return set(), None
-    raw = path.read_bytes()
+@dataclass(frozen=True)
+class PredictionLine:
+    """One non-blank line of a predictions file, as both readers (resume, scoring) see it."""
+
+    number: int  # 1-based line number
+    start: int  # byte offset where the line starts
+    row: Optional[Dict[str, Any]]  # the JSON object; None when the line is not a prediction
+    problem: str  # why `row` is None: "not UTF-8 text (...)", "not valid JSON (...)", "a prediction needs an 'id'"
+    cut_short: bool  # only blank lines follow and the file does not end with a newline (a killed write)
+
+
+def prediction_lines(path: Path) -> Iterator[PredictionLine]:
+    """The non-blank lines of a predictions file (JSON lines {"id", "text", ["scores"]}), in order."""
+    raw = Path(path).read_bytes()
     lines = raw.split(b"\n")
-    done: Set[str] = set()
+    last = max((number for number, line in enumerate(lines, 1) if line.strip()), default=0)
     offset = 0
     for number, line in enumerate(lines, 1):
         start = offset
         offset += len(line) + 1
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict) or "id" not in row:
-                raise UserInputError("no 'id'")
-        except ValueError as err:
-            is_last = all(not rest.strip() for rest in lines[number:])
-            if is_last and not raw.endswith(b"\n"):
-                return done, start
+        row, problem = _parse_line(line, start)
+        yield PredictionLine(number, start, row, problem, number == last and not raw.endswith(b"\n"))
+
+
+def _parse_line(line: bytes, start: int) -> Tuple[Optional[Dict[str, Any]], str]:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return None, f"not UTF-8 text (byte 0x{line[err.start]:02x} at byte offset {start + err.start})"
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as err:
+        return None, f"not valid JSON ({err})"
+    if not isinstance(row, dict) or "id" not in row:
+        return None, "a prediction needs an 'id'"
+    return row, ""
+
+
+def scan_predictions(path: Path, strict: bool = True) -> Tuple[Set[str], Optional[int]]:
+    """(ids of the complete prediction lines, the length to cut a truncated last line back to or
+    None); reads only. strict=False skips broken lines instead of raising."""
+    path = Path(path)
+    if not path.is_file():
+        return set(), None
+    done: Set[str] = set()
+    for line in prediction_lines(path):
+        if line.row is None:
+            if line.cut_short:
+                return done, line.start
             if not strict:
                 continue
-            raise PredictionFileError(f"{path}:{number}: not a prediction line ({err}); "
-                                      "fix or delete the file to resume") from None
-        done.add(str(row["id"]))
+            raise PredictionFileError(f"{path}:{line.number}: not a prediction line ({line.problem}); "
+                                      "fix or delete the file to resume")
+        done.add(str(line.row["id"]))
     return done, None
 
 

@@ -14,13 +14,13 @@ Predictions whose id is not among the references are counted as `extra` and not 
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-from ..json_records import not_utf8_message, read_json_list
+from ..evaluation.prediction_file import prediction_lines
+from ..json_records import read_json_list
 from .base import AnswerDataError, Task
 from socialfusion_plugin.errors import UserInputError
 
@@ -47,15 +47,6 @@ def load_references(path: Path, task: Task) -> List[Dict[str, Any]]:
     return records
 
 
-def _text_lines(path: Path):
-    """The lines of a UTF-8 text file; bytes that are not UTF-8 are an error naming the file and line."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            yield from handle
-    except UnicodeDecodeError:
-        raise ScoringInputError(not_utf8_message(path)) from None
-
-
 def load_predictions(path: Path) -> Dict[str, Dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
@@ -63,15 +54,11 @@ def load_predictions(path: Path) -> Dict[str, Dict[str, Any]]:
     predictions: Dict[str, Dict[str, Any]] = {}
     first_line: Dict[str, int] = {}
     repeated: List[str] = []
-    for line_no, line in enumerate(_text_lines(path), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ScoringInputError(f"{path}:{line_no}: not valid JSON ({err})") from None
-        if not isinstance(row, dict) or "id" not in row:
-            raise ScoringInputError(f"{path}:{line_no}: a prediction needs an 'id'")
+    for line in prediction_lines(path):
+        line_no, row = line.number, line.row
+        if row is None:
+            hint = "; save the file as UTF-8" if line.problem.startswith("not UTF-8") else ""
+            raise ScoringInputError(f"{path}:{line_no}: {line.problem}{hint}")
         text = row.get("text", "")
         if not isinstance(text, str):
             raise ScoringInputError(f"{path}:{line_no}: 'text' must be a string")

@@ -16,7 +16,7 @@ from ...json_records import check_input_file, not_utf8_message
 from ..base import Sample, Skip
 from ..geometry import InvalidBox, clamp01, finite_floats, format_box, pixel_box, rounded
 from ..paths import ImageIndex, safe_relative_path
-from .images import ImageSizeCache
+from ..image_sizes import ImageSizeCache
 from socialfusion_plugin.errors import UserInputError
 
 ANNOTATION_FILES = {"train": "train_annotations_release.txt", "test": "test_annotations_release.txt"}

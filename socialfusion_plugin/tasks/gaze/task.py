@@ -6,7 +6,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ..answer_space import Point
 from ..base import Item, Task, TaskOptions
-from .answers import format_point, parse_point
+from ..point_answers import format_point, parse_point
 from .metrics import METRIC_NOTES, score_gazefollow
 from .reader import read_test, read_train
 

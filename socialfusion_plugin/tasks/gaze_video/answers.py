@@ -1,11 +1,11 @@
 """Answers for VideoAttentionTarget: the gaze point "(x, y)" when the target is in the frame, or
-the fixed wording "out of frame". Points reuse the `gaze` task's format and parser."""
+the fixed wording "out of frame". Points use the shared point format and parser."""
 from __future__ import annotations
 
 import re
 from typing import Any, Dict, Mapping, Optional
 
-from ..gaze.answers import format_point, parse_point
+from ..point_answers import format_point, parse_point
 
 OUT_OF_FRAME_ANSWER = "out of frame"
 # Keys of ranking-mode scores for the in/out decision (`scores` in a predictions line).

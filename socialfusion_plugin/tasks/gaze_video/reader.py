@@ -16,7 +16,7 @@ import numpy as np
 
 from ...json_records import not_utf8_message
 from ..base import Sample, Skip
-from ..gaze.images import ImageSizeCache
+from ..image_sizes import ImageSizeCache
 from ..geometry import InvalidBox, clamp01, finite_floats, format_box, pixel_box, rounded
 from ..paths import ImageIndex, safe_relative_path
 from socialfusion_plugin.errors import UserInputError

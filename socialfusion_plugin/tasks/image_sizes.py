@@ -1,5 +1,5 @@
-"""Image sizes read from file headers. The gaze releases give head boxes (and, for
-VideoAttentionTarget, gaze points) in pixels but not the image size needed to normalize them."""
+"""Image sizes read from file headers, for readers of releases that give boxes or points in pixels
+but not the image size needed to normalize them (GazeFollow, VideoAttentionTarget)."""
 from __future__ import annotations
 
 from collections import OrderedDict

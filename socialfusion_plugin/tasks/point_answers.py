@@ -1,11 +1,11 @@
-"""Answer text for gaze points: "(x, y)" in normalized image coordinates with 2 decimals, and a
-tolerant parser for what a model writes back. Also used by `gaze_video`."""
+"""Answer text for points: "(x, y)" in normalized image coordinates with 2 decimals, and a tolerant
+parser for what a model writes back. Shared by the point tasks (`gaze`, `gaze_video`)."""
 from __future__ import annotations
 
 import re
 from typing import Optional, Tuple
 
-from ..geometry import format_point
+from .geometry import format_point
 
 __all__ = ["format_point", "parse_point"]
 
