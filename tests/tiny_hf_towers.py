@@ -97,12 +97,14 @@ def write_siglip_folder(folder: Path, towers: TinyTowers) -> Path:
     return folder
 
 
-def write_llava_hf(folder: Path, towers: TinyTowers, prefix: str = "vision_tower.") -> Path:
-    """LLaVA-1.5-hf: CLIP vision_config, the tower in a shard of its own (with the projector), the
-    language model in another, and model.safetensors.index.json."""
+def write_llava_hf(folder: Path, towers: TinyTowers, prefix: str = "vision_tower.", model_type: str = "llava",
+                   architecture: str = "LlavaForConditionalGeneration") -> Path:
+    """LLaVA-1.5-hf (or, with llava_next / LlavaNextForConditionalGeneration, LLaVA-NeXT-hf): CLIP
+    vision_config, the tower in a shard of its own (with the projector), the language model in
+    another, and model.safetensors.index.json."""
     vision_config = {**towers.clip.config.to_dict(), "model_type": "clip_vision_model"}
     write_json(folder / "config.json", {
-        "model_type": "llava", "architectures": ["LlavaForConditionalGeneration"], "vision_config": vision_config,
+        "model_type": model_type, "architectures": [architecture], "vision_config": vision_config,
         "text_config": TEXT_CONFIG, "vision_feature_layer": -2, "vision_feature_select_strategy": "default"})
     others = other_vlm_tensors()
     write_sharded(folder, {
@@ -111,6 +113,17 @@ def write_llava_hf(folder: Path, towers: TinyTowers, prefix: str = "vision_tower
                                                  "multi_modal_projector.linear_1.weight")},
         "model-00002-of-00002.safetensors": others})
     write_json(folder / "preprocessor_config.json", clip_processor_config())
+    return folder
+
+
+def write_siglip_model_folder(folder: Path, towers: TinyTowers) -> Path:
+    """A whole SigLIP model (image and text towers) as google/siglip-* folders hold it: config.json
+    of model_type siglip with vision_config and text_config, keys vision_model.* and text_model.*."""
+    write_json(folder / "config.json", {
+        "model_type": "siglip", "architectures": ["SiglipModel"], "vision_config": dict(SIGLIP_VISION),
+        "text_config": {"hidden_size": 16, "num_hidden_layers": 1, "vocab_size": 64}})
+    save_safetensors({**tower_state(towers.siglip), "text_model.embeddings.token_embedding.weight": torch.zeros(64, 16),
+                      "logit_scale": torch.zeros(1)}, folder / "model.safetensors")
     return folder
 
 

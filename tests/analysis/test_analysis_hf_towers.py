@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 from tiny_hf_towers import (build_tiny_towers, save_safetensors, tower_state, write_json, write_llava_hf,
-                            write_llava_onevision_hf, write_paligemma, write_siglip_folder)
+                            write_llava_onevision_hf, write_paligemma, write_siglip_folder, write_siglip_model_folder)
 
 from socialfusion_plugin.analysis.encoders import (EncoderSpecError, describe_encoder, identify_encoder,
                                                    load_encoder)
@@ -36,8 +36,12 @@ def reference(model, pixels):
 
 FORMATS = {  # name -> (writer, probe prefix, module attribute)
     "siglip_folder": (write_siglip_folder, "hf_siglip", "siglip"),
+    "siglip_model_folder": (write_siglip_model_folder, "hf_siglip", "siglip"),
     "llava_1_5_hf_sharded": (write_llava_hf, "hf_vlm", "clip"),
     "llava_onevision_hf": (write_llava_onevision_hf, "hf_vlm", "siglip"),
+    "llava_next_hf": (lambda folder, towers: write_llava_hf(folder, towers, model_type="llava_next",
+                                                            architecture="LlavaNextForConditionalGeneration"),
+                      "hf_vlm", "clip"),
     "paligemma": (write_paligemma, "hf_vlm", "siglip"),
 }
 
