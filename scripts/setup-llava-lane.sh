@@ -5,6 +5,11 @@
 # constraints file of ours. It fails when an install moves a version LLaVA pins (peft excepted, see
 # README) or leaves `pip check` unclean. `.venv-llava` in the repository points at the lane.
 #
+# The lane runs on Python 3.10, the Python of LLaVA's README (`conda create -n llava python=3.10`) and
+# the floor of the plugin's requires-python; beside LLaVA's pins it installs the floors of the
+# plugin's own open ranges (constraints/llava-lane-floors.txt), so CI runs the low end of every range.
+# Python 3.10 is taken from $SOCIALFUSION_LLAVA_PYTHON, else `python3.10` on PATH, else pyenv's.
+#
 # torch 2.1.2 from the registry is the CUDA build (several GB; it runs on a CPU), so the base set is
 # built once and cached under $SOCIALFUSION_LANE_CACHE (default ~/.cache/socialfusion-plugin/lanes),
 # keyed by the pins; each run resets it to the recorded base versions before installing the plugin.
@@ -14,12 +19,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 pins=constraints/llava-c121f04.txt
+floors=constraints/llava-lane-floors.txt
+base_python=
+for candidate in ${SOCIALFUSION_LLAVA_PYTHON:-} python3.10 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10*/bin/python3.10; do
+  # the first that runs as 3.10 (a pyenv shim on PATH may exist and refuse to run)
+  if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+    base_python=$(command -v "$candidate"); break
+  fi
+done
+if [ -z "$base_python" ]; then
+  echo "llava-lane: needs Python 3.10 (LLaVA's README Python, the plugin's lowest): none found;" \
+    "install it or set SOCIALFUSION_LLAVA_PYTHON to its python executable" >&2
+  exit 1
+fi
 case "${1:-}" in
   "") extras="train" ;;
   test) extras="train,test" ;;
   *) echo "usage: bash scripts/setup-llava-lane.sh [test]" >&2; exit 2 ;;
 esac
-key=$(cat "$pins" scripts/lanes/llava_dist.py | sha256sum | cut -c1-12)
+key=$( (cat "$pins" "$floors" scripts/lanes/llava_dist.py; "$base_python" --version) | sha256sum | cut -c1-12)
 lane="${SOCIALFUSION_LANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/socialfusion-plugin/lanes}/llava-c121f04-$key"
 py="$lane/bin/python"
 pip_quiet() { "$py" -m pip --disable-pip-version-check --quiet "$@"; }
@@ -30,8 +48,8 @@ if [ ! -f "$lane/base-freeze.txt" ]; then
   rm -rf "$lane"
   echo "llava-lane: building $lane (first time only: torch 2.1.2 is the registry's CUDA build, several GB)"
   started=$SECONDS
-  python3 -m venv "$lane"
-  pip_quiet install -r "$pins"
+  "$base_python" -m venv "$lane"
+  pip_quiet install -r "$pins" -r "$floors"
   wheel_dir=$(mktemp -d)
   trap 'rm -rf "$wheel_dir"' EXIT
   pip_quiet download --no-deps --dest "$wheel_dir" llava-torch==1.2.2.post1
@@ -51,6 +69,7 @@ check_install() {  # $1: what was run; compares against $lane/before.txt
   freeze > "$lane/after.txt"
   echo "llava-lane: $1"
   "$py" scripts/lanes/pin_check.py "$pins" "$lane/before.txt" "$lane/after.txt" --allow peft
+  "$py" scripts/lanes/pin_check.py "$floors" "$lane/before.txt" "$lane/after.txt" --pinned-by "the lane's floors"
   "$py" -m pip --disable-pip-version-check check
 }
 freeze > "$lane/before.txt"

@@ -4,7 +4,8 @@ Exit status 1 when a package pinned (==) in the pins file changed version, excep
 with --allow (each with the reason the README states). Moves of packages the pins leave open (pip
 may lower, say, fsspec to a release that `datasets` admits) are listed, not failed: they are not pins.
 
-Usage: python pin_check.py PINS_FILE BEFORE.txt AFTER.txt [--allow NAME ...]
+Usage: python pin_check.py PINS_FILE BEFORE.txt AFTER.txt [--pinned-by WHO] [--allow NAME ...]
+(WHO names whose pins the file holds in the messages; default LLaVA)
 """
 from __future__ import annotations
 
@@ -41,6 +42,11 @@ def pinned_names(pins: Path) -> set:
 
 def main(argv) -> int:
     allow = set()
+    who = "LLaVA"
+    if "--pinned-by" in argv:
+        at = argv.index("--pinned-by")
+        who = argv[at + 1]
+        argv = argv[:at] + argv[at + 2:]
     if "--allow" in argv:
         at = argv.index("--allow")
         allow = {canonical(name) for name in argv[at + 1:]}
@@ -55,10 +61,10 @@ def main(argv) -> int:
         if name in allow:
             verdict = "allowed (see README)"
         elif name in pinned:
-            verdict = "NOT ALLOWED: pinned by LLaVA"
+            verdict = f"NOT ALLOWED: pinned by {who}"
             bad.append(name)
         else:
-            verdict = "not pinned by LLaVA"
+            verdict = f"not pinned by {who}"
         print(f"pin-check: {name} {old} -> {new}: {verdict}")
     listed = ", ".join(f"{n} {after[n]}" for n in added) or "none"
     print(f"pin-check: added {len(added)} packages: {listed}")
@@ -69,7 +75,7 @@ def main(argv) -> int:
     if bad:
         print(f"pin-check: FAILED: the install moved {', '.join(bad)}")
         return 1
-    print(f"pin-check: ok: none of the {len(pinned)} packages LLaVA pins moved"
+    print(f"pin-check: ok: none of the {len(pinned)} packages {who} pins moved"
           + (f" (allowed: {', '.join(sorted(allow))})" if allow else ""))
     return 0
 

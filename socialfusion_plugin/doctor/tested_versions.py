@@ -1,8 +1,8 @@
 """The host package versions the plugin is tested with, and the versions known to break it (data).
 
 TESTED maps a distribution name to (lowest, highest) tested version. Lowest = CI's LLaVA lane
-(constraints/llava-c121f04.txt: LLaVA's own pins at c121f04, and what pip resolves next to them for
-the names LLaVA leaves unpinned); highest = what CI's newest-allowed lane resolved when this table was
+(constraints/llava-c121f04.txt: LLaVA's own pins at c121f04, and constraints/llava-lane-floors.txt:
+the floors of the plugin's ranges for the libraries LLaVA leaves unpinned); highest = what CI's newest-allowed lane resolved when this table was
 last written (scripts/setup-newest-lane.sh prints it); the project lane (constraints/cpu.txt) lies in
 between. Tests keep this table, those `==` pins and pyproject.toml's floors in agreement.
 
@@ -39,6 +39,13 @@ TESTED: Dict[str, Tuple[str, str]] = {
     "pyarrow": ("25.0.1", "25.0.1"),
     "scikit-learn": ("1.2.2", "1.9.1"),
     "sentencepiece": ("0.1.99", "0.2.3"),
+    # libraries LLaVA leaves unpinned: lowest = the LLaVA lane's floors (constraints/llava-lane-floors.txt)
+    "pillow": ("10.0.0", "13.0.0"),
+    "PyYAML": ("6.0.1", "6.0.4"),
+    "tqdm": ("4.66.3", "4.70.1"),
+    "scipy": ("1.10.0", "1.17.1"),
+    "matplotlib": ("3.7.0", "3.11.2"),
+    "filelock": ("3.12.0", "4.3.1"),
 }
 
 # Only needed for some runs: missing is an info line, not a problem.

@@ -46,6 +46,12 @@ def test_lowest_tested_versions_are_the_llava_lane_pins():
     assert {name: table()[name][0] for name in llava} == llava
 
 
+def test_lowest_tested_versions_of_unpinned_libraries_are_the_lane_floors():
+    floors = {name: version for name, version in pins("llava-lane-floors.txt").items() if name != "ninja"}
+    assert set(floors) == {"pillow", "pyyaml", "tqdm", "scipy", "matplotlib", "filelock"}
+    assert {name: table()[name][0] for name in floors} == floors
+
+
 def environment(**versions):
     """A version lookup: the project lane's highest tested versions, with some replaced (None = missing)."""
     installed = {name: high for name, (low, high) in TESTED.items()}

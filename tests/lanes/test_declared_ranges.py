@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover - the lanes run 3.11
-    tomllib = pytest.importorskip("tomli")
+else:  # the LLaVA lane runs Python 3.10; the test extra installs tomli there
+    import tomli as tomllib
 
 
 def declared():
@@ -34,6 +34,33 @@ def test_the_declared_range_is_run_at_both_ends(name):
     assert requirement.specifier.contains(high, prereleases=True), (str(requirement), high)
     floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
     assert floors == [low], f"{requirement}: the floor must be the LLaVA lane's {low}"
+
+
+def test_every_runtime_and_train_dependency_has_the_floor_the_llava_lane_installs():
+    """No open-ended requirement: each one's floor is a version the LLaVA lane installs (LLaVA's pins or
+    the lane's floors). The test extra's tools (pytest, shortuuid) run at what pip resolves."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    lane = {}
+    for name in ("llava-c121f04.txt", "llava-lane-floors.txt"):
+        for line in (REPO / "constraints" / name).read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if "==" in line:
+                package, version = line.split("==", 1)
+                lane[package.lower().replace("_", "-")] = version
+    for line in list(project["dependencies"]) + list(project["optional-dependencies"]["train"]):
+        requirement = Requirement(line)
+        floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        assert floors, f"{requirement}: no floor"
+        name = requirement.name.lower().replace("_", "-")
+        if name in lane:  # the others' floors are the doctor table's lowest (test above)
+            assert floors == [lane[name]], f"{requirement}: the LLaVA lane installs {lane[name]}"
+
+
+def test_requires_python_floor_is_the_llava_lane_python():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.10"
+    lane_script = (REPO / "scripts" / "setup-llava-lane.sh").read_text()
+    assert "sys.version_info[:2] == (3, 10)" in lane_script
 
 
 def test_the_host_stack_is_declared_with_floors():
