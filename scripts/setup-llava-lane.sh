@@ -69,7 +69,7 @@ check_install() {  # $1: what was run; compares against $lane/before.txt
   freeze > "$lane/after.txt"
   echo "llava-lane: $1"
   "$py" scripts/lanes/pin_check.py "$pins" "$lane/before.txt" "$lane/after.txt" --allow peft
-  "$py" scripts/lanes/pin_check.py "$floors" "$lane/before.txt" "$lane/after.txt" --pinned-by "the lane's floors"
+  "$py" scripts/lanes/pin_check.py "$floors" "$lane/before.txt" "$lane/after.txt" --pinned-by "the floors file"
   "$py" -m pip --disable-pip-version-check check
 }
 freeze > "$lane/before.txt"
