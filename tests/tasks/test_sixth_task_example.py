@@ -1,7 +1,11 @@
-"""The README's "Adding a sixth task" example, run exactly as written: one folder, no other edit."""
+"""The README's "Adding a sixth task" example, run exactly as written: the task folder, its entry
+point, the data recipe and every command of the pipeline, with no edit anywhere else."""
 import json
+import os
 import re
+import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -9,8 +13,10 @@ from PIL import Image
 
 from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.registry import TASKS
+from socialfusion_plugin.tasks import load_entry_point_tasks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
 
 
 def readme_block(marker: str) -> str:
@@ -20,19 +26,45 @@ def readme_block(marker: str) -> str:
     return match.group(1)
 
 
-@pytest.fixture
-def smile_plugin(tmp_path, monkeypatch):
-    package = tmp_path / "plugins" / "my_social_tasks"
+def install_plugin(site: Path) -> None:
+    """The README's package, installed as a distribution with the README's entry point."""
+    package = site / "my_social_tasks"
     (package / "smile").mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (package / "smile" / "__init__.py").write_text(readme_block("__init__.py"))
     (package / "smile" / "prompts.yaml").write_text(readme_block("prompts.yaml"))
-    monkeypatch.syspath_prepend(str(tmp_path / "plugins"))
-    __import__("my_social_tasks.smile")
-    yield
+    block = "\n".join(line.strip() for line in readme_block("entry-point").splitlines())
+    entry_points = tomllib.loads(block)["project"]["entry-points"]
+    info = site / "my_social_tasks-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-social-tasks\nVersion: 0.1\n")
+    group = "socialfusion_plugin.tasks"
+    lines = [f"[{group}]"] + [f"{name} = {value}" for name, value in entry_points[group].items()]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def smile_plugin(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    install_plugin(site)
+    monkeypatch.syspath_prepend(str(site))
+    assert "smile" in load_entry_point_tasks()
+    yield site
     TASKS.unregister("smile")
     for name in [m for m in sys.modules if m.startswith("my_social_tasks")]:
         del sys.modules[name]
+
+
+def write_smiles(root: Path, split: str, count: int) -> None:
+    """Yellow pictures are smiling, blue ones are not; one row per picture."""
+    (root / "photos").mkdir(parents=True, exist_ok=True)
+    rows = ["image,smiling"]
+    for index in range(count):
+        smiling = index % 2 == 0
+        name = f"photos/{split}_{index}.jpg"
+        Image.new("RGB", (32, 32), (230, 200, 40) if smiling else (30, 60, 220)).save(root / name)
+        rows.append(f"{name},{int(smiling)}")
+    (root / f"{split}.csv").write_text("\n".join(rows) + "\n")
 
 
 def test_readme_sixth_task_converts_and_scores(smile_plugin, tmp_path, capsys):
@@ -57,3 +89,51 @@ def test_readme_sixth_task_converts_and_scores(smile_plugin, tmp_path, capsys):
     metrics = tmp_path / "m.json"
     assert main(["score", "smile", "--predictions", str(predictions), "--references", str(out), "--out", str(metrics)]) == 0
     assert json.loads(metrics.read_text())["metrics"] == {"accuracy": 0.5}
+
+
+@pytest.mark.slow
+def test_readme_sixth_task_goes_through_every_stage(tmp_path):
+    from socialfusion_plugin.demo.releases import hagrid
+    from socialfusion_plugin.demo.stage_data import write_general_data
+    from socialfusion_plugin.demo.tiny_assets import build_tiny_assets
+
+    site = tmp_path / "site"
+    install_plugin(site)
+    data, work, bin_dir = tmp_path / "data", tmp_path / "work", tmp_path / "bin"
+    write_smiles(data / "my_smiles", "train", 12)
+    write_smiles(data / "my_smiles", "test", 6)
+    hagrid.standard_release(data / "hagrid")
+    write_general_data(data, seed=0)
+    assets = build_tiny_assets(tmp_path / "models", seed=0)
+    work.mkdir()
+    (work / "smile_mix.yaml").write_text(readme_block("smile_mix.yaml"))
+    bin_dir.mkdir()  # `socialfusion` of the interpreter running the tests, whichever lane it is
+    (bin_dir / "socialfusion").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m socialfusion_plugin.cli.main "$@"\n')
+    (bin_dir / "socialfusion").chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(site)]), LLM=str(assets.llm_dir),
+               TOWER=assets.vision_tower, DATA=str(data), SOCIALFUSION_CACHE=str(tmp_path / "cache"),
+               XDG_CACHE_HOME=str(tmp_path / "xdg"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    done = subprocess.run(["bash", "-e", "-c", readme_block("pipeline.sh")], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=3000)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+
+    mixed = json.loads((work / "smile_mix.json").read_text())
+    assert {r["meta"]["task"] for r in mixed if "meta" in r} == {"smile", "gesture"}
+    for run in ("smile_only", "smile_joint"):
+        report = json.loads((work / "runs" / run / "eval" / "report.json").read_text())
+        entry = report["tasks"]["smile"]
+        assert (entry["mode"], entry["n"], entry["primary_metric"]) == ("rank", 6, "accuracy")
+        assert 0.0 <= entry["primary_value"] <= 1.0
+        assert set(entry["confusion"]["rows"]) == {"yes", "no"}  # a single-label answer: a confusion matrix
+    ranked = [json.loads(line) for line in (work / "runs/smile_joint/eval/smile.preds.jsonl").read_text().splitlines()]
+    assert all(set(row["scores"]) == {"yes", "no"} and row["text"] in ("yes", "no") for row in ranked)
+    scored = json.loads((work / "runs/smile_joint/generated/smile.metrics.json").read_text())
+    assert scored["n"] == 6 and set(scored["metrics"]) == {"accuracy"}
+    transfer = json.loads((work / "runs/smile_joint/eval/transfer.json").read_text())
+    assert [(row["task"], row["metric"]) for row in transfer["rows"]] == [("smile", "accuracy")]
+    probe = json.loads((work / "probe_smile" / "probe_results.json").read_text())
+    assert [(row["task"], row["primary_metric"]) for row in probe["results"]] == [("smile", "accuracy")]
+    assert probe["results"][0]["value"] is not None
+    conflict = json.loads((work / "conflict_smile" / "conflict.json").read_text())
+    assert sorted(conflict["tasks"]) == ["gesture", "smile"]
