@@ -1,5 +1,6 @@
 """Probe results as files: JSON (everything), Markdown (the primary metric, configuration x task)
-and PNG charts (the same table as a heatmap; primary metric against layer when layers were swept)."""
+and charts, each a PNG with a PDF copy: the same table as a heatmap with a colorbar; the primary
+metric against layer when layers were swept."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from .plots import heatmap, line_panels
+from ..plots import heatmap, line_panels, save_figure
 from .probe_run import short_encoder_name
 
 
@@ -52,9 +53,11 @@ def write_probe_report(result: Dict[str, Any], out_dir: Path) -> Dict[str, Path]
     written["markdown"].write_text(markdown_table(result["results"]), encoding="utf-8")
     rows, tasks, values = result_table(result["results"])
     labels = [f"{enc} L{layer} {pool} {region}" for enc, layer, pool, region in rows]
-    metric = {row["task"]: row["primary_metric"] for row in result["results"]}
-    heatmap(written["chart"], values, labels, [f"{t}\n{metric[t]}" for t in tasks],
-            "linear-probe decodability (test split, task metrics)", normalize_columns=True)
+    metric = {row["task"]: (row["primary_metric"], row.get("higher_is_better", True)) for row in result["results"]}
+    columns = [f"{t}\n{metric[t][0]} {'↑' if metric[t][1] else '↓'}" for t in tasks]
+    save_figure(heatmap(values, labels, columns, "linear-probe decodability (test split; n/a: undefined)",
+                        "test value of each task's primary metric", xlabel="task, metric (↑ higher is better)",
+                        ylabel="encoder, layer, pooling, region"), written["chart"])
     if len(result["config"]["layers"]) > 1:
         written["layers_chart"] = out_dir / "probe_layers.png"
         panels: Dict[str, Dict[str, list]] = {}
@@ -64,5 +67,5 @@ def write_probe_report(result: Dict[str, Any], out_dir: Path) -> Dict[str, Path]
             series = f"{short_encoder_name(row['encoder'])} {row['pooling']} {row['region']}"
             panels.setdefault(f"{row['task']} ({row['primary_metric']})", {}).setdefault(series, []).append(
                 (row["layer"], row["value"]))
-        line_panels(written["layers_chart"], panels, "layer", "test metric", "probe metric by layer")
+        save_figure(line_panels(panels, "layer", "test metric", "probe metric by layer"), written["layers_chart"])
     return written

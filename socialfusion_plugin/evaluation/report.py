@@ -7,14 +7,15 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from .. import registry
 from ..atomic_files import atomic_write_json, atomic_write_text
+from ..plots import checkpoint_name
 from ..tasks.scoring import (ScoringInputError, load_predictions, load_references, parse_predictions,
                              score_predictions)
-from . import charts
 from .confusion import (confusion_matrix, multi_label_recall, multi_label_sets, recall_from_confusion,
                         single_label_pairs)
 from .forgetting import compare, read_loss
 from .layout import RunLayout
 from .provenance import read_info
+from .report_charts import task_charts
 from socialfusion_plugin.errors import UserInputError
 
 
@@ -53,31 +54,30 @@ def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = N
         "primary_metric": task.primary_metric, "higher_is_better": task.higher_is_better,
         "primary_value": scored["metrics"].get(task.primary_metric), "metrics": scored["metrics"], "charts": [],
     }
-    summary.update(_per_class(layout, task, options, refs, predictions, scored["metrics"]))
+    model_path = (info.get("provenance") or {}).get("model_path")
+    summary.update(_per_class(layout, task, options, refs, predictions, scored["metrics"],
+                              checkpoint_name(model_path) if model_path else layout.run_dir.name))
     return summary
 
 
-def _per_class(layout, task, options, refs, predictions, metrics) -> Dict[str, Any]:
+def _per_class(layout, task, options, refs, predictions, metrics, checkpoint=None) -> Dict[str, Any]:
     opts = task.options(options)
     metas = [r["meta"] for r in refs]
     answers = parse_predictions(task, refs, predictions, opts)
     parsed, scores = answers.parsed, answers.class_scores
-    out: Dict[str, Any] = {"charts": []}
+    out: Dict[str, Any] = {}
     single = single_label_pairs(task, opts, metas, parsed, scores)
     multi = multi_label_sets(task, metas, parsed)
     recall = metrics.get("per_class_recall")
     if single is not None:
-        confusion = confusion_matrix(*single)
-        out["confusion"] = confusion
-        recall = recall or recall_from_confusion(confusion)
-        path = charts.confusion_plot(confusion, f"{task.name}: confusion", layout.chart(task.name, "confusion"))
-        out["charts"].append(path.name)
+        out["confusion"] = confusion_matrix(*single)
+        recall = recall or recall_from_confusion(out["confusion"])
     elif multi is not None:
         recall = multi_label_recall(task.label_names(opts), *multi)
     if recall:
         out["per_class_recall"] = recall
-        path = charts.recall_bars(recall, f"{task.name}: per-class recall", layout.chart(task.name, "recall"))
-        out["charts"].append(path.name)
+    out["charts"] = task_charts(layout, task, opts, metas, parsed, metrics, checkpoint, out.get("confusion"), recall,
+                                multi[0] if multi is not None else None)
     return out
 
 

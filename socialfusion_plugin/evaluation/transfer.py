@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from .. import registry
 from ..atomic_files import atomic_write_json, atomic_write_text
-from . import charts
+from .. import plots
 from .layout import RunLayout
 from socialfusion_plugin.errors import UserInputError
 
@@ -89,5 +89,12 @@ def write_transfer(table: Mapping[str, Any], out_dir: Path) -> Dict[str, Path]:
     paths = {"json": out_dir / "transfer.json", "md": out_dir / "transfer.md", "png": out_dir / "transfer.png"}
     atomic_write_json(paths["json"], table)
     atomic_write_text(paths["md"], markdown(table))
-    charts.transfer_bars(table["rows"], paths["png"])
+    rows = table["rows"]
+    joint = plots.checkpoint_name(rows[0]["joint_run"]) if rows else ""
+    figure = plots.signed_change_bars(
+        [r["task"] for r in rows], [r["relative_change"] for r in rows],
+        plots.checkpoint_title("joint vs single-task training (n/a: change undefined)", f"joint: {joint}"),
+        "relative change of the primary metric, %\n(positive = joint better)",
+        notes=[f"{r['metric']} {'↑' if r['higher_is_better'] else '↓'}" for r in rows])
+    paths["pdf"] = plots.save_figure(figure, paths["png"])[1]
     return paths

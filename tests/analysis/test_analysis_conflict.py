@@ -69,7 +69,8 @@ def test_fresh_model_from_a_plain_language_model(tiny_assets, color_data, tmp_pa
     assert main(argv) == 0
     result = json.loads((tmp_path / "out" / "conflict.json").read_text())
     assert result["checkpoints"][0]["kind"] == "base" and result["data"]["say_red"]["records"] == 16
-    assert (tmp_path / "out" / "conflict_heatmap.png").read_bytes().startswith(PNG_MAGIC)
+    heatmap = tmp_path / "out" / f"conflict_heatmap_{tiny_assets.llm_dir.name}.png"  # named after the model
+    assert heatmap.read_bytes().startswith(PNG_MAGIC) and heatmap.with_suffix(".pdf").is_file()
     assert main(argv[:3] + argv[5:]) == 2  # no --vision-tower for a plain language model
     assert "pass --vision-tower" in capsys.readouterr().err
 
@@ -114,7 +115,8 @@ def test_opposing_tasks_conflict_on_checkpoints_of_a_run(tiny_assets, color_data
     assert matrix[0][1] > 0.9  # the same task on other seeded batches
     assert matrix[0][2] < -0.3 and matrix[1][2] < -0.3  # swapped answers oppose
     assert final["groups"]["all"]["negative_share"] == pytest.approx(2 / 3)
-    for name in ("conflict_heatmap_00.png", "conflict_heatmap_01.png", "conflict_trend.png"):
+    for name in (f"conflict_heatmap_00_{run_dir.name}_checkpoint-20.png",
+                 f"conflict_heatmap_01_{run_dir.name}_checkpoint-40.png", "conflict_trend.png"):
         data = (out / name).read_bytes()
         assert len(data) > 1000 and data.startswith(PNG_MAGIC)
 

@@ -73,7 +73,7 @@ def test_rank_mode_writes_labels_and_probabilities_for_every_closed_set_task(col
     assert emotion["metrics"]["ap_from_class_scores"] == emotion["n"]  # real scores reached mAP
     for task_name in ("gesture", "relation", "gaze_video"):
         assert (run / "eval" / f"{task_name}.confusion.png").stat().st_size > 1000
-    assert (run / "eval" / "emotion.recall.png").stat().st_size > 1000
+    assert (run / "eval" / "emotion.ap.png").stat().st_size > 1000  # emotion is scored by AP
     assert "| relation | rank |" in (run / "eval" / "report.md").read_text()
 
 

@@ -37,7 +37,7 @@ def test_report_scores_confusion_and_charts_match_hand_counts(tmp_path):
     assert confusion["counts"][row][confusion["columns"].index("family")] == 1
     assert confusion["columns"][-1] == "(unparsed)"
     assert sum(map(sum, confusion["counts"])) == 6  # the missing prediction counts as unparsed
-    for chart in ("relation.confusion.png", "relation.recall.png"):
+    for chart in ("relation.confusion.png", "relation.ap.png"):  # relation is scored by AP
         data = (run / "eval" / chart).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
     metrics = json.loads((run / "eval" / "relation.metrics.json").read_text())

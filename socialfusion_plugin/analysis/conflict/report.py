@@ -1,5 +1,6 @@
 """Conflict results as files: conflict.json, a heatmap per checkpoint (all / connector / LoRA
-panels) and, for several checkpoints, a trend of mean cosine and negative share."""
+panels, one colorbar) named after the checkpoint, and, for several checkpoints, a trend of mean
+cosine and negative share. Every chart is a PNG with a PDF copy."""
 from __future__ import annotations
 
 import json
@@ -8,9 +9,16 @@ from typing import Any, Dict
 
 import numpy as np
 
-from ..plots import _pyplot, line_panels
+from ...plots import checkpoint_name, heatmap_panels, line_panels, safe_file_part, save_figure
 
 PANELS = ("all", "connector", "lora")
+
+
+def heatmap_file_name(index: int, count: int, model_path: str) -> str:
+    """`conflict_heatmap_<checkpoint>.png`; with several checkpoints their order comes first
+    (`conflict_heatmap_00_<checkpoint>.png`), which also keeps two same-named folders apart."""
+    name = safe_file_part(checkpoint_name(model_path))
+    return f"conflict_heatmap_{index:02d}_{name}.png" if count > 1 else f"conflict_heatmap_{name}.png"
 
 
 def write_conflict_report(result: Dict[str, Any], out_dir: Path) -> Dict[str, Path]:
@@ -18,42 +26,31 @@ def write_conflict_report(result: Dict[str, Any], out_dir: Path) -> Dict[str, Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"json": out_dir / "conflict.json"}
     written["json"].write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    count = len(result["checkpoints"])
     for index, checkpoint in enumerate(result["checkpoints"]):
-        name = f"conflict_heatmap_{index:02d}.png" if len(result["checkpoints"]) > 1 else "conflict_heatmap.png"
-        written[f"heatmap_{index}"] = _heatmaps(out_dir / name, result["tasks"], checkpoint)
-    if len(result["checkpoints"]) > 1:
+        path = out_dir / heatmap_file_name(index, count, checkpoint["model_path"])
+        save_figure(_heatmaps(result["tasks"], checkpoint), path)
+        written[f"heatmap_{index}"] = path
+    if count > 1:
         written["trend"] = out_dir / "conflict_trend.png"
-        _trend(written["trend"], result["checkpoints"])
+        save_figure(_trend(result["checkpoints"]), written["trend"])
     return written
 
 
-def _heatmaps(path: Path, tasks, checkpoint: Dict[str, Any]) -> Path:
-    plt = _pyplot()
-    groups = [g for g in PANELS if g in checkpoint["groups"]]
-    size = 1.6 + 0.7 * len(tasks)
-    fig, axes = plt.subplots(1, len(groups), figsize=(size * len(groups), size + 0.6), squeeze=False)
-    for position, (ax, group) in enumerate(zip(axes[0], groups)):
+def _heatmaps(tasks, checkpoint: Dict[str, Any]):
+    panels = []
+    for group in (g for g in PANELS if g in checkpoint["groups"]):
         data = checkpoint["groups"][group]
         matrix = np.array([[np.nan if v is None else v for v in row] for row in data["matrix"]], dtype=float)
-        image = ax.imshow(matrix, cmap="coolwarm_r", vmin=-1, vmax=1)
-        ax.set_xticks(range(len(tasks)), labels=tasks, rotation=40, ha="right")
-        ax.set_yticks(range(len(tasks)), labels=tasks if position == 0 else [""] * len(tasks))  # shared rows
-        for i in range(len(tasks)):
-            for j in range(len(tasks)):
-                text = "n/a" if np.isnan(matrix[i, j]) else f"{matrix[i, j]:.2f}"
-                ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                        color="black" if np.isnan(matrix[i, j]) or abs(matrix[i, j]) < 0.6 else "white")
         share = data["negative_share"]
-        ax.set_title(f"{group}\nnegative pairs: {'n/a' if share is None else f'{share:.0%}'}", fontsize=9)
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="gradient cosine")
-    fig.suptitle(Path(checkpoint["model_path"]).name, fontsize=10)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return path
+        panels.append((f"{group}\nnegative pairs: {'n/a' if share is None else f'{share:.0%}'}", matrix))
+    step = checkpoint.get("step")
+    title = f"gradient cosine between tasks: {checkpoint_name(checkpoint['model_path'])}" + (
+        f" (step {step})" if step is not None else "")
+    return heatmap_panels(panels, tasks, title, "gradient cosine (-1 opposed, +1 aligned)", (-1.0, 1.0))
 
 
-def _trend(path: Path, checkpoints) -> Path:
+def _trend(checkpoints):
     use_steps = all(c["step"] is not None for c in checkpoints)
     panels: Dict[str, Dict[str, list]] = {"mean cosine": {}, "negative share": {}}
     for index, checkpoint in enumerate(checkpoints):
@@ -65,5 +62,6 @@ def _trend(path: Path, checkpoints) -> Path:
             for panel, key in (("mean cosine", "mean_cosine"), ("negative share", "negative_share")):
                 if data[key] is not None:
                     panels[panel].setdefault(group, []).append((x, data[key]))
-    return line_panels(path, panels, "step" if use_steps else "checkpoint (order given)", "", "gradient conflict over training")
-
+    return line_panels(panels, "step" if use_steps else "checkpoint (order given)", "",
+                       "gradient conflict over training",
+                       ylabels={"mean cosine": "mean gradient cosine", "negative share": "share of negative pairs"})
