@@ -39,6 +39,7 @@ def error_distribution(errors: Sequence[float], title: str, xlabel: str, without
     cdf_ax.set_ylabel("share of all answers at or below")
     cdf_ax.set_title("cumulative")
     cdf_ax.grid(alpha=0.3)
-    cdf_ax.legend(loc="lower right")
+    if errors.size:
+        cdf_ax.legend(loc="lower right")
     figure.suptitle(f"{title}\n{errors.size} answers with a point, {without_value} {without_value_note}")
     return figure

@@ -172,3 +172,9 @@ def test_gaze_gets_a_distance_error_chart(tmp_path):
     video_parsed = [{"in_frame": True, "point": [0.5, 0.75]}, {"in_frame": False}]
     assert point_errors(video.answer_space, video_metas, video_parsed) == (pytest.approx([0.25]), 0)
     assert point_errors(TASKS.get("relation").answer_space, metas, parsed) is None
+
+
+def test_error_distribution_without_any_point_says_so():
+    figure = plots.error_distribution([], "gaze_video: distance error", "L2 distance", without_value=4)
+    assert all("n/a: no answer gave a point" in texts(ax) for ax in figure.axes)
+    assert "0 answers with a point, 4 no point given" in figure.get_suptitle()
