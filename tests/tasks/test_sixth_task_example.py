@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -33,13 +32,15 @@ def install_plugin(site: Path) -> None:
     (package / "__init__.py").write_text("")
     (package / "smile" / "__init__.py").write_text(readme_block("__init__.py"))
     (package / "smile" / "prompts.yaml").write_text(readme_block("prompts.yaml"))
-    block = "\n".join(line.strip() for line in readme_block("entry-point").splitlines())
-    entry_points = tomllib.loads(block)["project"]["entry-points"]
+    # the README's pyproject.toml table: a header line, then `name = "module"` lines
+    header, *entries = [line.strip() for line in readme_block("entry-point").splitlines() if line.strip()]
+    group = "socialfusion_plugin.tasks"
+    assert header == f'[project.entry-points."{group}"]'
+    entry_points = dict(re.fullmatch(r'(\w+) = "([\w.:]+)"', entry).groups() for entry in entries)
     info = site / "my_social_tasks-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-social-tasks\nVersion: 0.1\n")
-    group = "socialfusion_plugin.tasks"
-    lines = [f"[{group}]"] + [f"{name} = {value}" for name, value in entry_points[group].items()]
+    lines = [f"[{group}]"] + [f"{name} = {value}" for name, value in entry_points.items()]
     (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
 
 
