@@ -49,6 +49,10 @@ class Skip:
 
 
 Item = Union[Sample, Skip]
+# What `Task.score` receives: record metas, parsed answers (None: unparsed or missing), ranking scores.
+References = Sequence[Mapping[str, Any]]
+Predictions = Sequence[Optional[Any]]
+ClassScores = Sequence[Optional[Mapping[str, float]]]
 
 
 class TaskOptionsError(UserInputError):
@@ -198,13 +202,8 @@ class Task(ABC):
         raises; a broken data file of the parser raises AnswerDataError naming the file."""
 
     @abstractmethod
-    def score(
-        self,
-        references: Sequence[Mapping[str, Any]],
-        predictions: Sequence[Optional[Any]],
-        class_scores: Sequence[Optional[Mapping[str, float]]],
-        options: TaskOptions,
-    ) -> Dict[str, Any]:
+    def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
+              options: TaskOptions) -> Dict[str, Any]:
         """Reference metrics. `references` are record metas; `predictions[i]` is parse_answer's
         output for reference i (None = unparseable or missing: scored as wrong); `class_scores[i]`
         optional per-class scores from ranking mode (used by mAP/AP instead of one-hot)."""

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ..answer_space import MultiLabel
-from ..base import Item, Skip, Task, TaskOptions
+from ..base import ClassScores, Item, Predictions, References, Skip, Task, TaskOptions
 from .answers import format_categories_answer, parse_emotion_answer
 from .csvreader import csv_candidates, find_csv_file, iter_csv_persons
 from .labels import CATEGORIES
 from .matreader import MAT_CANDIDATES, find_mat_file, iter_mat_persons
 from .metrics import METRIC_NAMES, score_emotion
 from .persons import PersonConverter
-from socialfusion_plugin.errors import UserInputError
 
 # Official archives unpack images to <root>/<folder>; Tandon-A/emotic's data_dir keeps them in
 # <root>/emotic/<folder> next to Annotations/ and emotic_pre/. "auto" tries both, in this order.
@@ -73,11 +72,7 @@ class EmotionTask(Task):
     )
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
-        root = Path(root)
-        if not root.is_dir():
-            raise FileNotFoundError(f"EMOTIC root {root} does not exist or is not a folder")
-        if split not in self.splits:
-            raise UserInputError(f"task emotion has no split {split!r}; splits: {', '.join(self.splits)}")
+        root = Path(root)  # convert() has checked that it is a folder and that the split exists
         persons, source = self._persons(root, split, options)
         image_dirs = AUTO_IMAGE_DIRS if options.image_dir == "auto" else (options.image_dir.strip(),)
         converter = PersonConverter(root, image_dirs, source)
@@ -105,13 +100,8 @@ class EmotionTask(Task):
     def parse_answer(self, text: str, options: TaskOptions) -> Optional[Dict[str, Any]]:
         return parse_emotion_answer(text)
 
-    def score(
-        self,
-        references: Sequence[Mapping[str, Any]],
-        predictions: Sequence[Optional[Any]],
-        class_scores: Sequence[Optional[Mapping[str, float]]],
-        options: TaskOptions,
-    ) -> Dict[str, Any]:
+    def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
+              options: TaskOptions) -> Dict[str, Any]:
         return score_emotion(references, predictions, class_scores)
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from ..answer_space import Point
-from ..base import Item, Task, TaskOptions
+from ..base import ClassScores, Item, Predictions, References, Task, TaskOptions
 from ..point_answers import format_point, parse_point
 from .metrics import METRIC_NOTES, score_gazefollow
 from .reader import read_test, read_train
@@ -36,13 +36,8 @@ class GazeFollowTask(Task):
     def parse_answer(self, text: str, options: TaskOptions) -> Optional[Any]:
         return parse_point(text)
 
-    def score(
-        self,
-        references: Sequence[Mapping[str, Any]],
-        predictions: Sequence[Optional[Any]],
-        class_scores: Sequence[Optional[Mapping[str, float]]],
-        options: TaskOptions,
-    ) -> Dict[str, Any]:
+    def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
+              options: TaskOptions) -> Dict[str, Any]:
         return score_gazefollow(references, predictions)
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ..answer_space import PointOrOutside
-from ..base import Item, Task, TaskOptions, TaskOptionsError
+from ..base import ClassScores, Item, Predictions, References, Task, TaskOptions, TaskOptionsError
 from .answers import IN_FRAME_LABEL, OUT_OF_FRAME_ANSWER, OUT_OF_FRAME_LABEL, format_answer, parse_answer
 from .metrics import METRIC_NOTES, score_video_attention
 from .reader import read_split
@@ -63,13 +63,8 @@ class VideoAttentionTargetTask(Task):
     def parse_answer(self, text: str, options: TaskOptions) -> Optional[Any]:
         return parse_answer(text)
 
-    def score(
-        self,
-        references: Sequence[Mapping[str, Any]],
-        predictions: Sequence[Optional[Any]],
-        class_scores: Sequence[Optional[Mapping[str, float]]],
-        options: TaskOptions,
-    ) -> Dict[str, Any]:
+    def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
+              options: TaskOptions) -> Dict[str, Any]:
         return score_video_attention(references, predictions, class_scores)
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:

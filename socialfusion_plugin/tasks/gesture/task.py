@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ..boxes import union_box
 from ..answer_space import SingleLabel
-from ..base import Item, Task, TaskOptions
+from ..base import ClassScores, Item, Predictions, References, Task, TaskOptions
 from ..classification_metrics import top_class
 from .answers import format_gesture, parse_gesture
 from .labels import NO_GESTURE, label_names
@@ -57,10 +57,7 @@ class GestureTask(Task):
     )
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
-        root = Path(root)
-        if not root.is_dir():
-            raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder")
-        return read_split(root, split, options.keep_no_gesture, options.check_images)
+        return read_split(Path(root), split, options.keep_no_gesture, options.check_images)
 
     def read_parts(self, root: Path, split: str, options: TaskOptions) -> Optional[List[Any]]:
         return class_files(Path(root), split, options.check_images)  # one class file per part
@@ -74,13 +71,8 @@ class GestureTask(Task):
     def parse_answer(self, text: str, options: TaskOptions) -> Optional[str]:
         return parse_gesture(text)
 
-    def score(
-        self,
-        references: Sequence[Mapping[str, Any]],
-        predictions: Sequence[Optional[Any]],
-        class_scores: Sequence[Optional[Mapping[str, float]]],
-        options: TaskOptions,
-    ) -> Dict[str, Any]:
+    def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
+              options: TaskOptions) -> Dict[str, Any]:
         truths = []
         for index, meta in enumerate(references):
             label = meta.get("label")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ..boxes import union_box
 from ..answer_space import SingleLabel
-from ..base import Item, Task, TaskOptions
+from ..base import ClassScores, Item, Predictions, References, Task, TaskOptions
 from .answers import format_relation, parse_relation
 from .labels import FINE, GRANULARITIES, LABELS, label_for
 from .metrics import relation_report
@@ -48,10 +48,7 @@ class RelationTask(Task):
     )
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
-        root = Path(root)
-        if not root.is_dir():
-            raise FileNotFoundError(f"dataset root {root} does not exist or is not a folder")
-        return read_split(root, split, options.granularity)
+        return read_split(Path(root), split, options.granularity)
 
     def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
         return format_relation(target["label"])
@@ -59,13 +56,8 @@ class RelationTask(Task):
     def parse_answer(self, text: str, options: TaskOptions) -> Optional[str]:
         return parse_relation(text)
 
-    def score(
-        self,
-        references: Sequence[Mapping[str, Any]],
-        predictions: Sequence[Optional[Any]],
-        class_scores: Sequence[Optional[Mapping[str, float]]],
-        options: TaskOptions,
-    ) -> Dict[str, Any]:
+    def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
+              options: TaskOptions) -> Dict[str, Any]:
         # The granularity the references were converted with travels in their meta; mixing both in
         # one score run would mix label sets, so it is refused.
         granularities = {meta.get("granularity") for meta in references}
