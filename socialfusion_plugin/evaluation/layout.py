@@ -6,7 +6,7 @@ RUN/eval/<task>.metrics.json      `score` output for the task
 RUN/eval/general.loss.json        forgetting check: loss/perplexity of the trained checkpoint
 RUN/eval/general.base.loss.json   the same for the base model
 RUN/eval/report.json, report.md   every task's metrics + the forgetting check
-RUN/eval/<task>.recall.png, <task>.confusion.png   charts
+RUN/eval/<task>.<kind>.png (+ .pdf) charts: confusion, the per-class metric (ap, recall), error
 """
 from __future__ import annotations
 

@@ -17,6 +17,12 @@ def texts(ax):
     return [t.get_text() for t in ax.texts]
 
 
+def suptitle(figure) -> str:
+    if hasattr(figure, "get_suptitle"):  # matplotlib >= 3.8
+        return figure.get_suptitle()
+    return figure._suptitle.get_text() if figure._suptitle is not None else ""
+
+
 def colorbar_labels(figure):
     return [ax.get_ylabel() for ax in figure.axes if ax.get_label() == "<colorbar>"]
 
@@ -57,7 +63,7 @@ def test_heatmap_panels_share_one_colorbar_and_rows_are_named_once():
     figure = plots.heatmap_panels(panels, ["gesture", "gaze"], "gradient cosine: run/checkpoint-500", "cosine", (-1, 1))
     first, second = figure.axes[0], figure.axes[1]
     assert (first.get_title(), second.get_title()) == ("all", "lora")
-    assert figure.get_suptitle() == "gradient cosine: run/checkpoint-500"
+    assert suptitle(figure) == "gradient cosine: run/checkpoint-500"
     assert [t.get_text() for t in first.get_yticklabels()] == ["gesture", "gaze"]
     assert texts(second).count("n/a") == 2 and "-0.50" in texts(first)
     assert colorbar_labels(figure) == ["cosine"]
@@ -104,7 +110,7 @@ def test_line_panels_integer_ticks_and_distinguishable_overlapping_series(tmp_pa
     assert not np.allclose(first.get_xdata(), second.get_xdata())  # a series exactly on another stays visible
     assert np.allclose(first.get_ydata(), second.get_ydata())  # values themselves are untouched
     assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["clip cls", "clip mean"]
-    assert (ax.get_xlabel(), ax.get_ylabel(), figure.get_suptitle()) == ("layer", "test metric", "probe metric by layer")
+    assert (ax.get_xlabel(), ax.get_ylabel(), suptitle(figure)) == ("layer", "test metric", "probe metric by layer")
     saved_twice_identical(build, tmp_path / "lines.png")
 
 
@@ -114,7 +120,7 @@ def test_error_distribution_counts_answers_without_a_point(tmp_path):
     figure = build()
     hist_ax, cdf_ax = figure.axes
     assert hist_ax.get_xlabel() == cdf_ax.get_xlabel() == "L2 distance"
-    assert "3 answers with a point, 2 no point given" in figure.get_suptitle()
+    assert "3 answers with a point, 2 no point given" in suptitle(figure)
     steps = cdf_ax.get_lines()[0]
     assert steps.get_ydata()[-1] == pytest.approx(3 / 5)  # the share counts answers without a point
     assert any(t.get_text().startswith("mean 0.267") for t in cdf_ax.get_legend().get_texts())
@@ -177,4 +183,4 @@ def test_gaze_gets_a_distance_error_chart(tmp_path):
 def test_error_distribution_without_any_point_says_so():
     figure = plots.error_distribution([], "gaze_video: distance error", "L2 distance", without_value=4)
     assert all("n/a: no answer gave a point" in texts(ax) for ax in figure.axes)
-    assert "0 answers with a point, 4 no point given" in figure.get_suptitle()
+    assert "0 answers with a point, 4 no point given" in suptitle(figure)
