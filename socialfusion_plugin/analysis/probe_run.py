@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 import torch
 
 from .. import registry
+from ..progress import progress_bar
 from .encoders import FeatureEncoder, identify_encoder, load_encoder
 from .features import POOLINGS, REGIONS, FeatureCache
 from .linear_probes import ProbeSettings, probe_and_score
@@ -74,6 +75,8 @@ def run_probe(config: ProbeConfig, encoder_loader: Callable[..., FeatureEncoder]
     cache = FeatureCache(config.cache_dir, config.batch_size, config.workers, config.progress)
     keys = [(layer, pooling) for layer in config.layers for pooling in config.poolings]
     results: List[Dict[str, Any]] = []
+    fits = progress_bar(enabled=config.progress, description="probe fits", unit=" probes",
+                        total=len(config.encoders) * len(config.regions) * len(config.tasks) * len(keys))
     for name in config.encoders:
         identity = identify_encoder(name)
         loaded: Dict[str, FeatureEncoder] = {}
@@ -95,7 +98,9 @@ def run_probe(config: ProbeConfig, encoder_loader: Callable[..., FeatureEncoder]
                     score = probe_and_score(task, train_x[key], train.targets, test_x[key], test.records,
                                             config.settings, where)
                     results.append(_row(name, identity.encoder_id, key, region, task, score, train, test))
+                    fits.update(1)
         loaded.clear()  # free the encoder before the next one is built
+    fits.close()
     return {
         "config": _config_summary(config),
         "results": results,

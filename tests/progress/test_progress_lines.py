@@ -140,3 +140,24 @@ def test_a_cli_step_prints_lines_when_its_stderr_is_a_log(monkeypatch, capsys, t
     assert "/6 records (" in err and "ETA" in err, err
     assert f"mix -> {out.name}: done, 6 records in " in err
     assert len(json.loads(out.read_text(encoding="utf-8"))) == 6
+
+
+def test_probe_prints_feature_and_fit_lines_when_its_stderr_is_a_log(tiny_assets, monkeypatch, capsys, tmp_path):
+    from socialfusion_plugin import registry
+    from socialfusion_plugin.cli.main import main
+    from socialfusion_plugin.demo.releases import write_all_releases
+    from socialfusion_plugin.tasks.conversion import convert
+
+    release = write_all_releases(tmp_path / "releases")["gesture"]
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "gesture").symlink_to(release)
+    for split in ("train", "test"):
+        convert(registry.TASKS.get("gesture"), root=release, split=split, out=root / f"gesture_{split}.json",
+                progress=False)
+    monkeypatch.setenv("SOCIALFUSION_PROGRESS_INTERVAL", "0.000001")
+    assert main(["probe", "--encoders", tiny_assets.vision_tower, "--tasks", "gesture", "--data-root", str(root),
+                 "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--layers", "-1", "-2"]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"^features .*gesture.* train: \d+/\d+ images \(\d+%\), .*ETA", err, flags=re.M), err
+    assert "probe fits: 1/2 probes (50%)" in err and "probe fits: done, 2 probes in " in err, err
