@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..progress import progress_bar
+from ..tasks.geometry import pixel_crop
 from .encoders import EncoderIdentity, FeatureEncoder
 from .fingerprint import image_key, text_digest
 from .probe_data import ImageItem
@@ -53,13 +54,7 @@ def load_region(item: ImageItem):
         image = opened.convert("RGB")
     if item.box is None:
         return image
-    width, height = image.size
-    x1, y1, x2, y2 = item.box
-    left = min(max(int(np.floor(x1 * width)), 0), width - 1)
-    top = min(max(int(np.floor(y1 * height)), 0), height - 1)
-    right = max(min(int(np.ceil(x2 * width)), width), left + 1)
-    bottom = max(min(int(np.ceil(y2 * height)), height), top + 1)
-    return image.crop((left, top, right, bottom))
+    return image.crop(pixel_crop(item.box, *image.size))
 
 
 @dataclass

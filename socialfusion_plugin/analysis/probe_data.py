@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..json_records import read_json_list
+from ..tasks.geometry import NON_FINITE, InvalidBox, valid_box
 from ..tasks.paths import safe_relative_path
 from socialfusion_plugin.errors import UserInputError
 
@@ -121,9 +122,8 @@ def _checked_box(box, path: Path, record: Mapping[str, Any]):
     if box is None:
         return None
     try:
-        x1, y1, x2, y2 = (float(v) for v in box)
-    except (TypeError, ValueError):
-        raise ProbeDataError(f"{path}: record {record['id']}: region box {box!r} is not [x1, y1, x2, y2]") from None
-    if not (x2 > x1 and y2 > y1):
-        raise ProbeDataError(f"{path}: record {record['id']}: empty region box {box!r}")
-    return (x1, y1, x2, y2)
+        return tuple(valid_box(box if isinstance(box, (list, tuple)) else ()))
+    except InvalidBox as err:
+        if err.kind == NON_FINITE:
+            raise ProbeDataError(f"{path}: record {record['id']}: region box {box!r} is not [x1, y1, x2, y2]") from None
+        raise ProbeDataError(f"{path}: record {record['id']}: empty region box {box!r}") from None

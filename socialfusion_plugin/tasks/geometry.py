@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 from socialfusion_plugin.errors import UserInputError
 
 NON_FINITE = "non-finite coordinate"
@@ -120,6 +120,28 @@ def xywh_box(box: Sequence[object], digits: int) -> List[float]:
     if w == 0 or h == 0:
         raise InvalidBox(ZERO_AREA, box)
     return _with_area([clamp01(x), clamp01(y), clamp01(x + w), clamp01(y + h)], box, digits)
+
+
+def valid_box(box: Sequence[object]) -> List[float]:
+    """A normalized [x1, y1, x2, y2] read from a record, as floats with a positive area (no clamping,
+    no repair: records hold boxes that were checked when converted). Raises InvalidBox."""
+    x1, y1, x2, y2 = _finite_box(box)
+    if x2 < x1 or y2 < y1:
+        raise InvalidBox(INVERTED, box)
+    if x1 == x2 or y1 == y2:
+        raise InvalidBox(ZERO_AREA, box)
+    return [x1, y1, x2, y2]
+
+
+def pixel_crop(box: Sequence[float], width: int, height: int) -> Tuple[int, int, int, int]:
+    """(left, top, right, bottom) pixels of a normalized box in a `width` x `height` image: the
+    pixels the box touches, clamped to the image and at least one pixel wide and high."""
+    x1, y1, x2, y2 = box
+    left = min(max(math.floor(x1 * width), 0), width - 1)
+    top = min(max(math.floor(y1 * height), 0), height - 1)
+    right = max(min(math.ceil(x2 * width), width), left + 1)
+    bottom = max(min(math.ceil(y2 * height), height), top + 1)
+    return left, top, right, bottom
 
 
 def _finite_box(box: Sequence[object]) -> List[float]:

@@ -71,3 +71,23 @@ def test_one_copy_of_the_box_helpers():
     assert {path: names for path, names in found.items() if names} == {
         "geometry.py": ["finite_floats", "clamp01", "format_box", "format_point", "union_box"],
     }
+
+
+def test_valid_box_reads_a_record_box_and_names_what_is_wrong():
+    from socialfusion_plugin.tasks.geometry import INVERTED, NON_FINITE, ZERO_AREA, InvalidBox, valid_box
+
+    assert valid_box([0, 0.25, 1, 0.75]) == [0.0, 0.25, 1.0, 0.75]
+    for box, kind in (([0.1, float("nan"), 0.3, 0.4], NON_FINITE), ([0.1, 0.2, 0.3], NON_FINITE),
+                      (["0.1", 0.2, 0.3, 0.4], NON_FINITE), ([0.5, 0.2, 0.3, 0.4], INVERTED),
+                      ([0.1, 0.2, 0.1, 0.4], ZERO_AREA)):
+        with pytest.raises(InvalidBox) as caught:
+            valid_box(box)
+        assert caught.value.kind == kind
+
+
+def test_pixel_crop_covers_the_touched_pixels_and_at_least_one():
+    from socialfusion_plugin.tasks.geometry import pixel_crop
+
+    assert pixel_crop([0.1, 0.2, 0.55, 0.9], 10, 10) == (1, 2, 6, 9)
+    assert pixel_crop([0.5, 0.5, 0.5, 0.5], 10, 10) == (5, 5, 6, 6)
+    assert pixel_crop([-0.2, 1.0, 1.3, 1.0], 10, 10) == (0, 9, 10, 10)
