@@ -146,3 +146,48 @@ class ProgressLines:
         self.stream.write(line + "\n")
         self.stream.flush()
         self.lines_written += 1
+
+
+class still_running:
+    """For a step with nothing to count (loading and merging a model): off a terminal, one line per
+    interval saying it is still running and for how long, then how long it took; silent on a
+    terminal, with `enabled=False`, and when it ends within one interval.
+
+        with still_running("merge"):
+            merge_lora(...)
+    """
+
+    def __init__(self, description: str, enabled: bool = True, stream: Optional[TextIO] = None,
+                 interval: Optional[float] = None, clock: Callable[[], float] = time.monotonic):
+        self.description, self.clock = description, clock
+        self.stream = stream if stream is not None else sys.stderr
+        self.interval = (line_interval() if interval is None else interval) if enabled else 0.0
+        self.lines_written = 0
+        self._thread = None
+
+    def __enter__(self):
+        import threading
+
+        self.started = self.clock()
+        if self.interval > 0 and not _is_terminal(self.stream):
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._beat, name=f"still running: {self.description}", daemon=True)
+            self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._write(f"{self.description}: running, {format_duration(self.clock() - self.started)} so far")
+
+    def __exit__(self, kind, error, trace) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        if self.lines_written and kind is None:
+            self._write(f"{self.description}: done in {format_duration(self.clock() - self.started)}")
+
+    def _write(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+        self.lines_written += 1

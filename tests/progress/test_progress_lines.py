@@ -161,3 +161,31 @@ def test_probe_prints_feature_and_fit_lines_when_its_stderr_is_a_log(tiny_assets
     err = capsys.readouterr().err
     assert re.search(r"^features .*gesture.* train: \d+/\d+ images \(\d+%\), .*ETA", err, flags=re.M), err
     assert "probe fits: 1/2 probes (50%)" in err and "probe fits: done, 2 probes in " in err, err
+
+
+def test_a_step_with_nothing_to_count_says_it_is_still_running():
+    import threading
+
+    from socialfusion_plugin.progress import still_running
+
+    out, release = io.StringIO(), threading.Event()
+    with still_running("merge", stream=out, interval=0.01) as beat:
+        while beat.lines_written < 2:  # wait for two lines
+            release.wait(0.01)
+    lines = out.getvalue().splitlines()
+    assert re.fullmatch(r"merge: running, \d+s so far", lines[0]), lines
+    assert re.fullmatch(r"merge: done in \d+s", lines[-1]), lines
+    quiet = io.StringIO()
+    with still_running("merge", stream=quiet, interval=30):
+        pass
+    with still_running("merge", stream=quiet, interval=0.01, enabled=False):
+        release.wait(0.05)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    with still_running("merge", stream=terminal, interval=0.01):
+        release.wait(0.05)
+    assert quiet.getvalue() == "" and terminal.getvalue() == ""
