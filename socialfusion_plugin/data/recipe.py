@@ -4,6 +4,7 @@
 seed: 0                      # required: every random step derives from it
 temperature: 2.0             # optional: balances WEIGHTED sources, p_i ~ weight_i * n_i^(1/T)
 max_samples: 200             # optional: cap on the final mixture (debugging)
+pack_sequences: true         # optional: pack each batch's samples into rows (as --pack_sequences True)
 sources:
   - task: gesture            # a registered task, converted from its original release
     root: ${SOCIALFUSION_DATA:-data}/hagrid
@@ -39,7 +40,7 @@ from .env_expand import RecipeError, expand_variables
 from .strategy import Strategy, parse_strategy
 from socialfusion_plugin.errors import UserInputError
 
-RECIPE_KEYS = ("seed", "temperature", "max_samples", "sources")
+RECIPE_KEYS = ("seed", "temperature", "max_samples", "pack_sequences", "sources")
 TASK_SOURCE_KEYS = ("task", "root", "split", "options", "prompts", "weight", "sample", "name")
 JSON_SOURCE_KEYS = ("json", "image_folder", "weight", "sample", "name")
 
@@ -121,6 +122,7 @@ class DataRecipe:
     temperature: Optional[float] = None
     max_samples: Optional[int] = None
     sha256: str = ""
+    pack_sequences: bool = False  # training packs each batch into rows (host/packing.py); data unchanged
 
     def __post_init__(self):
         if not self.sources:
@@ -156,6 +158,9 @@ def load_recipe(path, environ=None) -> DataRecipe:
     max_samples = data.get("max_samples")
     if max_samples is not None:
         max_samples = _integer(max_samples, f"{path}: 'max_samples'")
+    pack_sequences = data.get("pack_sequences", False)
+    if not isinstance(pack_sequences, bool):
+        raise RecipeError(f"{path}: 'pack_sequences' must be true or false, got {pack_sequences!r}")
     raw_sources = data.get("sources")
     if not isinstance(raw_sources, list):
         raise RecipeError(f"{path}: 'sources' must be a list of sources")
@@ -166,7 +171,8 @@ def load_recipe(path, environ=None) -> DataRecipe:
         raise RecipeError(f"{path}: source names must be unique; give a 'name' to the sources called "
                           f"{', '.join(duplicates)}")
     return DataRecipe(path=path, seed=seed, sources=sources, temperature=temperature,
-                      max_samples=max_samples, sha256=hashlib.sha256(raw_text).hexdigest())
+                      max_samples=max_samples, sha256=hashlib.sha256(raw_text).hexdigest(),
+                      pack_sequences=pack_sequences)
 
 
 def _parse_source(raw, index: int, path: Path, environ) -> SourceSpec:

@@ -4,6 +4,9 @@ train() reads `DataArguments` and `make_supervised_data_module` from its module 
 called, so installing replaces both:
 - DataArguments gains `data_recipe` (and `data_cache_dir`); HfArgumentParser then accepts
   `--data_recipe`, and `--data_path` may be omitted (exactly one of the two is required);
+- DataArguments gains `pack_sequences` (`--pack_sequences True`, or `pack_sequences: true` in the
+  recipe): the collator marks each batch for packing and LLaVA's model packs its samples into rows
+  after splicing the image features in (packing_forward.py);
 - make_supervised_data_module builds a LazySupervisedDataset-compatible dataset over the mixture.
   Its records carry absolute image paths, so LLaVA's os.path.join(image_folder, image) resolves
   each source's own root and --image_folder is not needed.
@@ -27,6 +30,9 @@ def extend_data_arguments(base):
         data_cache_dir: Optional[str] = field(
             default=None, metadata={"help": "cache of converted recipe sources (default $SOCIALFUSION_CACHE/data "
                                             "or ~/.cache/socialfusion/data); shared by all ranks of a node"})
+        pack_sequences: bool = field(
+            default=False, metadata={"help": "pack the samples of each batch into rows of up to --model_max_length "
+                                             "tokens (image features included), attention kept per sample"})
 
     DataArguments.__qualname__ = base.__qualname__
     return DataArguments
@@ -90,6 +96,8 @@ def build_recipe_data_module(train_module, tokenizer, data_args):
         mixture = build_mixture(recipe, cache_dir=data_args.data_cache_dir, progress=main)
     except (RecipeError, FileNotFoundError, ValueError) as err:
         raise LauncherArgumentError(f"--data_recipe {data_args.data_recipe}: {err}") from None
+    if recipe.pack_sequences:
+        data_args.pack_sequences = True
     if main:
         counts = mixture.counts()
         print(f"data recipe {data_args.data_recipe}: {len(mixture):,} samples, seed {recipe.seed}", flush=True)
@@ -103,6 +111,24 @@ def build_recipe_data_module(train_module, tokenizer, data_args):
     return dict(train_dataset=dataset, eval_dataset=None, data_collator=collator)
 
 
+def packed_if_requested(train_module, tokenizer, data_args, data_module: dict) -> dict:
+    """With --pack_sequences (or the recipe's pack_sequences): the model learns to pack, and the
+    collator marks every batch with the row length, --model_max_length."""
+    if not getattr(data_args, "pack_sequences", False):
+        return data_module
+    from .packing_forward import PackingCollator, install_packing
+
+    install_packing(train_module.LlavaLlamaForCausalLM)
+    try:
+        collator = PackingCollator(data_module["data_collator"], tokenizer.model_max_length)
+    except ValueError as err:
+        raise LauncherArgumentError(f"--pack_sequences: {err}") from None
+    if _is_main_process():
+        print(f"pack_sequences: each batch's samples are packed into rows of up to {collator.max_length} tokens "
+              "(image features included); attention and position ids stay per sample", flush=True)
+    return dict(data_module, data_collator=collator)
+
+
 def install_data_hooks(train_module) -> None:
     if getattr(train_module, "_socialfusion_data_installed", False):
         return
@@ -111,10 +137,12 @@ def install_data_hooks(train_module) -> None:
 
     def make_supervised_data_module(tokenizer, data_args):
         if getattr(data_args, "data_recipe", None):
-            return build_recipe_data_module(train_module, tokenizer, data_args)
-        if data_args.data_path is None:
+            data_module = build_recipe_data_module(train_module, tokenizer, data_args)
+        elif data_args.data_path is None:
             raise LauncherArgumentError("give --data_path FILE.json (with --image_folder) or --data_recipe RECIPE.yaml")
-        return original(tokenizer=tokenizer, data_args=data_args)
+        else:
+            data_module = original(tokenizer=tokenizer, data_args=data_args)
+        return packed_if_requested(train_module, tokenizer, data_args, data_module)
 
     train_module.make_supervised_data_module = make_supervised_data_module
     train_module._socialfusion_data_installed = True
