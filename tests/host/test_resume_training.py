@@ -137,8 +137,9 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tiny_assets, color_data,
 
 
 # Losses logged every 3 steps, so checkpoints 4 and 8 hold a loss not logged yet;
-# --group_by_modality_length uses the plugin's seeded sampler.
-EPOCH_EXTRA = ("--bf16", "False", "--logging_steps", "3", "--group_by_modality_length", "True")
+# --group_by_modality_length uses the plugin's seeded sampler; batches are packed into rows.
+EPOCH_EXTRA = ("--bf16", "False", "--logging_steps", "3", "--group_by_modality_length", "True",
+               "--pack_sequences", "True")
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +167,8 @@ def test_resume_at_an_epoch_boundary_or_the_end_carries_unlogged_loss(tiny_asset
 def test_killed_deepspeed_run_resumes_to_the_uninterrupted_result(deepspeed_runs_here, tiny_assets, color_data,
                                                                    tmp_path, stage):
     # a LoRA run's DeepSpeed checkpoint holds only the trainable parameters; resuming loads those and
-    # the fp32 optimizer partitions (the trainer alone would fail: "Missing key(s) ... embed_tokens")
+    # the fp32 optimizer partitions (the trainer alone would fail: "Missing key(s) ... embed_tokens");
+    # with packed batches, as packing must work under ZeRO-2 and ZeRO-3
     kill_resume_and_compare(tiny_assets, color_data, tmp_path,
-                            extra=("--bf16", "False", "--deepspeed", str(deepspeed_config(stage))))
+                            extra=("--bf16", "False", "--deepspeed", str(deepspeed_config(stage)),
+                                   "--pack_sequences", "True"))
