@@ -6,7 +6,8 @@ pads the batch to its longest sample. Packing starts from those spliced embeddin
 length is exactly what the language model sees (576 or 144 visual tokens per image included,
 whatever the tower and connector make), and LLaVA's own splicing stays untouched.
 
-- Rows are filled first-fit decreasing up to `max_length`; a sample is never split. A sample longer
+- Rows hold up to `max_length` positions and are padded to the longest row; the plan minimizes
+  rows x longest row (`plan_rows`). A sample is never split. A sample longer
   than `max_length` (possible only when the model has no `tokenizer_model_max_length`) gets a row
   of its own, as without packing.
 - Each sample keeps its position ids 0..n-1 and attends only to itself (causally): sdpa and eager
@@ -29,25 +30,68 @@ import torch.nn.functional as F
 IGNORE_INDEX = -100  # LLaVA's llava.constants.IGNORE_INDEX (kept here: this module does not import llava)
 
 
-def plan_rows(lengths: Sequence[int], max_length: int) -> List[List[int]]:
-    """Sample indices per row, first-fit decreasing (ties by index); within a row, in batch order.
-    Deterministic: the same lengths always give the same rows."""
-    if max_length <= 0:
-        raise ValueError(f"max_length must be positive, got {max_length}")
-    order = sorted(range(len(lengths)), key=lambda index: (-int(lengths[index]), index))
+def _first_fit_decreasing(order: List[int], lengths: Sequence[int], cap: int) -> List[List[int]]:
     rows: List[List[int]] = []
-    used: List[int] = []
+    filled: List[int] = []
     for index in order:
         length = int(lengths[index])
-        for row, filled in enumerate(used):
-            if filled + length <= max_length:
+        for row, used in enumerate(filled):
+            if used + length <= cap:
                 rows[row].append(index)
-                used[row] += length
+                filled[row] += length
                 break
-        else:  # also where length > max_length: a row of its own, as without packing
+        else:
             rows.append([index])
-            used.append(length)
-    return [sorted(row) for row in rows]
+            filled.append(length)
+    return rows
+
+
+def _balanced(order: List[int], lengths: Sequence[int], count: int) -> List[List[int]]:
+    """Longest first, each sample to the least-filled of `count` rows."""
+    rows: List[List[int]] = [[] for _ in range(count)]
+    filled = [0] * count
+    for index in order:
+        row = min(range(count), key=lambda r: (filled[r], r))
+        rows[row].append(index)
+        filled[row] += int(lengths[index])
+    return rows
+
+
+def plan_rows(lengths: Sequence[int], max_length: int) -> List[List[int]]:
+    """Sample indices per row, within a row in batch order; deterministic (ties go by index).
+
+    Rows are padded to the longest row, so the cost of a plan is rows x longest row. Candidates:
+    first-fit decreasing under every cap that changes its plan (max_length, then just below the
+    longest row of the previous plan), and, for every row count, the samples dealt longest first
+    to the least-filled row (balanced rows). The cheapest plan whose rows all fit in max_length
+    wins (the earlier candidate on a tie). A sample longer than max_length gets a row of its own,
+    as without packing."""
+    if max_length <= 0:
+        raise ValueError(f"max_length must be positive, got {max_length}")
+    alone = [[index] for index in range(len(lengths)) if int(lengths[index]) > max_length]
+    order = sorted((index for index in range(len(lengths)) if int(lengths[index]) <= max_length),
+                   key=lambda index: (-int(lengths[index]), index))
+    if not order:
+        return alone
+    floor = max((int(lengths[row[0]]) for row in alone), default=0)  # the padded length is at least this
+    longest_sample = int(lengths[order[0]])
+
+    def longest(rows):
+        return max(sum(int(lengths[index]) for index in row) for row in rows)
+
+    candidates = []
+    cap = max_length
+    while cap >= longest_sample:  # each step gives a different plan, with shorter rows
+        rows = _first_fit_decreasing(order, lengths, cap)
+        candidates.append(rows)
+        cap = longest(rows) - 1
+    total = sum(int(lengths[index]) for index in order)
+    for count in range(max(1, -(-total // max_length)), len(order) + 1):
+        rows = _balanced(order, lengths, count)
+        if longest(rows) <= max_length:
+            candidates.append(rows)
+    best = min(candidates, key=lambda rows: (len(rows) + len(alone)) * max(longest(rows), floor))
+    return alone + [sorted(row) for row in best]
 
 
 @dataclass

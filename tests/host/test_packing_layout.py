@@ -8,14 +8,26 @@ from socialfusion_plugin.host.packing import (IGNORE_INDEX, block_diagonal_causa
 from socialfusion_plugin.host.packing_forward import PACK_KEY, PackingCollator, install_flash_attention_unpadding
 
 
-def test_plan_is_first_fit_decreasing_and_never_splits():
+def test_plan_never_splits_and_keeps_rows_within_the_limit():
     lengths = [30, 70, 20, 50, 10, 100, 40]
     rows = plan_rows(lengths, 100)
-    # by size: 100 | 70 | 50 | 40 -> 50s row | 30 -> 70s row | 20 -> new row | 10 -> 50+40 row
+    # first-fit decreasing: 100 | 70 | 50 | 40 -> 50s row | 30 -> 70s row | 20 -> new row | 10 -> 50+40 row
     assert rows == [[5], [0, 1], [3, 4, 6], [2]]
     assert sorted(i for row in rows for i in row) == list(range(len(lengths)))
     assert all(sum(lengths[i] for i in row) <= 100 for row in rows)
     assert plan_rows(lengths, 100) == rows  # deterministic
+
+
+def test_plan_costs_rows_times_the_longest_row():
+    # first-fit decreasing under the limit: 2 rows of 10, no padding
+    assert plan_rows([6, 5, 4, 3, 2], 10) == [[0, 2], [1, 3, 4]]
+    # balanced rows beat filling rows up: 1900 | 700+700 | 700+700 = 3 x 1900 positions, where
+    # 1900 | 700+700+... cannot hold a third 700 next to the 1900 anyway
+    assert plan_rows([700, 700, 700, 700, 1900], 2048) == [[4], [0, 1], [2, 3]]
+    # equal samples: rows without padding (2 x 18 positions)
+    lengths = [9, 9, 9, 9]
+    rows = plan_rows(lengths, 20)
+    assert len(rows) * max(sum(lengths[i] for i in row) for row in rows) == 36
 
 
 def test_a_sample_longer_than_the_row_gets_a_row_of_its_own():
