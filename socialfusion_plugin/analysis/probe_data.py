@@ -1,11 +1,11 @@
 """What a probe reads for one task: converted train/test records, their images and probe targets.
 
-Data layout (`--data-root DIR`), the outputs of `socialfusion convert` side by side with the
-dataset roots they were converted from:
+Data layout (`--data-root DIR`, default $SOCIALFUSION_DATA): the package's one layout
+(socialfusion_plugin/data_layout.py):
 
-    DIR/<task>_train.json     socialfusion convert <task> --root DIR/<task> --split train --out DIR/<task>_train.json
-    DIR/<task>_test.json      (same, --split test)
-    DIR/<task>/               the dataset root; record `image` paths are relative to it
+    DIR/converted/<task>_train.json   socialfusion convert <task> --split train (--data-root DIR)
+    DIR/converted/<task>_test.json    (same, --split test)
+    DIR/<task>/                       the dataset root; record `image` paths are relative to it
 
 `--train TASK=FILE`, `--test TASK=FILE` and `--image-folder TASK=DIR` override any of the three per
 task. Records converted with --absolute-paths are used as they are. A relative image path that
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..data_layout import DataLayout
 from ..json_records import read_json_list
 from ..tasks.geometry import NON_FINITE, InvalidBox, valid_box
 from ..tasks.paths import safe_relative_path
@@ -62,10 +63,12 @@ def task_files(task: str, data_root: Optional[Path], overrides: Mapping[str, Map
             return Path(overrides[kind][task])
         if data_root is None:
             raise ProbeDataError(f"task {task}: no --data-root and no --{kind.replace('_', '-')} {task}=... given")
-        return Path(data_root) / default_name
+        return default_name
 
-    return TaskFiles(train=pick("train", f"{task}_train.json"), test=pick("test", f"{task}_test.json"),
-                     image_folder=pick("image_folder", task))
+    layout = DataLayout(data_root) if data_root is not None else None
+    return TaskFiles(train=pick("train", layout and layout.converted(task, "train")),
+                     test=pick("test", layout and layout.converted(task, "test")),
+                     image_folder=pick("image_folder", layout and layout.release(task)))
 
 
 def load_split(task, path: Path, image_folder: Path, region: str, limit: Optional[int] = None, seed: int = 0) -> ProbeSplit:

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     parser.add_argument("--model-base", help="base language model of LoRA checkpoints (default: from adapter_config.json)")
     parser.add_argument("--vision-tower", help="tower for a plain language model, e.g. open_clip:ViT-L-14-336@openai")
     parser.add_argument("--tasks", nargs="+", required=True, metavar="TASK", help="two or more task names")
-    parser.add_argument("--data-root", type=Path, help="folder with <task>_train.json and the image folder <task>/")
+    parser.add_argument("--data-root", type=Path, help="data layout root ($SOCIALFUSION_DATA): converted/<task>_train.json and the image folder <task>/")
     parser.add_argument("--data", action="append", metavar="TASK=FILE", help="LLaVA records of a task (overrides --data-root)")
     parser.add_argument("--image-folder", action="append", metavar="TASK=DIR", help="image folder of a task")
     parser.add_argument("--batches", type=int, default=4, help="K batches per task (default: 4)")

@@ -1,4 +1,6 @@
-"""`socialfusion convert TASK --root DIR --split SPLIT --out FILE.json`."""
+"""`socialfusion convert TASK --split SPLIT [--root DIR] [--out FILE.json]`: --root and --out default
+to the data layout (data_layout.py): $SOCIALFUSION_DATA/<task>/ and
+$SOCIALFUSION_DATA/converted/<task>_<split>.json."""
 from __future__ import annotations
 
 import os
@@ -6,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .. import registry
+from ..data_layout import DataLayout
 from ..tasks.conversion import convert
 from .file_errors import file_errors_as_command_errors
 from .options_arg import parse_key_values
@@ -16,9 +19,11 @@ def register(subparsers) -> None:
         "convert", help="convert an original dataset release into LLaVA records (+ meta)"
     )
     parser.add_argument("task", help="task name (see `socialfusion tasks`)")
-    parser.add_argument("--root", required=True, type=Path, help="dataset root as downloaded")
     parser.add_argument("--split", required=True, help="split to convert (train/val/test, per task)")
-    parser.add_argument("--out", required=True, type=Path, help="output LLaVA JSON file")
+    parser.add_argument("--data-root", type=Path,
+                        help="root of the data layout (default: $SOCIALFUSION_DATA, else ./data)")
+    parser.add_argument("--root", type=Path, help="dataset root as downloaded (default: DATA_ROOT/<task>)")
+    parser.add_argument("--out", type=Path, help="output LLaVA JSON file (default: DATA_ROOT/converted/<task>_<split>.json)")
     parser.add_argument("--report", type=Path, help="write a JSON report (counts, a reason per skip)")
     parser.add_argument(
         "--absolute-paths", action="store_true", help="write absolute image paths instead of paths relative to --root"
@@ -42,6 +47,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     task = registry.TASKS.get(args.task)
+    layout = DataLayout.from_env(args.data_root)
+    args.root = args.root if args.root is not None else layout.release(task.name)
+    args.out = args.out if args.out is not None else layout.converted(task.name, args.split)
     with file_errors_as_command_errors():
         report = _convert(task, args)
     print(report.summary())

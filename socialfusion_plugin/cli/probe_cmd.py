@@ -22,8 +22,8 @@ def register(subparsers) -> None:
                         "vision tower inside a local VLM checkpoint: LLaVA-1.5-hf, LLaVA-NeXT-hf, LLaVA-OneVision-hf, "
                         "PaliGemma). Local files only")
     parser.add_argument("--tasks", nargs="+", required=True, metavar="TASK", help="registered task names")
-    parser.add_argument("--data-root", type=Path, help="folder with <task>_train.json, <task>_test.json (from "
-                        "`socialfusion convert`) and <task>/ (the dataset root the images are relative to)")
+    parser.add_argument("--data-root", type=Path, help="data layout root ($SOCIALFUSION_DATA): converted/<task>_{train,test}.json "
+                        "(from `socialfusion convert`) and <task>/ (the dataset root the images are relative to)")
     parser.add_argument("--train", action="append", metavar="TASK=FILE", help="converted train file of a task (overrides --data-root)")
     parser.add_argument("--test", action="append", metavar="TASK=FILE", help="converted test file of a task (overrides --data-root)")
     parser.add_argument("--image-folder", action="append", metavar="TASK=DIR", help="image folder of a task (overrides --data-root)")

@@ -7,7 +7,7 @@ max_samples: 200             # optional: cap on the final mixture (debugging)
 pack_sequences: true         # optional: pack each batch's samples into rows (as --pack_sequences True)
 sources:
   - task: gesture            # a registered task, converted from its original release
-    root: ${SOCIALFUSION_DATA:-data}/hagrid
+    root: ${SOCIALFUSION_DATA:-data}/gesture
     split: train
     options: {keep_no_gesture: true}   # the task's options (socialfusion tasks)
     prompts: train           # optional: train|eval wording (default: from the split)

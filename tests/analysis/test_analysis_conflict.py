@@ -94,11 +94,11 @@ def test_opposing_tasks_conflict_on_checkpoints_of_a_run(tiny_assets, color_data
                           text=True, timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
 
-    data_root = tmp_path / "data"  # the --data-root layout: <task>_train.json + <task>/ images
-    data_root.mkdir()
+    data_root = tmp_path / "data"  # the data layout: converted/<task>_train.json + <task>/ images
+    (data_root / "converted").mkdir(parents=True)
     for name in ("say_red", "say_blue", "say_red_again"):
         source = files["say_red" if name == "say_red_again" else name]
-        (data_root / f"{name}_train.json").write_text(source.read_text())
+        (data_root / "converted" / f"{name}_train.json").write_text(source.read_text())
         (data_root / name).symlink_to(images)
     out = tmp_path / "conflict"
     argv = ["conflict", "--model-path", str(run_dir / "checkpoint-20"), str(run_dir / "checkpoint-40"),

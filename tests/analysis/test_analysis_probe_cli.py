@@ -7,6 +7,7 @@ import pytest
 
 from socialfusion_plugin import registry
 from socialfusion_plugin.cli.main import main
+from socialfusion_plugin.data_layout import DataLayout
 from socialfusion_plugin.demo.releases import write_all_releases
 from socialfusion_plugin.tasks.conversion import convert
 
@@ -17,13 +18,12 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
     base = tmp_path_factory.mktemp("probe-data")
-    roots = write_all_releases(base / "releases")
     root = base / "data"
-    root.mkdir()
+    roots = write_all_releases(root)  # the data layout: <root>/<task>/ and <root>/converted/<task>_<split>.json
+    layout = DataLayout(root)
     for task, dataset_root in roots.items():
-        (root / task).symlink_to(dataset_root)
         for split in ("train", "test"):
-            convert(registry.TASKS.get(task), root=dataset_root, split=split, out=root / f"{task}_{split}.json",
+            convert(registry.TASKS.get(task), root=dataset_root, split=split, out=layout.converted(task, split),
                     progress=False)
     return root
 
@@ -71,7 +71,7 @@ def test_probe_cli_errors_name_the_problem(tiny_assets, data_root, tmp_path, cap
     assert "unknown task 'nope'" in capsys.readouterr().err
     assert main(base + ["--tasks", "gesture", "--data-root", str(data_root), "--train", "relation=x.json"]) == 2
     assert "not in --tasks" in capsys.readouterr().err
-    records = json.loads((data_root / "gesture_test.json").read_text())
+    records = json.loads(DataLayout(data_root).converted("gesture", "test").read_text())
     records[0]["image"] = "../../outside.jpg"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(records))

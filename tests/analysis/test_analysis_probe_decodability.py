@@ -109,11 +109,12 @@ def color_gestures(tmp_path_factory):
     records = [{"id": r["id"], "image": r["image"], "conversations": r["conversations"],
                 "meta": {"task": "gesture", "split": "x", "label": COLOR_TO_GESTURE[r["conversations"][1]["value"]],
                          "hand_boxes": [[0.0, 0.0, 1.0, 1.0]]}} for r in data]
-    (root / "gesture_train.json").write_text(json.dumps(records[:44]))
-    (root / "gesture_test.json").write_text(json.dumps(records[44:]))
+    (root / "converted").mkdir()  # the data layout: converted/<task>_<split>.json
+    (root / "converted" / "gesture_train.json").write_text(json.dumps(records[:44]))
+    (root / "converted" / "gesture_test.json").write_text(json.dumps(records[44:]))
     (root / "gesture" / "images").rename(root / "gesture" / "img")
     for name in ("gesture_train.json", "gesture_test.json"):  # images relative to DATA_ROOT/gesture/
-        path = root / name
+        path = root / "converted" / name
         path.write_text(path.read_text().replace('"image": "', '"image": "img/'))
     return root
 

@@ -63,7 +63,7 @@ def test_images_are_absolute_and_exist_across_roots(data_env, tmp_path):
         # LLaVA joins --image_folder and the path: an absolute path wins whatever the folder is
         assert os.path.join("/any/image_folder", record["image"]) == record["image"]
         roots.add(Path(record["image"]).relative_to(data_env).parts[0])
-    assert roots == {"hagrid", "pisc", "gazefollow", "videoattentiontarget", "emotic", "llava"}
+    assert roots == {"gesture", "relation", "gaze", "gaze_video", "emotion", "llava"}
 
 
 def test_image_root_writes_relative_paths(data_env, tmp_path):
@@ -75,7 +75,7 @@ def test_image_root_writes_relative_paths(data_env, tmp_path):
 
 
 def test_image_root_that_misses_a_source_is_an_error(data_env, tmp_path, capsys):
-    assert mix(GENERAL, tmp_path / "m.json", "--image-root", str(data_env / "hagrid")) == 2
+    assert mix(GENERAL, tmp_path / "m.json", "--image-root", str(data_env / "gesture")) == 2
     error = capsys.readouterr().err
     assert "is not under --image-root" in error and "socialfusion mix: error:" in error
     assert not (tmp_path / "m.json").exists()
@@ -107,7 +107,7 @@ def test_conversion_is_cached_and_invalidated_by_a_changed_release(data_env, tmp
     assert mix(recipe, tmp_path / "2.json") == 0
     assert len(calls) == 1  # the second run reads the Arrow cache
     assert (tmp_path / "1.json").read_bytes() == (tmp_path / "2.json").read_bytes()
-    annotation = data_env / "pisc" / "relationship.json"
+    annotation = data_env / "relation" / "relationship.json"
     stat = annotation.stat()
     try:
         os.utime(annotation, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10 ** 9))

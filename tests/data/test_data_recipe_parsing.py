@@ -44,10 +44,10 @@ def test_shipped_recipes_have_the_documented_sources(data_env):
 def test_the_data_root_defaults_to_data_in_the_working_directory(monkeypatch, tmp_path, social_data):
     monkeypatch.delenv("SOCIALFUSION_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(FileNotFoundError, match=r"sources\[0\]\.root: dataset root .*/data/hagrid does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"sources\[0\]\.root: dataset root .*/data/gesture does not exist"):
         load_recipe(RECIPES / "social5.yaml")
     (tmp_path / "data").symlink_to(social_data)
-    assert load_recipe(RECIPES / "social5.yaml").sources[0].path == tmp_path / "data" / "hagrid"
+    assert load_recipe(RECIPES / "social5.yaml").sources[0].path == tmp_path / "data" / "gesture"
 
 
 def test_expand_variables():
@@ -66,7 +66,7 @@ def write(tmp_path, text, name="recipe.yaml") -> Path:
     return path
 
 
-GOOD_SOURCE = "  - task: gesture\n    root: ${SOCIALFUSION_DATA}/hagrid\n    split: train\n"
+GOOD_SOURCE = "  - task: gesture\n    root: ${SOCIALFUSION_DATA}/gesture\n    split: train\n"
 
 
 @pytest.mark.parametrize("text, error, pattern", [
@@ -87,7 +87,7 @@ GOOD_SOURCE = "  - task: gesture\n    root: ${SOCIALFUSION_DATA}/hagrid\n    spl
      r"sources\[0\].task: unknown task 'gestures'"),
     ("seed: 0\nsources:\n" + GOOD_SOURCE.replace("train", "dev"), RecipeError,
      r"sources\[0\].split: task gesture has no split 'dev'"),
-    ("seed: 0\nsources:\n" + GOOD_SOURCE.replace("hagrid", "nothing-here"), FileNotFoundError,
+    ("seed: 0\nsources:\n" + GOOD_SOURCE.replace("}/gesture", "}/nothing-here"), FileNotFoundError,
      r"sources\[0\].root: dataset root .*nothing-here does not exist"),
     ("seed: 0\nsources:\n  - json: ${SOCIALFUSION_DATA}/llava/missing.json\n    image_folder: x\n", FileNotFoundError,
      r"sources\[0\].json: LLaVA JSON .*missing.json not found"),

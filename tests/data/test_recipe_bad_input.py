@@ -9,8 +9,8 @@ import yaml
 from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.data import RecipeError, build_mixture, load_recipe
 
-SOURCE = "  - task: gesture\n    root: ${SOCIALFUSION_DATA}/hagrid\n    split: train\n"
-RELATION = "  - task: relation\n    root: ${SOCIALFUSION_DATA}/pisc\n    split: train\n"
+SOURCE = "  - task: gesture\n    root: ${SOCIALFUSION_DATA}/gesture\n    split: train\n"
+RELATION = "  - task: relation\n    root: ${SOCIALFUSION_DATA}/relation\n    split: train\n"
 
 
 def write(tmp_path, content, name="recipe.yaml"):

@@ -42,11 +42,11 @@ def layout(tmp_path):
     probe_root = root / "probe"
     image_folder(probe_root / "gesture")
     for split in ("train", "test"):
-        write_json(probe_root / f"gesture_{split}.json", llava_records(IMAGES, meta={"task": "gesture", "label": "like"}))
+        write_json(probe_root / "converted" / f"gesture_{split}.json", llava_records(IMAGES, meta={"task": "gesture", "label": "like"}))
     conflict_root = root / "conflict"
     for task in ("gesture", "relation"):
         image_folder(conflict_root / task)
-        write_json(conflict_root / f"{task}_train.json", llava_records(IMAGES))
+        write_json(conflict_root / "converted" / f"{task}_train.json", llava_records(IMAGES))
     return SimpleNamespace(root=root, llm=llm, tower=tower, tower_weights=weights, tower_arch=arch, lora=lora,
                            full=full, images=images, data=data, recipe=recipe, probe_root=probe_root,
                            conflict_root=conflict_root, out=root / "out")

@@ -31,7 +31,7 @@ CASES = [
      ["its mm_vision_tower open_clip:", "differs from --vision-tower open_clip:ViT-B-32@/x.pt"]),
     ("full checkpoint without weights", lambda l: (os.remove(l.full / "model.safetensors"), {"paths": [l.full]})[1],
      ["--model-path", "no weights in", "merged (none of"]),
-    ("task data missing", lambda l: (os.remove(l.conflict_root / "relation_train.json"), {})[1],
+    ("task data missing", lambda l: (os.remove(l.conflict_root / "converted" / "relation_train.json"), {})[1],
      ["--data-root (relation train)", "relation_train.json not found"]),
     ("task data override missing", lambda l: {"extra": ["--data", f"gesture={l.root / 'nope.json'}"]},
      ["--data gesture: ", "nope.json not found"]),

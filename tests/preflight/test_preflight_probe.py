@@ -47,7 +47,7 @@ CASES = [
      ["--encoders hf_clip:", "model_type 'bert' is neither a vision tower"]),
     ("unknown encoder kind", lambda l: {"encoders": ["timm:vit"]},
      ["--encoders timm:vit: encoder 'timm:vit': expected one of"]),
-    ("test split missing", lambda l: (os.remove(l.probe_root / "gesture_test.json"), {})[1],
+    ("test split missing", lambda l: (os.remove(l.probe_root / "converted" / "gesture_test.json"), {})[1],
      ["--data-root (gesture test)", "gesture_test.json not found"]),
     ("override file missing", lambda l: {"extra": ["--train", f"gesture={l.root / 'nope.json'}"]},
      ["--train gesture: {root}/nope.json not found"]),
@@ -74,7 +74,7 @@ def test_a_missing_path_fails_before_any_encoder_is_built(layout, no_model_loads
 
 def test_every_encoder_and_task_problem_in_one_report(layout, no_model_loads, capsys):
     os.remove(layout.tower_weights)
-    os.remove(layout.probe_root / "gesture_train.json")
+    os.remove(layout.probe_root / "converted" / "gesture_train.json")
     status, err = run_cli(probe_argv(layout, [layout.tower, f"hf_clip:{layout.root / 'gone'}"]), capsys)
     assert status == 2
     assert "3 problems found before loading any model" in err
@@ -85,7 +85,7 @@ def test_a_complete_layout_passes_and_reaches_the_probe(layout, no_model_loads, 
     # records of other tasks and records without a probe target are not read by the probe
     records = llava_records(3, meta={"task": "gesture", "label": "like"}) + llava_records(
         2, image=lambda i: f"gone/{i}.png", meta={"task": "relation", "label": "friends"}, prefix="o")
-    write_json(layout.probe_root / "gesture_train.json", records)
+    write_json(layout.probe_root / "converted" / "gesture_train.json", records)
     with pytest.raises(ModelLoadReached):
         run_cli(probe_argv(layout, [layout.tower, f"hf_clip:{hf_clip_folder(layout)}"]), capsys)
     assert no_model_loads == ["socialfusion_plugin.analysis.probe_run.run_probe"]

@@ -1,7 +1,7 @@
 """Seeded batches of converted LLaVA records per task, for the gradient-conflict diagnostic.
 
-Task data is found like the probe's: `--data-root DIR` holds `<task>_train.json` and the image
-folder `<task>/`; `--data TASK=FILE` and `--image-folder TASK=DIR` override either. Names are
+Task data is found like the probe's, in the data layout (data_layout.py): `--data-root DIR` holds
+`converted/<task>_train.json` and the image folder `<task>/`; `--data TASK=FILE` and `--image-folder TASK=DIR` override either. Names are
 labels here: any LLaVA record file works (a registered task's file, or your own). When a record has
 `meta.task` and it is another task (mixture files), it is set aside and counted.
 """
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
+from ...data_layout import DataLayout
 from ...json_records import read_json_list
 from ...tasks.paths import safe_relative_path
 from socialfusion_plugin.errors import UserInputError
@@ -30,8 +31,9 @@ class TaskRecords:
 def task_locations(name: str, data_root: Optional[Path], data: Mapping[str, Path], images: Mapping[str, Path]):
     if name not in data and data_root is None:
         raise UserInputError(f"task {name}: no --data-root and no --data {name}=FILE")
-    file = Path(data[name]) if name in data else Path(data_root) / f"{name}_train.json"
-    folder = Path(images[name]) if name in images else (Path(data_root) / name if data_root else file.parent)
+    layout = DataLayout(data_root) if data_root is not None else None
+    file = Path(data[name]) if name in data else layout.converted(name, "train")
+    folder = Path(images[name]) if name in images else (layout.release(name) if layout else file.parent)
     return file, folder
 
 

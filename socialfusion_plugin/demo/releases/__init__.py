@@ -7,18 +7,21 @@ from typing import Dict
 
 
 def write_all_releases(root: Path) -> Dict[str, Path]:
-    """The standard small release of every built-in task under `root`: {task name: dataset root}.
+    """The standard small release of every built-in task under `root` (`root/<task>/`, the data
+    layout): {task name: dataset root}.
     These are the quirk-laden fixtures of the tests (few records, some skipped on purpose), not a
     training set."""
     from . import emotic, gazefollow, hagrid, pisc, video_attention_target
 
-    root = Path(root)
-    video_root = video_attention_target.build_release(root / "videoattentiontarget", "train")
-    video_attention_target.build_release(root / "videoattentiontarget", "test")
+    from ...data_layout import DataLayout
+
+    layout = DataLayout(root)  # each release where the data layout puts it: <root>/<task>/
+    video_root = video_attention_target.build_release(layout.release("gaze_video"), "train")
+    video_attention_target.build_release(layout.release("gaze_video"), "test")
     return {
-        "gesture": hagrid.standard_release(root / "hagrid"),
-        "relation": pisc.standard_release(root / "pisc"),
-        "gaze": gazefollow.build_release(root / "gazefollow"),
+        "gesture": hagrid.standard_release(layout.release("gesture")),
+        "relation": pisc.standard_release(layout.release("relation")),
+        "gaze": gazefollow.build_release(layout.release("gaze")),
         "gaze_video": video_root,
-        "emotion": emotic.build_mat_release(root / "emotic"),
+        "emotion": emotic.build_mat_release(layout.release("emotion")),
     }
