@@ -11,7 +11,6 @@ from pathlib import Path
 from .. import registry
 from ..atomic_files import atomic_write_json
 from ..evaluation.output_guard import claim_output, exclusive_output
-from ..evaluation.provenance import eval_provenance
 from ..evaluation.rank_policy import rank_policy
 from ..evaluation.runner import EvalSettings, run_eval
 from .main import CommandError
@@ -37,7 +36,7 @@ def register(subparsers) -> None:
     parser.add_argument("--option", action="append", metavar="KEY=VALUE", help="task option (repeatable)")
     parser.add_argument("--limit", type=int, help="only the first N records")
     parser.add_argument("--text-only", action="store_true", help="loss mode: use only samples without an image")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, else cpu)")
     parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
                         help="dtype the weights are loaded in (default: float32 on cpu, float16 on cuda as LLaVA)")
     parser.add_argument("--overwrite", action="store_true",
@@ -50,6 +49,10 @@ def run(args) -> int:
     from ..preflight import check_eval_arguments
 
     check_eval_arguments(args)  # every missing path and weight file, before any model loads
+    if args.device is None:
+        from ..evaluation.suite_processes import Processes, default_device
+
+        args.device = default_device(Processes())
     settings = EvalSettings(
         mode="generate" if args.mode == "loss" else args.mode, batch_size=args.batch_size,
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed, conv_mode=args.conv_mode,
@@ -96,28 +99,18 @@ def _predict(args, records, settings, policy):
 
 
 def _info(args, task_options, opts, kind: str) -> dict:
-    """What `report` needs to score the predictions later (the references, the task options, the
-    records the run was limited to), and the provenance a rerun into the same --out must match."""
+    """What `report` needs to score the predictions later, and the provenance a rerun into the same
+    --out must match (evaluation/run_info.py)."""
     import dataclasses
 
-    from ..host.llava_loader import resolve_dtype
+    from ..evaluation.run_info import EvalRun, eval_info, weights_dtype
 
-    dtype = resolve_dtype(args.device, args.dtype)
-    provenance = eval_provenance(
-        task=args.task, mode=args.mode, task_options=dataclasses.asdict(opts), model_path=args.model_path,
-        model_base=args.model_base, data=args.data, image_folder=args.image_folder, conv_mode=args.conv_mode,
-        max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed,
-        multi_label_threshold=args.multi_label_threshold,
-        dtype=str(dtype).replace("torch.", "") if dtype is not None else "float16",
-    )
-    return {
-        "task": args.task, "mode": args.mode, "data": str(args.data.resolve()),
-        "image_folder": str(args.image_folder.resolve()) if args.image_folder else None,
-        "task_options": task_options, "model_path": str(args.model_path), "model_base": args.model_base,
-        "checkpoint_kind": kind, "conv_mode": args.conv_mode, "max_new_tokens": args.max_new_tokens,
-        "temperature": args.temperature, "seed": args.seed, "multi_label_threshold": args.multi_label_threshold,
-        "limit": args.limit, "provenance": provenance,
-    }
+    return eval_info(EvalRun(
+        task=args.task, mode=args.mode, data=args.data, image_folder=args.image_folder, task_options=task_options,
+        resolved_options=dataclasses.asdict(opts), model_path=args.model_path, model_base=args.model_base,
+        checkpoint_kind=kind, conv_mode=args.conv_mode, max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature, seed=args.seed, multi_label_threshold=args.multi_label_threshold,
+        limit=args.limit, dtype=weights_dtype(args.device, args.dtype)))
 
 
 def _load(args):

@@ -9,6 +9,9 @@ from .. import registry
 def register(subparsers) -> None:
     parser = subparsers.add_parser("tasks", help="list registered tasks")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.add_argument("--names", action="store_true", help="print only the task names, one per line (for scripts)")
+    parser.add_argument("--ranked", action="store_true",
+                        help="only tasks eval-suite evaluates in rank mode by default (they have answer options to rank)")
     parser.set_defaults(handler=run)
 
 
@@ -31,7 +34,15 @@ def describe_task(task) -> dict:
 
 
 def run(args) -> int:
-    described = [describe_task(registry.TASKS.get(name)) for name in registry.list_tasks()]
+    from ..evaluation.suite_config import ranks_by_default
+
+    tasks = [registry.TASKS.get(name) for name in registry.list_tasks()]
+    if args.ranked:
+        tasks = [task for task in tasks if ranks_by_default(task)]
+    if args.names:
+        print("\n".join(task.name for task in tasks))
+        return 0
+    described = [describe_task(task) for task in tasks]
     if args.json:
         print(json.dumps(described, indent=2))
         return 0

@@ -7,6 +7,11 @@ RUN/eval/general.loss.json        forgetting check: loss/perplexity of the train
 RUN/eval/general.base.loss.json   the same for the base model
 RUN/eval/report.json, report.md   every task's metrics + the forgetting check
 RUN/eval/<task>.<kind>.png (+ .pdf) charts: confusion, the per-class metric (ap, recall), error
+RUN/eval/results.json, results.md, results.csv   `eval-suite`'s results table
+RUN/eval/shards/                  per-process predictions of a many-process `eval-suite` (until merged)
+
+A command given the eval folder itself (RUN/eval, a results folder) reads it as well: a folder with
+no eval/ inside that holds predictions or a results table is taken as the eval folder.
 """
 from __future__ import annotations
 
@@ -26,7 +31,10 @@ class RunLayout:
 
     @property
     def eval_dir(self) -> Path:
-        return self.run_dir / EVAL_DIR
+        nested = self.run_dir / EVAL_DIR
+        if not nested.is_dir() and _is_eval_folder(self.run_dir):
+            return self.run_dir
+        return nested
 
     def predictions(self, task: str) -> Path:
         return self.eval_dir / f"{task}.preds.jsonl"
@@ -61,3 +69,7 @@ class RunLayout:
         if not self.eval_dir.is_dir():
             return []
         return sorted(p.name[: -len(".preds.jsonl")] for p in self.eval_dir.glob("*.preds.jsonl"))
+
+
+def _is_eval_folder(folder: Path) -> bool:
+    return folder.is_dir() and ((folder / "results.json").is_file() or any(folder.glob("*.preds.jsonl")))

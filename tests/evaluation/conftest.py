@@ -62,3 +62,18 @@ def social_test_splits(tmp_path_factory):
         out[task] = (path, releases[task])
     return out
 
+
+
+@pytest.fixture(scope="session")
+def laid_out_data(tmp_path_factory):
+    """The synthetic releases in the data layout, test splits converted where `convert` puts them."""
+    from socialfusion_plugin import registry
+    from socialfusion_plugin.data_layout import DataLayout
+    from socialfusion_plugin.demo.releases import write_all_releases
+    from socialfusion_plugin.tasks.conversion import convert
+
+    root = tmp_path_factory.mktemp("suite-data")
+    layout = DataLayout(root)
+    for task, release in write_all_releases(root).items():
+        convert(registry.TASKS.get(task), release, "test", layout.converted(task, "test"), progress=False)
+    return root

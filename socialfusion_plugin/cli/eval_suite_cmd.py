@@ -1,0 +1,116 @@
+"""`socialfusion eval-suite`: evaluate one checkpoint on several tasks (names, `all`, or a suite
+YAML), score them and write one results table; under torchrun / accelerate launch / deepspeed,
+every process predicts its share of each task (evaluation/suite*.py)."""
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+from .options_arg import parse_key_values
+
+FLAGS = ("model_path", "model_base", "tasks", "suite", "data_root", "out", "mode", "option", "batch_size",
+         "max_new_tokens", "temperature", "seed", "conv_mode", "multi_label_threshold", "device", "dtype", "overwrite")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("eval-suite", help="evaluate a checkpoint on several tasks into one results table")
+    parser.add_argument("--model-path", required=True, type=Path, help="LoRA run, merged/full checkpoint or base model")
+    parser.add_argument("--model-base", help="base language model of a LoRA (or connector-only) checkpoint")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--tasks", nargs="+", metavar="TASK", help="task names, or `all` (default: all)")
+    which.add_argument("--suite", type=Path, help="suite YAML pinning each task's split, mode, options and files")
+    parser.add_argument("--data-root", type=Path, help="root of the data layout (default: $SOCIALFUSION_DATA, else "
+                        "./data): DATA_ROOT/converted/<task>_test.json, images under DATA_ROOT/<task>/")
+    parser.add_argument("--out", type=Path, help="run folder receiving eval/ (default: --model-path)")
+    parser.add_argument("--mode", choices=("generate", "rank"),
+                        help="with --tasks: one mode for every task (default: rank where a task has answer options "
+                             "to rank, generate otherwise)")
+    parser.add_argument("--option", action="append", metavar="TASK.KEY=VALUE", help="task option (repeatable)")
+    parser.add_argument("--batch-size", type=int, default=8, help="samples per forward pass (default 8)")
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for sampling when --temperature > 0")
+    parser.add_argument("--conv-mode", default="v1", help="LLaVA conversation template used in training")
+    parser.add_argument("--multi-label-threshold", type=float, default=0.1,
+                        help="rank, multi-label tasks: predict every label with probability >= this (plus the best)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, one GPU per process "
+                                         "under a launcher; else cpu)")
+    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
+                        help="dtype the weights are loaded in (default: float32 on cpu, float16 on cuda as LLaVA)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="discard predictions in the run folder made another way and predict afresh")
+    parser.add_argument("--no-progress", action="store_true")
+    # the deepspeed launcher appends --local_rank=N; the process reads LOCAL_RANK from the environment
+    parser.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from ..data_layout import DataLayout
+    from ..evaluation.report import build_report
+    from ..evaluation.suite import SuiteSettings, evaluate_suite, preflight
+    from ..evaluation.suite_config import SuiteError, load_suite, suite_from_names
+    from ..evaluation.suite_processes import default_device, start_processes, stop_processes
+    from ..evaluation.suite_results import results_table, write_results
+
+    if args.suite is not None:
+        if args.mode or args.option:
+            raise SuiteError("--mode and --option go with --tasks; a suite file sets them per task")
+        suite = load_suite(args.suite, args.data_root)
+    else:
+        suite = suite_from_names(args.tasks or ["all"], DataLayout.from_env(args.data_root), args.mode,
+                                 _task_options(args.option))
+    processes = start_processes()
+    try:
+        settings = SuiteSettings(
+            model_path=args.model_path, model_base=args.model_base, run_dir=args.out or args.model_path,
+            device=args.device or default_device(processes), dtype=args.dtype, batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed,
+            conv_mode=args.conv_mode, multi_label_threshold=args.multi_label_threshold, overwrite=args.overwrite,
+            progress=not args.no_progress)
+        preflight(suite, settings)
+        echo = print if processes.is_main else (lambda _line: None)
+        evaluate_suite(suite, settings, processes, echo)
+        if processes.is_main:
+            report = build_report(settings.run_dir, tasks=suite.names)
+            table = results_table(suite, report, _command(args), settings.model_path, settings.model_base,
+                                  processes.world_size)
+            paths = write_results(table, settings.run_dir)
+            for row in table["rows"]:
+                value = "n/a" if row["value"] is None else f"{row['value']:.4f}"
+                print(f"{row['task']}: {row['metric']} = {value} (n={row['n']}, mode {row['mode']}, "
+                      f"unparsed={row['unparsed']}, missing={row['missing']})")
+            print(f"wrote {paths['md']}, {paths['json']} and {paths['csv']}")
+    finally:
+        stop_processes(processes)
+    return 0
+
+
+def _task_options(values):
+    from ..evaluation.suite_config import SuiteError
+
+    options = {}
+    for key, value in parse_key_values(values, "--option").items():
+        task, dot, name = key.partition(".")
+        if not dot or not task or not name:
+            raise SuiteError(f"--option {key}={value}: write TASK.KEY=VALUE, e.g. relation.granularity=coarse")
+        options.setdefault(task, {})[name] = value
+    return options
+
+
+def _command(args) -> str:
+    """The command line that reproduces this run (flags in a fixed order; defaults included)."""
+    words = ["socialfusion", "eval-suite"]
+    for name in FLAGS:
+        value = getattr(args, name, None)
+        if value is None or value is False or value == []:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            words.append(flag)
+        elif isinstance(value, list):
+            words += ([flag] + [str(v) for v in value]) if name == "tasks" else [w for v in value for w in (flag, str(v))]
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)

@@ -1,0 +1,73 @@
+"""The eval info written beside a predictions file (RUN/eval/<task>.eval.json): what `report` needs
+to score the predictions later (references, task options, the records the run was limited to) and
+the provenance a rerun into the same file must match (provenance.py). `eval` and `eval-suite` write
+the same record."""
+from __future__ import annotations
+
+import dataclasses
+import platform
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+from .provenance import eval_provenance
+
+VERSIONED = ("socialfusion-plugin", "torch", "transformers", "peft", "accelerate", "deepspeed", "llava")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalRun:
+    """One task's evaluation: which model, data and settings."""
+
+    task: str
+    mode: str
+    data: Path
+    image_folder: Optional[Path]
+    task_options: Mapping[str, Any]  # as given (the info records these; report passes them to score)
+    resolved_options: Mapping[str, Any]  # every option, defaults filled in (what provenance compares)
+    model_path: Path
+    model_base: Optional[str]
+    checkpoint_kind: str
+    conv_mode: str
+    max_new_tokens: int
+    temperature: float
+    seed: int
+    multi_label_threshold: float
+    limit: Optional[int]
+    dtype: str  # the weights' dtype, e.g. "float32"
+
+
+def weights_dtype(device: str, dtype: Optional[str]) -> str:
+    from ..host.llava_loader import resolve_dtype
+
+    resolved = resolve_dtype(device, dtype)
+    return str(resolved).replace("torch.", "") if resolved is not None else "float16"
+
+
+def eval_info(run: EvalRun) -> Dict[str, Any]:
+    provenance = eval_provenance(
+        task=run.task, mode=run.mode, task_options=dict(run.resolved_options), model_path=run.model_path,
+        model_base=run.model_base, data=run.data, image_folder=run.image_folder, conv_mode=run.conv_mode,
+        max_new_tokens=run.max_new_tokens, temperature=run.temperature, seed=run.seed,
+        multi_label_threshold=run.multi_label_threshold, dtype=run.dtype,
+    )
+    return {
+        "task": run.task, "mode": run.mode, "data": str(Path(run.data).resolve()),
+        "image_folder": str(Path(run.image_folder).resolve()) if run.image_folder else None,
+        "task_options": dict(run.task_options), "model_path": str(run.model_path), "model_base": run.model_base,
+        "checkpoint_kind": run.checkpoint_kind, "conv_mode": run.conv_mode, "max_new_tokens": run.max_new_tokens,
+        "temperature": run.temperature, "seed": run.seed, "multi_label_threshold": run.multi_label_threshold,
+        "limit": run.limit, "provenance": provenance,
+    }
+
+
+def software_versions() -> Dict[str, Optional[str]]:
+    """Installed versions of the packages that change answers (None: not installed), and Python's."""
+    from importlib import metadata
+
+    versions: Dict[str, Optional[str]] = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions

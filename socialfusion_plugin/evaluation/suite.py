@@ -1,0 +1,176 @@
+"""`socialfusion eval-suite`: one checkpoint, every task of a suite, one results table.
+
+For each task, in suite order: predictions into RUN/eval/<task>.preds.jsonl (resumed like `eval`,
+under the same output guard), by one process or shared by several (suite_processes.py,
+suite_shards.py); then `report` scores them all and the results table is written
+(suite_results.py). The model is loaded once, and only when some task still has records to predict.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable, Dict, List, Optional
+
+from .. import registry
+from .layout import RunLayout
+from .output_guard import claim_output, exclusive_output
+from .prediction_file import scan_predictions
+from .rank_policy import rank_policy
+from .records import load_records
+from .run_info import EvalRun, eval_info, weights_dtype
+from .runner import EvalSettings, run_eval
+from .suite_config import Suite, SuiteEntry
+from .suite_processes import Processes
+from .suite_shards import check_shards, done_in_shards, existing_shards, merge_shards, shard_path
+
+
+@dataclass(frozen=True)
+class SuiteSettings:
+    model_path: Path
+    model_base: Optional[str]
+    run_dir: Path
+    device: str
+    dtype: Optional[str] = None
+    batch_size: int = 8
+    max_new_tokens: int = 32
+    temperature: float = 0.0
+    seed: int = 0
+    conv_mode: str = "v1"
+    multi_label_threshold: float = 0.1
+    overwrite: bool = False
+    progress: bool = True
+
+    def eval_settings(self, mode: str) -> EvalSettings:
+        return EvalSettings(mode=mode, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens,
+                            temperature=self.temperature, seed=self.seed, conv_mode=self.conv_mode,
+                            multi_label_threshold=self.multi_label_threshold)
+
+
+def preflight(suite: Suite, settings: SuiteSettings) -> None:
+    """Every task's data file, images and output, and the checkpoint, before any model loads."""
+    from ..preflight import check_eval_arguments
+
+    layout = RunLayout(settings.run_dir)
+    for entry in suite.entries:
+        check_eval_arguments(SimpleNamespace(
+            model_path=settings.model_path, model_base=settings.model_base, mode=entry.mode, text_only=False,
+            task=entry.task, data=entry.data, image_folder=entry.image_folder, limit=entry.limit,
+            out=layout.predictions(entry.task)))
+
+
+class LazyModel:
+    """The checkpoint, loaded on first use (a rerun whose tasks are all done loads nothing)."""
+
+    def __init__(self, settings: SuiteSettings):
+        self.settings = settings
+        self._loaded = None
+
+    def get(self):
+        if self._loaded is None:
+            from ..host.checkpoints import load_checkpoint
+
+            self._loaded = load_checkpoint(self.settings.model_path, self.settings.model_base,
+                                           device=self.settings.device, dtype=self.settings.dtype)
+        return self._loaded
+
+
+def evaluate_suite(suite: Suite, settings: SuiteSettings, processes: Processes,
+                   echo: Callable[[str], None] = print) -> List[Dict[str, Any]]:
+    """Predict every task of the suite; returns one summary per task (on every process)."""
+    from ..host.checkpoints import checkpoint_kind
+
+    kind = checkpoint_kind(settings.model_path, settings.model_base)
+    model = LazyModel(settings)
+    summaries = []
+    for entry in suite.entries:
+        summaries.append(_evaluate_task(entry, settings, processes, kind, model, echo))
+    return summaries
+
+
+def _evaluate_task(entry: SuiteEntry, settings: SuiteSettings, processes: Processes, kind: str, model: LazyModel,
+                   echo) -> Dict[str, Any]:
+    task = registry.TASKS.get(entry.task)
+    opts = task.options(entry.options)
+    policy = rank_policy(task, opts, settings.multi_label_threshold) if entry.mode == "rank" else None
+    records = [r for r in load_records(entry.data) if (r.get("meta") or {}).get("task", entry.task) == entry.task]
+    if not records:
+        from ..errors import UserInputError
+
+        raise UserInputError(f"{entry.data}: no records of task {entry.task!r}")
+    chosen = records[: entry.limit] if entry.limit else records
+    layout = RunLayout(settings.run_dir)
+    merged = layout.predictions(entry.task)
+    info = eval_info(EvalRun(
+        task=entry.task, mode=entry.mode, data=entry.data, image_folder=entry.image_folder,
+        task_options=entry.options, resolved_options=dataclasses.asdict(opts), model_path=settings.model_path,
+        model_base=settings.model_base, checkpoint_kind=kind, conv_mode=settings.conv_mode,
+        max_new_tokens=settings.max_new_tokens, temperature=settings.temperature, seed=settings.seed,
+        multi_label_threshold=settings.multi_label_threshold, limit=entry.limit,
+        dtype=weights_dtype(settings.device, settings.dtype)))
+    with contextlib.ExitStack() as held:
+        with processes.step(f"checking the outputs of {entry.task}"):
+            if processes.is_main:
+                held.enter_context(exclusive_output(merged))
+                notes = [claim_output(merged, info, overwrite=settings.overwrite)]
+                notes += check_shards(layout.eval_dir, entry.task, info["provenance"], settings.overwrite)
+                for note in filter(None, notes):
+                    echo(note)
+        with processes.step(f"reading the predictions of {entry.task} made so far"):
+            done = scan_predictions(merged)[0] | done_in_shards(layout.eval_dir, entry.task)
+            todo = [r for r in chosen if str(r["id"]) not in done]
+            direct = not processes.distributed and not existing_shards(layout.eval_dir, entry.task)
+        with processes.step(f"predicting {entry.task}"):
+            if todo:
+                _predict(entry, todo, settings, processes, policy, model, info, layout, direct)
+        with processes.step(f"merging the predictions of {entry.task}"):
+            if processes.is_main and not direct:
+                merge_shards(layout.eval_dir, entry.task, [str(r["id"]) for r in chosen], merged)
+    summary = {"task": entry.task, "mode": entry.mode, "records": len(chosen), "already_done": len(chosen) - len(todo),
+               "predicted": len(todo), "predictions": str(merged)}
+    if processes.is_main:
+        echo(f"{entry.task} ({entry.mode}): {len(todo)} predicted, {summary['already_done']} already done, "
+             f"{len(chosen)} records -> {merged}")
+    return summary
+
+
+def _predict(entry, todo, settings: SuiteSettings, processes: Processes, policy, model: LazyModel, info, layout,
+             direct: bool) -> None:
+    eval_settings = settings.eval_settings(entry.mode)
+    progress = settings.progress and processes.is_main
+    if direct:
+        out, mine = layout.predictions(entry.task), todo
+    else:
+        out = shard_path(layout.eval_dir, entry.task, processes.rank, processes.world_size)
+        mine = _shard_records(todo, settings.batch_size, processes)
+    if not mine:
+        return
+    generate, rank = _model_calls(model.get(), settings, policy)
+    with contextlib.ExitStack() as held:
+        if not direct:
+            held.enter_context(exclusive_output(out))
+            claim_output(out, {**info, "shard": {"rank": processes.rank, "world_size": processes.world_size}})
+        run_eval(mine, entry.data, entry.image_folder, out, eval_settings, generate=generate, rank=rank,
+                 policy=policy, progress=progress)
+
+
+def _shard_records(todo, batch_size: int, processes: Processes):
+    from .suite_processes import shard_batches
+
+    return shard_batches(todo, batch_size, processes.rank, processes.world_size)
+
+
+def _model_calls(loaded, settings: SuiteSettings, policy):
+    from ..host.batch_generation import generate_answers
+    from ..host.option_ranking import option_token_ids, rank_options
+
+    generate = partial(generate_answers, loaded, conv_mode=settings.conv_mode, max_new_tokens=settings.max_new_tokens,
+                       temperature=settings.temperature, seed=settings.seed)
+    rank = None
+    if policy is not None:
+        option_ids = option_token_ids(loaded.tokenizer, policy.options, settings.conv_mode, complete=policy.complete)
+        rank = partial(rank_options, loaded, option_ids=option_ids, conv_mode=settings.conv_mode)
+    return generate, rank
