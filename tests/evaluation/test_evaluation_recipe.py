@@ -17,27 +17,36 @@ def run_recipe(env, cwd):
     return result.stdout
 
 
-def test_dry_run_evaluates_every_task_with_relative_defaults(tmp_path):
+def test_dry_run_evaluates_every_registered_task_with_relative_defaults(tmp_path):
     out = run_recipe({"DRY_RUN": "1", "GENERAL_DATA": "general.json"}, tmp_path)
     lines = out.strip().splitlines()
-    for task in ("gesture", "relation", "gaze", "gaze_video", "emotion"):
-        assert any(f"--task {task} " in line for line in lines), task
-    assert any("--task gaze --mode generate" in line for line in lines)
-    assert any("--task gesture --mode rank" in line for line in lines)
+    suite = [line for line in lines if " eval-suite " in line]
+    assert len(suite) == 1
+    assert "--tasks all --option relation.granularity=fine --data-root data --out runs/socialfusion-lora" in suite[0]
+    assert "--mode " not in suite[0] and "--device" not in suite[0]  # the registry and the machine decide
     assert lines[-1].endswith("report runs/socialfusion-lora")
     assert sum("--mode loss" in line for line in lines) == 2
+    assert all("--image-folder data/llava" in line for line in lines if "--mode loss" in line)
     assert not any(token.startswith("/") for line in lines for token in line.split())  # no absolute paths
 
 
+def test_dry_run_many_gpus_start_processes_with_torchrun(tmp_path):
+    out = run_recipe({"DRY_RUN": "1", "NUM_GPUS": "4", "TASKS": "gesture gaze", "SUITE": ""}, tmp_path)
+    assert out.startswith("torchrun --standalone --nproc_per_node 4 -m socialfusion_plugin.cli.main eval-suite ")
+    assert "--tasks gesture gaze --data-root" in out and "relation.granularity" not in out
+    out = run_recipe({"DRY_RUN": "1", "SUITE": "suite.yaml"}, tmp_path)
+    assert "--suite suite.yaml --data-root data" in out and "--tasks" not in out
+
+
 @pytest.mark.slow
-def test_recipe_runs_eval_and_report_on_the_tiny_checkpoint(color_checkpoint, social_test_splits, tmp_path):
-    data, root = social_test_splits["relation"]
+def test_recipe_runs_the_suite_on_the_tiny_checkpoint(color_checkpoint, laid_out_data, tmp_path):
     env = {"MODEL_PATH": str(color_checkpoint), "MODEL_BASE": "", "RUN_DIR": str(tmp_path / "run"),
-           "DATA_DIR": str(data.parent), "ROOT_RELATION": str(root), "TASKS": "relation", "DEVICE": "cpu",
+           "SOCIALFUSION_DATA": str(laid_out_data), "TASKS": "relation", "DEVICE": "cpu",
            "DTYPE": "float32", "BATCH_SIZE": "4", "MAX_NEW_TOKENS": "4",
            "SOCIALFUSION": f"{sys.executable} -m socialfusion_plugin.cli.main"}
     out = run_recipe(env, tmp_path)
     assert "relation: mean_ap" in out
-    report = json.loads((tmp_path / "run" / "eval" / "report.json").read_text())
-    assert report["tasks"]["relation"]["mode"] == "rank"
-    assert report["tasks"]["relation"]["n"] == len(json.loads(data.read_text()))
+    results = json.loads((tmp_path / "run" / "eval" / "results.json").read_text())
+    assert [(r["task"], r["mode"]) for r in results["rows"]] == [("relation", "rank")]
+    data = laid_out_data / "converted" / "relation_test.json"
+    assert results["rows"][0]["n"] == len(json.loads(data.read_text()))
