@@ -38,9 +38,9 @@ class SuiteError(UserInputError):
 
 
 def ranks_by_default(task) -> bool:
-    """Whether the suite evaluates `task` in rank mode unless told otherwise: the task has answer
+    """Whether the suite evaluates `task` in rank mode unless told otherwise: its answer space has
     options to rank (a closed label set, or a closed part of its answer such as in/out of frame)."""
-    return bool(task.rank_options(task.options()))
+    return bool(task.answer_space.rank_answers(task.options()))
 
 
 @dataclass(frozen=True)

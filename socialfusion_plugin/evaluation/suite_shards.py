@@ -11,14 +11,13 @@ otherwise the run is refused, naming what differs, unless --overwrite (they are 
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Set
 
 from .output_guard import EvalOutputError
-from .prediction_file import scan_predictions
+from .prediction_file import prediction_lines, scan_predictions
 from .provenance import differences, info_path, read_info
 
 SHARDS_DIR = "shards"
@@ -79,13 +78,11 @@ def merge_shards(eval_dir: Path, task: str, record_ids: Iterable[str], merged: P
     lines: Dict[str, bytes] = {}
     shards = existing_shards(eval_dir, task)
     for path in shards:
-        for line in path.read_bytes().split(b"\n"):
-            if line.strip():
-                try:
-                    key = str(json.loads(line)["id"])
-                except (ValueError, KeyError, TypeError):
-                    continue  # a cut-short last line of a killed process: that record is in no file
-                lines.setdefault(key, line)
+        raw = path.read_bytes()
+        for line in prediction_lines(path):
+            if line.row is None:
+                continue  # a cut-short last line of a killed process: that record is predicted again
+            lines.setdefault(str(line.row["id"]), raw[line.start:].split(b"\n", 1)[0])
     chosen = [key for key in record_ids if key not in already]
     missing = [key for key in chosen if key not in lines]
     if missing:

@@ -64,6 +64,11 @@ def test_suite_writes_one_table_and_predictions_equal_to_eval(color_checkpoint, 
                  str(tmp_path / "transfer")]) == 0
     transferred = json.loads((tmp_path / "transfer" / "transfer.json").read_text())["rows"][0]
     assert transferred["single"] == transferred["joint"] == table["rows"][0]["value"]
+    # a bare results folder stands for every task of its table
+    assert main(["transfer", "--single", str(eval_dir), "--joint", str(run), "--out", str(tmp_path / "all")]) == 0
+    rows = json.loads((tmp_path / "all" / "transfer.json").read_text())["rows"]
+    assert [(r["task"], r["single"]) for r in rows] == [(r["task"], r["value"]) for r in table["rows"]]
+    assert main(["transfer", "--single", str(tmp_path), "--joint", str(run)]) == 2
 
 
 def test_an_interrupted_many_process_run_resumes_and_merges_in_record_order(color_checkpoint, laid_out_data,
