@@ -93,7 +93,7 @@ def point_errors(space, metas, parsed) -> Optional[Tuple[List[float], int]]:
     for truth, answer in zip(truths, parsed):
         if truth is None:
             continue
-        point = _as_point(answer)
+        point = space.predicted_point(answer)
         if point is None:
             without += 1
         else:

@@ -10,8 +10,9 @@ A task sets `answer_space` to one of four kinds:
 
 `labels` is a sequence of names or a function of the task's options (a label set that an option
 changes). `truth` and `point`/`inside` say where a record's meta holds the ground truth: a meta key,
-or a function of the meta. `predicted` says where the task's `parse_answer` output holds the
-predicted value: None for the value itself, a key of a parsed mapping, or a function. `extras` names
+or a function of the meta. `predicted` (and `predicted_inside`) say where the task's `parse_answer`
+output holds the predicted label(s) or point: None for the value itself, a key of a parsed mapping,
+or a function. `extras` names
 further parts of an answer that are scored but are not the answer space itself (emotion's VAD).
 
 From the declaration come: the ranking policy of `eval --mode rank` (evaluation/rank_policy.py),
@@ -38,6 +39,13 @@ def _read_parsed(field: ParsedField, parsed: Any) -> Any:
     if callable(field):
         return field(parsed)
     return parsed.get(field) if isinstance(parsed, Mapping) else None
+
+
+def _as_point(value: Any) -> Optional[Tuple[float, float]]:
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return float(value[0]), float(value[1])
+    return None
 
 
 class AnswerSpace:
@@ -119,11 +127,15 @@ class Point(AnswerSpace):
     """A normalized (x, y) point; an open answer, so ranking mode does not apply."""
 
     truth: Field = "point"
+    predicted: ParsedField = None
     extras: Tuple[str, ...] = ()
     kind = "point"
 
     def rank_answers(self, options: Any) -> Optional[Dict[str, str]]:
         return None
+
+    def predicted_point(self, parsed: Any) -> Optional[Tuple[float, float]]:
+        return _as_point(_read_parsed(self.predicted, parsed))
 
     def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
         point = _read(self.truth, meta)
@@ -141,6 +153,7 @@ class PointOrOutside(AnswerSpace):
 
     point: Field = "point"
     inside: Field = "inside"
+    predicted: ParsedField = "point"
     predicted_inside: ParsedField = "inside"
     outside_answer: str = "outside"
     point_prefix: str = "("
@@ -155,6 +168,10 @@ class PointOrOutside(AnswerSpace):
 
     def rank_answers(self, options: Any) -> Optional[Dict[str, str]]:
         return {self.inside_label: self.point_prefix, self.outside_label: self.outside_answer}
+
+    def predicted_point(self, parsed: Any) -> Optional[Tuple[float, float]]:
+        """The answer's point; None when it gives none (out of frame, or unparsed)."""
+        return _as_point(_read_parsed(self.predicted, parsed))
 
     def truth_decision(self, meta: Mapping[str, Any]) -> str:
         return self.inside_label if _read(self.inside, meta) else self.outside_label

@@ -88,11 +88,15 @@ def test_charts_and_probe_targets_follow_the_answer_space():
     assert pairs == [("inside", "outside"), ("outside", "(unparsed)"), ("inside", "inside")]
     assert outside.probe_target({"seen": True, "p": [0.5, 0.25]}) == ("point", [0.5, 0.25])
     assert outside.probe_target({"seen": False, "p": None}) is None
+    assert space.predicted_point({"seen": True, "point": [0.5, 0.25]}) == (0.5, 0.25)
+    assert space.predicted_point({"seen": False}) is None and space.predicted_point(None) is None
 
     point = make_task(answer_space=Point(truth="p"))
     assert single_label_pairs(point, None, [{"p": [0.1, 0.2]}], [None], [None]) is None
     assert multi_label_sets(point, [{"p": [0.1, 0.2]}], [None]) is None
     assert point.probe_target({"p": [0.1, 0.2]}) == ("point", [0.1, 0.2])
+    assert point.answer_space.predicted_point((0.3, 0.4)) == (0.3, 0.4)
+    assert point.answer_space.predicted_point("(0.3, 0.4)") is None
 
 
 def test_tasks_command_shows_each_answer_space_and_primary_metric(capsys):

@@ -48,7 +48,7 @@ class VideoAttentionTargetTask(Task):
     # Ranking decides in/out only: an in-frame answer is "(x, y)", so "in frame" is scored as the
     # probability that the answer STARTS with "(", against the probability that it starts with
     # "out of frame". The point itself is still generated.
-    answer_space = PointOrOutside(point="gaze", inside="in_frame", predicted_inside="in_frame",
+    answer_space = PointOrOutside(point="gaze", inside="in_frame", predicted="point", predicted_inside="in_frame",
                                   outside_answer=OUT_OF_FRAME_ANSWER, point_prefix="(",
                                   inside_label=IN_FRAME_LABEL, outside_label=OUT_OF_FRAME_LABEL)
     primary_metric = "auc"
