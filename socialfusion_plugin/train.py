@@ -1,7 +1,7 @@
 """`python -m socialfusion_plugin.train <LLaVA train arguments>` (also under `deepspeed --module`)."""
 import sys
 
-from socialfusion_plugin.host.launcher import main
+from socialfusion_plugin.host_interface import active_host
 from socialfusion_plugin.preflight import PreflightError, check_train_arguments
 
 
@@ -14,6 +14,10 @@ def run(argv=None) -> int:
         print(f"socialfusion train: error: {err}", file=sys.stderr)
         return 2
     return main(argv)
+
+
+def main(argv) -> int:
+    return active_host().train(argv)
 
 
 if __name__ == "__main__":

@@ -71,9 +71,9 @@ def run(args) -> int:
     records = [r for r in load_records(args.data) if (r.get("meta") or {}).get("task", args.task) == args.task]
     if not records:
         raise CommandError(f"{args.data}: no records of task {args.task!r}")
-    from ..host.checkpoints import checkpoint_kind
+    from ..host_interface import active_host
 
-    kind = checkpoint_kind(args.model_path, args.model_base)  # a wrong path fails here, before any write
+    kind = active_host().checkpoint_kind(args.model_path, args.model_base)  # a wrong path fails here, before any write
     with exclusive_output(args.out):
         note = claim_output(args.out, _info(args, task_options, opts, kind), overwrite=args.overwrite)
         if note:
@@ -85,15 +85,15 @@ def run(args) -> int:
 
 def _predict(args, records, settings, policy):
     loaded = _load(args)
-    from ..host.batch_generation import generate_answers
-    from ..host.option_ranking import option_token_ids, rank_options
+    from ..host_interface import active_host
 
-    generate = partial(generate_answers, loaded, conv_mode=args.conv_mode, max_new_tokens=args.max_new_tokens,
+    host = active_host()
+    generate = partial(host.generate, loaded, conv_mode=args.conv_mode, max_new_tokens=args.max_new_tokens,
                        temperature=args.temperature, seed=args.seed)
     rank = None
     if policy is not None:
-        option_ids = option_token_ids(loaded.tokenizer, policy.options, args.conv_mode, complete=policy.complete)
-        rank = partial(rank_options, loaded, option_ids=option_ids, conv_mode=args.conv_mode)
+        option_ids = host.option_token_ids(loaded, policy.options, args.conv_mode, complete=policy.complete)
+        rank = partial(host.rank_options, loaded, option_ids=option_ids, conv_mode=args.conv_mode)
     return run_eval(records, args.data, args.image_folder, args.out, settings, generate=generate, rank=rank,
                     policy=policy, progress=not args.no_progress)
 
@@ -114,15 +114,15 @@ def _info(args, task_options, opts, kind: str) -> dict:
 
 
 def _load(args):
-    from ..host.checkpoints import load_checkpoint
+    from ..host_interface import active_host
 
-    return load_checkpoint(args.model_path, args.model_base, device=args.device, dtype=args.dtype)
+    return active_host().load(args.model_path, args.model_base, device=args.device, dtype=args.dtype)
 
 
 def _run_loss(args, settings) -> int:
     from ..evaluation.forgetting import loss_record
     from ..evaluation.records import image_path, load_records, open_image
-    from ..host.general_loss import general_loss, is_language_model_only, load_language_model
+    from ..host_interface import active_host
     from ..progress import progress_bar
 
     records = load_records(args.data)
@@ -132,13 +132,14 @@ def _run_loss(args, settings) -> int:
         records = records[: args.limit]
     if not records:
         raise CommandError(f"{args.data}: no samples to measure")
-    if is_language_model_only(args.model_path, args.model_base):
-        loaded = load_language_model(args.model_path, device=args.device, dtype=args.dtype)
+    host = active_host()
+    if host.is_language_model_only(args.model_path, args.model_base):
+        loaded = host.load_language_model(args.model_path, device=args.device, dtype=args.dtype)
     else:
         loaded = _load(args)
     where = str(args.data)
     with progress_bar(enabled=not args.no_progress, total=len(records), description="eval loss", unit=" samples") as bar:
-        result = general_loss(loaded, records, lambda r: open_image(image_path(r, args.image_folder, where), f"{where} record {r['id']!r}"),
+        result = host.general_loss(loaded, records, lambda r: open_image(image_path(r, args.image_folder, where), f"{where} record {r['id']!r}"),
                               conv_mode=args.conv_mode, batch_size=args.batch_size, progress=bar)
     record = loss_record(result, str(args.model_path), args.model_base, args.data)
     atomic_write_json(args.out, record)

@@ -30,13 +30,12 @@ def run_passthrough(argv: List[str]) -> int:
         print(HELP)
         if not argv:
             return 2
-    from ..host.launcher import LauncherArgumentError, main
-    from ..host.versions import HostEnvironmentError
+    from ..host_interface import HostArgumentError, HostEnvironmentError, active_host
     from ..preflight import PreflightError, check_train_arguments
 
     try:
         check_train_arguments(argv)  # every missing path, before the hooks load LLaVA and the model
-        return main(argv)
-    except (HostEnvironmentError, LauncherArgumentError, PreflightError) as err:
+        return active_host().train(argv)
+    except (HostEnvironmentError, HostArgumentError, PreflightError) as err:
         print(f"socialfusion train: error: {err}", file=sys.stderr)
         return 2

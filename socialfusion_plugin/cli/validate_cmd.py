@@ -37,11 +37,11 @@ def run(args) -> int:
     progress, workers = not args.no_progress, max(1, args.workers)
     label_check = None
     if args.model:
-        from ..host.label_check import LabelCheckSettings, make_label_check
+        from ..host_interface import active_host
 
-        label_check = make_label_check(LabelCheckSettings(
+        label_check = active_host().label_check(
             model_path=args.model, version=args.version, model_max_length=args.model_max_length,
-            image_tokens=args.image_tokens, mm_use_im_start_end=args.mm_use_im_start_end))
+            image_tokens=args.image_tokens, mm_use_im_start_end=args.mm_use_im_start_end)
     with file_errors_as_command_errors():
         if args.input.suffix in (".yaml", ".yml"):
             if args.image_folder is not None:

@@ -98,9 +98,9 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> D
     run_dir = joint_run_dir(workdir)
     deepspeed = config.deepspeed
     if deepspeed:
-        from ..host.deepspeed_support import deepspeed_cpu_blocker
+        from ..host_interface import active_host
 
-        blocker = deepspeed_cpu_blocker()
+        blocker = active_host().deepspeed_cpu_blocker()
         if blocker is not None:
             echo(f"      DeepSpeed cannot run on this machine ({blocker}); the demo trains without it")
             deepspeed = None

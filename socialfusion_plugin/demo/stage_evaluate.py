@@ -55,16 +55,16 @@ def color_answers(run_dir: Path, llm_dir: Path, data: DemoData, log: Path) -> Li
     probe.write_text(json.dumps(records), encoding="utf-8")
     from PIL import Image
 
-    from ..host.checkpoints import load_checkpoint
-    from ..host.inference import answer_question
+    from ..host_interface import active_host
     from .cli_calls import quiet_host_output
 
+    host = active_host()
     with quiet_host_output():
-        loaded = load_checkpoint(run_dir, str(llm_dir))
+        loaded = host.load(run_dir, str(llm_dir))
     answers = []
     for record in records:
         question = record["conversations"][0]["value"].replace("<image>\n", "")
-        text = answer_question(loaded, Image.open(record["image"]).convert("RGB"), question, max_new_tokens=6)
+        text, = host.generate(loaded, [question], [Image.open(record["image"]).convert("RGB")], max_new_tokens=6)
         answers.append({"id": record["id"], "expected": record["conversations"][1]["value"], "answer": text})
     return answers
 

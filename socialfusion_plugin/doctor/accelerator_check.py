@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import List
 
-from ..host.deepspeed_support import deepspeed_cpu_blocker
+from ..host_interface import active_host
 from .findings import OK, PROBLEM, WARNING, Finding
 from .import_checks import describe_error
 from .version_checks import VersionLookup, installed_version
@@ -27,3 +27,8 @@ def check_accelerator(lookup: VersionLookup = installed_version) -> List[Finding
                                     f"--deepspeed cannot run on this CPU-only machine: {blocker}; "
                                     "train here without --deepspeed"))
     return findings
+
+
+def deepspeed_cpu_blocker():
+    """The active host's answer (looked up here at call time, so tests can replace it)."""
+    return active_host().deepspeed_cpu_blocker()

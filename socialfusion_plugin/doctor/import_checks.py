@@ -1,15 +1,14 @@
 """Whether the modules a run needs import, each reported with the error that actually stopped it.
 
-`import_module` and `import_llava` are looked up at call time, so tests can replace them to simulate
+`import_module` and the active host are looked up at call time, so tests can replace them to simulate
 a broken environment.
 """
 from __future__ import annotations
 
 import importlib
-import os
 from typing import List
 
-from ..host.versions import HostEnvironmentError, import_llava
+from ..host_interface import HostEnvironmentError, active_host
 from .findings import INFO, OK, PROBLEM, WARNING, Finding
 
 import_module = importlib.import_module
@@ -29,14 +28,16 @@ def describe_error(err: BaseException) -> str:
 
 
 def check_llava() -> Finding:
+    """The host framework imports (LLaVA for the built-in host), or the error that stops it."""
+    host = active_host()
+    check = f"import {host.name}"
     try:
-        llava = import_llava()
+        where = host.import_framework()
     except HostEnvironmentError as err:
-        return Finding("import llava", PROBLEM, str(err))
-    except Exception as err:  # anything else LLaVA's package code raises
-        return Finding("import llava", PROBLEM, f"LLaVA does not import: {describe_error(err)}")
-    where = os.path.dirname(getattr(llava, "__file__", "") or "") or "namespace package"
-    return Finding("import llava", OK, f"LlavaLlamaForCausalLM available ({where})")
+        return Finding(check, PROBLEM, str(err))
+    except Exception as err:  # anything else the host's package code raises
+        return Finding(check, PROBLEM, f"{host.name} does not import: {describe_error(err)}")
+    return Finding(check, OK, where)
 
 
 def check_module(name: str, needed_for: str) -> Finding:

@@ -8,21 +8,15 @@ between. Tests keep this table, those `==` pins and pyproject.toml's floors in a
 
 KNOWN_BREAKS lists versions (alone or together with another package's version) that are known to
 stop training or evaluation, each with the reason and what to install instead. Messages for
-transformers and peft come from `host.versions`, so the doctor and the training start-up check say
-the same thing.
+the host's own packages (transformers and peft for LLaVA) come from the host
+(`ModelHost.version_breaks`), so the doctor and the training start-up check say the same thing.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple, Union
 
-from ..host.versions import (
-    SUPPORTED_PEFT_BELOW,
-    SUPPORTED_TRANSFORMERS,
-    HostEnvironmentError,
-    check_peft_version,
-    check_transformers_version,
-)
+from ..host_interface import HostEnvironmentError, active_host
 
 TESTED: Dict[str, Tuple[str, str]] = {
     "torch": ("2.1.2", "2.13.0"),
@@ -80,12 +74,9 @@ class KnownBreak:
         return self.reason.format(version=version, other=other)
 
 
-_LOW_TRANSFORMERS, _HIGH_TRANSFORMERS = SUPPORTED_TRANSFORMERS
-
-KNOWN_BREAKS = (
-    KnownBreak("transformers", f"<{_LOW_TRANSFORMERS}", _host_message(check_transformers_version)),
-    KnownBreak("transformers", f">={_HIGH_TRANSFORMERS}", _host_message(check_transformers_version)),
-    KnownBreak("peft", f">={SUPPORTED_PEFT_BELOW}", _host_message(check_peft_version)),
+KNOWN_BREAKS = tuple(
+    KnownBreak(package, versions, _host_message(check)) for package, versions, check in active_host().version_breaks()
+) + (
     KnownBreak(
         "open_clip_torch", "<2.32",
         "open_clip_torch {version} has no VisionTransformer.forward_intermediates (added in 2.32.0), which "

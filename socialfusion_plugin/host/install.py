@@ -5,7 +5,7 @@ import importlib
 from types import ModuleType
 from typing import Optional
 
-from ..model.lora_targets import language_model_lora_targets
+from .llava_modules import language_model_lora_targets
 from .builders import install_builders
 from .data_module import install_data_hooks
 from .host_loads import install_safe_torch_load

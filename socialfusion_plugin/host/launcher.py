@@ -13,13 +13,13 @@ import os
 import socket
 import sys
 from typing import List, Optional, Tuple
-from socialfusion_plugin.errors import UserInputError
+from socialfusion_plugin.host_interface import HostArgumentError
 
 DISTRIBUTED_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 ATTN_CHOICES = ("eager", "sdpa", "flash_attention_2")
 
 
-class LauncherArgumentError(UserInputError):
+class LauncherArgumentError(HostArgumentError):
     pass
 
 

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from ..model.lora_targets import language_model_lora_targets
+from .llava_modules import language_model_lora_targets
 from socialfusion_plugin.errors import UserInputError
 
 

@@ -10,15 +10,11 @@ from typing import Optional
 
 from packaging.version import Version
 
-from ..errors import UserInputError
+from ..host_interface import HostEnvironmentError
 
 # transformers range LLaVA 1.2.x training AND generation work with (tested: 4.37.2).
 SUPPORTED_TRANSFORMERS = (Version("4.37.0"), Version("4.38.0"))
 SUPPORTED_PEFT_BELOW = Version("0.14.0")
-
-
-class HostEnvironmentError(UserInputError, RuntimeError):
-    """The environment cannot run LLaVA with the plugin; the message says how to fix it."""
 
 
 def check_transformers_version(version: Optional[str] = None) -> None:
@@ -81,6 +77,14 @@ def import_llava():
             ) from err
         raise HostEnvironmentError("LLaVA is installed but llava.model has no LlavaLlamaForCausalLM")
     return llava
+
+
+def version_breaks():
+    """(package, specifier of the breaking versions, check raising HostEnvironmentError with the message)."""
+    low, high = SUPPORTED_TRANSFORMERS
+    return [("transformers", f"<{low}", check_transformers_version),
+            ("transformers", f">={high}", check_transformers_version),
+            ("peft", f">={SUPPORTED_PEFT_BELOW}", check_peft_version)]
 
 
 def check_environment() -> None:

@@ -1,43 +1,46 @@
-"""LoRA goes into the language model only.
+"""LoRA goes into the language model only: the rule, given which modules a host calls multimodal.
 
-LLaVA's `find_all_linear_names` returns bare leaf names ("q_proj", "out_proj", ...), and PEFT
-matches bare names against EVERY module of the model: a language model that shares a leaf name
-with the vision tower (e.g. MPT's `out_proj`, which open_clip's attention also has) would get LoRA
-inside the frozen tower. A full-match regex that excludes the multimodal modules by path closes that.
+PEFT matches a bare `target_modules` name against EVERY module of the model, so a leaf name shared
+by the language model and the vision tower would put LoRA inside the frozen tower. A full-match
+regex that excludes the multimodal modules by path closes that. Which modules those are is the
+host's knowledge (`ModelHost.lora_targets`; LLaVA's in `host/llava_modules.py`).
 """
 from __future__ import annotations
 
 import re
-from typing import Iterable, List
+from typing import Iterable, List, Sequence
 
 import torch.nn as nn
 from socialfusion_plugin.errors import UserInputError
 
-MULTIMODAL_KEYWORDS = ("mm_projector", "vision_tower", "vision_resampler")
-NEVER_TARGETED = ("lm_head",)  # LLaVA keeps the output head out of LoRA (needed for 16-bit)
 
-
-def language_model_linear_names(model: nn.Module) -> List[str]:
+def linear_leaf_names(model: nn.Module, excluded: Sequence[str], never_targeted: Sequence[str]) -> List[str]:
+    """Leaf names of the nn.Linear modules whose path contains none of `excluded`, minus `never_targeted`."""
     names = set()
     for name, module in model.named_modules():
-        if any(keyword in name for keyword in MULTIMODAL_KEYWORDS):
+        if any(keyword in name for keyword in excluded):
             continue
         if isinstance(module, nn.Linear):
             leaf = name.rsplit(".", 1)[-1]
-            if leaf not in NEVER_TARGETED:
+            if leaf not in never_targeted:
                 names.add(leaf)
     return sorted(names)
 
 
-def lora_target_regex(leaf_names: Iterable[str]) -> str:
+def lora_target_regex(leaf_names: Iterable[str], excluded: Sequence[str]) -> str:
     """A PEFT `target_modules` string: PEFT full-matches it against each module's dotted path."""
     leaves = sorted(set(leaf_names))
     if not leaves:
         raise UserInputError("the language model has no nn.Linear layer to put LoRA on")
-    excluded = "|".join(re.escape(k) for k in MULTIMODAL_KEYWORDS)
+    skipped = "|".join(re.escape(k) for k in excluded)
     alternatives = "|".join(re.escape(leaf) for leaf in leaves)
-    return rf"^(?!.*(?:{excluded})).*\.(?:{alternatives})$"
+    if not skipped:
+        return rf"^.*\.(?:{alternatives})$"
+    return rf"^(?!.*(?:{skipped})).*\.(?:{alternatives})$"
 
 
 def language_model_lora_targets(model: nn.Module) -> str:
-    return lora_target_regex(language_model_linear_names(model))
+    """The active host's rule (LLaVA: every language-model linear layer but lm_head)."""
+    from ..host_interface import active_host
+
+    return active_host().lora_targets(model)

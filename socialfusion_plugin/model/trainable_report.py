@@ -7,32 +7,33 @@ the real size).
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch.nn as nn
 
-GROUPS = ("language-model LoRA", "connector", "vision tower", "language model (non-LoRA)")
+from ..host_interface import CONNECTOR, LANGUAGE_MODEL, LORA, VISION_TOWER, ModelHost, active_host
+
+# report line -> the parameter role (`ModelHost.parameter_role`) it counts, in report order
+GROUP_ROLES = OrderedDict((("language-model LoRA", LORA), ("connector", CONNECTOR), ("vision tower", VISION_TOWER),
+                           ("language model (non-LoRA)", LANGUAGE_MODEL)))
+GROUPS = tuple(GROUP_ROLES)
+_GROUP_OF_ROLE = {role: group for group, role in GROUP_ROLES.items()}
 
 
-def parameter_group(name: str) -> str:
-    if "vision_tower" in name:
-        return "vision tower"
-    if "mm_projector" in name:
-        return "connector"
-    if "lora_" in name:
-        return "language-model LoRA"
-    return "language model (non-LoRA)"
+def parameter_group(name: str, host: Optional[ModelHost] = None) -> str:
+    return _GROUP_OF_ROLE[(host or active_host()).parameter_role(name)]
 
 
 def _numel(param) -> int:
     return int(getattr(param, "ds_numel", 0) or param.numel())
 
 
-def trainable_parameters_by_group(model: nn.Module) -> Dict[str, Tuple[int, int]]:
+def trainable_parameters_by_group(model: nn.Module, host: Optional[ModelHost] = None) -> Dict[str, Tuple[int, int]]:
     """{group: (trainable, total)} in GROUPS order."""
+    host = host or active_host()
     counts = OrderedDict((group, [0, 0]) for group in GROUPS)
     for name, param in model.named_parameters():
-        group = parameter_group(name)
+        group = parameter_group(name, host)
         size = _numel(param)
         counts[group][1] += size
         if param.requires_grad:

@@ -1,10 +1,10 @@
 """What a checkpoint folder must hold for the way a command loads it, decided from its files as the
 loaders decide (never from the folder name):
 
-- `check_loaded_checkpoint`: LLaVA's loader through `host.checkpoints.load_checkpoint` (eval, merge):
+- `check_loaded_checkpoint`: LLaVA's loader through `ModelHost.load` (eval, merge):
   LoRA adapters + non_lora_trainables.bin on --model-base, a connector-only folder (mm_projector.bin)
   on --model-base, or a full/merged checkpoint or plain language model with its own weights;
-- `check_trainable_checkpoint`: `host.trainable_checkpoint` (conflict): LoRA (base from --model-base
+- `check_trainable_checkpoint`: `ModelHost.load_trainable` (conflict): LoRA (base from --model-base
   or adapter_config.json), full (a fresh LoRA), or a plain language model plus --vision-tower.
 In every case the tower named by config.json's `mm_vision_tower` must be resolvable here.
 """
@@ -14,13 +14,17 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from ..host.checkpoints import NON_LORA_FILE, PROJECTOR_FILE
+from ..host_interface import CheckpointFiles, active_host
 from .weight_integrity import weight_file_problem
-from ..host.trainable_checkpoint import ADAPTER_CONFIG
 from .locations import input_folder_problem
 from .model_folders import adapter_weights_problem, model_folder_problems
 from .report import PreflightReport
 from .towers import vision_tower_problem
+
+def _files() -> CheckpointFiles:
+    """The active host's checkpoint file names (LLaVA: adapter_config.json, non_lora_trainables.bin, ...)."""
+    return active_host().checkpoint_files
+
 
 REBUILT = "the tower is rebuilt from this value: make its weights available on this machine"
 
@@ -28,13 +32,14 @@ REBUILT = "the tower is rebuilt from this value: make its weights available on t
 def check_loaded_checkpoint(report: PreflightReport, path_flag: str, model_path, base_flag: str,
                             model_base: Optional[str], lora_only: bool = False) -> None:
     """eval (`lora_only` False) and merge (True, a LoRA checkpoint of a LLaVA model)."""
+    files = _files()
     if model_base is not None:
         _check_model(report, base_flag, model_base)
     folder = _folder(report, path_flag, model_path)
     if folder is None:
         return
     config = _config(report, path_flag, model_path, folder)
-    has_adapters = (folder / ADAPTER_CONFIG).is_file()
+    has_adapters = (folder / files.adapter_config).is_file()
     if config is None and not has_adapters:
         report.add(path_flag, None, f"no config.json in {folder}: not a LLaVA checkpoint or model folder")
         return
@@ -48,13 +53,13 @@ def check_loaded_checkpoint(report: PreflightReport, path_flag: str, model_path,
         if model_base is None:
             report.add(path_flag, model_path, f"holds LoRA adapters: pass the base language model with {base_flag}")
         report.add(path_flag, None, adapter_weights_problem(folder))
-        if tower and not (folder / NON_LORA_FILE).is_file():
-            report.add(path_flag, model_path, f"has LoRA adapters but no {NON_LORA_FILE} (the trained connector); "
+        if tower and not (folder / files.connector).is_file():
+            report.add(path_flag, model_path, f"has LoRA adapters but no {files.connector} (the trained connector); "
                        "checkpoints written by `socialfusion train` always have it, stock LLaVA writes it only at "
                        "the end of training")
-        report.add(path_flag, None, _complete(folder / NON_LORA_FILE))
-    elif model_base is not None and (folder / PROJECTOR_FILE).is_file():
-        report.add(path_flag, None, _complete(folder / PROJECTOR_FILE))
+        report.add(path_flag, None, _complete(folder / files.connector))
+    elif model_base is not None and (folder / files.projector).is_file():
+        report.add(path_flag, None, _complete(folder / files.projector))
     else:
         for problem in model_folder_problems(folder):  # full / merged checkpoint or plain language model
             report.add(path_flag, None, problem)
@@ -65,6 +70,7 @@ def check_loaded_checkpoint(report: PreflightReport, path_flag: str, model_path,
 def check_trainable_checkpoint(report: PreflightReport, path_flag: str, model_path, base_flag: str,
                                model_base: Optional[str], tower_flag: str, vision_tower: Optional[str]) -> None:
     """conflict: one --model-path value."""
+    files = _files()
     folder = _folder(report, path_flag, model_path)
     if folder is None:
         return
@@ -74,7 +80,7 @@ def check_trainable_checkpoint(report: PreflightReport, path_flag: str, model_pa
                    "folder)")
         return
     tower = config.get("mm_vision_tower")
-    if (folder / ADAPTER_CONFIG).is_file():
+    if (folder / files.adapter_config).is_file():
         _check_trainable_lora(report, path_flag, model_path, folder, base_flag, model_base, tower)
     elif not tower:
         for problem in model_folder_problems(folder):
@@ -92,20 +98,21 @@ def check_trainable_checkpoint(report: PreflightReport, path_flag: str, model_pa
 
 
 def _check_trainable_lora(report, path_flag, model_path, folder: Path, base_flag, model_base, tower) -> None:
+    files = _files()
     report.add(path_flag, None, adapter_weights_problem(folder))
-    if not (folder / NON_LORA_FILE).is_file():
-        report.add(path_flag, model_path, f"has LoRA adapters but no {NON_LORA_FILE} (the trained connector)")
-    report.add(path_flag, None, _complete(folder / NON_LORA_FILE))
+    if not (folder / files.connector).is_file():
+        report.add(path_flag, model_path, f"has LoRA adapters but no {files.connector} (the trained connector)")
+    report.add(path_flag, None, _complete(folder / files.connector))
     if not tower:
         report.add(path_flag, model_path, "config.json has no mm_vision_tower: not a LLaVA checkpoint")
     base = model_base
     if base is None:
         try:
-            base = json.loads((folder / ADAPTER_CONFIG).read_text(encoding="utf-8")).get("base_model_name_or_path")
+            base = json.loads((folder / files.adapter_config).read_text(encoding="utf-8")).get("base_model_name_or_path")
         except (OSError, ValueError, AttributeError):
             base = None
     if not base:
-        report.add(path_flag, model_path, f"holds LoRA adapters and {ADAPTER_CONFIG} names no base model: pass "
+        report.add(path_flag, model_path, f"holds LoRA adapters and {files.adapter_config} names no base model: pass "
                    f"the base language model folder with {base_flag}")
         return
     if model_base is not None:
@@ -113,7 +120,7 @@ def _check_trainable_lora(report, path_flag, model_path, folder: Path, base_flag
         return
     problems = model_folder_problems(base)
     if problems:
-        report.add(path_flag, model_path, f"the base model named in {ADAPTER_CONFIG}: {'; '.join(problems)}; "
+        report.add(path_flag, model_path, f"the base model named in {files.adapter_config}: {'; '.join(problems)}; "
                    f"pass the base language model folder with {base_flag}")
 
 

@@ -1,7 +1,7 @@
 """`socialfusion conflict`: every checkpoint (and its base and tower), every task's records and
 images, and the output folder, before the first model is rebuilt.
 
-- each `--model-path`: what `host.trainable_checkpoint` reads for its kind (`checkpoint_folders.py`);
+- each `--model-path`: what `ModelHost.load_trainable` reads for its kind (`checkpoint_folders.py`);
   `--vision-tower` when given (and required by a plain language model);
 - per task: the file `--data-root` / `--data` names, a JSON list, and a sample of its records'
   images resolved as the diagnostic resolves them (relative to the task's image folder, never

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from ..evaluation.records import image_path
-from ..host.general_loss import is_language_model_only
+from ..host_interface import active_host
 from .checkpoint_folders import check_loaded_checkpoint
 from .data_files import check_record_file
 from .locations import output_file_problem
@@ -46,6 +46,6 @@ def check_eval_arguments(args) -> None:
 
 def _language_model_only(args) -> bool:
     try:
-        return is_language_model_only(args.model_path, args.model_base)
+        return active_host().is_language_model_only(args.model_path, args.model_base)
     except (OSError, ValueError):
         return False  # an unreadable config.json is reported by the checkpoint check

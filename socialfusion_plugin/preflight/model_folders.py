@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import List, Optional
 
-from ..host.trainable_checkpoint import ADAPTER_WEIGHTS
+from ..host_interface import active_host
 from .weight_integrity import weight_file_problem
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -126,7 +126,8 @@ def _missing_shards(folder: Path, index: Path) -> Optional[str]:
 
 
 def adapter_weights_problem(folder: Path) -> Optional[str]:
-    present = [Path(folder) / name for name in ADAPTER_WEIGHTS if (Path(folder) / name).is_file()]
+    adapter_weights = active_host().checkpoint_files.adapter_weights
+    present = [Path(folder) / name for name in adapter_weights if (Path(folder) / name).is_file()]
     if present:
         return weight_file_problem(present[0])
-    return f"{folder} has adapter_config.json but no {' or '.join(ADAPTER_WEIGHTS)} (the LoRA weights)"
+    return f"{folder} has adapter_config.json but no {' or '.join(adapter_weights)} (the LoRA weights)"

@@ -8,7 +8,8 @@ before the hooks are installed and LLaVA's train() loads anything.
   the way LLaVA joins them (`os.path.join(image_folder, image)`); or `--data_recipe` (`data_recipe.py`);
   exactly one of the two;
 - `--output_dir`: a folder that is, or can be created, writable;
-- the launcher's own arguments (`--attn_implementation`, `--seed`), in the launcher's words.
+- the launcher's own arguments (`--attn_implementation`, `--seed`), in the launcher's words
+  (`ModelHost.train_argument_problems`).
 LLaVA's parser still owns the arguments: an unknown or malformed one is its error, later.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from ..host.launcher import ATTN_CHOICES, LauncherArgumentError, pop_option, training_seed
+from ..host_interface import active_host
 from .data_files import check_record_file
 from .data_recipe import check_data_recipe
 from .locations import input_file_problem, output_folder_problem
@@ -58,7 +59,7 @@ def check_train_arguments(argv: List[str]) -> None:
     if any(item in HELP_FLAGS for item in argv):
         return
     report = PreflightReport()
-    for line in launcher_argument_problems(argv):
+    for line in active_host().train_argument_problems(argv):
         report.add_line(line)
     model = flag_value(argv, "--model_name_or_path")
     if model is not None:
@@ -76,23 +77,6 @@ def check_train_arguments(argv: List[str]) -> None:
     if output_dir:
         report.add("--output_dir", None, output_folder_problem(output_dir))
     report.raise_if_any()
-
-
-def launcher_argument_problems(argv: List[str]) -> List[str]:
-    """What the launcher itself would refuse, worded as it words it, so it joins the same report."""
-    problems = []
-    try:
-        _, attn_implementation = pop_option(list(argv), "--attn_implementation")
-        if attn_implementation is not None and attn_implementation not in ATTN_CHOICES:
-            problems.append(f"--attn_implementation must be one of {', '.join(ATTN_CHOICES)}, "
-                            f"got {attn_implementation!r}")
-    except LauncherArgumentError as err:  # the flag without a value
-        problems.append(str(err))
-    try:
-        training_seed(argv)
-    except LauncherArgumentError as err:
-        problems.append(str(err))
-    return problems
 
 
 def _check_data(report: PreflightReport, argv: List[str]) -> None:

@@ -1,8 +1,9 @@
 """`socialfusion conflict`: per-task gradient cosine similarity for one or more checkpoints.
 
-For each checkpoint the model is rebuilt with trainable connector + LoRA (host/trainable_checkpoint),
-K seeded batches per task go through LLaVA's own preprocessing and collator (host/model_factory),
-and the gradients averaged per task are compared pairwise. A diagnostic: weights never change.
+For each checkpoint the host rebuilds the model with trainable connector + LoRA
+(`ModelHost.load_trainable`), K seeded batches per task go through the host's own training
+preprocessing (`training_batch`, `batch_loss`), and the gradients averaged per task are compared
+pairwise. A diagnostic: weights never change.
 """
 from __future__ import annotations
 
@@ -66,28 +67,29 @@ class ConflictConfig:
 
 
 def run_conflict(config: ConflictConfig) -> Dict[str, Any]:
-    from ...host.model_factory import make_batch
-    from ...host.trainable_checkpoint import load_trainable_model
+    from ...host_interface import active_host
 
+    host = active_host()
     task_records = {name: load_task_records(name, *task_locations(name, config.data_root, config.data,
                                                                   config.image_folders)) for name in config.tasks}
     plans = {name: sample_batches(records, config.batches, config.batch_size, config.seed)
              for name, records in task_records.items()}
     checkpoints = []
     for model_path in config.model_paths:
-        trainable = load_trainable_model(
+        trainable = host.load_trainable(
             model_path, model_base=config.model_base, vision_tower=config.vision_tower, version=config.version,
             lora_r=config.lora_r, lora_alpha=config.lora_alpha, projector_type=config.projector_type,
             dtype=DTYPES[config.dtype], seed=config.seed)
-        built = trainable.built
-        built.model.to(config.device)
+        trainable.model.to(config.device)
         gradients = {}
         for name in config.tasks:
-            batches = (make_batch(built, records) for records in _progress(plans[name], name, config.progress))
-            gradients[name] = average_gradient(built.model, batches, _forward(config.device, DTYPES[config.dtype]))
+            batches = (host.training_batch(trainable, records)
+                       for records in _progress(plans[name], name, config.progress))
+            gradients[name] = average_gradient(trainable.model, batches, _forward(host, trainable, config.device,
+                                                                                  DTYPES[config.dtype]))
         checkpoints.append({"model_path": str(model_path), "kind": trainable.kind, "step": checkpoint_step(Path(model_path)),
-                            "loaded_tensors": trainable.loaded_keys, "groups": conflict_groups(gradients)})
-        del built, trainable, gradients
+                            "loaded_tensors": trainable.loaded_keys, "groups": conflict_groups(gradients, host)})
+        del trainable, gradients
     return {
         "tasks": config.tasks,
         "batches_per_task": config.batches,
@@ -100,12 +102,9 @@ def run_conflict(config: ConflictConfig) -> Dict[str, Any]:
     }
 
 
-def _forward(device: str, dtype: torch.dtype):
+def _forward(host, trainable, device: str, dtype: torch.dtype):
     def forward(model, batch):
-        inputs = {key: value.to(device) for key, value in batch.items() if isinstance(value, torch.Tensor)}
-        if "images" in inputs:
-            inputs["images"] = inputs["images"].to(dtype)
-        return model(**inputs).loss
+        return host.batch_loss(trainable, batch, device, dtype)
 
     return forward
 

@@ -1,25 +1,27 @@
 """Pairwise cosine similarity of per-task gradients, overall and per parameter group."""
 from __future__ import annotations
 
-import re
 from typing import Dict, List, Mapping, Optional
 
 import torch
 
-_LAYER = re.compile(r"\.layers\.(\d+)\.")
+from ...host_interface import CONNECTOR, LORA, ModelHost, active_host
 
 
-def parameter_groups(names: List[str]) -> Dict[str, List[str]]:
-    """all / connector / lora / lora_layer_NN -> parameter names (sorted, so flattening is stable)."""
+def parameter_groups(names: List[str], host: Optional[ModelHost] = None) -> Dict[str, List[str]]:
+    """all / connector / lora / lora_layer_NN -> parameter names (sorted, so flattening is stable).
+    What a parameter is comes from the host (`parameter_role`, `layer_index`)."""
+    host = host or active_host()
     groups: Dict[str, List[str]] = {"all": sorted(names), "connector": [], "lora": []}
     for name in sorted(names):
-        if "mm_projector" in name:
+        role = host.parameter_role(name)
+        if role == CONNECTOR:
             groups["connector"].append(name)
-        elif "lora_" in name:
+        elif role == LORA:
             groups["lora"].append(name)
-            match = _LAYER.search(name)
-            if match:
-                groups.setdefault(f"lora_layer_{int(match.group(1)):02d}", []).append(name)
+            layer = host.layer_index(name)
+            if layer is not None:
+                groups.setdefault(f"lora_layer_{layer:02d}", []).append(name)
     return {group: members for group, members in groups.items() if members}
 
 
@@ -51,11 +53,12 @@ def pair_summary(tasks: List[str], matrix: List[List[Optional[float]]]) -> Dict[
     }
 
 
-def conflict_groups(gradients: Mapping[str, Mapping[str, torch.Tensor]]) -> Dict[str, Dict[str, object]]:
+def conflict_groups(gradients: Mapping[str, Mapping[str, torch.Tensor]],
+                    host: Optional[ModelHost] = None) -> Dict[str, Dict[str, object]]:
     tasks = list(gradients)
     names = list(next(iter(gradients.values())))
     out = {}
-    for group, members in parameter_groups(names).items():
+    for group, members in parameter_groups(names, host).items():
         matrix, norms = cosine_matrix(gradients, members)
         out[group] = {"parameters": int(sum(gradients[tasks[0]][n].numel() for n in members)), "matrix": matrix,
                       "grad_norms": norms, **pair_summary(tasks, matrix)}
