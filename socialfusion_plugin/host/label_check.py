@@ -10,14 +10,13 @@ Workers are forked processes that share the loaded tokenizer and the memory-mapp
 """
 from __future__ import annotations
 
-import copy
 import multiprocessing
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import List, Tuple
 
 from ..data.record_checks import LABELS_MASKED, TOO_LONG
 from ..progress import progress_bar
+from .record_preprocessing import conversation_template, preprocess_record
 from socialfusion_plugin.errors import UserInputError
 
 _UNLIMITED = 10 ** 9
@@ -58,31 +57,21 @@ class LabelChecker:
             settings.model_path, model_max_length=_UNLIMITED, padding_side="right", use_fast=False)
         if settings.version not in ("v0",):
             self.tokenizer.pad_token = self.tokenizer.unk_token
-        self.template = conversation_lib.conv_templates[settings.version]
-        self.data_args = SimpleNamespace(is_multimodal=True, mm_use_im_start_end=settings.mm_use_im_start_end)
 
     def check(self, record) -> List[Tuple[str, str]]:
         from llava.constants import IGNORE_INDEX, IMAGE_TOKEN_INDEX
 
         from .tokenization import TokenizationMismatchError
 
-        module = self.train_module
         has_image = "image" in record
-        # LLaVA's preprocessing reads the template from a module global: set it for this call only,
-        # so checking never changes the template of anything else in this process
-        saved = module.conversation_lib.default_conversation
-        module.conversation_lib.default_conversation = self.template
         try:
-            sources = copy.deepcopy([record["conversations"]])
-            if has_image:
-                sources = module.preprocess_multimodal(sources, self.data_args)
-            out = module.preprocess(sources, self.tokenizer, has_image=has_image)
+            # the template is set for this call only: checking changes nothing else in this process
+            with conversation_template(self.settings.version):
+                input_ids, labels = preprocess_record(self.train_module, self.tokenizer, record["conversations"],
+                                                      has_image, self.settings.mm_use_im_start_end)
         except TokenizationMismatchError as err:
             return [(LABELS_MASKED, str(err).split(": LLaVA could not")[0] +
                      f" (template --version {self.settings.version}, tokenizer {type(self.tokenizer).__name__})")]
-        finally:
-            module.conversation_lib.default_conversation = saved
-        input_ids, labels = out["input_ids"][0], out["labels"][0]
         findings = []
         if int((labels != IGNORE_INDEX).sum()) == 0:
             findings.append((LABELS_MASKED, "no answer token is trained: every label is masked"))

@@ -6,7 +6,6 @@ object without a Trainer: gradient diagnostics, tests, notebooks.
 """
 from __future__ import annotations
 
-import copy
 import os
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -15,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 
 from .llava_modules import language_model_lora_targets
+from .record_preprocessing import conversation_template, preprocess_record, template_of
 from socialfusion_plugin.errors import UserInputError
 
 
@@ -73,9 +73,7 @@ def build_model(spec: ModelSpec, dtype: torch.dtype = torch.float32) -> BuiltMod
         spec.model_name_or_path, model_max_length=spec.model_max_length, padding_side="right", use_fast=False
     )
     tokenizer.pad_token = tokenizer.unk_token
-    if spec.version not in conversation_lib.conv_templates:
-        raise UserInputError(f"unknown conversation template {spec.version!r}")
-    conversation_lib.default_conversation = conversation_lib.conv_templates[spec.version]
+    template_of(conversation_lib, spec.version)  # an unknown --version fails before the tower is built
     model_args = SimpleNamespace(
         vision_tower=spec.vision_tower,
         mm_vision_select_layer=spec.mm_vision_select_layer,
@@ -103,27 +101,24 @@ def build_model(spec: ModelSpec, dtype: torch.dtype = torch.float32) -> BuiltMod
 
 
 def make_batch(built: BuiltModel, records: Sequence[Dict[str, Any]], image_folder: Optional[str] = None) -> Dict[str, Any]:
-    """A training batch from LLaVA records, through LLaVA's preprocess and collator."""
+    """A training batch from LLaVA records, through LLaVA's preprocess (with the model's conversation
+    template, set for this call only) and collator."""
     from PIL import Image
 
     from .install import install_train_hooks
 
     train_module = install_train_hooks()
-    data_args = SimpleNamespace(is_multimodal=True, mm_use_im_start_end=False, image_aspect_ratio="square",
-                                image_processor=built.image_processor, image_folder=image_folder)
     instances: List[Dict[str, Any]] = []
-    for record in records:
-        sources = [copy.deepcopy(record["conversations"])]
-        instance: Dict[str, Any] = {}
-        has_image = "image" in record
-        if has_image:
-            path = record["image"] if image_folder is None else os.path.join(image_folder, record["image"])
-            image = Image.open(path).convert("RGB")
-            instance["image"] = built.image_processor.preprocess(image, return_tensors="pt")["pixel_values"][0]
-            sources = train_module.preprocess_multimodal(sources, data_args)
-        processed = train_module.preprocess(sources, built.tokenizer, has_image=has_image)
-        instance["input_ids"] = processed["input_ids"][0]
-        instance["labels"] = processed["labels"][0]
-        instances.append(instance)
+    with conversation_template(built.spec.version):
+        for record in records:
+            instance: Dict[str, Any] = {}
+            has_image = "image" in record
+            if has_image:
+                path = record["image"] if image_folder is None else os.path.join(image_folder, record["image"])
+                image = Image.open(path).convert("RGB")
+                instance["image"] = built.image_processor.preprocess(image, return_tensors="pt")["pixel_values"][0]
+            instance["input_ids"], instance["labels"] = preprocess_record(
+                train_module, built.tokenizer, record["conversations"], has_image)
+            instances.append(instance)
     collator = train_module.DataCollatorForSupervisedDataset(tokenizer=built.tokenizer)
     return collator(instances)

@@ -73,3 +73,20 @@ def test_pooled_connector_shortens_the_sequence(tiny_assets, records, color_data
             batch["input_ids"], None, batch["attention_mask"], None, batch["labels"], batch["images"])
         lengths.append(embeds.shape[1])
     assert lengths[0] - lengths[1] == 16 - 4  # 4x4 patches become 2x2
+
+
+def test_building_and_batching_leave_llavas_conversation_template_as_it_was(tiny_assets, records, color_data):
+    from llava import conversation as conversation_lib
+
+    before = conversation_lib.default_conversation
+    conversation_lib.default_conversation = conversation_lib.conv_templates["plain"]
+    try:
+        torch.manual_seed(0)
+        built = build_model(ModelSpec(model_name_or_path=str(tiny_assets.llm_dir),
+                                      vision_tower=tiny_assets.vision_tower, version="v1"))
+        batch = make_batch(built, records, image_folder=str(color_data.parent / "images"))
+        assert conversation_lib.default_conversation is conversation_lib.conv_templates["plain"]
+        # the batch was made with the model's template (v1), whose labels train the answer tokens
+        assert int((batch["labels"] != -100).sum()) > 0
+    finally:
+        conversation_lib.default_conversation = before
