@@ -7,30 +7,16 @@ not matter. The patched builder (patches/) uses the same wrapper, so LLaVA's own
 """
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 from socialfusion_plugin.errors import UserInputError
 
-LORA_FILES = ("adapter_config.json",)
-NON_LORA_FILE = "non_lora_trainables.bin"  # stock LLaVA's loader asks for it by name
-NON_LORA_SAFETENSORS = "non_lora_trainables.safetensors"  # the same tensors; what the plugin reads when present
-PROJECTOR_FILE = "mm_projector.bin"
+from ..host_interface import LoadedModel
+from .checkpoint_files import NON_LORA_FILE, inspect_checkpoint
 
 
 class CheckpointError(UserInputError):
     """A checkpoint folder that cannot be loaded as asked; the message says what is missing."""
-
-
-@dataclass
-class LoadedModel:
-    tokenizer: Any
-    model: Any
-    image_processor: Any
-    context_len: int
-    kind: str  # "lora", "projector", "full" or "language-model"
 
 
 def checkpoint_kind(model_path: Path, model_base: Optional[str]) -> str:
@@ -44,26 +30,23 @@ def checkpoint_kind(model_path: Path, model_base: Optional[str]) -> str:
     model_path = Path(model_path)
     if not model_path.is_dir():
         raise CheckpointError(f"checkpoint folder {model_path} not found")
-    config_path = model_path / "config.json"
-    has_adapters = all((model_path / name).is_file() for name in LORA_FILES)
-    if not config_path.is_file() and not has_adapters:
+    contents = inspect_checkpoint(model_path)
+    if contents.config is None and not contents.has_adapters:
         raise CheckpointError(f"{model_path} has no config.json: not a LLaVA checkpoint")
-    config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
-    multimodal = bool(config.get("mm_vision_tower"))
-    if has_adapters:
+    if contents.has_adapters:
         if model_base is None:
             raise CheckpointError(f"{model_path} holds LoRA adapters: pass the base language model with --model-base")
-        if not multimodal:
+        if not contents.multimodal:
             return "language-model"
-        if not (model_path / NON_LORA_FILE).is_file():
+        if not contents.has_connector:
             raise CheckpointError(
                 f"{model_path} has LoRA adapters but no {NON_LORA_FILE} (the trained connector). Checkpoints "
                 "written by `socialfusion train` always have it; stock LLaVA writes it only at the end."
             )
         return "lora"
-    if model_base is not None and (model_path / PROJECTOR_FILE).is_file():
+    if model_base is not None and contents.has_projector:
         return "projector"
-    return "full" if multimodal else "language-model"
+    return "full" if contents.multimodal else "language-model"
 
 
 def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = "cpu",
@@ -105,7 +88,3 @@ def merge_lora(model_path, model_base: str, out_dir, device: str = "cpu", dtype:
     model.save_pretrained(out_dir, state_dict=state, safe_serialization=True)
     loaded.tokenizer.save_pretrained(out_dir)
     return out_dir
-
-
-def is_lora_checkpoint(path) -> bool:
-    return all(os.path.isfile(os.path.join(path, name)) for name in LORA_FILES)

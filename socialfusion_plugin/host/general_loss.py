@@ -9,32 +9,29 @@ image are counted as skipped, never silently dropped. Its weight files are read 
 """
 from __future__ import annotations
 
-import copy
-import json
 import math
-from contextlib import contextmanager
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from .checkpoint_files import inspect_checkpoint
 from .eval_inputs import padding_side
-from ..errors import UserInputError
+from .record_preprocessing import conversation_template, preprocess_record
 
 IGNORE_INDEX = -100
 
 
 def is_language_model_only(model_path, model_base: Optional[str]) -> bool:
-    config = Path(model_path) / "config.json"
-    if model_base is not None or not config.is_file():
+    """A plain language model folder (config.json without a vision tower), loaded without a base."""
+    if model_base is not None:
         return False
-    return "mm_vision_tower" not in json.loads(config.read_text(encoding="utf-8"))
+    contents = inspect_checkpoint(model_path)
+    return contents.config is not None and not contents.multimodal
 
 
 def load_language_model(model_path, device: str = "cpu", dtype: Optional[str] = None):
     """A text-only causal LM + slow tokenizer, shaped like LoadedModel (image_processor None)."""
     import transformers
 
-    from .checkpoints import LoadedModel
+    from ..host_interface import LoadedModel
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_path), use_fast=False)
     if tokenizer.pad_token is None:
@@ -50,21 +47,6 @@ def load_language_model(model_path, device: str = "cpu", dtype: Optional[str] = 
     return LoadedModel(tokenizer, model, None, getattr(tokenizer, "model_max_length", 2048), "language-model")
 
 
-@contextmanager
-def _template(conv_mode: str):
-    """LLaVA's preprocess reads the template from a module global: set it, then restore it."""
-    from llava import conversation as conversation_lib
-
-    if conv_mode not in conversation_lib.conv_templates:
-        raise UserInputError(f"unknown conversation template {conv_mode!r}")
-    before = conversation_lib.default_conversation
-    conversation_lib.default_conversation = conversation_lib.conv_templates[conv_mode]
-    try:
-        yield
-    finally:
-        conversation_lib.default_conversation = before
-
-
 def general_loss(loaded, records: Sequence[Dict[str, Any]], load_image: Callable[[Dict[str, Any]], Any],
                  conv_mode: str = "v1", batch_size: int = 4, progress=None) -> Dict[str, Any]:
     """`load_image(record)` gives the PIL image of a record that has one (called only for models
@@ -77,7 +59,7 @@ def general_loss(loaded, records: Sequence[Dict[str, Any]], load_image: Callable
     vision = loaded.image_processor is not None
     total_nll, total_tokens, used, skipped = 0.0, 0, [], 0
     instances: List[Dict[str, Any]] = []
-    with _template(conv_mode):
+    with conversation_template(conv_mode):
         for record in records:
             if "image" in record and not vision:
                 skipped += 1
@@ -108,18 +90,14 @@ def general_loss(loaded, records: Sequence[Dict[str, Any]], load_image: Callable
 
 
 def _instance(train_module, loaded, record, image) -> Dict[str, Any]:
-    sources = [copy.deepcopy(record["conversations"])]
     instance: Dict[str, Any] = {}
     if image is not None:
         from llava.mm_utils import process_images
 
         instance["image"] = process_images([image], loaded.image_processor, loaded.model.config)[0]
         instance["image_size"] = image.size
-        data_args = SimpleNamespace(is_multimodal=True, mm_use_im_start_end=False)
-        sources = train_module.preprocess_multimodal(sources, data_args)
-    processed = train_module.preprocess(sources, loaded.tokenizer, has_image=image is not None)
-    instance["input_ids"] = processed["input_ids"][0]
-    instance["labels"] = processed["labels"][0]
+    instance["input_ids"], instance["labels"] = preprocess_record(
+        train_module, loaded.tokenizer, record["conversations"], has_image=image is not None)
     return instance
 
 

@@ -38,7 +38,8 @@ from typing import Optional
 
 import torch
 
-from .checkpoints import NON_LORA_FILE, CheckpointError
+from .checkpoint_files import NON_LORA_FILE
+from .checkpoints import CheckpointError
 from .host_loads import module_torch_loads
 from .safe_load import DEEPSPEED_STATE, TENSORS, FileKind, numpy_rng_globals, prefer_safetensors, read
 

@@ -6,9 +6,10 @@ Three kinds of --model-path, decided from the files (never from the folder name)
   non_lora_trainables.bin + config.json). The model is rebuilt with `build_model` from the
   checkpoint's own config (mm_vision_tower, mm_projector_type, mm_vision_select_layer/feature;
   LoRA r/alpha from adapter_config.json), then the adapter weights are loaded into the LoRA modules
-  and non_lora_trainables.safetensors (or, in checkpoints without it, .bin) into the connector;
-  every saved key must match a parameter of the same shape and every LoRA/connector parameter must
-  be covered, or it is an error.
+  by peft (`load_peft_weights` + `set_peft_model_state_dict`, its reads going through
+  `safe_load.read`) and non_lora_trainables.safetensors (or, in checkpoints without it, .bin) into
+  the connector; every saved key must match a parameter of the same shape and every LoRA/connector
+  parameter must be covered, or it is an error.
 - "full": a merged or full LLaVA checkpoint (config.json with mm_vision_tower, no adapter): its
   trained connector is loaded with the model, and a FRESH LoRA is attached.
 - "base": a plain language model (no mm_vision_tower): --vision-tower is required; the connector is
@@ -25,13 +26,12 @@ from typing import Dict, Optional
 
 import torch
 
-from .checkpoints import NON_LORA_FILE, CheckpointError
-from .model_factory import BuiltModel, ModelSpec, build_model
+from .checkpoint_files import ADAPTER_CONFIG, ADAPTER_WEIGHTS, NON_LORA_FILE, inspect_checkpoint
+from .checkpoints import CheckpointError
 from .host_loads import host_loads_read_safely
+from .llava_modules import CONNECTOR_MODULE, LORA_MARK
+from .model_factory import BuiltModel, ModelSpec, build_model
 from .safe_load import prefer_safetensors, read_state_dict
-
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 
 
 @dataclass
@@ -42,14 +42,12 @@ class TrainableModel:
 
 
 def checkpoint_kind(model_path: Path) -> str:
-    model_path = Path(model_path)
-    config_path = model_path / "config.json"
-    if not config_path.is_file():
+    contents = inspect_checkpoint(model_path)
+    if contents.config is None:
         raise CheckpointError(f"{model_path}: no config.json (expected a LLaVA checkpoint or a language model folder)")
-    if (model_path / ADAPTER_CONFIG).is_file():
+    if contents.has_adapters:
         return "lora"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    return "full" if config.get("mm_vision_tower") else "base"
+    return "full" if contents.multimodal else "base"
 
 
 def load_trainable_model(model_path, model_base: Optional[str] = None, vision_tower: Optional[str] = None,
@@ -58,7 +56,7 @@ def load_trainable_model(model_path, model_base: Optional[str] = None, vision_to
                          dtype: torch.dtype = torch.float32, seed: int = 0) -> TrainableModel:
     model_path = Path(model_path)
     kind = checkpoint_kind(model_path)
-    config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
+    config = inspect_checkpoint(model_path).config
     torch.manual_seed(seed)  # fresh connector / LoRA A initialization is part of the diagnostic's inputs
     if kind == "base":
         if not vision_tower:
@@ -86,7 +84,7 @@ def load_trainable_model(model_path, model_base: Optional[str] = None, vision_to
                      lora_dropout=0.0, **common)  # no dropout: the diagnostic is deterministic
     built = _build(spec, dtype)
     connector = prefer_safetensors(model_path / NON_LORA_FILE)  # the .safetensors twin when written
-    loaded = {_adapter_file(model_path).name: _load_lora(built.model, _adapter_file(model_path)),
+    loaded = {_adapter_file(model_path).name: _load_lora(built.model, model_path),
               connector.name: _load_connector(built.model, connector)}
     return TrainableModel(built, kind, loaded)
 
@@ -114,11 +112,7 @@ def copy_exact(params: Dict[str, torch.nn.Parameter], saved: Dict[str, torch.Ten
     unexpected = sorted(set(saved) - set(params))
     uncovered = sorted(set(params) - set(saved))
     if unexpected or uncovered:
-        raise CheckpointError(
-            f"{path}: keys do not match the rebuilt model ({len(unexpected)} unexpected, e.g. {unexpected[:3]}; "
-            f"{len(uncovered)} parameters not in the file, e.g. {uncovered[:3]}). Was it trained with another base "
-            "model, LoRA target set or connector?"
-        )
+        raise mismatch_error(path, unexpected, uncovered)
     with torch.no_grad():
         for name, tensor in saved.items():
             if params[name].shape != tensor.shape:
@@ -127,19 +121,36 @@ def copy_exact(params: Dict[str, torch.nn.Parameter], saved: Dict[str, torch.Ten
     return len(saved)
 
 
-def _load_lora(model, path: Path) -> int:
-    # peft saves keys without the adapter name: '...q_proj.lora_A.weight' is '...q_proj.lora_A.default.weight'
-    params = {name: p for name, p in model.named_parameters() if "lora_" in name}
-    saved = {}
-    for key, tensor in read_tensor_file(path).items():
-        for part in ("lora_A", "lora_B"):
-            key = key.replace(f".{part}.weight", f".{part}.default.weight")
-        saved[key] = tensor
-    return copy_exact(params, saved, path)
+def mismatch_error(path: Path, unexpected, uncovered) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: keys do not match the rebuilt model ({len(unexpected)} unexpected, e.g. {unexpected[:3]}; "
+        f"{len(uncovered)} parameters not in the file, e.g. {uncovered[:3]}). Was it trained with another base "
+        "model, LoRA target set or connector?"
+    )
+
+
+def _load_lora(model, model_path: Path) -> int:
+    """peft reads the adapter file (safetensors first) and puts it into the LoRA modules; then every
+    saved key must have found its parameter, and every LoRA parameter its key."""
+    from peft import set_peft_model_state_dict
+    from peft.utils import load_peft_weights
+
+    path = _adapter_file(model_path)
+    with host_loads_read_safely():  # adapter_model.bin: through safe_load.read, never unpickling code
+        saved = load_peft_weights(str(model_path), device="cpu")
+    try:
+        result = set_peft_model_state_dict(model, saved)
+    except RuntimeError as err:  # load_state_dict's size mismatch, one line per parameter
+        raise CheckpointError(f"{path}: {str(err).strip().splitlines()[-1].strip()}") from None
+    lora = {name for name, _ in model.named_parameters() if LORA_MARK in name}
+    uncovered = sorted(name for name in result.missing_keys if name in lora)
+    if result.unexpected_keys or uncovered:
+        raise mismatch_error(path, sorted(result.unexpected_keys), uncovered)
+    return len(saved)
 
 
 def _load_connector(model, path: Path) -> int:
     if not path.is_file():
         raise CheckpointError(f"{path} not found: the checkpoint has LoRA adapters but not the trained connector")
-    params = {name: p for name, p in model.named_parameters() if "mm_projector" in name}
+    params = {name: p for name, p in model.named_parameters() if CONNECTOR_MODULE in name}
     return copy_exact(params, read_tensor_file(path), path)

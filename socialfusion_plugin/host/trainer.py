@@ -37,8 +37,8 @@ import os
 import torch
 
 from ..model.trainable_report import format_trainable_report
-from .checkpoints import NON_LORA_SAFETENSORS
-from .resume import (NON_LORA_FILE, deepspeed_loads_saved_module_states, loss_restoring_callback, read_loss_state,
+from .checkpoint_files import NON_LORA_FILE, NON_LORA_SAFETENSORS
+from .resume import (deepspeed_loads_saved_module_states, loss_restoring_callback, read_loss_state,
                      resolve_checkpoint, restore_non_lora_trainables, save_loss_state, trainer_loads)
 from .host_loads import host_loads_read_safely
 from .progress_callback import add_training_progress
