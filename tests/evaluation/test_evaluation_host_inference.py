@@ -81,3 +81,21 @@ def test_mismatched_inputs_and_empty_options_are_errors(trained_color_model):
         generate_answers(loaded, ["a", "b"], color_images(trained_color_model)[:1])
     with pytest.raises(ValueError, match="empty answer"):
         option_token_ids(loaded.tokenizer, {"x": " "})
+
+
+def test_one_question_goes_through_batched_generation(trained_color_model):
+    from socialfusion_plugin.host.inference import answer_question
+
+    loaded = trained_color_model.loaded
+    questions, images = color_questions(trained_color_model), color_images(trained_color_model)
+    assert [answer_question(loaded, i, q.replace("<image>\n", ""), max_new_tokens=6)
+            for q, i in zip(questions[:4], images[:4])] == truths(trained_color_model)[:4]
+
+
+def test_a_pad_token_id_of_zero_is_used_not_replaced_by_unk():
+    from types import SimpleNamespace
+
+    from socialfusion_plugin.host.eval_inputs import pad_id
+
+    assert pad_id(SimpleNamespace(pad_token_id=0, unk_token_id=3)) == 0
+    assert pad_id(SimpleNamespace(pad_token_id=None, unk_token_id=3)) == 3
