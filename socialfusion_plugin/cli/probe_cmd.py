@@ -1,13 +1,13 @@
 """`socialfusion probe --encoders E1 E2 ... --tasks T1 T2 ... --data-root DIR --out DIR`."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from ..cache_root import cache_dir
 from .main import CommandError
 from .options_arg import parse_task_paths
 
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "socialfusion" / "probe-features"
+PROBE_CACHE = "probe-features"  # the feature cache's folder under the plugin's cache root
 
 
 def register(subparsers) -> None:
@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     parser.add_argument("--test", action="append", metavar="TASK=FILE", help="converted test file of a task (overrides --data-root)")
     parser.add_argument("--image-folder", action="append", metavar="TASK=DIR", help="image folder of a task (overrides --data-root)")
     parser.add_argument("--out", type=Path, required=True, help="output folder (probe_results.json/.md, probe_chart.png)")
-    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="feature cache (default: %(default)s)")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help=f"feature cache (default: $SOCIALFUSION_CACHE/{PROBE_CACHE}, ~/.cache/socialfusion/{PROBE_CACHE})")
     parser.add_argument("--layers", nargs="+", type=int, default=[-2],
                         help="layers, LLaVA/HF indexing: 0 embeddings (HF towers only), k block k, -1 last, -2 second to "
                         "last (default: -2, what LLaVA-1.5 reads); several values sweep")
@@ -64,7 +65,7 @@ def run(args) -> int:
         if stray:
             raise CommandError(f"--{kind.replace('_', '-')} names task(s) {stray} that are not in --tasks")
     config = ProbeConfig(
-        encoders=args.encoders, tasks=args.tasks, out_dir=args.out, cache_dir=args.cache_dir, data_root=args.data_root,
+        encoders=args.encoders, tasks=args.tasks, out_dir=args.out, cache_dir=args.cache_dir or cache_dir(PROBE_CACHE), data_root=args.data_root,
         overrides=overrides, layers=args.layers, poolings=args.pooling, regions=args.region,
         max_train=args.max_train, max_test=args.max_test, seed=args.seed, batch_size=args.batch_size,
         workers=args.workers, device=args.device, dtype=args.dtype,

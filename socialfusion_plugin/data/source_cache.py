@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from ..cache_root import cache_dir
 from .fingerprint import combine, file_sha256
 from .json_stream import iter_json_list
 from .recipe import SourceSpec
@@ -35,7 +36,7 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("SOCIALFUSION_CACHE") or Path.home() / ".cache" / "socialfusion") / "data"
+    return cache_dir("data")
 
 
 @dataclass
