@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 import torch
 
 from .. import registry
+from ..model.tower_spec import OpenClipTowerSpec, is_open_clip_tower
 from ..progress import progress_bar
 from .encoders import FeatureEncoder, identify_encoder, load_encoder
 from .features import POOLINGS, REGIONS, FeatureCache
@@ -158,8 +159,7 @@ def _config_summary(config: ProbeConfig) -> Dict[str, Any]:
 
 def short_encoder_name(name: str) -> str:
     """open_clip:/a/b/arch.json@/x/y/w.pt -> open_clip:arch@w.pt ; hf_clip:/m/clip -> hf_clip:clip."""
+    if is_open_clip_tower(name):
+        return OpenClipTowerSpec.parse(name).short_name()
     prefix, _, body = name.partition(":")
-    if prefix == "open_clip":
-        arch, _, weights = body.rpartition("@")
-        return f"open_clip:{Path(arch).stem if arch.endswith('.json') else arch}@{Path(weights).name}"
     return f"{prefix}:{Path(body.rstrip('/')).name}" if body else name

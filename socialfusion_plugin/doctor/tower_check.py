@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from ..model.tower_spec import PREFIX, OpenClipTowerSpec, VisionTowerSpecError, VisionWeightsNotFound
+from ..model.tower_spec import PREFIX, OpenClipTowerSpec, VisionTowerSpecError, VisionWeightsNotFound, is_open_clip_tower
 from .findings import INFO, OK, PROBLEM, Finding
 from .import_checks import describe_error
 
@@ -16,7 +16,7 @@ CHECK = "vision tower"
 
 
 def check_vision_tower(value: str) -> Finding:
-    if not value.startswith(PREFIX + ":"):
+    if not is_open_clip_tower(value):
         return Finding(CHECK, INFO, f"{value!r} is not an {PREFIX}:ARCH@WEIGHTS tower; only those are checked")
     try:
         spec = OpenClipTowerSpec.parse(value)

@@ -4,7 +4,9 @@
 
 ARCH     an open_clip architecture name (`open_clip.list_models()`, e.g. ViT-L-14-336), or the path
          of an architecture JSON file in open_clip's format (a custom tower; it is registered with
-         `open_clip.add_model_config` under its file stem).
+         `open_clip.add_model_config` under its file stem). A file whose stem is already an
+         architecture (built-in, or another file) is used when its contents are the same, and refused,
+         naming both, when they differ: open_clip keys architectures by name.
 WEIGHTS  an open_clip pretrained tag (e.g. `openai`), resolved from local caches only, never
          downloaded at run time; or the path of a local checkpoint file (.pt/.pth/.bin/.safetensors,
          a full CLIP state dict or a vision-only one).
@@ -19,6 +21,7 @@ loader rebuilds the same tower at inference: the weights must be resolvable ther
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,13 @@ from typing import Any, Dict, Optional
 from socialfusion_plugin.errors import UserInputError
 
 PREFIX = "open_clip"
+_REGISTERED_FILES: Dict[str, str] = {}  # architecture name -> the custom JSON that registered it here
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
+
+
+def is_open_clip_tower(value) -> bool:
+    """Whether a tower/encoder string is `open_clip:...` (the one test of the prefix)."""
+    return isinstance(value, str) and value.startswith(PREFIX + ":")
 
 
 class VisionTowerSpecError(UserInputError):
@@ -50,7 +59,7 @@ class OpenClipTowerSpec:
     @classmethod
     def parse(cls, value: str) -> "OpenClipTowerSpec":
         """Parse the part after `open_clip:`."""
-        body = value[len(PREFIX) + 1:] if value.startswith(PREFIX + ":") else value
+        body = value[len(PREFIX) + 1:] if is_open_clip_tower(value) else value
         arch, sep, weights = body.rpartition("@")
         if not sep or not arch or not weights:
             raise VisionTowerSpecError(
@@ -67,6 +76,10 @@ class OpenClipTowerSpec:
         arch = self.architecture_file or self.architecture
         return f"{PREFIX}:{arch}@{self.weights}"
 
+    def short_name(self) -> str:
+        """For tables and charts: `open_clip:ARCH@FILE NAME` (no folders)."""
+        return f"{PREFIX}:{self.architecture}@{Path(self.weights).name}"
+
     def register_architecture(self) -> None:
         """Make a custom architecture JSON known to open_clip (idempotent)."""
         import open_clip
@@ -81,8 +94,24 @@ class OpenClipTowerSpec:
         path = Path(self.architecture_file)
         if not path.is_file():
             raise VisionTowerSpecError(f"architecture file {path} not found (from --vision_tower)")
-        if self.architecture not in open_clip.list_models():
+        try:
+            wanted = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            raise VisionTowerSpecError(f"architecture file {path} is not readable JSON: {err}") from None
+        known = open_clip.get_model_config(self.architecture)
+        if known is None:
             open_clip.add_model_config(path)
+            _REGISTERED_FILES[self.architecture] = str(path)
+        elif known != wanted:
+            # open_clip keys architectures by name: registering this file would be ignored (or would
+            # replace the other one for every later user), so the tower would not be the one asked for
+            builtin = (Path(open_clip.__file__).parent / "model_configs" / f"{self.architecture}.json").is_file()
+            first = _REGISTERED_FILES.get(self.architecture, "another file")
+            other = "a built-in open_clip architecture" if builtin else f"the architecture {first}, registered first"
+            raise VisionTowerSpecError(
+                f"architecture file {path} is named {self.architecture!r} like {other}, but its contents differ; "
+                f"open_clip keys architectures by name. Rename the file (e.g. {self.architecture}-custom.json) and "
+                "point --vision_tower at the new name")
 
     def vision_config(self) -> Dict[str, Any]:
         """The architecture's vision_cfg, without building the model."""

@@ -125,3 +125,40 @@ def test_checkpoint_of_another_architecture_is_rejected(tiny_assets, tmp_path):
     spec = f"open_clip:{tiny_assets.tower_arch}@{tmp_path / 'wrong.pt'}"
     with pytest.raises(ValueError, match="does not match the vision tower architecture"):
         OpenClipVisionTower(spec, args())
+
+
+def test_an_architecture_file_named_like_a_builtin_is_used_when_equal_and_refused_when_different(tmp_path):
+    import json
+
+    import open_clip
+
+    builtin = open_clip.get_model_config("ViT-L-14-336")
+    same = tmp_path / "same" / "ViT-L-14-336.json"
+    same.parent.mkdir()
+    same.write_text(json.dumps(builtin), encoding="utf-8")
+    spec = OpenClipTowerSpec.parse(f"open_clip:{same}@{tmp_path}/w.pt")
+    assert spec.vision_config() == builtin["vision_cfg"]  # the same architecture: used
+
+    changed = dict(builtin, vision_cfg=dict(builtin["vision_cfg"], layers=2))
+    other = tmp_path / "other" / "ViT-L-14-336.json"
+    other.parent.mkdir()
+    other.write_text(json.dumps(changed), encoding="utf-8")
+    with pytest.raises(VisionTowerSpecError, match=r"ViT-L-14-336.json is named 'ViT-L-14-336' like a built-in "
+                                                   r"open_clip architecture, but its contents differ.*Rename"):
+        OpenClipTowerSpec.parse(f"open_clip:{other}@{tmp_path}/w.pt").vision_config()
+    assert open_clip.get_model_config("ViT-L-14-336") == builtin  # the built-in is untouched
+
+
+def test_two_different_architecture_files_with_one_name_are_refused_naming_the_first(tmp_path):
+    import json
+
+    from socialfusion_plugin.demo.tiny_assets import tiny_tower_architecture
+
+    first, second = tmp_path / "a" / "sf-collide-vit.json", tmp_path / "b" / "sf-collide-vit.json"
+    for path, layers in ((first, 3), (second, 2)):
+        path.parent.mkdir()
+        path.write_text(json.dumps(tiny_tower_architecture(layers=layers)), encoding="utf-8")
+    assert OpenClipTowerSpec.parse(f"open_clip:{first}@w.pt").vision_config()["layers"] == 3
+    assert OpenClipTowerSpec.parse(f"open_clip:{first}@w.pt").vision_config()["layers"] == 3  # idempotent
+    with pytest.raises(VisionTowerSpecError, match=rf"like the architecture {first}, registered first"):
+        OpenClipTowerSpec.parse(f"open_clip:{second}@w.pt").vision_config()
