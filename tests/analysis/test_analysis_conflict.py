@@ -135,3 +135,19 @@ def test_opposing_tasks_conflict_on_checkpoints_of_a_run(tiny_assets, color_data
     assert main(argv[:2] + [str(bad)] + argv[4:]) == 2
     err = capsys.readouterr().err
     assert "non_lora_trainables.safetensors: keys do not match the rebuilt model" in err and "mm_projector.9" in err
+
+    # LoRA adapters load through peft; still every saved key must find its parameter and every LoRA
+    # parameter its key
+    bad_lora = tmp_path / "bad-lora"
+    bad_lora.mkdir()
+    for item in (run_dir / "checkpoint-40").iterdir():
+        if item.is_file():
+            (bad_lora / item.name).write_bytes(item.read_bytes())
+    state = load_file(str(bad_lora / "adapter_model.safetensors"))
+    moved = sorted(state)[0]
+    state[moved.replace("layers.0.", "layers.9.")] = state.pop(moved)
+    save_file(state, str(bad_lora / "adapter_model.safetensors"))
+    assert main(argv[:2] + [str(bad_lora)] + argv[4:]) == 2
+    err = capsys.readouterr().err
+    assert "adapter_model.safetensors: keys do not match the rebuilt model (1 unexpected" in err
+    assert "layers.9." in err and "1 parameters not in the file" in err

@@ -36,7 +36,7 @@ def test_every_loader_reads_the_same_files_the_same_way(tmp_path, name, config, 
     assert contents.multimodal == ("mm_vision_tower" in config)
     assert checkpoints.checkpoint_kind(path, base) == loader
     assert trainable_checkpoint.checkpoint_kind(path) == trainable
-    assert general_loss.is_language_model_only(path, None) is language_only
+    assert general_loss.is_language_model_only(path, base) is language_only
 
 
 def test_missing_pieces_are_named(tmp_path):
