@@ -37,9 +37,9 @@ class EvalRun:
 
 
 def weights_dtype(device: str, dtype: Optional[str]) -> str:
-    from ..host.llava_loader import resolve_dtype
+    from ..host_interface import active_host
 
-    resolved = resolve_dtype(device, dtype)
+    resolved = active_host().load_dtype(device, dtype)
     return str(resolved).replace("torch.", "") if resolved is not None else "float16"
 
 

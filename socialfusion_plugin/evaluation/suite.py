@@ -71,9 +71,9 @@ class LazyModel:
 
     def get(self):
         if self._loaded is None:
-            from ..host.checkpoints import load_checkpoint
+            from ..host_interface import active_host
 
-            self._loaded = load_checkpoint(self.settings.model_path, self.settings.model_base,
+            self._loaded = active_host().load(self.settings.model_path, self.settings.model_base,
                                            device=self.settings.device, dtype=self.settings.dtype)
         return self._loaded
 
@@ -81,9 +81,9 @@ class LazyModel:
 def evaluate_suite(suite: Suite, settings: SuiteSettings, processes: Processes,
                    echo: Callable[[str], None] = print) -> List[Dict[str, Any]]:
     """Predict every task of the suite; returns one summary per task (on every process)."""
-    from ..host.checkpoints import checkpoint_kind
+    from ..host_interface import active_host
 
-    kind = checkpoint_kind(settings.model_path, settings.model_base)
+    kind = active_host().checkpoint_kind(settings.model_path, settings.model_base)
     model = LazyModel(settings)
     summaries = []
     for entry in suite.entries:
@@ -164,13 +164,13 @@ def _shard_records(todo, batch_size: int, processes: Processes):
 
 
 def _model_calls(loaded, settings: SuiteSettings, policy):
-    from ..host.batch_generation import generate_answers
-    from ..host.option_ranking import option_token_ids, rank_options
+    from ..host_interface import active_host
 
-    generate = partial(generate_answers, loaded, conv_mode=settings.conv_mode, max_new_tokens=settings.max_new_tokens,
+    host = active_host()
+    generate = partial(host.generate, loaded, conv_mode=settings.conv_mode, max_new_tokens=settings.max_new_tokens,
                        temperature=settings.temperature, seed=settings.seed)
     rank = None
     if policy is not None:
-        option_ids = option_token_ids(loaded.tokenizer, policy.options, settings.conv_mode, complete=policy.complete)
-        rank = partial(rank_options, loaded, option_ids=option_ids, conv_mode=settings.conv_mode)
+        option_ids = host.option_token_ids(loaded, policy.options, settings.conv_mode, complete=policy.complete)
+        rank = partial(host.rank_options, loaded, option_ids=option_ids, conv_mode=settings.conv_mode)
     return generate, rank
