@@ -62,12 +62,47 @@ def image_batch(loaded, images) -> Tuple[object, List[tuple]]:
     from llava.mm_utils import process_images
 
     model = loaded.model
-    pixels = process_images(list(images), loaded.image_processor, model.config)
+    with pillow_check_answered_once():
+        pixels = process_images(list(images), loaded.image_processor, model.config)
     if isinstance(pixels, list):
         pixels = [p.to(device=model.device, dtype=model.dtype) for p in pixels]
     else:
         pixels = pixels.to(device=model.device, dtype=model.dtype)
     return pixels, [image.size for image in images]
+
+
+@contextmanager
+def pillow_check_answered_once():
+    """Within: transformers' `is_vision_available()` answers from one lookup. transformers 4.37 asks
+    it several times per image (is_valid_image, to_numpy_array, every `requires_backends` of the
+    resize/rescale helpers), and each time reads Pillow's package metadata from disk: about 70% of
+    CLIP preprocessing on a CPU. The answer cannot change while the process runs, so the images come
+    out identical. Both names the image path reads are swapped and put back, so nothing outside this
+    block (LLaVA's own scripts included) sees a change; a transformers without them is left alone."""
+    try:
+        from transformers import image_utils
+        from transformers.utils import import_utils
+    except ImportError:
+        yield
+        return
+    original = getattr(import_utils, "is_vision_available", None)
+    backends = getattr(import_utils, "BACKENDS_MAPPING", None)
+    entry = backends.get("vision") if isinstance(backends, dict) else None
+    if original is None or getattr(image_utils, "is_vision_available", None) is not original or entry is None:
+        yield
+        return
+    answer = original()
+
+    def answered() -> bool:
+        return answer
+
+    image_utils.is_vision_available = answered
+    backends["vision"] = (answered, *entry[1:])
+    try:
+        yield
+    finally:
+        image_utils.is_vision_available = original
+        backends["vision"] = entry
 
 
 @contextmanager

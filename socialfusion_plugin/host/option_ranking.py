@@ -62,10 +62,9 @@ def rank_options(loaded, questions: Sequence[str], images: Sequence, option_ids:
     with torch.inference_mode(), padding_side(model, "left"):
         _, _, prompt_mask, _, embeds, _ = model.prepare_inputs_labels_for_multimodal(
             ids.to(model.device), None, mask.to(model.device), None, None, pixels, image_sizes=sizes)
-        out = model(inputs_embeds=embeds, attention_mask=prompt_mask, position_ids=positions_from_mask(prompt_mask),
-                    use_cache=True, return_dict=True)
-        first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # left padded: last column is real
-        cache = _legacy_cache(out.past_key_values)
+        hidden, cache = _language_model_body(model, inputs_embeds=embeds, attention_mask=prompt_mask,
+                                             position_ids=positions_from_mask(prompt_mask))
+        first = _log_probabilities(model, hidden[:, -1, :])  # left padded: the last column is real
         prompt_lengths = prompt_mask.long().sum(-1)
         totals = _score_packed_options(model, [option_ids[label] for label in labels], first, cache, prompt_mask,
                                        prompt_lengths)
@@ -119,13 +118,33 @@ def _score_packed_options(model, options: Sequence[List[int]], first, cache, pro
     mask[:, 0, :, :prompt_len] = prompt_mask[:, None, :].to(mask.dtype)
     mask[:, 0, :, prompt_len:] = torch.tensor(visible, device=device).to(mask.dtype)
     positions = prompt_lengths[:, None] + torch.tensor(depths, device=device)[None, :]
-    out = model(input_ids=torch.tensor(tokens, device=device).expand(batch, -1), attention_mask=mask,
-                # use_cache=True: transformers 4.37 only counts the cached prompt's length when it is set
-                position_ids=positions, past_key_values=cache, use_cache=True, return_dict=True)
-    logprobs = torch.log_softmax(out.logits.float(), dim=-1)
+    hidden, _ = _language_model_body(model, input_ids=torch.tensor(tokens, device=device).expand(batch, -1),
+                                     attention_mask=mask, position_ids=positions, past_key_values=cache)
+    logprobs = _log_probabilities(model, hidden)
     owner, node, target = (torch.tensor(column, device=device) for column in zip(*picks))
     picked = logprobs[:, node, target]  # (batch, picks)
     return totals.index_add(1, owner, picked)
+
+
+def _language_model_body(model, **inputs):
+    """(last hidden states, cache as (key, value) per layer) of the language model WITHOUT its
+    vocabulary head. `model(...)` would apply the head at every position and copy the result to
+    float32: for the prompt pass that is (batch x ~600 positions x 32k) logits of which only the
+    last column is read (about 1.2 GB at batch 16). The head runs in _log_probabilities instead,
+    only where a log-probability is read. LLaVA's forward adds nothing else here: the image
+    features are already in `inputs_embeds`, and without images it passes input_ids through."""
+    # use_cache=True: transformers 4.37 only counts the cached prompt's length when it is set
+    out = model.get_model()(**inputs, use_cache=True, return_dict=True)
+    return out.last_hidden_state, _legacy_cache(out.past_key_values)
+
+
+def _log_probabilities(model, hidden):
+    """log-softmax over the whole vocabulary at the given positions, in float32 as LLaMA's forward
+    computes its logits. Every scored position needs the full normalizer, so the head is not cut to
+    the options' tokens: only the positions nothing reads are skipped."""
+    import torch
+
+    return torch.log_softmax(model.lm_head(hidden).float(), dim=-1)
 
 
 def _legacy_cache(past):
