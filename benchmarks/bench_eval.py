@@ -4,7 +4,7 @@ median over interleaved rounds of each speed ratio, and how many answers agree.
 
     python benchmarks/bench_eval.py [--samples 64] [--rounds 5] [--batch-sizes 1,8,16]
         [--rank-batch-sizes 1,8,16] [--max-new-tokens 32] [--dtype float16] [--device cpu]
-        [--hidden 64] [--layers 2] [--vocab 400]
+        [--threads N] [--shape tiny|llava-7b]
 
 The checkpoint is built as the test suite builds one (tests/tiny_llava_checkpoints.py): a tiny random
 LLaMA + open_clip tower, LoRA adapters with random B and the connector in non_lora_trainables.bin.
@@ -35,6 +35,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parent.parent
+# Language model and vision tower shapes. "tiny" is built by the demo's own builders, exactly the
+# test suite's model; the others by build_shaped_assets.
+SHAPES = {
+    "tiny": dict(hidden=64, layers=2, heads=4, intermediate=128, vocab=400,
+                 image_size=32, patch_size=8, tower_width=64, tower_layers=3, tower_head_width=32),
+    "llava-7b": dict(hidden=4096, layers=32, heads=32, intermediate=11008, vocab=32000,
+                     image_size=336, patch_size=14, tower_width=1024, tower_layers=24, tower_head_width=64),
+}
 VQA_FILE = "llava/eval/model_vqa_loader.py"
 
 
@@ -51,9 +59,10 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--dtype", default="float16", choices=("float16", "float32", "bfloat16"))
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--hidden", type=int, default=64, help="language model width (64: the test suite's model)")
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--vocab", type=int, default=400, help="tokenizer size (LLaMA's is 32000)")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="tiny",
+                        help="tiny: the test suite's model (LLaMA hidden 64, 2 layers, 400 tokens; ViT 32 px / patch "
+                        "8, 16 image tokens); llava-7b: LLaVA-1.5-7B's shapes (Vicuna-7B, 32k vocabulary, ViT-L/14 "
+                        "at 336 px, 576 image tokens), random weights, for a GPU")
     parser.add_argument("--threads", type=int,
                         help="torch threads for both sides (default: torch's own choice); on a machine shared with "
                         "other jobs, 1 avoids threads waiting on each other")
@@ -95,8 +104,10 @@ def main() -> None:
 
     n = args.samples
     print()
-    print(f"checkpoint: LoRA run of a tiny random LLaVA (LLaMA hidden {args.hidden}, {args.layers} layers, vocabulary "
-          f"{args.vocab}; open_clip ViT 32 px / patch 8), dtype {args.dtype}, device {args.device}, "
+    shape = SHAPES[args.shape]
+    print(f"checkpoint: LoRA run of a random LLaVA, shape {args.shape!r} (LLaMA hidden {shape['hidden']}, "
+          f"{shape['layers']} layers, vocabulary {len(ours.tokenizer)}; open_clip ViT {shape['image_size']} px / patch "
+          f"{shape['patch_size']}), dtype {args.dtype}, device {args.device}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{n} gesture test questions, greedy, max_new_tokens {args.max_new_tokens}, {args.rounds} interleaved rounds")
     if redirected:
@@ -123,15 +134,59 @@ def build_checkpoint(work: Path, args):
     from socialfusion_plugin.demo.tiny_assets import build_tiny_llm, build_tiny_tower
     from socialfusion_plugin.demo.tiny_assets import TinyAssets
 
-    llm = work / "tiny-llama"
-    if not (llm / "model.safetensors").is_file():
-        build_tiny_llm(llm, seed=0, hidden_size=args.hidden, layers=args.layers, vocab_size=args.vocab)
-    arch, weights = build_tiny_tower(work / "tiny-tower", seed=0)
-    assets = TinyAssets(llm_dir=llm, tower_arch=arch, tower_weights=weights)
+    if args.shape == "tiny":
+        llm = work / "tiny-llama"
+        if not (llm / "model.safetensors").is_file():
+            build_tiny_llm(llm, seed=0)
+        arch, weights = build_tiny_tower(work / "tiny-tower", seed=0)
+        assets = TinyAssets(llm_dir=llm, tower_arch=arch, tower_weights=weights)
+    else:
+        assets = build_shaped_assets(work / args.shape, SHAPES[args.shape])
     adapters = work / "checkpoint" / "social-adapters"
     if not (adapters / "non_lora_trainables.bin").is_file():
         adapters, _ = write_lora_and_projector_checkpoints(assets, work / "checkpoint")
-    return adapters, llm
+    return adapters, assets.llm_dir
+
+
+def build_shaped_assets(root: Path, shape: dict):
+    """A random LLaMA and open_clip ViT of the given shapes, in the same files as the tiny ones. The
+    tokenizer is the tiny one plus unused added tokens up to `vocab`, so the vocabulary head (and
+    LLaVA's resize to len(tokenizer)) has LLaMA's width."""
+    import open_clip
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from socialfusion_plugin.demo.tiny_assets import TinyAssets, build_tiny_tokenizer
+    from socialfusion_plugin.model.open_clip_tower import quiet_random_init_warning
+
+    llm, tower = root / "llama", root / "tower"
+    if not (llm / "model.safetensors").is_file():
+        tokenizer = build_tiny_tokenizer(llm)
+        tokenizer.add_tokens([f"<unused{i}>" for i in range(max(0, shape["vocab"] - len(tokenizer)))])
+        tokenizer.save_pretrained(llm)
+        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=shape["hidden"],
+                             intermediate_size=shape["intermediate"], num_hidden_layers=shape["layers"],
+                             num_attention_heads=shape["heads"], num_key_value_heads=shape["heads"],
+                             max_position_embeddings=4096, bos_token_id=tokenizer.bos_token_id,
+                             eos_token_id=tokenizer.eos_token_id, pad_token_id=None, tie_word_embeddings=False)
+        torch.manual_seed(0)
+        LlamaForCausalLM(config).to(torch.float16).save_pretrained(llm, safe_serialization=True)
+    name = f"sf-bench-vit-{shape['image_size']}-{shape['tower_width']}"
+    arch, weights = tower / f"{name}.json", tower / f"{name}.pt"
+    if not weights.is_file():
+        tower.mkdir(parents=True, exist_ok=True)
+        arch.write_text(json.dumps({
+            "embed_dim": 768,
+            "vision_cfg": {"image_size": shape["image_size"], "layers": shape["tower_layers"],
+                           "width": shape["tower_width"], "patch_size": shape["patch_size"],
+                           "head_width": shape["tower_head_width"]},
+            "text_cfg": {"context_length": 16, "vocab_size": 64, "width": 32, "heads": 2, "layers": 1}}))
+        if name not in open_clip.list_models():
+            open_clip.add_model_config(arch)
+        torch.manual_seed(0)
+        with quiet_random_init_warning():
+            torch.save(open_clip.create_model(name, pretrained=None).state_dict(), weights)
+    return TinyAssets(llm_dir=llm, tower_arch=arch, tower_weights=weights)
 
 
 def write_gesture_questions(work: Path, samples: int):
