@@ -22,7 +22,8 @@ For each case it prints, as JSON:
   --repeats. The vision tower is not run: its cost is the same either way. The packed step
   includes the packing itself;
 - peak memory of a step: on CUDA, torch's peak allocation, the largest over the batches; on a CPU,
-  the growth of the peak resident memory of a fresh process running those batches in one mode.
+  the largest growth of resident memory during a step (sampled), in a fresh process per mode.
+The timed batches are those whose unpacked padding is closest to the median of all drawn batches.
 
     python benchmarks/bench_packing.py                              # tiny model on the CPU, sdpa
     python benchmarks/bench_packing.py --model 7b --device cuda --dtype bfloat16 \\
@@ -99,9 +100,11 @@ def padding_figures(batches: List[List[int]], max_length: int) -> Dict[str, floa
 # ---- the timed training step -------------------------------------------------------------------
 
 MODELS = {
-    # a tiny Llama with LLaMA's vocabulary: the logits layer runs over every position, as in LLaVA
+    # a tiny Llama whose logits layer (run over every position, as in LLaVA) costs about as much per
+    # position as its two decoder layers; a full 32000-entry vocabulary would make the step mostly
+    # logits on a CPU, while in a 7B model they are a small part of it
     "tiny": dict(hidden_size=128, intermediate_size=344, num_hidden_layers=2, num_attention_heads=4,
-                 num_key_value_heads=4, vocab_size=32000),
+                 num_key_value_heads=4, vocab_size=4096),
     "7b": dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
                num_key_value_heads=32, vocab_size=32000),
 }
@@ -142,7 +145,7 @@ def make_batch(samples, hidden: int, dtype, device, seed: int):
     for b, (prompt, answer) in enumerate(samples):
         n = prompt + answer
         embeds[b, :n] = torch.randn((n, hidden), generator=generator) * 0.02
-        labels[b, prompt:n] = torch.randint(3, 32000, (answer,), generator=generator)
+        labels[b, prompt:n] = torch.randint(3, 4096, (answer,), generator=generator)
         real[b, :n] = True
     return embeds.to(device=device, dtype=dtype), labels.to(device), real.to(device)
 
@@ -201,18 +204,41 @@ def timed_case(model, args, batches, flash: bool) -> Dict[str, object]:
     return result
 
 
+def rss_mib() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def _memory_child(args, samples_per_batch, packed, queue):
+    import threading
+
+    import torch
+
     model = build_model(args)
-    batches = [make_batch(s, MODELS[args.model]["hidden_size"], getattr(__import__("torch"), args.dtype),
-                          args.device, seed=i) for i, s in enumerate(samples_per_batch)]
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    batches = [make_batch(s, MODELS[args.model]["hidden_size"], getattr(torch, args.dtype), args.device, seed=i)
+               for i, s in enumerate(samples_per_batch)]
+    flash = args.attn_implementation == "flash_attention_2"
+    growth = 0.0
     for batch in batches:
-        train_step(model, batch, packed, args.model_max_length, args.attn_implementation == "flash_attention_2")
-    queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+        before, peak, running = rss_mib(), [0.0], [True]
+
+        def sample():
+            while running[0]:
+                peak[0] = max(peak[0], rss_mib())
+                time.sleep(0.002)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        train_step(model, batch, packed, args.model_max_length, flash)
+        running[0] = False
+        sampler.join()
+        growth = max(growth, peak[0] - before)
+    queue.put(growth)
 
 
 def cpu_peak_memory(args, samples_per_batch) -> Dict[str, float]:
-    """Peak resident memory growth of a fresh process running the batches in one mode (MiB)."""
+    """Largest growth of resident memory during a step over the RSS before it, in a fresh process
+    per mode (MiB; sampled every 2 ms)."""
     context = multiprocessing.get_context("spawn")
     figures = {}
     for mode in ("unpacked", "packed"):
@@ -222,6 +248,18 @@ def cpu_peak_memory(args, samples_per_batch) -> Dict[str, float]:
         figures[f"peak_step_mib_{mode}"] = round(queue.get(), 1)
         child.join()
     return figures
+
+
+def representative(draws: List[List[tuple]], count: int) -> List[List[tuple]]:
+    """The `count` batches whose unpacked padding share is closest to the median over all draws, so
+    a few timed batches stand for the distribution rather than for their luck."""
+    def padding(batch):
+        lengths = [p + a for p, a in batch]
+        return 1 - sum(lengths) / (len(lengths) * max(lengths))
+
+    median = statistics.median(padding(batch) for batch in draws)
+    ranked = sorted(range(len(draws)), key=lambda i: (abs(padding(draws[i]) - median), i))
+    return [draws[i] for i in ranked[:count]]
 
 
 def main(argv=None) -> int:
@@ -268,7 +306,7 @@ def main(argv=None) -> int:
             case = {"visual_tokens": visual, "general_scale": scale,
                     **padding_figures([[p + a for p, a in batch] for batch in draws], args.model_max_length)}
             if model is not None:
-                timed = draws[: args.timed_batches]
+                timed = representative(draws, args.timed_batches)
                 batches = [make_batch(s, MODELS[args.model]["hidden_size"], getattr(torch, args.dtype), args.device,
                                       seed=i) for i, s in enumerate(timed)]
                 case["timed_padding"] = padding_figures([[p + a for p, a in b] for b in timed],
