@@ -112,7 +112,7 @@ def build_recipe_data_module(train_module, tokenizer, data_args):
 
 
 def packed_if_requested(train_module, tokenizer, data_args, data_module: dict) -> dict:
-    """With --pack_sequences (or the recipe's pack_sequences): the model learns to pack, and the
+    """With --pack_sequences (or the recipe's pack_sequences): the model's forward packs, and the
     collator marks every batch with the row length, --model_max_length."""
     if not getattr(data_args, "pack_sequences", False):
         return data_module

@@ -11,7 +11,7 @@ from socialfusion_plugin.host import install_train_hooks
 from socialfusion_plugin.host.packing_forward import PACK_KEY, PackingCollator
 
 RECIPES = Path(__file__).resolve().parents[2] / "data_recipes"
-SOURCE = "sources:\n  - task: gesture\n    root: ${SOCIALFUSION_DATA}/hagrid\n    split: train\n    sample: first:6\n"
+SOURCE = "sources:\n  - task: gesture\n    root: ${SOCIALFUSION_DATA}/gesture\n    split: train\n    sample: first:6\n"
 
 
 def write(tmp_path, text) -> Path:
