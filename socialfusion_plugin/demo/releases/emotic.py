@@ -81,12 +81,22 @@ def image_entry(filename, folder, n_row, n_col, persons: List[Dict], database="m
 
 
 def write_mat(path: Path, splits: Dict[str, List[Dict]]) -> Path:
+    import io
+
     from scipy.io import savemat
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    savemat(str(path), {name: struct_array(entries) for name, entries in splits.items()})
+    buffer = io.BytesIO()
+    savemat(buffer, {name: struct_array(entries) for name, entries in splits.items()})
+    data = buffer.getvalue()
+    # The 116-byte text header ends in the creation time: a fixed one makes the same splits write
+    # the same bytes (loadmat reads no part of it).
+    path.write_bytes(MAT_HEADER + data[len(MAT_HEADER):])
     return path
+
+
+MAT_HEADER = b"MATLAB 5.0 MAT-file, written by socialfusion_plugin's synthetic EMOTIC release".ljust(116)
 
 
 # ---- the standard synthetic release used by the tests ----------------------------------------
