@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Optional, Tuple
 
 # Sentences the tiny tokenizer learns from: LLaVA's conversation template words, the demo's and the
 # tasks' vocabulary. byte_fallback makes any other text encodable, so no sample hits <unk> (which
@@ -76,7 +76,11 @@ def build_tiny_tokenizer(out_dir: Path, extra_texts: Iterable[str] = (), vocab_s
 
 
 def build_tiny_llm(out_dir: Path, seed: int = 0, hidden_size: int = 64, layers: int = 2,
-                   extra_texts: Iterable[str] = (), vocab_size: int = 400) -> Path:
+                   extra_texts: Iterable[str] = (), vocab_size: int = 400,
+                   head_init_std: Optional[float] = None) -> Path:
+    """head_init_std: re-draw the output layer with this std. With LLaMA's default 0.02 and hidden
+    size 64, no logit can exceed about 1.3 (the final norm fixes the hidden state's length, and
+    the head is frozen under LoRA), so such a model can never put much probability on one answer."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -97,6 +101,9 @@ def build_tiny_llm(out_dir: Path, seed: int = 0, hidden_size: int = 64, layers: 
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
+    if head_init_std is not None:
+        with torch.no_grad():
+            model.lm_head.weight.normal_(0.0, head_init_std)
     model.save_pretrained(out_dir, safe_serialization=True)
     return out_dir
 
@@ -110,15 +117,15 @@ def tiny_tower_architecture(width: int = 64, layers: int = 3, image_size: int = 
     }
 
 
-def build_tiny_tower(out_dir: Path, seed: int = 0, arch_name: str = TOWER_ARCH_NAME) -> tuple:
-    """(architecture json path, weights path) of a tiny random open_clip ViT."""
+def build_tiny_tower(out_dir: Path, seed: int = 0, arch_name: str = TOWER_ARCH_NAME, image_size: int = 32) -> tuple:
+    """(architecture json path, weights path) of a tiny random open_clip ViT (8 px patches)."""
     import open_clip
     import torch
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     arch_file = out_dir / f"{arch_name}.json"
-    arch_file.write_text(json.dumps(tiny_tower_architecture(), indent=2) + "\n", encoding="utf-8")
+    arch_file.write_text(json.dumps(tiny_tower_architecture(image_size=image_size), indent=2) + "\n", encoding="utf-8")
     if arch_name not in open_clip.list_models():
         open_clip.add_model_config(arch_file)
     from ..model.open_clip_tower import quiet_random_init_warning
@@ -131,14 +138,28 @@ def build_tiny_tower(out_dir: Path, seed: int = 0, arch_name: str = TOWER_ARCH_N
     return arch_file, weights
 
 
-def build_tiny_assets(root: Path, seed: int = 0) -> TinyAssets:
-    """Build (or reuse, when already complete) the tiny LLM and tower under `root`."""
+@dataclass(frozen=True)
+class TinyLlmShape:
+    """How the tiny language model is built; the default is the one the tests use."""
+
+    hidden_size: int = 64
+    layers: int = 2
+    head_init_std: Optional[float] = None
+    extra_texts: Tuple[str, ...] = ()  # more tokenizer training sentences (e.g. label names as whole pieces)
+
+
+def build_tiny_assets(root: Path, seed: int = 0, llm: TinyLlmShape = TinyLlmShape()) -> TinyAssets:
+    """Build (or reuse, when already complete and built the same way) the tiny LLM and tower under `root`."""
     root = Path(root)
     llm_dir, tower_dir = root / "tiny-llama", root / "tiny-tower"
     arch_file, weights = tower_dir / f"{TOWER_ARCH_NAME}.json", tower_dir / f"{TOWER_ARCH_NAME}.pt"
-    if not (llm_dir / "model.safetensors").is_file() or not (llm_dir / "tokenizer.model").is_file():
-        build_tiny_llm(llm_dir, seed=seed)
+    recipe = json.dumps({"seed": seed, **asdict(llm)}, sort_keys=True)
+    recipe_file = llm_dir / "tiny_llm_build.json"
+    complete = (llm_dir / "model.safetensors").is_file() and (llm_dir / "tokenizer.model").is_file()
+    if not complete or not recipe_file.is_file() or recipe_file.read_text(encoding="utf-8") != recipe:
+        build_tiny_llm(llm_dir, seed=seed, hidden_size=llm.hidden_size, layers=llm.layers,
+                       extra_texts=llm.extra_texts, head_init_std=llm.head_init_std)
+        recipe_file.write_text(recipe, encoding="utf-8")
     if not arch_file.is_file() or not weights.is_file():
         arch_file, weights = build_tiny_tower(tower_dir, seed=seed)
     return TinyAssets(llm_dir=llm_dir, tower_arch=arch_file, tower_weights=weights)
-
