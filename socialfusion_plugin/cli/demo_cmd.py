@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..demo.defaults import SINGLE_TASK_STEPS as DEFAULT_SINGLE_TASK_STEPS, STEPS as DEFAULT_STEPS
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="run the whole pipeline on generated data (CPU, no downloads)")
     parser.add_argument("--workdir", type=Path, default=Path("socialfusion-demo"), help="where everything is written: a new or empty folder, or one an earlier demo created (it holds a "
              ".socialfusion-demo file); any other non-empty folder is refused, untouched")
-    parser.add_argument("--steps", type=int, default=40, help="steps of the joint training")
-    parser.add_argument("--single-task-steps", type=int, default=8, help="steps of each single-task baseline")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"steps of the joint training (default {DEFAULT_STEPS})")
+    parser.add_argument("--single-task-steps", type=int, default=DEFAULT_SINGLE_TASK_STEPS,
+                        help=f"steps of each single-task baseline (default {DEFAULT_SINGLE_TASK_STEPS})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--deepspeed", default="zero2", help="shipped DeepSpeed config (zero2, zero3, zero3_offload) or 'none'"

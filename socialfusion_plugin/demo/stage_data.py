@@ -11,7 +11,7 @@ from typing import Dict
 from ..registry import TASKS
 from ..resources import data_recipe
 from .cli_calls import run_cli
-from .releases import write_all_releases
+from .cue_releases import CueReleaseSizes, write_cue_releases
 from .synthetic_data import write_arithmetic_dataset, write_color_dataset
 
 TASK_NAMES = ("gesture", "relation", "gaze", "gaze_video", "emotion")
@@ -42,9 +42,10 @@ def write_general_data(data_root: Path, seed: int) -> Path:
     return colors
 
 
-def prepare_data(workdir: Path, llm_dir: Path, seed: int, log: Path, echo) -> DemoData:
+def prepare_data(workdir: Path, llm_dir: Path, seed: int, log: Path, echo,
+                 sizes: CueReleaseSizes = CueReleaseSizes()) -> DemoData:
     data_root = workdir / "data"
-    roots = write_all_releases(data_root)
+    roots = write_cue_releases(data_root, seed, sizes)
     color_json = write_general_data(data_root, seed)
     heldout = write_arithmetic_dataset(workdir / "heldout" / "sums.json", count=8, seed=seed + 1)
     echo(f"      releases: {', '.join(f'{t}={p.name}/' for t, p in roots.items())} under {data_root}")

@@ -1,12 +1,16 @@
 """Demo evaluation: every task's test split (rank mode for closed sets, generation for gaze
-points), scored into a report with the forgetting check, the color check, and the transfer table."""
+points), scored into a report with the forgetting check, the color check, the transfer table, and
+the results table with its noise (results_table.py)."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
 from typing import Dict, List
 
 from ..registry import TASKS
+from . import results_table
 from .cli_calls import run_cli  # noqa: F401  (the pipeline runs `report` through it too)
 from .stage_data import TASK_NAMES, DemoData, closed_set
 
@@ -70,19 +74,47 @@ def color_answers(run_dir: Path, llm_dir: Path, data: DemoData, log: Path) -> Li
 
 
 def transfer(joint_run: Path, single_runs: Dict[str, Path], log: Path, echo) -> Dict:
+    """The transfer table (`socialfusion transfer`); what it shows, with its noise, is said in the
+    results stage."""
     argv = ["transfer", "--joint", joint_run]
     for task, run in single_runs.items():
         argv += ["--single", f"{task}={run}"]
     run_cli(argv, log)
-    table = json.loads((joint_run / "eval" / "transfer.json").read_text(encoding="utf-8"))
-    for row in table["rows"]:
-        change = "n/a" if row["relative_change"] is None else f"{row['relative_change']:+.1%}"
-        echo(f"      {row['task']:<10} single {_number(row['single'])}  joint {_number(row['joint'])}  change {change}")
-    mean = table["mean_relative_change"]
-    echo(f"      mean relative change {'n/a' if mean is None else f'{mean:+.1%}'}; negative transfer on: "
-         f"{', '.join(table['tasks_with_negative_transfer']) or 'none'} ({joint_run / 'eval' / 'transfer.md'})")
-    return table
+    echo(f"      transfer table: {joint_run / 'eval' / 'transfer.md'} (what it shows, with its noise: stage 7)")
+    return json.loads((joint_run / "eval" / "transfer.json").read_text(encoding="utf-8"))
 
 
-def _number(value) -> str:
-    return "  n/a" if value is None else f"{value:.3f}"
+def results(data: DemoData, joint_run: Path, untrained_run: Path, single_runs: Dict[str, Path], workdir: Path,
+            seed: int, echo) -> List[results_table.TaskResult]:
+    rows = []
+    for task in TASK_NAMES:
+        predictions = {"untrained": untrained_run / "eval" / f"{task}.preds.jsonl",
+                       "joint": joint_run / "eval" / f"{task}.preds.jsonl",
+                       "single": single_runs[task] / "eval" / f"{task}.preds.jsonl" if task in single_runs else None}
+        rows.append(results_table.task_result(task, data.converted[task]["test"], data.converted[task]["train"],
+                                              predictions, seed))
+    for line in results_table.table_lines(rows):
+        echo("      " + line)
+    for line in results_table.summary_lines(rows):
+        echo("      " + line)
+    path = results_table.write(rows, workdir)
+    echo(f"      results: {path} (+ results.json)")
+    return rows
+
+
+@contextlib.contextmanager
+def single_thread():
+    """Evaluation runs in this process: the tiny model gains nothing from a second thread, and one
+    thread keeps the demo from competing with itself on a shared machine. A user's
+    OMP_NUM_THREADS is kept."""
+    import torch
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -1,10 +1,13 @@
-"""Demo training: LLaVA's train() through the launcher, in a separate process (as users run it)."""
+"""Demo training: LLaVA's train() through the launcher, in a separate process (as users run it),
+with its progress on the console."""
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -12,19 +15,25 @@ from ..resources import deepspeed_config
 
 SHOWN_PREFIXES = ("trainable parameters", "language-model", "connector", "vision tower", "language model",
                   "total", "socialfusion train:")
+HOST_STEP_LINE = "socialfusion train: step"
+PROGRESS_LINES = 10  # progress lines per training run on the console
 
 
 def train_command(llm_dir: Path, vision_tower: str, data_args: List[str], run_dir: Path, steps: int, seed: int,
                   learning_rate: float, deepspeed: Optional[str], connector: str = "mlp2x_gelu",
-                  save_steps: Optional[int] = None) -> List[str]:
+                  save_steps: Optional[int] = None, batch_size: int = 8,
+                  projector_learning_rate: Optional[float] = None) -> List[str]:
+    # float32: a CPU gains nothing from bf16 (the GPU recipes use it), and the tiny model's small
+    # updates are kept exactly
+    projector_lr = learning_rate if projector_learning_rate is None else projector_learning_rate
     command = [
         sys.executable, "-m", "socialfusion_plugin.train",
         "--model_name_or_path", str(llm_dir), "--version", "v1", *data_args,
         "--vision_tower", vision_tower, "--mm_vision_select_layer", "-2", "--mm_projector_type", connector,
         "--mm_use_im_start_end", "False", "--mm_use_im_patch_token", "False",
         "--lora_enable", "True", "--lora_r", "8", "--lora_alpha", "16",
-        "--mm_projector_lr", str(learning_rate), "--learning_rate", str(learning_rate), "--bf16", "True",
-        "--max_steps", str(steps), "--per_device_train_batch_size", "4",
+        "--mm_projector_lr", str(projector_lr), "--learning_rate", str(learning_rate), "--bf16", "False",
+        "--max_steps", str(steps), "--per_device_train_batch_size", str(batch_size),
         "--save_strategy", "steps", "--save_steps", str(save_steps or max(1, steps // 2)), "--logging_steps", "1",
         "--model_max_length", "512", "--dataloader_num_workers", "0", "--report_to", "none",
         "--group_by_modality_length", "True", "--seed", str(seed), "--output_dir", str(run_dir),
@@ -34,17 +43,66 @@ def train_command(llm_dir: Path, vision_tower: str, data_args: List[str], run_di
     return command
 
 
-def run_training(command: List[str], log_path: Path, echo, env: Dict[str, str], show: bool = True) -> List[float]:
-    """Run one training; show the trainable-parameter report; return the logged losses."""
+def untrained_command(command: List[str], run_dir: Path) -> List[str]:
+    """The same run stopped after one step at learning rate 0: a checkpoint of the weights training
+    starts from (same seed, so the same random connector and LoRA initialization), which the
+    evaluation scores as the untrained model."""
+    untrained = list(command)
+    for flag, value in (("--max_steps", "1"), ("--learning_rate", "0"), ("--mm_projector_lr", "0"),
+                        ("--save_steps", "1"), ("--output_dir", str(run_dir))):
+        untrained[untrained.index(flag) + 1] = value
+    if "--deepspeed" in untrained:
+        del untrained[untrained.index("--deepspeed"):untrained.index("--deepspeed") + 2]
+    return untrained
+
+
+class TrainingProgress:
+    """Reads the trainer's per-step log lines ({'loss': ...}) from its output and echoes about
+    PROGRESS_LINES lines per run: step, loss, elapsed time and an estimate of the time left."""
+
+    def __init__(self, total_steps: int, echo, label: str):
+        self.total, self.echo, self.label = total_steps, echo, label
+        self.every = max(1, total_steps // PROGRESS_LINES)
+        self.started = time.monotonic()
+        self.steps = 0
+
+    def feed(self, line: str) -> None:
+        text = line.strip()
+        if not (text.startswith("{'loss'") or text.startswith('{"loss"')):
+            return
+        try:
+            logs = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return
+        self.steps += 1
+        if self.steps % self.every and self.steps != self.total:
+            return
+        elapsed = time.monotonic() - self.started
+        left = elapsed / self.steps * (self.total - self.steps)
+        self.echo(f"      {self.label}step {self.steps:>4}/{self.total}  loss {float(logs['loss']):.3f}  "
+                  f"{elapsed:5.0f} s elapsed, about {left:.0f} s left")
+
+
+def run_training(command: List[str], log_path: Path, echo, env: Dict[str, str], show: bool = True,
+                 progress_label: str = "") -> List[float]:
+    """Run one training; show the trainable-parameter report (show=True) and progress lines;
+    return the logged losses."""
     environment = dict(os.environ, PYTHONUNBUFFERED="1", **env)
+    # The tiny model gains nothing from a second thread, and on a shared machine one thread per
+    # process keeps the demo from competing with itself; a value the user set is kept.
+    environment.setdefault("OMP_NUM_THREADS", "1")
+    progress = TrainingProgress(int(command[command.index("--max_steps") + 1]), echo, progress_label)
     with open(log_path, "a", encoding="utf-8") as log:
         log.write("$ " + " ".join(command) + "\n")
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    env=environment)
         for line in process.stdout:
             log.write(line)
-            if show and line.strip().startswith(SHOWN_PREFIXES):
+            # the launcher's own step lines (time-based, for logs) go to the log only: the demo
+            # prints its own, a fixed number per run
+            if show and line.strip().startswith(SHOWN_PREFIXES) and not line.strip().startswith(HOST_STEP_LINE):
                 echo("  " + line.strip())
+            progress.feed(line)
         code = process.wait()
     if code != 0:
         tail = log_path.read_text(encoding="utf-8").splitlines()[-25:]

@@ -33,6 +33,10 @@ def joint_run_dir(workdir: Path) -> Path:
     return Path(workdir) / "runs" / JOINT_RUN
 
 
+def untrained_run_dir(workdir: Path) -> Path:
+    return Path(workdir) / "runs" / "llava-tiny-untrained-lora"
+
+
 def single_run_dir(workdir: Path, task: str) -> Path:
     return Path(workdir) / "runs" / f"llava-tiny-{task}-lora"
 
@@ -40,7 +44,7 @@ def single_run_dir(workdir: Path, task: str) -> Path:
 def earlier_outputs(workdir: Path, tasks) -> List[Path]:
     """The outputs of an earlier demo run that are removed before a new one (those that exist)."""
     workdir = Path(workdir)
-    candidates = [joint_run_dir(workdir), *(single_run_dir(workdir, task) for task in tasks),
+    candidates = [joint_run_dir(workdir), untrained_run_dir(workdir), *(single_run_dir(workdir, task) for task in tasks),
                   workdir / "diagnose" / "probe", workdir / "diagnose" / "conflict"]
     return [path for path in candidates if path.exists() or path.is_symlink()]
 

@@ -3,16 +3,22 @@ import json
 
 import pytest
 
+from socialfusion_plugin.demo.cue_releases import CueReleaseSizes
 from socialfusion_plugin.demo.pipeline import DemoConfig, run_demo
 
 pytestmark = pytest.mark.slow
 TASKS = ["emotion", "gaze", "gaze_video", "gesture", "relation"]
+# Every stage runs; small releases keep the test short (what is asserted does not depend on size).
+SMALL = CueReleaseSizes(gesture_train_per_class=4, gesture_test_per_class=3, relation_train_per_class=4,
+                        relation_test_per_class=3, emotion_train=12, emotion_test=8, gaze_train=8, gaze_test=6,
+                        gaze_video_train=10, gaze_video_test=8)
 
 
 def test_demo_runs_every_stage_and_writes_its_outputs(tmp_path):
     lines = []
     workdir = tmp_path / "demo"
-    result = run_demo(DemoConfig(workdir=workdir, steps=6, single_task_steps=2, deepspeed=None), echo=lines.append)
+    result = run_demo(DemoConfig(workdir=workdir, steps=6, single_task_steps=2, deepspeed=None, sizes=SMALL),
+                      echo=lines.append)
     text = "\n".join(lines)
     # data: every task's splits converted with counted skips; the shipped recipe mixed and validated
     for task in TASKS:
@@ -37,6 +43,15 @@ def test_demo_runs_every_stage_and_writes_its_outputs(tmp_path):
     conflict = json.loads((workdir / "diagnose" / "conflict" / "conflict.json").read_text())
     assert [c["step"] for c in conflict["checkpoints"]] == [3, 6]
     assert (workdir / "demo.log").stat().st_size > 0
+    # results: every task's primary metric for the four columns, each comparison with its interval
+    results = json.loads((workdir / "results.json").read_text())
+    assert [row["task"] for row in results["tasks"]] == [r.task for r in result.results] and len(results["tasks"]) == 5
+    for row in results["tasks"]:
+        assert set(row["values"]) == {"untrained", "joint", "single", "chance"} and row["values"]["chance"] is not None
+        assert set(row["comparisons"]) == {"joint-untrained", "joint-chance", "joint-single"}
+    assert "joint vs chance" in text and (workdir / "results.md").is_file()
+    # training progress reached the console: a bounded number of lines per run, the last at the last step
+    assert "step    6/6  loss" in text and "gesture    step    2/2  loss" in text
 
 
 def test_demo_config_checks_itself(tmp_path):
