@@ -143,7 +143,8 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> D
     echo(f"[4/{STAGES}] evaluation of the test splits (rank mode for closed sets): the joint model, and the "
          "untrained model it started from -> report, forgetting check, greedy answers")
     untrained_dir = untrained_run_dir(workdir)
-    stage_train.run_training(stage_train.untrained_command(command, untrained_dir), log, echo, env, show=False)
+    stage_train.run_training(stage_train.untrained_command(command, untrained_dir), log, echo, env, show=False,
+                             progress_label=None)
     stage_evaluate.evaluate_run(untrained_dir, assets.llm_dir, data, log)
     stage_evaluate.evaluate_run(run_dir, assets.llm_dir, data, log)
     stage_evaluate.forgetting_check(run_dir, assets.llm_dir, data, log)

@@ -84,9 +84,9 @@ class TrainingProgress:
 
 
 def run_training(command: List[str], log_path: Path, echo, env: Dict[str, str], show: bool = True,
-                 progress_label: str = "") -> List[float]:
-    """Run one training; show the trainable-parameter report (show=True) and progress lines;
-    return the logged losses."""
+                 progress_label: Optional[str] = "") -> List[float]:
+    """Run one training; show the trainable-parameter report (show=True) and progress lines
+    (progress_label None: none); return the logged losses."""
     environment = dict(os.environ, PYTHONUNBUFFERED="1", **env)
     # The tiny model gains nothing from a second thread, and on a shared machine one thread per
     # process keeps the demo from competing with itself; a value the user set is kept.
@@ -102,7 +102,8 @@ def run_training(command: List[str], log_path: Path, echo, env: Dict[str, str], 
             # prints its own, a fixed number per run
             if show and line.strip().startswith(SHOWN_PREFIXES) and not line.strip().startswith(HOST_STEP_LINE):
                 echo("  " + line.strip())
-            progress.feed(line)
+            if progress_label is not None:
+                progress.feed(line)
         code = process.wait()
     if code != 0:
         tail = log_path.read_text(encoding="utf-8").splitlines()[-25:]
