@@ -164,7 +164,8 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> D
                 single_dir, config.single_task_steps, config.seed, config.learning_rate, None,
                 save_steps=config.single_task_steps, batch_size=config.batch_size,
                 projector_learning_rate=config.projector_learning_rate)
-            stage_train.run_training(command, log, echo, env, show=False, progress_label=f"{task:<10} ")
+            stage_train.run_training(command, log, echo, env, show=False, progress_label=f"{task:<10} ",
+                                     progress_lines=3)
             stage_evaluate.evaluate_run(single_dir, assets.llm_dir, data, log, tasks=(task,))
             stage_evaluate.run_cli(["report", single_dir], log)
             singles[task] = single_dir

@@ -60,9 +60,9 @@ class TrainingProgress:
     """Reads the trainer's per-step log lines ({'loss': ...}) from its output and echoes about
     PROGRESS_LINES lines per run: step, loss, elapsed time and an estimate of the time left."""
 
-    def __init__(self, total_steps: int, echo, label: str):
+    def __init__(self, total_steps: int, echo, label: str, lines: int = PROGRESS_LINES):
         self.total, self.echo, self.label = total_steps, echo, label
-        self.every = max(1, total_steps // PROGRESS_LINES)
+        self.every = max(1, total_steps // lines)
         self.started = time.monotonic()
         self.steps = 0
 
@@ -84,14 +84,14 @@ class TrainingProgress:
 
 
 def run_training(command: List[str], log_path: Path, echo, env: Dict[str, str], show: bool = True,
-                 progress_label: Optional[str] = "") -> List[float]:
+                 progress_label: Optional[str] = "", progress_lines: int = PROGRESS_LINES) -> List[float]:
     """Run one training; show the trainable-parameter report (show=True) and progress lines
     (progress_label None: none); return the logged losses."""
     environment = dict(os.environ, PYTHONUNBUFFERED="1", **env)
     # The tiny model gains nothing from a second thread, and on a shared machine one thread per
     # process keeps the demo from competing with itself; a value the user set is kept.
     environment.setdefault("OMP_NUM_THREADS", "1")
-    progress = TrainingProgress(int(command[command.index("--max_steps") + 1]), echo, progress_label)
+    progress = TrainingProgress(int(command[command.index("--max_steps") + 1]), echo, progress_label, progress_lines)
     with open(log_path, "a", encoding="utf-8") as log:
         log.write("$ " + " ".join(command) + "\n")
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
