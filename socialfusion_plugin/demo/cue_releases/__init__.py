@@ -41,15 +41,18 @@ class CueReleaseSizes:
 
 
 def write_cue_releases(root: Path, seed: int, sizes: CueReleaseSizes = CueReleaseSizes()) -> Dict[str, Path]:
-    """Every built-in task's release under `root`, laid out as the shipped recipes expect:
-    {task name: dataset root}."""
-    root = Path(root)
+    """Every built-in task's release where the data layout puts it (`root/<task>/`, as the shipped
+    recipes expect): {task name: dataset root}."""
+    from ...data_layout import DataLayout
+
+    layout = DataLayout(Path(root))
     return {
-        "gesture": gesture.build(root / "hagrid", seed, sizes.gesture_train_per_class, sizes.gesture_test_per_class),
-        "relation": relation.build(root / "pisc", seed, sizes.relation_train_per_class,
+        "gesture": gesture.build(layout.release("gesture"), seed, sizes.gesture_train_per_class,
+                                 sizes.gesture_test_per_class),
+        "relation": relation.build(layout.release("relation"), seed, sizes.relation_train_per_class,
                                    sizes.relation_test_per_class),
-        "gaze": gaze.build(root / "gazefollow", seed, sizes.gaze_train, sizes.gaze_test),
-        "gaze_video": gaze_video.build(root / "videoattentiontarget", seed, sizes.gaze_video_train,
+        "gaze": gaze.build(layout.release("gaze"), seed, sizes.gaze_train, sizes.gaze_test),
+        "gaze_video": gaze_video.build(layout.release("gaze_video"), seed, sizes.gaze_video_train,
                                        sizes.gaze_video_test),
-        "emotion": emotion.build(root / "emotic", seed, sizes.emotion_train, sizes.emotion_test),
+        "emotion": emotion.build(layout.release("emotion"), seed, sizes.emotion_train, sizes.emotion_test),
     }
