@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict
 
+from ..data_layout import DataLayout
 from ..registry import TASKS
 from ..resources import data_recipe
 from .cli_calls import run_cli
@@ -53,8 +54,8 @@ def prepare_data(workdir: Path, llm_dir: Path, seed: int, log: Path, echo,
     for task in TASK_NAMES:
         converted[task] = {}
         for split in ("train", "test"):
-            out = workdir / "converted" / f"{task}_{split}.json"
-            report = workdir / "converted" / f"{task}_{split}.report.json"
+            out = DataLayout(data_root).converted(task, split)  # where every command looks for it
+            report = DataLayout(data_root).report(task, split)
             run_cli(["convert", task, "--root", roots[task], "--split", split, "--out", out, "--report", report,
                      "--absolute-paths", "--no-progress", "--workers", "1"], log)
             counts = json.loads(report.read_text())

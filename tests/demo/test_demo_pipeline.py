@@ -22,7 +22,7 @@ def test_demo_runs_every_stage_and_writes_its_outputs(tmp_path):
     text = "\n".join(lines)
     # data: every task's splits converted with counted skips; the shipped recipe mixed and validated
     for task in TASKS:
-        report = json.loads((workdir / "converted" / f"{task}_train.report.json").read_text())
+        report = json.loads((workdir / "data" / "converted" / f"{task}_train.report.json").read_text())
         assert report["converted"] + report["skipped"] == report["read"] and report["converted"] > 0
     merged = json.loads((workdir / "mixed" / "social5_general.json").read_text())
     assert {r["meta"]["task"] for r in merged if "meta" in r} == set(TASKS)
