@@ -74,7 +74,7 @@ def verdict(difference: Optional[noise.Difference], above: str, below: str) -> s
 def summary_lines(results: List[TaskResult]) -> List[str]:
     lines = []
     for r in results:
-        learned = verdict(r.differences.get("joint-untrained"), "learned", "worse than untrained")
+        learned = verdict(r.differences.get("joint-untrained"), "above untrained", "below untrained")
         over_chance = verdict(r.differences.get("joint-chance"), "above chance", "below chance")
         lines.append(f"{r.task:<11}joint vs untrained {learned}")
         lines.append(f"{'':<11}joint vs chance    {over_chance}")
