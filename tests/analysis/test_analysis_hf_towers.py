@@ -220,20 +220,19 @@ def test_a_bin_tower_folder_is_read_without_running_its_pickle(towers, image, tm
 def probe_root(tmp_path_factory):
     """gesture and gaze releases converted into the --data-root layout."""
     from socialfusion_plugin import registry
+    from socialfusion_plugin.data_layout import DataLayout
     from socialfusion_plugin.demo.releases import gazefollow, hagrid
     from socialfusion_plugin.tasks.conversion import convert
 
     base = tmp_path_factory.mktemp("probe-hf")
-    roots = {"gesture": hagrid.standard_release(base / "releases" / "hagrid"),
-             "gaze": gazefollow.build_release(base / "releases" / "gazefollow")}
-    root = base / "data"
-    root.mkdir()
+    layout = DataLayout(base / "data")
+    roots = {"gesture": hagrid.standard_release(layout.release("gesture")),
+             "gaze": gazefollow.build_release(layout.release("gaze"))}
     for task, dataset_root in roots.items():
-        (root / task).symlink_to(dataset_root)
         for split in ("train", "test"):
-            convert(registry.TASKS.get(task), root=dataset_root, split=split, out=root / f"{task}_{split}.json",
+            convert(registry.TASKS.get(task), root=dataset_root, split=split, out=layout.converted(task, split),
                     progress=False)
-    return root
+    return layout.root
 
 
 def test_probe_cli_compares_a_clip_and_a_siglip_vlm_tower(towers, probe_root, tmp_path, capsys):
