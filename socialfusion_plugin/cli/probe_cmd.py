@@ -64,8 +64,10 @@ def run(args) -> int:
         stray = sorted(set(values) - set(args.tasks))
         if stray:
             raise CommandError(f"--{kind.replace('_', '-')} names task(s) {stray} that are not in --tasks")
+    # resolved before the checks, so they look at the folder the probe will write
+    args.cache_dir = args.cache_dir or cache_dir(PROBE_CACHE)
     config = ProbeConfig(
-        encoders=args.encoders, tasks=args.tasks, out_dir=args.out, cache_dir=args.cache_dir or cache_dir(PROBE_CACHE), data_root=args.data_root,
+        encoders=args.encoders, tasks=args.tasks, out_dir=args.out, cache_dir=args.cache_dir, data_root=args.data_root,
         overrides=overrides, layers=args.layers, poolings=args.pooling, regions=args.region,
         max_train=args.max_train, max_test=args.max_test, seed=args.seed, batch_size=args.batch_size,
         workers=args.workers, device=args.device, dtype=args.dtype,

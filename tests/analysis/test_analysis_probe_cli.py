@@ -78,3 +78,15 @@ def test_probe_cli_errors_name_the_problem(tiny_assets, data_root, tmp_path, cap
     assert main(base + ["--tasks", "gesture", "--data-root", str(data_root), "--test", f"gesture={bad}"]) == 2
     err = capsys.readouterr().err
     assert "bad.json: record" in err and "escapes the dataset root" in err
+
+
+def test_probe_without_cache_dir_checks_and_uses_the_cache_root(tiny_assets, tmp_path, capsys, monkeypatch):
+    """No --cache-dir: the feature cache is $SOCIALFUSION_CACHE/probe-features, checked like a given one."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache root should be")
+    monkeypatch.setenv("SOCIALFUSION_CACHE", str(blocked))
+    argv = ["probe", "--encoders", tiny_assets.vision_tower, "--out", str(tmp_path / "o"), "--tasks", "gesture",
+            "--data-root", str(tmp_path / "no-data"), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--cache-dir" in err and "probe-features" in err

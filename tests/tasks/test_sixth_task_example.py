@@ -101,9 +101,9 @@ def test_readme_sixth_task_goes_through_every_stage(tmp_path):
     site = tmp_path / "site"
     install_plugin(site)
     data, work, bin_dir = tmp_path / "data", tmp_path / "work", tmp_path / "bin"
-    write_smiles(data / "my_smiles", "train", 12)
-    write_smiles(data / "my_smiles", "test", 6)
-    hagrid.standard_release(data / "hagrid")
+    write_smiles(data / "smile", "train", 12)  # the data layout: a task's release in <data>/<task>/
+    write_smiles(data / "smile", "test", 6)
+    hagrid.standard_release(data / "gesture")
     write_general_data(data, seed=0)
     assets = build_tiny_assets(tmp_path / "models", seed=0)
     work.mkdir()
@@ -113,7 +113,7 @@ def test_readme_sixth_task_goes_through_every_stage(tmp_path):
     (bin_dir / "socialfusion").chmod(0o755)
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
                PYTHONPATH=os.pathsep.join([str(ROOT), str(site)]), LLM=str(assets.llm_dir),
-               TOWER=assets.vision_tower, DATA=str(data), SOCIALFUSION_CACHE=str(tmp_path / "cache"),
+               TOWER=assets.vision_tower, SOCIALFUSION_DATA=str(data), SOCIALFUSION_CACHE=str(tmp_path / "cache"),
                XDG_CACHE_HOME=str(tmp_path / "xdg"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     done = subprocess.run(["bash", "-e", "-c", readme_block("pipeline.sh")], cwd=work, env=env,
                           capture_output=True, text=True, timeout=3000)
