@@ -145,16 +145,15 @@ def test_a_cli_step_prints_lines_when_its_stderr_is_a_log(monkeypatch, capsys, t
 def test_probe_prints_feature_and_fit_lines_when_its_stderr_is_a_log(tiny_assets, monkeypatch, capsys, tmp_path):
     from socialfusion_plugin import registry
     from socialfusion_plugin.cli.main import main
+    from socialfusion_plugin.data_layout import DataLayout
     from socialfusion_plugin.demo.releases import write_all_releases
     from socialfusion_plugin.tasks.conversion import convert
 
-    release = write_all_releases(tmp_path / "releases")["gesture"]
     root = tmp_path / "data"
-    root.mkdir()
-    (root / "gesture").symlink_to(release)
+    release = write_all_releases(root)["gesture"]  # releases where the data layout puts them
     for split in ("train", "test"):
-        convert(registry.TASKS.get("gesture"), root=release, split=split, out=root / f"gesture_{split}.json",
-                progress=False)
+        convert(registry.TASKS.get("gesture"), root=release, split=split,
+                out=DataLayout(root).converted("gesture", split), progress=False)
     monkeypatch.setenv("SOCIALFUSION_PROGRESS_INTERVAL", "0.000001")
     assert main(["probe", "--encoders", tiny_assets.vision_tower, "--tasks", "gesture", "--data-root", str(root),
                  "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--layers", "-1", "-2"]) == 0
