@@ -21,12 +21,13 @@ MENTION = re.compile(r"\$\{?SOCIALFUSION_DATA(?::-([^}]*))?\}?((?:/[\w.<>{},-]+)
 def allowed_suffixes():
     """Every path under the root the layout defines, written relative to it ('' = the root itself)."""
     layout = DataLayout(Path("/ROOT"))
-    names = registry.list_tasks() + ["<task>"]
+    # "smile": the README's sixth-task example, a plugin task that is not registered here
+    names = registry.list_tasks() + ["<task>", "smile"]
     allowed = {"", "/" + layout.general_images.relative_to(layout.root).as_posix(),
                "/" + layout.general_data.relative_to(layout.root).as_posix()}
     for name in names:
         allowed.add("/" + layout.release(name).relative_to(layout.root).as_posix())
-        splits = list(registry.TASKS.get(name).splits) if name != "<task>" else []
+        splits = list(registry.TASKS.get(name).splits) if name in registry.list_tasks() else ["train", "test"]
         for split in splits + ["<split>"]:
             allowed.add("/" + layout.converted(name, split).relative_to(layout.root).as_posix())
     allowed.add("/converted")
