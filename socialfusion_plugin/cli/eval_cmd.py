@@ -14,6 +14,7 @@ from ..evaluation.output_guard import claim_output, exclusive_output
 from ..evaluation.rank_policy import rank_policy
 from ..evaluation.runner import EvalSettings, run_eval
 from .main import CommandError
+from .decoding_args import add_decoding_arguments
 from .options_arg import parse_key_values
 
 
@@ -26,13 +27,7 @@ def register(subparsers) -> None:
     parser.add_argument("--out", required=True, type=Path, help="predictions JSON lines (loss mode: a JSON file)")
     parser.add_argument("--image-folder", type=Path, help="folder relative image paths start from (the convert --root)")
     parser.add_argument("--mode", choices=("generate", "rank", "loss"), default="generate")
-    parser.add_argument("--batch-size", type=int, default=8, help="samples per forward pass (default 8)")
-    parser.add_argument("--max-new-tokens", type=int, default=32)
-    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for sampling when --temperature > 0")
-    parser.add_argument("--conv-mode", default="v1", help="LLaVA conversation template used in training")
-    parser.add_argument("--multi-label-threshold", type=float, default=0.1,
-                        help="rank, multi-label tasks: predict every label with probability >= this (plus the best)")
+    add_decoding_arguments(parser)
     parser.add_argument("--option", action="append", metavar="KEY=VALUE", help="task option (repeatable)")
     parser.add_argument("--limit", type=int, help="only the first N records")
     parser.add_argument("--text-only", action="store_true", help="loss mode: use only samples without an image")

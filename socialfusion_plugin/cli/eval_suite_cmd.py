@@ -7,6 +7,7 @@ import argparse
 import shlex
 from pathlib import Path
 
+from .decoding_args import add_decoding_arguments
 from .options_arg import parse_key_values
 
 FLAGS = ("model_path", "model_base", "tasks", "suite", "data_root", "out", "mode", "option", "batch_size",
@@ -27,13 +28,7 @@ def register(subparsers) -> None:
                         help="with --tasks: one mode for every task (default: rank where a task has answer options "
                              "to rank, generate otherwise)")
     parser.add_argument("--option", action="append", metavar="TASK.KEY=VALUE", help="task option (repeatable)")
-    parser.add_argument("--batch-size", type=int, default=8, help="samples per forward pass (default 8)")
-    parser.add_argument("--max-new-tokens", type=int, default=32)
-    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for sampling when --temperature > 0")
-    parser.add_argument("--conv-mode", default="v1", help="LLaVA conversation template used in training")
-    parser.add_argument("--multi-label-threshold", type=float, default=0.1,
-                        help="rank, multi-label tasks: predict every label with probability >= this (plus the best)")
+    add_decoding_arguments(parser)
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, one GPU per process "
                                          "under a launcher; else cpu)")
     parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
