@@ -1,12 +1,16 @@
 """Worker processes for `convert --workers N`, and the rule that they never outlive the conversion.
 
-A ProcessPoolExecutor's workers survive their parent when it is terminated (SIGTERM runs no Python
-code, so nothing shuts the pool down) and keep reading the split. Here:
+Each worker is a plain process with a task pipe and a result pipe of its own; the parent is the only
+reader of every result pipe and runs no helper threads. multiprocessing.Pool is not used: its
+terminate() goes through shared queue locks and helper threads, and an interrupt that lands while a
+worker is mid-way through sending a part's result can leave it waiting forever for the rest. Here:
 - while a conversion runs in the main thread, SIGTERM (when it still has its default action) unwinds
   the conversion as SystemExit(143), so `finally` blocks run: the temporary output is removed and
-- the pool is terminated (not drained) on any error, interrupt or early close, and joined;
+- on any error, interrupt or early close the workers are terminated (SIGTERM, then SIGKILL after
+  a few seconds) and joined, without reading or waiting on anything they may be half-way through;
 - workers ignore SIGINT (Ctrl-C in a terminal reaches the whole process group; the parent alone
-  decides) and have SIGTERM's default action back, so terminating them is immediate.
+  decides) and have SIGTERM's default action back, so terminating them is immediate;
+- a worker that dies (killed, out of memory) is an error naming it, not a wait.
 """
 from __future__ import annotations
 
@@ -14,9 +18,12 @@ import contextlib
 import multiprocessing
 import signal
 import threading
-from typing import Any, Callable, Iterator, List, Sequence
+import traceback
+from multiprocessing.connection import wait
+from typing import Any, Callable, Dict, Iterator, List, Sequence
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
+STOP_GRACE_SECONDS = 5.0
 
 
 @contextlib.contextmanager
@@ -38,31 +45,105 @@ def sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+class WorkerFailed(RuntimeError):
+    """A part's worker raised an exception that could not be sent back as it was, or died."""
+
+
 def _worker_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _serve(function: Callable[..., List[Any]], settings: Any, tasks, results) -> None:
+    """A worker's loop: (index, part) in, (index, True, items) or (index, False, error) out."""
+    _worker_signals()
+    while True:
+        try:
+            task = tasks.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        index, part = task
+        try:
+            results.send((index, True, function(settings, part)))
+        except Exception as error:  # sent back, so the parent raises it with the part named
+            try:
+                results.send((index, False, error))
+            except Exception:  # an exception that cannot be pickled travels as its text
+                results.send((index, False, WorkerFailed(traceback.format_exc())))
+
+
+class _Worker:
+    def __init__(self, context, function, settings):
+        tasks_out, self.tasks = context.Pipe(duplex=False)
+        self.results, results_in = context.Pipe(duplex=False)
+        # daemon: should the parent die without its `finally`, multiprocessing's exit hook still ends it
+        self.process = context.Process(target=_serve, args=(function, settings, tasks_out, results_in),
+                                       daemon=True, name="socialfusion-part-worker")
+        self.process.start()
+        tasks_out.close()  # the parent keeps only its own ends, so a dead worker reads as EOF
+        results_in.close()
+        self.index = None  # the part it is working on
+
+    def stop(self, finished: bool) -> None:
+        if finished:
+            with contextlib.suppress(OSError):
+                self.tasks.send(None)
+        elif self.process.exitcode is None:
+            self.process.terminate()
+
+    def join(self) -> None:
+        self.process.join(STOP_GRACE_SECONDS)
+        if self.process.exitcode is None:
+            self.process.kill()
+            self.process.join()
+        self.tasks.close()
+        self.results.close()
+
+
+def _start_method() -> str:
+    # fork: workers inherit the registry (tasks registered at run time too) without re-importing
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 def ordered_results(function: Callable[..., List[Any]], settings: Any, parts: Sequence[Any],
                     workers: int) -> Iterator[Any]:
     """The items of function(settings, part) for every part, in part order. At most 2 x workers
-    parts are in flight, so memory is bounded by a few parts, not by the split."""
-    # fork: workers inherit the registry (tasks registered at run time too) without re-importing
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = multiprocessing.get_context(method).Pool(processes=workers, initializer=_worker_signals)
+    parts are sent out or waiting to be yielded, so memory is bounded by a few parts, not the split."""
+    context = multiprocessing.get_context(_start_method())
+    pool: List[_Worker] = []
     finished = False
     try:
-        pending = []
-        next_part = 0
-        while next_part < len(parts) or pending:
-            while next_part < len(parts) and len(pending) < 2 * workers:
-                pending.append(pool.apply_async(function, (settings, parts[next_part])))
-                next_part += 1
-            yield from pending.pop(0).get()
+        for _ in range(max(1, min(workers, len(parts)))):
+            pool.append(_Worker(context, function, settings))
+        done: Dict[int, List[Any]] = {}
+        next_part = next_yield = 0
+        while next_yield < len(parts):
+            for worker in pool:
+                if worker.index is None and next_part < len(parts) and next_part - next_yield < 2 * workers:
+                    worker.tasks.send((next_part, parts[next_part]))
+                    worker.index, next_part = next_part, next_part + 1
+            if next_yield in done:
+                yield from done.pop(next_yield)
+                next_yield += 1
+                continue
+            busy = {worker.results: worker for worker in pool if worker.index is not None}
+            for ready in wait(list(busy)):
+                worker = busy[ready]
+                try:
+                    index, ok, payload = ready.recv()
+                except EOFError:
+                    worker.process.join(1)
+                    raise WorkerFailed(f"the worker converting part {worker.index} ({parts[worker.index]!r}) "
+                                       f"died (exit code {worker.process.exitcode})") from None
+                worker.index = None
+                if not ok:
+                    raise payload
+                done[index] = payload
         finished = True
     finally:
-        if finished:
-            pool.close()
-        else:  # an error, an interrupt, or the consumer stopped early: stop the workers now
-            pool.terminate()
-        pool.join()
+        for worker in pool:
+            worker.stop(finished)
+        for worker in pool:
+            worker.join()
