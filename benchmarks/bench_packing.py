@@ -14,13 +14,15 @@ replaced by the image's visual tokens (576 for a ViT-L/14-336 tower, 144 with th
 For each case it prints, as JSON:
 - padding: the share of token positions that are padding, over --padding-batches random batches of
   --batch-size (the trainer's batches without --group_by_modality_length): unpacked (each batch
-  padded to its longest sample) and packed (samples laid first-fit decreasing into rows of up to
-  --model_max_length, rows padded to the longest row), and samples per row;
+  padded to its longest sample); packed as --pack_sequences lays it out with per-sample attention
+  (planned rows of up to --model_max_length laid end to end); packed in rows padded to the longest
+  row (the block-diagonal-mask fallback); and samples per planned row;
 - speed: useful (non-padding) tokens per second of a training step (forward + backward, LoRA on
   every linear layer, gradient into the spliced embeddings as into the connector) of a random
   Llama, unpacked vs packed on the same batches, interleaved (ABBA...), with the median ratio over
   --repeats. The vision tower is not run: its cost is the same either way. The packed step
-  includes the packing itself;
+  includes the packing itself and goes through the plugin's own packed forward inputs
+  (per-sample attention, or with --block-mask the block-diagonal-mask fallback);
 - peak memory of a step: on CUDA, torch's peak allocation, the largest over the batches; on a CPU,
   the largest growth of resident memory during a step (sampled), in a fresh process per mode.
 The timed batches are those whose unpacked padding is closest to the median of all drawn batches.
@@ -84,16 +86,21 @@ def draw_lengths(rng: random.Random, count: int, visual: int, scale: float, gene
     return samples
 
 
-def padding_figures(batches: List[List[int]], max_length: int) -> Dict[str, float]:
-    real = unpacked = packed = rows = samples = 0
+def padding_figures(batches: List[List[int]], max_length: int, flash: bool = False) -> Dict[str, float]:
+    """padding_packed: the planned rows laid end to end, as packing lays them where attention is per
+    sample (sdpa, eager, flash_attention_2; FlashAttention keeps one padding position);
+    padding_packed_rows: rows padded to the longest, the block-diagonal-mask fallback's layout."""
+    real = unpacked = end_to_end = packed_rows = rows = samples = 0
     for lengths in batches:
         real += sum(lengths)
         unpacked += len(lengths) * max(lengths)
         plan = plan_rows(lengths, max_length)
         rows += len(plan)
         samples += len(lengths)
-        packed += len(plan) * max(sum(lengths[i] for i in row) for row in plan)
-    return {"padding_unpacked": round(1 - real / unpacked, 4), "padding_packed": round(1 - real / packed, 4),
+        packed_rows += len(plan) * max(sum(lengths[i] for i in row) for row in plan)
+        end_to_end += sum(lengths) + (1 if flash else 0)
+    return {"padding_unpacked": round(1 - real / unpacked, 4), "padding_packed": round(1 - real / end_to_end, 4),
+            "padding_packed_rows": round(1 - real / packed_rows, 4),
             "samples_per_row": round(samples / rows, 2), "rows_per_batch": round(rows / len(batches), 2)}
 
 
@@ -150,19 +157,22 @@ def make_batch(samples, hidden: int, dtype, device, seed: int):
     return embeds.to(device=device, dtype=dtype), labels.to(device), real.to(device)
 
 
-def train_step(model, batch, packed: bool, max_length: int, flash: bool):
+def train_step(model, batch, packed: bool, max_length: int, block_mask: bool = False):
+    """One forward + backward; the number of positions computed."""
     import torch
 
-    from socialfusion_plugin.host.packing import block_diagonal_causal_mask, pack_spliced
+    from socialfusion_plugin.host import packing_forward
 
     embeds, labels, real = batch
     embeds = embeds.detach().requires_grad_(True)  # the connector's output: gradient flows into it
     if packed:
-        rows = pack_spliced(embeds, labels, real, max_length, need_padding_position=flash)
-        mask = rows.segment_ids if flash else block_diagonal_causal_mask(rows.segment_ids).to(embeds.dtype)
-        out = model(inputs_embeds=rows.inputs_embeds, attention_mask=mask, position_ids=rows.position_ids,
-                    labels=rows.labels)
-        positions = rows.segment_ids.numel()
+        if block_mask:  # what packing does where per-sample attention cannot run
+            with _per_sample_attention_off():
+                layout, inputs = packing_forward.packed_language_inputs(model, embeds, labels, real, max_length)
+        else:  # what --pack_sequences does
+            layout, inputs = packing_forward.packed_language_inputs(model, embeds, labels, real, max_length)
+        out = model(**inputs)
+        positions = layout.segment_ids.numel()
     else:
         out = model(inputs_embeds=embeds, attention_mask=real.long(), labels=labels)
         positions = real.numel()
@@ -173,13 +183,26 @@ def train_step(model, batch, packed: bool, max_length: int, flash: bool):
     return positions
 
 
-def timed_case(model, args, batches, flash: bool) -> Dict[str, object]:
+class _per_sample_attention_off:
+    def __enter__(self):
+        from socialfusion_plugin.host import packing_forward
+
+        self.original = packing_forward.per_sample_attention_ready
+        packing_forward.per_sample_attention_ready = lambda model: False
+
+    def __exit__(self, *exc):
+        from socialfusion_plugin.host import packing_forward
+
+        packing_forward.per_sample_attention_ready = self.original
+
+
+def timed_case(model, args, batches) -> Dict[str, object]:
     import torch
 
     useful = sum(int(batch[2].sum()) for batch in batches)
-    for batch in batches[:1]:  # warm-up, both modes
-        train_step(model, batch, False, args.model_max_length, flash)
-        train_step(model, batch, True, args.model_max_length, flash)
+    for batch in batches:  # warm-up, every batch in both modes: first shapes cost kernel and allocator set-up
+        train_step(model, batch, False, args.model_max_length)
+        train_step(model, batch, True, args.model_max_length, args.block_mask)
     rates: Dict[str, List[float]] = {"unpacked": [], "packed": []}
     peaks: Dict[str, List[float]] = {"unpacked": [], "packed": []}
     for repeat in range(args.repeats):
@@ -189,7 +212,7 @@ def timed_case(model, args, batches, flash: bool) -> Dict[str, object]:
             for batch in batches:
                 if torch.cuda.is_available() and batch[0].is_cuda:
                     torch.cuda.reset_peak_memory_stats()
-                train_step(model, batch, mode == "packed", args.model_max_length, flash)
+                train_step(model, batch, mode == "packed", args.model_max_length, args.block_mask)
                 if batch[0].is_cuda:
                     peaks[mode].append(torch.cuda.max_memory_allocated() / 2**20)
             rates[mode].append(useful / (time.perf_counter() - start))
@@ -202,6 +225,15 @@ def timed_case(model, args, batches, flash: bool) -> Dict[str, object]:
         result["peak_step_mib_unpacked"] = round(max(peaks["unpacked"]), 1)
         result["peak_step_mib_packed"] = round(max(peaks["packed"]), 1)
     return result
+
+
+def install_packing_attention() -> None:
+    """What --pack_sequences installs: per-sample attention for sdpa/eager, FlashAttention unpadding."""
+    from socialfusion_plugin.host.packed_attention import install_per_sample_attention
+    from socialfusion_plugin.host.packing_forward import install_flash_attention_unpadding
+
+    install_flash_attention_unpadding()
+    install_per_sample_attention()
 
 
 def rss_mib() -> float:
@@ -217,7 +249,7 @@ def _memory_child(args, samples_per_batch, packed, queue):
     model = build_model(args)
     batches = [make_batch(s, MODELS[args.model]["hidden_size"], getattr(torch, args.dtype), args.device, seed=i)
                for i, s in enumerate(samples_per_batch)]
-    flash = args.attn_implementation == "flash_attention_2"
+    install_packing_attention()
     growth = 0.0
     for batch in batches:
         before, peak, running = rss_mib(), [0.0], [True]
@@ -229,7 +261,7 @@ def _memory_child(args, samples_per_batch, packed, queue):
 
         sampler = threading.Thread(target=sample)
         sampler.start()
-        train_step(model, batch, packed, args.model_max_length, flash)
+        train_step(model, batch, packed, args.model_max_length, args.block_mask)
         running[0] = False
         sampler.join()
         growth = max(growth, peak[0] - before)
@@ -282,18 +314,19 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--gradient-checkpointing", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--block-mask", action="store_true",
+                        help="packed steps through the block-diagonal-mask fallback (rows padded to the longest, a "
+                             "length x length mask) instead of per-sample attention")
     args = parser.parse_args(argv)
 
     import torch
 
     flash = args.attn_implementation == "flash_attention_2"
-    if flash:
-        from socialfusion_plugin.host.packing_forward import install_flash_attention_unpadding
-
-        install_flash_attention_unpadding()
+    install_packing_attention()
     report = {"model": args.model, "shape": dict(MODELS[args.model], **({"num_hidden_layers": args.layers}
                                                                      if args.layers else {})),
               "attn_implementation": args.attn_implementation, "device": args.device, "dtype": args.dtype,
+              "packed_attention": "block-diagonal mask" if args.block_mask else "per sample",
               "torch": torch.__version__, "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
               "batch_size": args.batch_size, "model_max_length": args.model_max_length,
               "general_share": args.general_share, "cases": []}
@@ -304,14 +337,14 @@ def main(argv=None) -> int:
             draws = [draw_lengths(rng, args.batch_size, visual, scale, args.general_share, args.model_max_length)
                      for _ in range(args.padding_batches)]
             case = {"visual_tokens": visual, "general_scale": scale,
-                    **padding_figures([[p + a for p, a in batch] for batch in draws], args.model_max_length)}
+                    **padding_figures([[p + a for p, a in batch] for batch in draws], args.model_max_length, flash)}
             if model is not None:
                 timed = representative(draws, args.timed_batches)
                 batches = [make_batch(s, MODELS[args.model]["hidden_size"], getattr(torch, args.dtype), args.device,
                                       seed=i) for i, s in enumerate(timed)]
                 case["timed_padding"] = padding_figures([[p + a for p, a in b] for b in timed],
-                                                        args.model_max_length)
-                case.update(timed_case(model, args, batches, flash))
+                                                        args.model_max_length, flash)
+                case.update(timed_case(model, args, batches))
                 if args.device == "cpu":
                     case.update(cpu_peak_memory(args, timed))
             report["cases"].append(case)

@@ -7,11 +7,14 @@ length is exactly what the language model sees (576 or 144 visual tokens per ima
 whatever the tower and connector make), and LLaVA's own splicing stays untouched.
 
 - Rows hold up to `max_length` positions and are padded to the longest row; the plan minimizes
-  rows x longest row (`plan_rows`). A sample is never split. A sample longer
+  rows x longest row (`plan_rows`). Where attention is computed per sample (sdpa and eager through
+  packed_attention.py, flash_attention_2 through its variable-length kernel), the planned rows are
+  laid end to end in one row, so no position is padding. A sample is never split. A sample longer
   than `max_length` (possible only when the model has no `tokenizer_model_max_length`) gets a row
   of its own, as without packing.
 - Each sample keeps its position ids 0..n-1 and attends only to itself (causally): sdpa and eager
-  get a block-diagonal causal 4D mask (1 = attend); flash_attention_2 gets a 2D mask of sample
+  get the sample numbers (packed_attention.py), or, where that cannot run, a block-diagonal causal
+  4D mask (1 = attend); flash_attention_2 gets a 2D mask of sample
   numbers (1, 2, ... within a row, 0 = padding) that `packed_unpad_data` turns into the
   `cu_seqlens` of FlashAttention's variable-length kernel.
 - Labels are the samples' own labels, except each sample's first position, which is set to
@@ -97,13 +100,16 @@ def plan_rows(lengths: Sequence[int], max_length: int) -> List[List[int]]:
 @dataclass
 class PackedBatch:
     """Rows of packed samples. `segment_ids[r, t]` is k for the k-th sample (1-based) of row r at
-    position t, 0 for padding; `rows[r]` lists the batch indices of row r's samples, in order."""
+    position t, 0 for padding; `rows[r]` lists the batch indices of row r's samples, in order.
+    `plan` is the planned rows (each within max_length); `rows` is how they are laid out: the same,
+    or, laid end to end, all of them in one row."""
 
     inputs_embeds: torch.Tensor  # (rows, length, hidden)
     labels: torch.Tensor  # (rows, length)
     position_ids: torch.Tensor  # (rows, length), 0.. for each sample, 0 on padding
     segment_ids: torch.Tensor  # (rows, length)
     rows: List[List[int]]
+    plan: List[List[int]]
 
     @property
     def real_positions(self) -> int:
@@ -116,17 +122,22 @@ class PackedBatch:
 
 
 def pack_spliced(inputs_embeds: torch.Tensor, labels: torch.Tensor, real: torch.Tensor, max_length: int,
-                 need_padding_position: bool = False) -> PackedBatch:
+                 need_padding_position: bool = False, end_to_end: bool = False) -> PackedBatch:
     """Pack a padded batch of spliced samples (`real[b, t]` True where sample b has a token).
 
     need_padding_position: give the rows at least one padding position. transformers 4.37's
     LlamaModel drops a flash_attention_2 mask that has no 0 in it (it takes that for "no padding"
     and attends across the whole row); one padding column keeps the sample boundaries in force.
+    end_to_end: lay the planned rows one after another in a single row, so no position is padding
+    (but the one asked for). Only for attention that is computed per sample (FlashAttention's
+    variable-length kernel, packed_attention.py): there row boundaries change nothing, while a
+    block-diagonal mask costs length x length per row.
     """
     real = real.bool()
     samples = [inputs_embeds[b][real[b]] for b in range(inputs_embeds.shape[0])]
     sample_labels = [labels[b][real[b]] for b in range(labels.shape[0])]
-    rows = plan_rows([sample.shape[0] for sample in samples], max_length)
+    plan = plan_rows([sample.shape[0] for sample in samples], max_length)
+    rows = [[index for row in plan for index in row]] if end_to_end else plan
     row_lengths = [sum(samples[index].shape[0] for index in row) for row in rows]
     length = max(row_lengths)
     if need_padding_position and min(row_lengths) == length:
@@ -154,7 +165,7 @@ def pack_spliced(inputs_embeds: torch.Tensor, labels: torch.Tensor, real: torch.
         row_embeds.append(torch.cat(pieces, dim=0))
         row_labels.append(torch.cat(piece_labels, dim=0))
     return PackedBatch(inputs_embeds=torch.stack(row_embeds), labels=torch.stack(row_labels),
-                       position_ids=positions, segment_ids=segments, rows=rows)
+                       position_ids=positions, segment_ids=segments, rows=rows, plan=plan)
 
 
 def block_diagonal_causal_mask(segment_ids: torch.Tensor) -> torch.Tensor:

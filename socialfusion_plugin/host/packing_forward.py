@@ -5,8 +5,11 @@ model's forward, wrapped here, sees it and
   1. lets LLaVA's `prepare_inputs_labels_for_multimodal` splice the image features in, unchanged;
   2. packs the spliced samples into rows (position ids restart per sample);
   3. calls LLaVA's forward with the packed embeddings and the mask the attention implementation
-     needs: a block-diagonal causal 4D mask (sdpa, eager) or sample numbers turned into
-     `cu_seqlens` (flash_attention_2, variable-length kernel).
+     needs: sample numbers that sdpa and eager attend by, one sample at a time
+     (packed_attention.py), or that become the `cu_seqlens` of flash_attention_2's variable-length
+     kernel; in both cases the rows are laid end to end, so nothing is padding. Where per-sample
+     attention cannot run (tensor-parallel slices, another attention class), rows padded to the
+     longest and a block-diagonal causal 4D mask.
 The loss is LLaVA's: the mean over the label tokens of the batch, which are the same tokens as
 unpacked. A batch without `pack_to_length` (evaluation, generation, a run without the flag) takes
 LLaVA's forward untouched.
@@ -17,6 +20,7 @@ import importlib
 
 import torch
 
+from .packed_attention import PackedSegments, install_per_sample_attention, per_sample_attention_ready
 from .packing import block_diagonal_causal_mask, pack_spliced, packed_unpad_data
 
 PACK_KEY = "pack_to_length"
@@ -42,16 +46,36 @@ def pack_forward_inputs(model, kwargs: dict, max_length: int):
         embeds = model.get_model().embed_tokens(input_ids)
     if real is None:
         real = torch.ones(embeds.shape[:2], dtype=torch.bool, device=embeds.device)
-    flash = getattr(model.config, "_attn_implementation", None) == FLASH_ATTENTION
-    packed = pack_spliced(embeds, labels, real, max_length, need_padding_position=flash)
+    packed, language_kwargs = packed_language_inputs(model, embeds, labels, real, max_length)
+    kwargs.update(input_ids=None, use_cache=False, **language_kwargs)
+    return packed, kwargs
+
+
+def _rope_depends_on_length(config) -> bool:
+    """Dynamic NTK scaling changes every position's rotation with the row's length, so a row of
+    all samples end to end would not be what each sample gets unpacked."""
+    scaling = getattr(config, "rope_scaling", None) or {}
+    return scaling.get("type") == "dynamic"
+
+
+def packed_language_inputs(model, embeds: torch.Tensor, labels: torch.Tensor, real: torch.Tensor,
+                           max_length: int):
+    """Spliced samples (a padded batch, `real` True on tokens) packed for the language model's
+    forward: (PackedBatch, the forward's inputs_embeds, attention_mask, position_ids, labels)."""
+    implementation = getattr(model.config, "_attn_implementation", None)
+    flash = implementation == FLASH_ATTENTION
+    per_sample = flash or per_sample_attention_ready(model)
+    end_to_end = per_sample and not _rope_depends_on_length(model.config)
+    packed = pack_spliced(embeds, labels, real, max_length, need_padding_position=flash, end_to_end=end_to_end)
     if flash:
         mask = packed.segment_ids  # sample numbers; packed_unpad_data makes cu_seqlens from them
+    elif per_sample:
+        mask = packed.segment_ids.as_subclass(PackedSegments)  # packed_attention.py attends by them
     else:
         # in the embeddings' dtype: eager's mask preparation computes `1.0 - mask` as given
         mask = block_diagonal_causal_mask(packed.segment_ids).to(packed.inputs_embeds.dtype)
-    kwargs.update(input_ids=None, attention_mask=mask, position_ids=packed.position_ids,
-                  inputs_embeds=packed.inputs_embeds, labels=packed.labels, use_cache=False)
-    return packed, kwargs
+    return packed, dict(inputs_embeds=packed.inputs_embeds, attention_mask=mask,
+                        position_ids=packed.position_ids, labels=packed.labels)
 
 
 def wrap_forward(original):
@@ -85,10 +109,12 @@ def install_flash_attention_unpadding() -> bool:
 
 
 def install_packing(model_class) -> None:
-    """Idempotent: LLaVA's causal-LM class accepts `pack_to_length`, FlashAttention knows samples."""
+    """Idempotent: LLaVA's causal-LM class accepts `pack_to_length`; sdpa, eager and FlashAttention
+    attend per sample."""
     if not getattr(model_class.forward, "_socialfusion_packing", False):
         model_class.forward = wrap_forward(model_class.forward)
     install_flash_attention_unpadding()
+    install_per_sample_attention()
 
 
 class PackingCollator:

@@ -4,6 +4,7 @@ flash_attention_2 code path of transformers (with a pure-torch stand-in for the 
 import pytest
 import torch
 
+from socialfusion_plugin.host import packed_attention, packing_forward
 from socialfusion_plugin.host.model_factory import ModelSpec, build_model
 from socialfusion_plugin.host.packing import per_sample_losses
 from socialfusion_plugin.host.packing_forward import PACK_KEY, install_packing, pack_forward_inputs
@@ -87,9 +88,12 @@ def test_every_sample_keeps_its_own_loss(built, batch, implementation):
             packed_losses = per_sample_losses(packed_out.logits, packed.labels, packed.rows, packed.segment_ids)
     finally:
         set_attention(built.model, "sdpa")
-    assert len(packed.rows) < len(SPECS)  # several samples share rows
-    assert sum(len(row) >= 2 for row in packed.rows) >= 2
-    assert [5] in packed.rows  # the sample longer than a row is alone
+    assert len(packed.plan) < len(SPECS)  # several samples share planned rows
+    assert sum(len(row) >= 2 for row in packed.plan) >= 2
+    assert [5] in packed.plan  # the sample longer than a row is alone
+    # attention is per sample, so the planned rows are laid end to end: no position is padding
+    assert len(packed.rows) == 1 and sorted(packed.rows[0]) == list(range(len(SPECS)))
+    assert packed.padding_share == 0.0
     for index, (a, b) in enumerate(zip(unpacked_losses, packed_losses)):
         assert torch.isfinite(a) and abs(a.item() - b.item()) <= TOLERANCE, (index, a.item(), b.item())
     # the batch loss is the mean over the same label tokens, per token (as LLaVA averages)
@@ -105,3 +109,71 @@ def test_without_the_key_the_forward_is_llava_s(built, batch):
         out = built.model(**batch)
     assert out.logits.shape[0] == len(SPECS)  # one row per sample: nothing packed
     assert getattr(type(base).forward, "__wrapped__", None) is not None
+
+
+@pytest.mark.parametrize("implementation", ["eager", "sdpa"])
+def test_sdpa_and_eager_attend_per_sample_without_a_row_mask(built, batch, implementation, monkeypatch):
+    calls = []
+    original = packed_attention.packed_attention
+    monkeypatch.setattr(packed_attention, "packed_attention", lambda *a, **k: calls.append(a[4]) or original(*a, **k))
+
+    def no_mask(*args, **kwargs):
+        raise AssertionError("a length x length mask was built")
+
+    monkeypatch.setattr(packing_forward, "block_diagonal_causal_mask", no_mask)
+    set_attention(built.model, implementation)
+    try:
+        with torch.no_grad():
+            built.model(**dict(batch, **{PACK_KEY: ROW_LENGTH}))
+    finally:
+        set_attention(built.model, "sdpa")
+    layers = len(built.model.get_base_model().get_model().layers)
+    assert calls == [implementation == "eager"] * layers
+
+
+@pytest.mark.parametrize("implementation", ["eager", "sdpa"])
+def test_the_block_diagonal_mask_fallback_trains_the_same(built, batch, implementation, monkeypatch):
+    """Where per-sample attention cannot run (e.g. tensor-parallel slices), rows and a 4D mask."""
+    monkeypatch.setattr(packing_forward, "per_sample_attention_ready", lambda model: False)
+    set_attention(built.model, implementation)
+    try:
+        unpacked_loss, unpacked = trainable_gradients(built.model, dict(batch))
+        packed_loss, packed = trainable_gradients(built.model, dict(batch, **{PACK_KEY: ROW_LENGTH}))
+        base = built.model.get_base_model()
+        with torch.no_grad():
+            layout, _ = pack_forward_inputs(base, dict(batch), ROW_LENGTH)
+    finally:
+        set_attention(built.model, "sdpa")
+    assert len(layout.rows) == len(layout.plan) > 1  # rows as planned, padded to the longest
+    assert abs(packed_loss.item() - unpacked_loss.item()) <= TOLERANCE
+    assert max((packed[name] - unpacked[name]).abs().max().item() for name in packed) <= TOLERANCE
+
+
+def test_gradient_checkpointing_recomputes_the_per_sample_attention(built, batch):
+    """The layout travels as a layer argument, so recomputation in backward attends per sample too."""
+    base = built.model.get_base_model()
+    unpacked_loss, unpacked = trainable_gradients(built.model, dict(batch))
+    base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+    base.enable_input_require_grads()
+    base.train()
+    try:
+        packed_loss, packed = trainable_gradients(built.model, dict(batch, **{PACK_KEY: ROW_LENGTH}))
+    finally:
+        base.gradient_checkpointing_disable()
+        base.eval()
+    assert abs(packed_loss.item() - unpacked_loss.item()) <= TOLERANCE
+    assert max((packed[name] - unpacked[name]).abs().max().item() for name in packed) <= TOLERANCE
+
+
+def test_per_sample_attention_is_used_only_where_it_can_run(built):
+    base = built.model.get_base_model()
+    try:
+        for implementation, expected in (("sdpa", True), ("eager", True), ("flash_attention_2", False)):
+            set_attention(built.model, implementation)
+            assert packed_attention.per_sample_attention_ready(built.model) is expected, implementation
+        set_attention(built.model, "sdpa")
+        base.config.pretraining_tp = 2  # tensor-parallel slices: the block-diagonal mask instead
+        assert packed_attention.per_sample_attention_ready(built.model) is False
+    finally:
+        base.config.pretraining_tp = 1
+        set_attention(built.model, "sdpa")

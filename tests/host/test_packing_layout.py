@@ -69,6 +69,28 @@ def test_rows_hold_each_sample_whole_with_positions_from_zero(left):
     assert packed.padding_share == pytest.approx(2 / 18)
 
 
+def test_rows_laid_end_to_end_leave_no_padding_and_keep_the_plan():
+    lengths = [4, 7, 3, 2]
+    embeds, labels, real = padded_batch(lengths)
+    packed = pack_spliced(embeds, labels, real, max_length=9, end_to_end=True)
+    assert packed.plan == [[1, 3], [0, 2]]  # the same plan as in rows
+    assert packed.rows == [[1, 3, 0, 2]]  # laid one after another
+    assert packed.inputs_embeds.shape == (1, 16, 3) and packed.padding_share == 0.0
+    assert packed.segment_ids.tolist() == [[1] * 7 + [2] * 2 + [3] * 4 + [4] * 3]
+    assert packed.position_ids.tolist() == [list(range(7)) + [0, 1] + list(range(4)) + [0, 1, 2]]
+    assert packed.labels[0, 9].item() == IGNORE_INDEX and packed.labels[0, 10].item() == 1  # sample 0 starts at 9
+    flash = pack_spliced(embeds, labels, real, max_length=9, end_to_end=True, need_padding_position=True)
+    assert flash.segment_ids.shape == (1, 17) and flash.segment_ids[0, -1].item() == 0
+
+
+def test_segment_bounds_list_every_sample_of_every_row():
+    from socialfusion_plugin.host.packed_attention import segment_bounds
+
+    segments = torch.tensor([[1, 1, 1, 2, 2, 0], [1, 2, 2, 2, 3, 3]])
+    assert segment_bounds(segments) == [(0, 0, 3), (0, 3, 5), (1, 0, 1), (1, 1, 4), (1, 4, 6)]
+    assert segment_bounds(torch.zeros((2, 3), dtype=torch.long)) == []
+
+
 def test_flash_attention_rows_always_keep_a_padding_position():
     embeds, labels, real = padded_batch([3, 3])
     assert pack_spliced(embeds, labels, real, 6).segment_ids.tolist() == [[1, 1, 1, 2, 2, 2]]
