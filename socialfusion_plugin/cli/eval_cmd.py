@@ -5,7 +5,6 @@ A rerun into the same --out resumes only the same evaluation (evaluation/provena
 at a time (evaluation/output_guard.py); --overwrite starts the file afresh."""
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from .. import registry
@@ -79,16 +78,10 @@ def run(args) -> int:
 
 
 def _predict(args, records, settings, policy):
-    loaded = _load(args)
-    from ..host_interface import active_host
+    from ..evaluation.model_calls import model_calls
 
-    host = active_host()
-    generate = partial(host.generate, loaded, conv_mode=args.conv_mode, max_new_tokens=args.max_new_tokens,
-                       temperature=args.temperature, seed=args.seed)
-    rank = None
-    if policy is not None:
-        option_ids = host.option_token_ids(loaded, policy.options, args.conv_mode, complete=policy.complete)
-        rank = partial(host.rank_options, loaded, option_ids=option_ids, conv_mode=args.conv_mode)
+    generate, rank = model_calls(_load(args), args.conv_mode, args.max_new_tokens, args.temperature, args.seed,
+                                 policy)
     return run_eval(records, args.data, args.image_folder, args.out, settings, generate=generate, rank=rank,
                     policy=policy, progress=not args.no_progress)
 

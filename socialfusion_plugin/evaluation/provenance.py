@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
 from socialfusion_plugin.errors import UserInputError
+from socialfusion_plugin.json_records import read_json
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 CONFIG_FILES = ("config.json", "adapter_config.json")
@@ -44,13 +45,8 @@ def read_info(path: Path) -> Optional[Dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         return None
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise UserInputError(f"{path}: not a readable eval info file ({err}); fix or delete it") from None
-    if not isinstance(info, dict):
-        raise UserInputError(f"{path}: not an eval info file (expected a JSON object)")
-    return info
+    return read_json(path, "eval info file", dict, "an eval info file (a JSON object)", UserInputError,
+                     hint="fix or delete it")
 
 
 def file_sha256(path: Path) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional
@@ -164,13 +163,7 @@ def _shard_records(todo, batch_size: int, processes: Processes):
 
 
 def _model_calls(loaded, settings: SuiteSettings, policy):
-    from ..host_interface import active_host
+    from .model_calls import model_calls
 
-    host = active_host()
-    generate = partial(host.generate, loaded, conv_mode=settings.conv_mode, max_new_tokens=settings.max_new_tokens,
-                       temperature=settings.temperature, seed=settings.seed)
-    rank = None
-    if policy is not None:
-        option_ids = host.option_token_ids(loaded, policy.options, settings.conv_mode, complete=policy.complete)
-        rank = partial(host.rank_options, loaded, option_ids=option_ids, conv_mode=settings.conv_mode)
-    return generate, rank
+    return model_calls(loaded, settings.conv_mode, settings.max_new_tokens, settings.temperature, settings.seed,
+                       policy)

@@ -91,6 +91,16 @@ def test_unknown_encoder_kind_and_missing_folder_are_clear_errors(tmp_path):
         identify_encoder(f"hf_clip:{tmp_path}")
 
 
+@pytest.mark.parametrize("text, message", [("{\"model_type\": ", "config.json"),
+                                           ("[1, 2]", "expected a JSON object, got list"),
+                                           ('{"a": 1, "a": 2}', "key 'a' is listed twice")])
+def test_a_broken_config_is_an_error_naming_the_file(tmp_path, text, message):
+    (tmp_path / "config.json").write_text(text)
+    with pytest.raises(EncoderSpecError, match=message) as raised:
+        identify_encoder(f"hf_clip:{tmp_path}")
+    assert str(tmp_path / "config.json") in str(raised.value)
+
+
 def test_region_crop_and_pooling(images):
     full = load_region(ImageItem(images[0], None))
     crop = load_region(ImageItem(images[0], (0.25, 0.5, 0.75, 1.0)))

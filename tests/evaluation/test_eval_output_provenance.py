@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from socialfusion_plugin.cli.main import main
 
 
@@ -130,3 +132,16 @@ def test_provenance_normalizes_and_names_file_changes(tmp_path):
         f"model_path_weights: model.safetensors changed ({first['model_path_weights']['model.safetensors']} -> "
         f"{weights_fingerprint(model)['model.safetensors']})"]
     assert weights_fingerprint("org/hub-model") == "not a local path"
+
+
+def test_an_unreadable_eval_info_file_is_an_error_naming_it(tmp_path):
+    from socialfusion_plugin.errors import UserInputError
+    from socialfusion_plugin.evaluation.provenance import read_info
+
+    path = tmp_path / "gesture.eval.json"
+    assert read_info(path) is None  # none yet
+    for text, message in (("{\"model\": ", "gesture.eval.json"), ("[]", "expected an eval info file")):
+        path.write_text(text)
+        with pytest.raises(UserInputError, match=message) as raised:
+            read_info(path)
+        assert str(path) in str(raised.value)

@@ -9,9 +9,9 @@ CLIP or SigLIP processor file the result is the same pixels as that class gives.
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, Tuple
 
+from ...json_records import read_json
 from .base import EncoderSpecError
 from .hf_tower_layout import PREPROCESSOR, TowerLayout
 
@@ -23,12 +23,7 @@ def tower_image_processor(layout: TowerLayout, config) -> Tuple[Any, str]:
     path = layout.folder / PREPROCESSOR
     family = layout.family
     if path.is_file():
-        try:
-            values = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise EncoderSpecError(f"{path} cannot be read as JSON ({type(err).__name__}: {err})") from None
-        if not isinstance(values, dict):
-            raise EncoderSpecError(f"{path} is not a JSON object")
+        values = read_json(path, "image preprocessor config", dict, "a JSON object", EncoderSpecError)
         origin = f"{PREPROCESSOR} ({values.get('image_processor_type', 'no image_processor_type')})"
         if values.get("image_grid_pinpoints"):
             origin += ", one view at the base resolution (the VLM's high-resolution tiles are not made)"

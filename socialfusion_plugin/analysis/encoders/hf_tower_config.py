@@ -5,10 +5,10 @@ See `hf_tower_layout` for the kinds of folder; every problem is one `EncoderSpec
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from ...json_records import read_json
 from .base import EncoderSpecError
 from .hf_formats import TOWER_FAMILIES, VLM_FORMATS, TowerFamily, family_of_model_type, family_of_vision_type
 
@@ -23,13 +23,7 @@ def read_config(folder: Path) -> Dict[str, Any]:
     path = folder / CONFIG
     if not path.is_file():
         raise EncoderSpecError(f"{path} not found (expected a local Hugging Face model folder)")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise EncoderSpecError(f"{path} cannot be read as JSON ({type(err).__name__}: {err})") from None
-    if not isinstance(config, dict):
-        raise EncoderSpecError(f"{path} is not a JSON object")
-    return config
+    return read_json(path, "model config", dict, "a JSON object", EncoderSpecError)
 
 
 def classify(folder: Path, config: Dict[str, Any], vlm_only: bool):
