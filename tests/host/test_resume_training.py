@@ -25,24 +25,16 @@ import torch
 
 from socialfusion_plugin.resources import deepspeed_config
 
+from tiny_lora_run import tiny_lora_args
+
 pytestmark = pytest.mark.slow
 TOLERANCE = 1e-6
 # 16 samples, batch 4, two epochs (LLaVA runs are set by --num_train_epochs): 8 steps, checkpoints at 2, 4, 6, 8
 
 
 def resume_args(tiny_assets, color_data, output_dir, extra=()):
-    return [
-        "--model_name_or_path", str(tiny_assets.llm_dir), "--version", "v1",
-        "--data_path", str(color_data), "--image_folder", str(color_data.parent / "images"),
-        "--vision_tower", tiny_assets.vision_tower, "--mm_projector_type", "mlp2x_gelu",
-        "--mm_vision_select_layer", "-2", "--mm_use_im_start_end", "False", "--mm_use_im_patch_token", "False",
-        "--lora_enable", "True", "--lora_r", "8", "--lora_alpha", "16",
-        "--mm_projector_lr", "1e-3", "--learning_rate", "1e-2", "--seed", "3",
-        "--num_train_epochs", "2", "--per_device_train_batch_size", "4",
-        "--save_strategy", "steps", "--save_steps", "2", "--logging_steps", "1",
-        "--model_max_length", "256", "--dataloader_num_workers", "0", "--report_to", "none",
-        "--output_dir", str(output_dir), *extra,
-    ]
+    return tiny_lora_args(tiny_assets, color_data, output_dir,
+                          ("--mm_projector_lr", "1e-3", "--seed", "3", "--num_train_epochs", "2"), extra=extra)
 
 
 def command(args):

@@ -20,6 +20,7 @@ from socialfusion_plugin.host.resume import load_deepspeed_checkpoint
 from socialfusion_plugin.host.safe_load import UnsafeFileError
 from socialfusion_plugin.host.trainer import make_trainer_class
 from malicious_pickles import CreatesMarker, apply_setting
+from tiny_lora_run import tiny_lora_args
 
 SETTINGS = ["torch as is", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"]
 
@@ -144,17 +145,8 @@ def test_deepspeed_files_are_read_safely_at_resume(tmp_path, setting):
 
 
 def train_args(tiny_assets, data, output_dir, max_steps):
-    return [
-        "--model_name_or_path", str(tiny_assets.llm_dir), "--version", "v1",
-        "--data_path", str(data), "--image_folder", str(data.parent / "images"),
-        "--vision_tower", tiny_assets.vision_tower, "--mm_projector_type", "mlp2x_gelu",
-        "--mm_vision_select_layer", "-2", "--mm_use_im_start_end", "False", "--mm_use_im_patch_token", "False",
-        "--lora_enable", "True", "--lora_r", "8", "--lora_alpha", "16", "--learning_rate", "1e-2", "--seed", "3",
-        "--max_steps", str(max_steps), "--per_device_train_batch_size", "4", "--bf16", "False",
-        "--save_strategy", "steps", "--save_steps", "1", "--logging_steps", "1",
-        "--model_max_length", "256", "--dataloader_num_workers", "0", "--report_to", "none",
-        "--output_dir", str(output_dir),
-    ]
+    return tiny_lora_args(tiny_assets, data, output_dir,
+                          ("--seed", "3", "--max_steps", str(max_steps), "--bf16", "False"), save_steps=1)
 
 
 def train(args, cwd, env=None):
