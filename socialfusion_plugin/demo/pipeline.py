@@ -140,7 +140,7 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> D
     echo(f"      loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f} over {len(result.losses)} steps; saved "
          f"{run_dir.name} and {', '.join(p.name for p in checkpoints)}")
 
-    echo(f"[4/{STAGES}] evaluation of the test splits (rank mode for closed sets): the joint model, and the "
+    echo(f"[4/{STAGES}] evaluation of the test splits with eval-suite (rank mode for closed sets): the joint model, and the "
          "untrained model it started from -> report, forgetting check, greedy answers")
     untrained_dir = untrained_run_dir(workdir)
     stage_train.run_training(stage_train.untrained_command(command, untrained_dir), log, echo, env, show=False,

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Dict
 
 from ..data_layout import DataLayout
-from ..registry import TASKS
 from ..resources import data_recipe
 from .cli_calls import run_cli
 from .cue_releases import CueReleaseSizes, write_cue_releases
@@ -75,8 +74,3 @@ def prepare_data(workdir: Path, llm_dir: Path, seed: int, log: Path, echo,
     echo("      validate: no findings (images, <image> tokens, turns, label masking, length)")
     return DemoData(data_root=data_root, roots=roots, converted=converted, color_json=color_json, heldout_text=heldout,
                     merged=merged)
-
-
-def closed_set(task: str) -> bool:
-    task_object = TASKS.get(task)
-    return task_object.rank_options(task_object.options()) is not None

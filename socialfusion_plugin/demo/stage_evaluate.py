@@ -12,17 +12,16 @@ from typing import Dict, List
 from ..registry import TASKS
 from . import results_table
 from .cli_calls import run_cli  # noqa: F401  (the pipeline runs `report` through it too)
-from .stage_data import TASK_NAMES, DemoData, closed_set
+from .stage_data import TASK_NAMES, DemoData
 
 
-def evaluate_run(run_dir: Path, llm_dir: Path, data: DemoData, log: Path, tasks=TASK_NAMES) -> Dict:
-    eval_dir = run_dir / "eval"
-    for task in tasks:
-        mode = "rank" if closed_set(task) else "generate"
-        run_cli(["eval", "--model-path", run_dir, "--model-base", llm_dir, "--task", task, "--mode", mode,
-                 "--data", data.converted[task]["test"], "--out", eval_dir / f"{task}.preds.jsonl",
-                 "--batch-size", "4", "--max-new-tokens", "12", "--no-progress"], log)
-    return eval_dir
+def evaluate_run(run_dir: Path, llm_dir: Path, data: DemoData, log: Path, tasks=TASK_NAMES) -> Path:
+    """`eval-suite` over the data layout: one model load for every task's test split, rank mode
+    where the task has answer options, generation otherwise; RUN/eval/<task>.preds.jsonl and the
+    results table RUN/eval/results.md."""
+    run_cli(["eval-suite", "--model-path", run_dir, "--model-base", llm_dir, "--tasks", *tasks,
+             "--data-root", data.data_root, "--batch-size", "4", "--max-new-tokens", "12", "--no-progress"], log)
+    return run_dir / "eval"
 
 
 def forgetting_check(run_dir: Path, llm_dir: Path, data: DemoData, log: Path) -> None:
