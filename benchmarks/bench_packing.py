@@ -34,6 +34,7 @@ The timed batches are those whose unpacked padding is closest to the median of a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -166,10 +167,8 @@ def train_step(model, batch, packed: bool, max_length: int, block_mask: bool = F
     embeds, labels, real = batch
     embeds = embeds.detach().requires_grad_(True)  # the connector's output: gradient flows into it
     if packed:
-        if block_mask:  # what packing does where per-sample attention cannot run
-            with _per_sample_attention_off():
-                layout, inputs = packing_forward.packed_language_inputs(model, embeds, labels, real, max_length)
-        else:  # what --pack_sequences does
+        # what --pack_sequences does; block_mask: what it does where per-sample attention cannot run
+        with _per_sample_attention_off() if block_mask else contextlib.nullcontext():
             layout, inputs = packing_forward.packed_language_inputs(model, embeds, labels, real, max_length)
         out = model(**inputs)
         positions = layout.segment_ids.numel()

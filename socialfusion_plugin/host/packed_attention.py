@@ -23,6 +23,8 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from .packing import packed_unpad_data
+
 PER_SAMPLE_IMPLEMENTATIONS = ("sdpa", "eager")
 
 
@@ -35,19 +37,14 @@ def is_segment_layout(attention_mask: Optional[torch.Tensor]) -> bool:
 
 
 def segment_bounds(segment_ids: torch.Tensor) -> List[Tuple[int, int, int]]:
-    """(row, start, end) of every sample, in row order; samples are contiguous runs of one number."""
-    rows, length = segment_ids.shape
-    flat = segment_ids.flatten()
-    positions = torch.nonzero(flat, as_tuple=False).flatten()
-    if positions.numel() == 0:
-        return []
-    keys = torch.div(positions, length, rounding_mode="floor") * (int(flat.max()) + 1) + flat[positions]
-    _, counts = torch.unique_consecutive(keys, return_counts=True)
-    starts = torch.cumsum(counts, 0) - counts
-    first = positions[starts]
+    """(row, start, end) of every sample, in row order: the sequences FlashAttention's unpadding
+    finds in the same sample numbers (packed_unpad_data), as positions in their rows."""
+    indices, cu_seqlens, _ = packed_unpad_data(segment_ids)
+    length = segment_ids.shape[-1]
+    firsts = indices[cu_seqlens[:-1].long()].tolist()
     bounds = []
-    for position, count in zip(first.tolist(), counts.tolist()):
-        row, start = divmod(position, length)
+    for first, count in zip(firsts, (cu_seqlens[1:] - cu_seqlens[:-1]).tolist()):
+        row, start = divmod(first, length)
         bounds.append((row, start, start + count))
     return bounds
 
