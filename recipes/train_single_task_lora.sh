@@ -7,6 +7,9 @@
 # Same environment variables as recipes/train_socialfusion_lora.sh (documented there), with these defaults:
 #   DATA_RECIPE   [data_recipes/single_$TASK.yaml]
 #   OUTPUT_DIR    [runs/single-$TASK-lora]
+#   PRETRAIN_ADAPTER  required, as there: stage 1's mm_projector.bin (recipes/pretrain_connector.sh), LLaVA-1.5's
+#                 released projector where the tower matches, or "none" (connector starts untrained)
+#                 Use the joint run's PRETRAIN_ADAPTER, so the transfer table compares runs that start alike.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -6,6 +6,8 @@
 # Same environment variables as recipes/train_socialfusion_lora.sh (documented there), with these defaults:
 #   DATA_RECIPE   [data_recipes/social5_general.yaml]   expects $SOCIALFUSION_DATA/llava/llava_v1_5_mix665k.json
 #   OUTPUT_DIR    [runs/socialfusion-lora-general]
+#   PRETRAIN_ADAPTER  required, as there: stage 1's mm_projector.bin (recipes/pretrain_connector.sh), LLaVA-1.5's
+#                 released projector where the tower matches, or "none" (connector starts untrained)
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

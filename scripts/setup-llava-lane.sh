@@ -7,7 +7,8 @@
 #
 # The lane runs on Python 3.10, the Python of LLaVA's README (`conda create -n llava python=3.10`) and
 # the floor of the plugin's requires-python; beside LLaVA's pins it installs the floors of the
-# plugin's own open ranges (constraints/llava-lane-floors.txt), so CI runs the low end of every range.
+# plugin's own open ranges (constraints/llava-lane-floors.txt: the libraries LLaVA leaves unpinned or
+# lacks), so CI runs the low end of every range and the doctor counts those versions as tested.
 # Python 3.10 is taken from $SOCIALFUSION_LLAVA_PYTHON, else `python3.10` on PATH, else pyenv's.
 #
 # torch 2.1.2 from the registry is the CUDA build (several GB; it runs on a CPU), so the base set is
@@ -15,6 +16,8 @@
 # keyed by the pins; each run resets it to the recorded base versions before installing the plugin.
 # Usage: bash scripts/setup-llava-lane.sh          # the plugin with [train], as a LLaVA user installs it
 #        bash scripts/setup-llava-lane.sh test     # then the test tools too
+#        bash scripts/setup-llava-lane.sh base     # only build the cached base (LLaVA's set; no plugin);
+#                                                  # scripts/test.sh runs this while another lane tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -35,7 +38,8 @@ fi
 case "${1:-}" in
   "") extras="train" ;;
   test) extras="train,test" ;;
-  *) echo "usage: bash scripts/setup-llava-lane.sh [test]" >&2; exit 2 ;;
+  base) extras= ;;
+  *) echo "usage: bash scripts/setup-llava-lane.sh [test|base]" >&2; exit 2 ;;
 esac
 key=$( (cat "$pins" "$floors" scripts/lanes/llava_dist.py; "$base_python" --version) | sha256sum | cut -c1-12)
 lane="${SOCIALFUSION_LANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/socialfusion-plugin/lanes}/llava-c121f04-$key"
@@ -59,6 +63,7 @@ if [ ! -f "$lane/base-freeze.txt" ]; then
   freeze > "$lane/base-freeze.txt"
   echo "llava-lane: base built in $((SECONDS - started)) s"
 fi
+[ -n "$extras" ] || { echo "llava-lane: base ready ($lane)"; exit 0; }
 
 # back to LLaVA's base versions (a previous run installed the plugin, which lowers peft on purpose)
 pip_quiet uninstall --yes socialfusion-plugin 2>/dev/null || true

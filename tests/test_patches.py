@@ -53,3 +53,17 @@ def test_patched_llava_installs_the_hooks(llava_copy):
     result = subprocess.run([sys.executable, "-c", probe], cwd=llava_copy, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert str(llava_copy) in result.stdout  # the patched copy, not the installed package, was imported
+
+
+def test_the_readme_command_that_finds_llavas_folder_prints_only_that_folder():
+    """patches/README.md's `cd "$(python -c ...)"` line, run as written: stdout is the folder that holds
+    `llava/`, nothing else (importing LLaVA with DeepSpeed installed would print a log line first)."""
+    import llava
+
+    readme = (Path(__file__).parent.parent / "patches" / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith('cd "$(python -c '))
+    python_dir = os.path.dirname(sys.executable)
+    result = subprocess.run(["bash", "-c", f"{line} && pwd -P"], capture_output=True, text=True,
+                            env=dict(os.environ, PATH=python_dir + os.pathsep + os.environ["PATH"]))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(Path(llava.__file__).resolve().parent.parent)

@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import registry
 from ..data_layout import DataLayout
 from ..tasks.conversion import convert
-from .file_errors import file_errors_as_command_errors
+from .file_errors import file_errors_as_command_errors, require_writable
 from .options_arg import parse_key_values
 
 
@@ -50,6 +50,7 @@ def run(args) -> int:
     layout = DataLayout.from_env(args.data_root)
     args.root = args.root if args.root is not None else layout.release(task.name)
     args.out = args.out if args.out is not None else layout.converted(task.name, args.split)
+    require_writable(files=(("--out", args.out), ("--report", args.report)))  # before the work, not after it
     with file_errors_as_command_errors():
         report = _convert(task, args)
     print(report.summary())

@@ -13,14 +13,12 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from ..errors import CommandError, one_line  # noqa: F401 - CommandError: commands import it from here
+
 
 def command_modules() -> List[str]:
     folder = str(Path(__file__).parent)
     return sorted(info.name for info in pkgutil.iter_modules([folder]) if info.name.endswith("_cmd"))
-
-
-class CommandError(Exception):
-    """An error the user can fix; printed without a traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,24 +44,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except user_errors() as err:
-        message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-        print(f"socialfusion {args.command}: error: {message}", file=sys.stderr)
-        return 2
+    except Exception as err:  # noqa: BLE001 - user errors and machine faults are one line; the rest re-raise
+        message = one_line(err, args)
+        if message is None:
+            raise
+    print(f"socialfusion {args.command}: error: {message}", file=sys.stderr)
+    return 2
 
 
-def user_errors() -> tuple:
-    """What a user can fix, printed as one line: the plugin's own user errors, a registry lookup of an
-    unknown name, an unusable environment, and files that are missing, unreadable or not JSON/UTF-8.
-    Anything else is a bug and shows its traceback."""
-    import json
-
-    from ..errors import UserInputError  # also host.versions.HostEnvironmentError
-    from ..registry import RegistryError
-
-    return (CommandError, UserInputError, RegistryError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
-            PermissionError, json.JSONDecodeError, UnicodeDecodeError)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m socialfusion_plugin.cli.main`: run the imported module, whose CommandError is the one
+    # the commands raise (this file's own, as __main__, is a different class the handler would miss)
+    from socialfusion_plugin.cli.main import main as imported_main
+
+    sys.exit(imported_main())

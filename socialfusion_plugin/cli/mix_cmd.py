@@ -27,10 +27,15 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..data import build_mixture, load_recipe
-    from ..data.materialize import write_mixture
-    from .file_errors import file_errors_as_command_errors
+    from ..data.materialize import sole_mixture_writer, write_mixture
+    from ..data.source_cache import default_cache_dir
+    from .file_errors import file_errors_as_command_errors, require_writable
 
-    with file_errors_as_command_errors():
+    # every output, the converted-source cache included, before any source is converted
+    require_writable(files=(("--out", args.out), ("--manifest", args.manifest)),
+                     folders=(("--cache-dir", args.cache_dir if args.cache_dir is not None else default_cache_dir()),))
+    # one run per --out, held from the start: a second run is refused before it converts anything
+    with file_errors_as_command_errors(), sole_mixture_writer(args.out):
         recipe = load_recipe(args.recipe)
         mixture = build_mixture(recipe, cache_dir=args.cache_dir, progress=not args.no_progress,
                                 workers=max(1, args.workers))

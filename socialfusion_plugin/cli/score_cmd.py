@@ -14,6 +14,7 @@ from ..atomic_files import atomic_write_json
 from ..evaluation.provenance import info_path, read_info
 from ..evaluation.report import scoring_context
 from ..tasks.scoring import load_predictions, load_references, score_predictions
+from .file_errors import require_writable
 from .options_arg import parse_key_values
 
 
@@ -29,6 +30,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     task = registry.TASKS.get(args.task)
+    require_writable(files=(("--out", args.out),))
     info_file = info_path(args.predictions)  # eval's record of how the predictions were made, if any
     expected = scoring_context(read_info(info_file) or {}, task.name, info_file)
     references = load_references(args.references, task)

@@ -1,7 +1,9 @@
-"""`socialfusion tasks`: list registered tasks with their splits, label sets, options and metrics."""
+"""`socialfusion tasks`: list registered tasks with their splits, label sets, options and metrics, and
+the installed task plugins that failed to load (each as one line: entry point, distribution, cause)."""
 from __future__ import annotations
 
 import json
+import sys
 
 from .. import registry
 
@@ -35,15 +37,22 @@ def describe_task(task) -> dict:
 
 def run(args) -> int:
     from ..evaluation.suite_config import ranks_by_default
+    from ..tasks import broken_task_plugins
 
     tasks = [registry.TASKS.get(name) for name in registry.list_tasks()]
     if args.ranked:
         tasks = [task for task in tasks if ranks_by_default(task)]
+    broken = broken_task_plugins()
     if args.names:
+        # the names stay usable in a loop (`for t in $(socialfusion tasks --names)`); the broken go to stderr
         print("\n".join(task.name for task in tasks))
+        for plugin in broken:
+            print(f"socialfusion tasks: broken task plugin: {plugin.problem}", file=sys.stderr)
         return 0
     described = [describe_task(task) for task in tasks]
     if args.json:
+        described += [{"name": plugin.claims[0], "broken": plugin.problem, "entry_point": plugin.entry_point,
+                       "distribution": plugin.distribution} for plugin in broken]
         print(json.dumps(described, indent=2))
         return 0
     if not described:
@@ -61,4 +70,6 @@ def run(args) -> int:
                                                          if info["answer"]["extras"] else ""))
         arrow = "higher is better" if info["higher_is_better"] else "lower is better"
         print(f"  metrics: {', '.join(info['metrics'])} (primary: {info['primary_metric']}, {arrow})")
+    for plugin in broken:
+        print(f"{plugin.claims[0]}  (broken task plugin)\n  {plugin.problem}")
     return 0

@@ -1,7 +1,6 @@
 """`socialfusion train <LLaVA train arguments>`: the launcher, as a sub-command."""
 from __future__ import annotations
 
-import sys
 from typing import List
 
 HELP = """usage: socialfusion train [--attn_implementation {eager,sdpa,flash_attention_2}] <LLaVA train arguments>
@@ -16,7 +15,9 @@ optimizer/checkpoint fixes) and runs LLaVA's own train(). All other arguments ar
 Multi-GPU: deepspeed --num_gpus N --module socialfusion_plugin.train <same arguments>
 
 Before anything is loaded, every path is checked (model, tower weights, data and a sample of its
-images, output folder); all problems are reported together.
+images, output folder), and whether --deepspeed can run on this machine; all problems are reported
+together. A disk that fills up while a checkpoint is saved stops the run with one line naming the
+disk and the folder; rerunning the same command resumes from the last complete checkpoint.
 """
 
 
@@ -30,12 +31,6 @@ def run_passthrough(argv: List[str]) -> int:
         print(HELP)
         if not argv:
             return 2
-    from ..host_interface import HostArgumentError, HostEnvironmentError, active_host
-    from ..preflight import PreflightError, check_train_arguments
+    from ..train import run  # the same checks and one-line errors as `python -m socialfusion_plugin.train`
 
-    try:
-        check_train_arguments(argv)  # every missing path, before the hooks load LLaVA and the model
-        return active_host().train(argv)
-    except (HostEnvironmentError, HostArgumentError, PreflightError) as err:
-        print(f"socialfusion train: error: {err}", file=sys.stderr)
-        return 2
+    return run(argv)

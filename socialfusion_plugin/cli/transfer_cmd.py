@@ -24,7 +24,8 @@ def run(args) -> int:
     paths = write_transfer(table, args.out or args.joint / "eval")
     for row in table["rows"]:
         change = "n/a" if row["relative_change"] is None else f"{100 * row['relative_change']:+.2f}%"
-        flag = "  NEGATIVE TRANSFER" if row["negative_transfer"] else ""
+        flag = f"  {row['no_parseable_answers']}" if row.get("no_parseable_answers") else (
+            "  NEGATIVE TRANSFER" if row["negative_transfer"] else "")
         print(f"{row['task']}: {row['metric']} single {row['single']} joint {row['joint']} -> {change}{flag}")
     mean = table["mean_relative_change"]
     print(f"mean relative change: {'n/a' if mean is None else f'{100 * mean:+.2f}%'}")

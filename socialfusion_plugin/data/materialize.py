@@ -7,7 +7,7 @@ paths are absolute by default (LLaVA's `os.path.join(image_folder, image)` retur
 it instead (portable across machines that mount the data elsewhere); an image outside it is an error.
 Same recipe + inputs + seed -> byte-identical JSON and manifest (no timestamps, fixed key order).
 Both files are written atomically (atomic_files): a concurrent or interrupted run never leaves
-half a file under either name.
+half a file under either name; `mix` holds the output's one-writer lock for the whole run.
 """
 from __future__ import annotations
 
@@ -16,12 +16,25 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ..atomic_files import atomic_json_list, atomic_write_json
+from ..atomic_files import atomic_json_list, atomic_write_json, sole_writer
 from ..progress import progress_bar
 from .mixture import Mixture
 from socialfusion_plugin.errors import UserInputError
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+class MixtureOutputBusy(UserInputError):
+    """Another `mix` is writing the same output."""
+
+
+def sole_mixture_writer(out: Path):
+    """`<out>.lock` held for a whole `mix` run (the one-writer lock `eval --out` takes too), so two
+    runs into one output cannot both report success while one silently replaces the other."""
+    out = Path(out)
+    return sole_writer(out, lambda lock: MixtureOutputBusy(
+        f"{out}: another process is writing this mixture (it holds {lock}); wait for it to finish, "
+        "or write to another --out"))
 
 
 def default_manifest_path(out: Path) -> Path:

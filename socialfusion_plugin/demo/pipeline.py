@@ -4,15 +4,17 @@
 2. synthetic releases of the five datasets in their original formats in which every label is
    visible in the image (cue_releases), converted; a generated stand-in for the general
    instruction data; the SHIPPED recipe social5_general.yaml mixed and validated;
-3. joint SocialFusion training on that recipe on the fly, through the launcher (DeepSpeed ZeRO-2,
-   LoRA + connector, frozen tower), with progress lines;
+3. the two training stages of LLaVA-1.5: stage 1 trains the connector alone on the general stand-in's
+   images (recipes/pretrain_connector.sh's settings, a few seconds), then joint SocialFusion training
+   starts its connector from it (--pretrain_mm_mlp_adapter) on that recipe on the fly, through the
+   launcher (DeepSpeed ZeRO-2, LoRA + connector, frozen tower), with progress lines;
 4. evaluation of every task (rank mode for closed sets) for the joint model and for the untrained
    model it started from, the report with the forgetting check, and greedy answers reloaded through
    LLaVA's loader;
 5. single-task runs on the shipped single_<task>.yaml recipes and the transfer table;
 6. diagnostics: linear probes on the frozen tower, gradient conflict on the run's checkpoints;
 7. the results table (untrained, joint, single-task and chance per task) and what it shows, each
-   comparison with its 95% interval over the test samples (results_table.py, noise.py).
+   comparison with its 95% interval over the test samples (results_table.py, evaluation/compare.py).
 
 The demo writes only into a folder it created (workdir.py): a non-empty folder without its marker
 file is refused, untouched.
@@ -32,7 +34,7 @@ from ..resources import data_recipe
 from . import defaults, results_table, stage_data, stage_diagnose, stage_evaluate, stage_train
 from .cue_releases import CueReleaseSizes
 from .tiny_assets import TinyLlmShape, build_tiny_assets
-from .workdir import claim_workdir, joint_run_dir, single_run_dir, untrained_run_dir
+from .workdir import claim_workdir, joint_run_dir, pretrain_run_dir, single_run_dir, untrained_run_dir
 from socialfusion_plugin.errors import UserInputError
 
 STAGES = 7
@@ -54,6 +56,10 @@ class DemoConfig:
     # never the image; at 3e-3 it reads the cues within about a hundred steps per task
     learning_rate: float = 3e-3
     projector_learning_rate: float = 3e-3
+    # stage 1 (the connector alone, LLaVA-1.5's lr 1e-3 scaled up like the rest for the tiny model); 0 skips
+    # it and every run starts its connector from random weights
+    pretrain_steps: int = 40
+    pretrain_learning_rate: float = 1e-2
     batch_size: int = 8
     transfer: bool = True  # the single-task runs for the transfer table (five more short trainings)
     diagnose: bool = True
@@ -61,6 +67,8 @@ class DemoConfig:
 
     def __post_init__(self):
         self.workdir = Path(self.workdir)
+        if self.pretrain_steps < 0:
+            raise UserInputError(f"demo stage-1 steps must be 0 (no stage 1) or more, got {self.pretrain_steps}")
         if self.steps < 2 or self.single_task_steps < 1:
             raise UserInputError("demo needs at least 2 training steps (one intermediate checkpoint)")
         if self.batch_size < 1:
@@ -117,6 +125,27 @@ def _cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
+def _stage1(config, workdir, assets, data, env, log, echo) -> Optional[Path]:
+    """Stage 1 on the general stand-in's images (its text-only samples have nothing to align); returns the
+    projector every stage-2 run (joint, untrained, single-task) starts from, or None when skipped."""
+    if config.pretrain_steps == 0:
+        echo(f"[3/{STAGES}] stage 1 skipped (pretrain_steps 0): every run starts its connector from random "
+             "weights, on purpose")
+        return None
+    stage1_dir = pretrain_run_dir(workdir)
+    echo(f"[3/{STAGES}] stage 1: the connector alone, {config.pretrain_steps} steps of {config.batch_size} on the "
+         f"general stand-in's images (lr {config.pretrain_learning_rate:g}, plain template; LLM and tower frozen)")
+    command = stage_train.pretrain_command(assets.llm_dir, assets.vision_tower, data.color_json,
+                                           data.color_json.parent / "images", stage1_dir, config.pretrain_steps,
+                                           config.seed, config.pretrain_learning_rate, batch_size=config.batch_size)
+    losses = stage_train.run_training(command, log, echo, env, show=False, progress_label="stage 1 ",
+                                      progress_lines=2)
+    adapter = stage_train.stage1_projector(stage1_dir)
+    echo(f"      loss {losses[0]:.3f} -> {losses[-1]:.3f}; wrote {adapter.relative_to(workdir)}, which every "
+         "stage-2 run below (and the untrained model it starts from) loads as its connector")
+    return adapter
+
+
 def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> DemoResult:
     recipe = data_recipe(stage_data.GENERAL_RECIPE)
     run_dir = joint_run_dir(workdir)
@@ -129,12 +158,14 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> D
             echo(f"      DeepSpeed cannot run on this machine ({blocker}); the demo trains without it")
             deepspeed = None
     how = f"DeepSpeed {deepspeed}" if deepspeed else "no DeepSpeed"
-    echo(f"[3/{STAGES}] joint training, {config.steps} steps of {config.batch_size} on {recipe.name} on the fly "
+    adapter = _stage1(config, workdir, assets, data, env, log, echo)
+    echo(f"      stage 2: joint training, {config.steps} steps of {config.batch_size} on {recipe.name} on the fly "
          f"({how}, LoRA + connector)")
     command = stage_train.train_command(assets.llm_dir, assets.vision_tower, ["--data_recipe", str(recipe)], run_dir,
                                         config.steps, config.seed, config.learning_rate, deepspeed,
                                         batch_size=config.batch_size,
-                                        projector_learning_rate=config.projector_learning_rate)
+                                        projector_learning_rate=config.projector_learning_rate,
+                                        pretrain_adapter=adapter)
     result = DemoResult(run_dir=run_dir, losses=stage_train.run_training(command, log, echo, env))
     checkpoints = stage_train.checkpoints(run_dir)
     echo(f"      loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f} over {len(result.losses)} steps; saved "
@@ -163,7 +194,7 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> D
                 assets.llm_dir, assets.vision_tower, ["--data_recipe", str(data_recipe(f"single_{task}"))],
                 single_dir, config.single_task_steps, config.seed, config.learning_rate, None,
                 save_steps=config.single_task_steps, batch_size=config.batch_size,
-                projector_learning_rate=config.projector_learning_rate)
+                projector_learning_rate=config.projector_learning_rate, pretrain_adapter=adapter)
             stage_train.run_training(command, log, echo, env, show=False, progress_label=f"{task:<10} ",
                                      progress_lines=3)
             stage_evaluate.evaluate_run(single_dir, assets.llm_dir, data, log, tasks=(task,))

@@ -1,33 +1,64 @@
 """The demo's results: per task its primary metric for the untrained model, the joint model, the
-single-task model and chance, with how sure each comparison is (noise.py), as a console table and
-as results.md / results.json in the demo folder.
+single-task model and chance, each with its unparsed answers, and how sure each comparison is, as
+a console table and as results.md / results.json in the demo folder.
 
-Verdicts follow the 95% intervals, never the sign alone: a difference whose interval contains 0 is
-reported as within noise for that many test samples, not as transfer or as learning."""
+The numbers and verdicts are `socialfusion compare`'s (evaluation/compare.py): 95% bootstrap
+intervals over the test samples, paired differences, and no verdict at all for a side whose answers
+are mostly unparsed. This module only lays them out in the demo's columns and words."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from ..evaluation import compare
+from ..evaluation.compare_tables import threshold_note
 from ..registry import TASKS
 from ..tasks.scoring import load_references
-from . import chance, noise
+
+COLUMNS = ("untrained", "joint", "single", "chance")
+RESAMPLES = 400  # bootstrap draws: enough for a 95% interval on the demo's ~24 test samples, and quick
+COMPARISONS = (("joint", "untrained"), ("joint", "chance"), ("joint", "single"))
+# (better, worse) words of each comparison's verdict
+WORDS = {"joint-untrained": ("above untrained", "below untrained"), "joint-chance": ("above chance", "below chance"),
+         "joint-single": ("positive transfer", "negative transfer")}
 
 
 @dataclass
 class TaskResult:
-    task: str
-    metric: str
-    n: int
-    values: Dict[str, Optional[float]]  # "untrained", "joint", "single", "chance"
-    chance_answer: str
-    differences: Dict[str, Optional[noise.Difference]] = field(default_factory=dict)  # "joint-untrained", ...
+    comparison: compare.TaskComparison
 
+    @property
+    def task(self) -> str:
+        return self.comparison.task
 
-COLUMNS = ("untrained", "joint", "single", "chance")
-COMPARISONS = (("joint", "untrained"), ("joint", "chance"), ("joint", "single"))
+    @property
+    def metric(self) -> str:
+        return self.comparison.metric
+
+    @property
+    def n(self) -> int:
+        return self.comparison.n
+
+    @property
+    def chance_answer(self) -> Optional[str]:
+        return self.comparison.chance_answer
+
+    @property
+    def values(self) -> Dict[str, Optional[float]]:
+        sides = self.comparison.sides
+        return {c: sides[c].value if c in sides else None for c in COLUMNS}
+
+    @property
+    def unparsed(self) -> Dict[str, Optional[int]]:
+        """Answers without a parseable answer (unparsed or missing) per column; None: not run."""
+        sides = self.comparison.sides
+        return {c: sides[c].unanswered if c in sides else None for c in COLUMNS}
+
+    @property
+    def differences(self) -> Dict[str, compare.Pair]:
+        return {f"{p.first}-{p.second}": p for p in self.comparison.pairs}
 
 
 def task_result(task_name: str, test_json: Path, train_json: Path, predictions: Dict[str, Optional[Path]],
@@ -35,71 +66,83 @@ def task_result(task_name: str, test_json: Path, train_json: Path, predictions: 
     """predictions: column -> predictions file of that evaluation (None: not run)."""
     task = TASKS.get(task_name)
     references = load_references(test_json, task)
-    runs: Dict[str, noise.ParsedRun] = {}
+    sides: Dict[str, List[compare.ScoredRun]] = {}
     for column, path in predictions.items():
         if path is not None:
-            runs[column] = noise.parse_predictions_file(task, references, path)
-    answer = chance.constant_answer(chance.training_answers(train_json, task))
-    runs["chance"] = noise.parse_run(task, references, chance.constant_predictions(references, answer))
-    name = task.primary_metric
-    values = {column: (noise.metric(task, runs[column], name) if column in runs else None) for column in COLUMNS}
-    result = TaskResult(task_name, name, len(references), values, answer)
-    for first, second in COMPARISONS:
-        if first in runs and second in runs:
-            result.differences[f"{first}-{second}"] = noise.paired_difference(task, runs[first], runs[second], name,
-                                                                             seed=seed)
-    return result
+            sides[column] = [compare.parse_predictions_file(task, references, path)]
+    chance_side, answer = compare.chance_run(task, references, train_json)
+    sides[compare.CHANCE] = [chance_side]
+    pairs = [(a, b) for a, b in COMPARISONS if a in sides and b in sides]
+    return TaskResult(compare.compare_task(task, sides, pairs, seed=seed, resamples=RESAMPLES,
+                                           chance_answer=answer))
 
 
-def _cell(value: Optional[float]) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+def _cell(r: TaskResult, column: str) -> str:
+    """"0.456 (3/24)": the value and its unparsed answers of all answers; "n/a" when not run."""
+    side = r.comparison.sides.get(column)
+    if side is None:
+        return "n/a"
+    value = "n/a" if side.value is None else f"{side.value:.3f}"
+    return f"{value} ({side.unparsed_text()})"
 
 
 def table_lines(results: List[TaskResult]) -> List[str]:
-    header = f"{'task':<11}{'metric':<10}{'n':>4}  " + "".join(f"{c:>10}" for c in COLUMNS)
+    header = f"{'task':<11}{'metric':<10}{'n':>4}  " + "".join(f"{c:>15}" for c in COLUMNS)
     lines = [header]
     for r in results:
-        lines.append(f"{r.task:<11}{r.metric:<10}{r.n:>4}  " + "".join(f"{_cell(r.values[c]):>10}" for c in COLUMNS))
+        lines.append(f"{r.task:<11}{r.metric:<10}{r.n:>4}  " + "".join(f"{_cell(r, c):>15}" for c in COLUMNS))
+    lines.append("(in brackets: unparsed or missing answers of all answers)")
     return lines
 
 
-def verdict(difference: Optional[noise.Difference], above: str, below: str) -> str:
-    if difference is None:
+def verdict(pair: Optional[compare.Pair], better: str, worse: str) -> str:
+    """The pair's verdict in the demo's words: `better`/`worse` only outside the noise, and never
+    for a side without parseable answers."""
+    if pair is None:
         return "not measurable (metric undefined)"
-    if difference.within_noise:
-        return f"within noise: {difference.describe()}"
-    return f"{above if difference.value > 0 else below}: {difference.describe()}"
+    if pair.verdict in (compare.WITHIN_NOISE, compare.NO_PARSEABLE, compare.NOT_MEASURABLE):
+        return pair.describe()
+    return f"{better if pair.better else worse}: {pair.interval_text()}"
 
 
 def summary_lines(results: List[TaskResult]) -> List[str]:
     lines = []
     for r in results:
-        learned = verdict(r.differences.get("joint-untrained"), "above untrained", "below untrained")
-        over_chance = verdict(r.differences.get("joint-chance"), "above chance", "below chance")
-        lines.append(f"{r.task:<11}joint vs untrained {learned}")
-        lines.append(f"{'':<11}joint vs chance    {over_chance}")
-        if "joint-single" in r.differences:
-            lines.append(f"{'':<11}joint vs single    "
-                         + verdict(r.differences["joint-single"], "positive transfer", "negative transfer"))
+        for index, (first, second) in enumerate(COMPARISONS):
+            key = f"{first}-{second}"
+            if key == "joint-single" and key not in r.differences:
+                continue
+            head = f"{r.task:<11}" if index == 0 else f"{'':<11}"
+            lines.append(f"{head}{f'{first} vs {second}':<19}{verdict(r.differences.get(key), *WORDS[key])}")
     return lines
+
+
+def _comparisons_json(r: TaskResult) -> Dict:
+    out = {}
+    for key, p in r.differences.items():
+        out[key] = {"difference": p.value, "low": p.low, "high": p.high, "n": p.n, "within_noise": p.within_noise,
+                    "verdict": p.verdict, "text": verdict(p, *WORDS[key])}
+    return out
 
 
 def to_json(results: List[TaskResult]) -> Dict:
     return {"columns": list(COLUMNS),
             "chance": "score of one fixed answer for every test sample: the training split's most frequent "
                       "answer (mean point for gaze tasks)",
-            "intervals": "95% paired bootstrap over the test samples",
-            "tasks": [{"task": r.task, "metric": r.metric, "n": r.n, "values": r.values,
-                       "chance_answer": r.chance_answer, "comparisons": noise.summarize(r.differences)}
+            "intervals": f"95% paired bootstrap over the test samples ({RESAMPLES} draws)",
+            "unparsed": threshold_note(), "mostly_unparsed_threshold": compare.MOSTLY_UNPARSED,
+            "tasks": [{"task": r.task, "metric": r.metric, "n": r.n, "values": r.values, "unparsed": r.unparsed,
+                       "chance_answer": r.chance_answer, "comparisons": _comparisons_json(r)}
                       for r in results]}
 
 
 def to_markdown(results: List[TaskResult]) -> str:
     lines = ["| task | metric | n | " + " | ".join(COLUMNS) + " |", "|---|---|---|" + "---|" * len(COLUMNS)]
     for r in results:
-        lines.append(f"| {r.task} | {r.metric} | {r.n} | " + " | ".join(_cell(r.values[c]) for c in COLUMNS) + " |")
-    lines += ["", "chance: one fixed answer for every test sample (the training split's most frequent answer; "
-              "mean point for gaze tasks), scored by the task's scorer.", "",
+        lines.append(f"| {r.task} | {r.metric} | {r.n} | " + " | ".join(_cell(r, c) for c in COLUMNS) + " |")
+    lines += ["", "In brackets: unparsed or missing answers of all answers. chance: one fixed answer for every test "
+              "sample (the training split's most frequent answer; mean point for gaze tasks), scored by the task's "
+              "scorer.", "", threshold_note() + ".", "",
               "Comparisons (95% paired bootstrap intervals over the test samples):", ""]
     lines += [f"    {line}" for line in summary_lines(results)]
     return "\n".join(lines) + "\n"

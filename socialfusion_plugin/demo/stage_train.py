@@ -19,10 +19,37 @@ HOST_STEP_LINE = "socialfusion train: step"
 PROGRESS_LINES = 10  # progress lines per training run on the console
 
 
+def pretrain_command(llm_dir: Path, vision_tower: str, data_path: Path, image_folder: Path, run_dir: Path,
+                     steps: int, seed: int, learning_rate: float, connector: str = "mlp2x_gelu",
+                     batch_size: int = 8) -> List[str]:
+    """Stage 1, as recipes/pretrain_connector.sh runs it (LLaVA-1.5's pretrain.sh): the connector alone
+    (--tune_mm_mlp_adapter, no LoRA), plain template (image, then the answer), on a LLaVA JSON whose
+    records all have an image. Writes run_dir/mm_projector.bin and .safetensors; no checkpoints (LLaVA's
+    stage-1 checkpoints hold the connector only and cannot be resumed)."""
+    return [
+        sys.executable, "-m", "socialfusion_plugin.train",
+        "--model_name_or_path", str(llm_dir), "--version", "plain",
+        "--data_path", str(data_path), "--image_folder", str(image_folder),
+        "--vision_tower", vision_tower, "--mm_vision_select_layer", "-2", "--mm_projector_type", connector,
+        "--tune_mm_mlp_adapter", "True", "--mm_use_im_start_end", "False", "--mm_use_im_patch_token", "False",
+        "--learning_rate", str(learning_rate), "--weight_decay", "0.", "--warmup_ratio", "0.03",
+        "--lr_scheduler_type", "cosine", "--bf16", "False",
+        "--max_steps", str(steps), "--per_device_train_batch_size", str(batch_size), "--save_strategy", "no",
+        "--logging_steps", "1", "--model_max_length", "512", "--dataloader_num_workers", "0", "--report_to", "none",
+        "--seed", str(seed), "--output_dir", str(run_dir),
+    ]
+
+
+def stage1_projector(run_dir: Path) -> Path:
+    """What stage 1 wrote for stage 2's --pretrain_mm_mlp_adapter: the .safetensors twin (holds no code)."""
+    return Path(run_dir) / "mm_projector.safetensors"
+
+
 def train_command(llm_dir: Path, vision_tower: str, data_args: List[str], run_dir: Path, steps: int, seed: int,
                   learning_rate: float, deepspeed: Optional[str], connector: str = "mlp2x_gelu",
                   save_steps: Optional[int] = None, batch_size: int = 8,
-                  projector_learning_rate: Optional[float] = None) -> List[str]:
+                  projector_learning_rate: Optional[float] = None,
+                  pretrain_adapter: Optional[Path] = None) -> List[str]:
     # float32: a CPU gains nothing from bf16 (the GPU recipes use it), and the tiny model's small
     # updates are kept exactly
     projector_lr = learning_rate if projector_learning_rate is None else projector_learning_rate
@@ -38,6 +65,8 @@ def train_command(llm_dir: Path, vision_tower: str, data_args: List[str], run_di
         "--model_max_length", "512", "--dataloader_num_workers", "0", "--report_to", "none",
         "--group_by_modality_length", "True", "--seed", str(seed), "--output_dir", str(run_dir),
     ]
+    if pretrain_adapter is not None:  # stage 2 starts its connector from stage 1, as LLaVA-1.5 does
+        command += ["--pretrain_mm_mlp_adapter", str(pretrain_adapter)]
     if deepspeed:
         command += ["--deepspeed", str(deepspeed_config(deepspeed))]
     return command

@@ -23,10 +23,14 @@ def check_accelerator(lookup: VersionLookup = installed_version) -> List[Finding
     if lookup("deepspeed") is not None:  # without DeepSpeed there is no --deepspeed run to warn about
         blocker = deepspeed_cpu_blocker()
         if blocker is not None:
-            findings.append(Finding("deepspeed on CPU", WARNING,
-                                    f"--deepspeed cannot run on this CPU-only machine: {blocker}; "
-                                    "train here without --deepspeed"))
+            findings.append(Finding("deepspeed on CPU", WARNING, deepspeed_cannot_run(blocker)))
     return findings
+
+
+def deepspeed_cannot_run(blocker: str) -> str:
+    """The doctor's sentence; `train --deepspeed` stops with it too, before the model loads
+    (preflight/train_checks.py)."""
+    return f"--deepspeed cannot run on this CPU-only machine: {blocker}; train here without --deepspeed"
 
 
 def deepspeed_cpu_blocker():

@@ -5,17 +5,17 @@ from typing import List, Optional
 
 from . import version_checks
 from .accelerator_check import check_accelerator
-from .findings import PROBLEM, Finding
+from .findings import Finding
 from .import_checks import check_imports
 from .tower_check import check_vision_tower
 
 
 def run_checks(vision_tower: Optional[str] = None,
-               lookup: Optional[version_checks.VersionLookup] = None, untested: str = PROBLEM) -> List[Finding]:
-    """`lookup(distribution) -> version or None` defaults to the installed package metadata; `untested`
-    is the level of a version outside the tested ranges (a problem, or a warning when accepted)."""
+               lookup: Optional[version_checks.VersionLookup] = None, strict: bool = False) -> List[Finding]:
+    """`lookup(distribution) -> version or None` defaults to the installed package metadata; `strict`
+    makes a version CI never ran (inside the declared range, not known to break) a problem, not a warning."""
     lookup = lookup or version_checks.installed_version
-    findings = version_checks.check_versions(lookup, untested)
+    findings = version_checks.check_versions(lookup, strict)
     findings += check_imports()
     findings += check_accelerator(lookup)
     if vision_tower:

@@ -1,18 +1,22 @@
-"""Installed host package versions against the tested ranges and the known-breaking ones.
+"""Installed package versions against what breaks, what the plugin declares, and what CI ran.
 
-Versions are read from package metadata (nothing is imported), through `installed_version`, which
-tests replace to simulate other environments.
+Three cases, most serious first:
+- a version known to break (KNOWN_BREAKS), or outside the range the plugin declares: a problem;
+- inside the declared range but outside the versions CI ran (the lanes' lock and pins files): a warning,
+  "untested" (a problem with `doctor --strict`), since a new release of a library is not a fault;
+- inside what CI ran: ok.
+Versions are read from package metadata (nothing is imported), through `installed_version`, which tests
+replace to simulate other environments.
 """
 from __future__ import annotations
 
 from importlib import metadata
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from packaging.specifiers import SpecifierSet
-from packaging.version import Version
 
-from .findings import OK, INFO, PROBLEM, WARNING, Finding
-from .tested_versions import KNOWN_BREAKS, OPTIONAL, TESTED
+from .findings import INFO, OK, PROBLEM, WARNING, Finding
+from .tested_versions import CHECKED, KNOWN_BREAKS, OPTIONAL, canonical, declared_ranges, public, ci_ranges
 
 VersionLookup = Callable[[str], Optional[str]]
 
@@ -24,12 +28,8 @@ def installed_version(distribution: str) -> Optional[str]:
         return None
 
 
-def _public(version: str) -> Version:
-    return Version(Version(version).public)  # 2.13.0+cpu compares as 2.13.0
-
-
-def _matches(version: str, specifier: str) -> bool:
-    return SpecifierSet(specifier).contains(_public(version), prereleases=True)
+def _matches(version: str, specifier) -> bool:
+    return SpecifierSet(str(specifier)).contains(public(version), prereleases=True)
 
 
 def known_breaks(package: str, version: str, lookup: VersionLookup) -> List[str]:
@@ -48,27 +48,37 @@ def known_breaks(package: str, version: str, lookup: VersionLookup) -> List[str]
     return messages
 
 
-def check_package(package: str, lookup: VersionLookup = installed_version, untested: str = PROBLEM) -> List[Finding]:
-    """`untested`: the level of a version outside the tested range that is not known to break: a
-    problem by default (CI never ran it), a warning with `doctor --allow-untested`."""
-    low, high = TESTED[package]
+def check_package(package: str, lookup: VersionLookup = installed_version, strict: bool = False,
+                  tested: Optional[Dict[str, Tuple[str, str]]] = None,
+                  declared: Optional[Dict[str, SpecifierSet]] = None) -> List[Finding]:
+    """`strict`: an untested version is a problem instead of a warning. `tested` ({package: (low, high)})
+    and `declared` ({canonical name: specifier}) default to the lanes' files and the plugin's metadata."""
+    tested = ci_ranges() if tested is None else tested
+    declared = declared_ranges() if declared is None else declared
     check = f"version {package}"
+    low, high = tested.get(package, (None, None))
+    ran = f"CI ran {low} .. {high}" if low else "no CI lane installs it"
     version = lookup(package)
     if version is None:
         if package in OPTIONAL:
             return [Finding(check, INFO, f"not installed; {OPTIONAL[package]}")]
-        return [Finding(check, PROBLEM, f"not installed: `pip install {package}=={low}` (tested {low} .. {high})")]
+        advice = f"`pip install {package}=={high}`" if high else f"`pip install {package}`"
+        return [Finding(check, PROBLEM, f"not installed: {advice} ({ran})")]
     broken = known_breaks(package, version, lookup)
     if broken:
         return [Finding(check, PROBLEM, message) for message in broken]
-    if not _public(low) <= _public(version) <= _public(high):
-        advice = "" if untested == WARNING else (
-            f": install a tested version (`pip install \"{package}>={low},<={high}\"`), or run "
-            "`socialfusion doctor --allow-untested` to accept it")
-        return [Finding(check, untested, f"{version} is outside the tested range {low} .. {high} "
-                                         f"(not known to break, but CI never ran it){advice}")]
+    specifier = declared.get(canonical(package))
+    if specifier is not None and not _matches(version, specifier):
+        return [Finding(check, PROBLEM, f"{version} is outside the range the plugin declares ({package}{specifier}): "
+                                        f"`pip install \"{package}{specifier}\"` ({ran})")]
+    if low is None or not public(low) <= public(version) <= public(high):
+        if strict:
+            install = f": install a tested version (`pip install \"{package}>={low},<={high}\"`)" if low else ""
+            return [Finding(check, PROBLEM, f"{version} is untested: {ran} (--strict){install}")]
+        return [Finding(check, WARNING, f"{version} is untested: {ran}; inside the declared range and not known "
+                                        "to break")]
     return [Finding(check, OK, f"{version} (tested {low} .. {high})")]
 
 
-def check_versions(lookup: VersionLookup = installed_version, untested: str = PROBLEM) -> List[Finding]:
-    return [finding for package in TESTED for finding in check_package(package, lookup, untested)]
+def check_versions(lookup: VersionLookup = installed_version, strict: bool = False) -> List[Finding]:
+    return [finding for package in CHECKED for finding in check_package(package, lookup, strict)]

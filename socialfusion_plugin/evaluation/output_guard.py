@@ -1,8 +1,9 @@
 """`eval --out`: one writer at a time, and a rerun only continues predictions made the same way.
 
-- `exclusive_output(out)` holds `<out>.lock` (filelock) for the whole run; a second process asking
-  for the same output is refused at once, with a message, instead of appending between the first
-  one's lines.
+- `exclusive_output(out)` holds `<out>.lock` for the whole run; a second process asking for the same
+  output is refused at once, with a message, instead of appending between the first one's lines. The
+  lock file goes when the run ends, and a run that ends before its first prediction (refused, failed,
+  interrupted) also removes the info file and empty predictions file it made.
 - `claim_output(out, info, overwrite)` decides, before the first prediction, whether the file may be
   continued: it holds no prediction yet, or the provenance recorded beside it (provenance.py) equals
   this run's. Otherwise it refuses, naming every difference, unless `overwrite`: then the file is
@@ -17,7 +18,7 @@ import contextlib
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
-from ..atomic_files import atomic_write_json, atomic_write_text
+from ..atomic_files import atomic_write_json, atomic_write_text, sole_writer
 from .prediction_file import scan_predictions
 from .provenance import differences, info_path, read_info
 from socialfusion_plugin.errors import UserInputError
@@ -29,20 +30,37 @@ class EvalOutputError(UserInputError):
 
 @contextlib.contextmanager
 def exclusive_output(out: Path) -> Iterator[None]:
-    from filelock import FileLock, Timeout
-
+    """Hold `<out>.lock` (atomic_files.sole_writer) for the block. A block that fails, is refused or is
+    interrupted before its first prediction takes back what this run made, so a rerun finds the
+    folder as it was: the info file it wrote (when there was none) and an empty predictions file."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out) + ".lock", timeout=0)
+
+    def busy(lock: Path) -> Exception:
+        return EvalOutputError(f"{out}: another process is writing these predictions (it holds {lock}); "
+                               "wait for it to finish, or write to another --out")
+
+    with sole_writer(out, busy):
+        info_file = info_path(out)
+        had_out, had_info = out.exists(), info_file.exists()
+        try:
+            yield
+        except BaseException:
+            _remove_unused(out, info_file, had_out, had_info)
+            raise
+
+
+def _remove_unused(out: Path, info_file: Path, had_out: bool, had_info: bool) -> None:
+    """Remove the info file and the empty predictions file this run made, if it predicted nothing."""
     try:
-        lock.acquire()
-    except Timeout:
-        raise EvalOutputError(f"{out}: another process is writing these predictions (it holds {lock.lock_file}); "
-                              "wait for it to finish, or write to another --out") from None
-    try:
-        yield
-    finally:
-        lock.release()
+        if scan_predictions(out, strict=False)[0]:
+            return  # predictions were made: the info file belongs with them, and a rerun resumes
+    except OSError:  # unreadable now: leave everything as it is
+        return
+    if not had_info:
+        with contextlib.suppress(FileNotFoundError):
+            info_file.unlink()
+    if not had_out and out.is_file() and out.stat().st_size == 0:
+        out.unlink()
 
 
 def claim_output(out: Path, info: Dict[str, Any], overwrite: bool = False) -> str:

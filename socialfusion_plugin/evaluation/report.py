@@ -44,6 +44,11 @@ def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = N
     task = registry.TASKS.get(task_name)
     refs = load_references(refs_path, task)
     expected = scoring_context(info, task_name, layout.eval_info(task_name))
+    available = len(refs)
+    if expected is not None:
+        # a limited evaluation answered the first `limit` records only: score exactly those, so the
+        # metric and the counts describe what was evaluated (the rest are not "missing" answers)
+        refs = refs[:expected]
     predictions = load_predictions(layout.predictions(task_name))
     scored = score_predictions(task, refs, predictions, options, expected=expected,
                                source=str(layout.predictions(task_name)))
@@ -51,6 +56,7 @@ def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = N
     summary: Dict[str, Any] = {
         "task": task_name, "mode": info.get("mode"), "references": str(refs_path), "n": scored["n"],
         "unparsed": scored["unparsed"], "missing": scored["missing"], "extra": scored["extra"],
+        "limit": expected, "available": available,
         "primary_metric": task.primary_metric, "higher_is_better": task.higher_is_better,
         "primary_value": scored["metrics"].get(task.primary_metric), "metrics": scored["metrics"], "charts": [],
     }
@@ -115,12 +121,20 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def n_text(scored: Mapping[str, Any]) -> str:
+    """"16 (limit: first 16 of 48)" for a limited evaluation, else the count."""
+    limit, available = scored.get("limit"), scored.get("available")
+    if limit and available is not None and available > scored["n"]:
+        return f"{scored['n']} (limit: first {scored['n']} of {available})"
+    return str(scored["n"])
+
+
 def markdown(report: Mapping[str, Any]) -> str:
     lines = [f"# Evaluation report: {report['run']}", "", "| task | mode | n | unparsed | missing | metric | value |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, t in report["tasks"].items():
         arrow = "higher is better" if t["higher_is_better"] else "lower is better"
-        lines.append(f"| {name} | {t.get('mode') or 'n/a'} | {t['n']} | {t['unparsed']} | {t['missing']} | "
+        lines.append(f"| {name} | {t.get('mode') or 'n/a'} | {n_text(t)} | {t['unparsed']} | {t['missing']} | "
                      f"{t['primary_metric']} ({arrow}) | {_fmt(t['primary_value'])} |")
     forgetting = report.get("forgetting")
     if forgetting and "delta_loss" in forgetting:

@@ -11,7 +11,10 @@ from typing import Any, Dict, Mapping, Optional
 
 from .provenance import eval_provenance
 
-VERSIONED = ("socialfusion-plugin", "torch", "transformers", "peft", "accelerate", "deepspeed", "llava")
+VERSIONED = ("socialfusion-plugin", "torch", "transformers", "peft", "accelerate", "deepspeed")
+# LLaVA's `llava` package is installed by one of two distributions: `llava` (a source checkout,
+# `pip install -e .`) or `llava-torch` (PyPI); the versions name the one that is there.
+LLAVA_DISTRIBUTIONS = ("llava", "llava-torch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +60,7 @@ def eval_info(run: EvalRun) -> Dict[str, Any]:
         "checkpoint_kind": run.checkpoint_kind, "conv_mode": run.conv_mode, "max_new_tokens": run.max_new_tokens,
         "temperature": run.temperature, "seed": run.seed, "multi_label_threshold": run.multi_label_threshold,
         "limit": run.limit, "provenance": provenance,
+        "versions": software_versions(),  # informative: not compared on a rerun (provenance is)
     }
 
 
@@ -66,8 +70,36 @@ def software_versions() -> Dict[str, Optional[str]]:
 
     versions: Dict[str, Optional[str]] = {"python": platform.python_version()}
     for name in VERSIONED:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+        versions[name] = _version(name)
+    versions.update(llava_version())
     return versions
+
+
+def _version(distribution: str) -> Optional[str]:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def llava_version() -> Dict[str, Optional[str]]:
+    """{distribution: version} of the installed LLaVA: the distribution that provides the `llava`
+    import package when the metadata says so, else the first of LLAVA_DISTRIBUTIONS installed;
+    {"llava": None} when none is."""
+    from importlib import metadata
+
+    providers = []
+    if hasattr(metadata, "packages_distributions"):  # Python >= 3.10
+        providers = list(metadata.packages_distributions().get("llava", []))
+    for name in dict.fromkeys(providers + list(LLAVA_DISTRIBUTIONS)):
+        version = _version(name)
+        if version is not None:
+            return {name: version}
+    return {"llava": None}
+
+
+def versions_text(versions: Mapping[str, Optional[str]]) -> str:
+    """"python 3.11.9, torch 2.13.0, ..., llava-torch 1.2.2.post1" ("not installed" for None)."""
+    return ", ".join(f"{name} {version or 'not installed'}" for name, version in versions.items())

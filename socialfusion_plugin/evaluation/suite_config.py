@@ -99,7 +99,15 @@ def entry_for(task_name: str, layout: DataLayout, split: str = "test", mode: Opt
 
 def suite_from_names(names: Sequence[str], layout: DataLayout, mode: Optional[str] = None,
                      options: Optional[Mapping[str, Mapping[str, Any]]] = None) -> Suite:
-    """`all` (every registered task) or task names; `mode` forces one mode on every task."""
+    """`all` (every registered task) or task names; `mode` forces one mode on every task. `all` with an
+    installed task plugin that failed to load is refused: its tasks would be silently missing."""
+    if list(names) == ["all"]:
+        from ..tasks.plugins import broken_task_plugins
+
+        broken = broken_task_plugins()
+        if broken:
+            raise SuiteError("--tasks all: every registered task, but " + "; ".join(p.problem for p in broken)
+                             + "; fix or uninstall the plugin, or name the tasks to evaluate (--tasks T1 T2 ...)")
     chosen = registry.list_tasks() if list(names) == ["all"] else list(names)
     if "all" in chosen:
         raise SuiteError("--tasks: 'all' stands alone (it means every registered task)")

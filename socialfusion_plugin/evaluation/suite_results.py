@@ -11,11 +11,13 @@ from typing import Any, Dict, List, Mapping
 from ..atomic_files import atomic_write_json, atomic_write_text
 from .layout import RunLayout
 from .provenance import weights_fingerprint
-from .run_info import software_versions
+from .report import n_text
+from .run_info import software_versions, versions_text
 from .suite_config import Suite
 
-CSV_COLUMNS = ("task", "split", "mode", "n", "unparsed", "missing", "extra", "metric", "higher_is_better", "value",
-               "predictions", "data")
+# limit / available: a limited evaluation scored the first `limit` of the `available` records
+CSV_COLUMNS = ("task", "split", "mode", "n", "limit", "available", "unparsed", "missing", "extra", "metric",
+               "higher_is_better", "value", "predictions", "data")
 
 
 def results_table(suite: Suite, report: Mapping[str, Any], command: str, model_path: Path, model_base,
@@ -29,7 +31,7 @@ def results_table(suite: Suite, report: Mapping[str, Any], command: str, model_p
             "metric": scored["primary_metric"], "higher_is_better": scored["higher_is_better"],
             "value": scored["primary_value"], "metrics": scored["metrics"],
             "predictions": f"{entry.task}.preds.jsonl", "data": str(Path(entry.data).resolve()),
-            "options": dict(entry.options), "limit": entry.limit,
+            "options": dict(entry.options), "limit": entry.limit, "available": scored.get("available"),
         })
     return {
         "command": command, "suite": suite.source,
@@ -54,14 +56,14 @@ def markdown(table: Mapping[str, Any]) -> str:
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in table["rows"]:
         arrow = "↑" if row["higher_is_better"] else "↓"
-        lines.append(f"| {row['task']} | {row['split']} | {row['mode']} | {row['n']} | {row['metric']} {arrow} | "
+        lines.append(f"| {row['task']} | {row['split']} | {row['mode']} | {n_text(row)} | {row['metric']} {arrow} | "
                      f"{_fmt(row['value'])} | {row['unparsed']} | {row['missing']} |")
     weights = checkpoint["model_path_weights"]
     lines += ["", "## Provenance", "", f"- command: `{table['command']}`", f"- suite: {table['suite']}",
               f"- processes: {table['processes']}"]
     if isinstance(weights, dict):
         lines += [f"- weights: `{name}` {fingerprint}" for name, fingerprint in weights.items()]
-    lines.append("- versions: " + ", ".join(f"{k} {v or 'not installed'}" for k, v in table["versions"].items()))
+    lines.append("- versions: " + versions_text(table["versions"]))
     return "\n".join(lines) + "\n"
 
 

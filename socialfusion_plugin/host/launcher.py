@@ -9,6 +9,7 @@ without RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT the Hugging Face trainer does no
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -99,9 +100,35 @@ def launch(argv: List[str]) -> None:
     saved_argv = sys.argv
     sys.argv = ["socialfusion train"] + argv  # HfArgumentParser reads sys.argv
     try:
-        train_module.train(attn_implementation=attn_implementation)
+        with final_save_faults(argv):
+            train_module.train(attn_implementation=attn_implementation)
     finally:
         sys.argv = saved_argv
+
+
+@contextlib.contextmanager
+def final_save_faults(argv: List[str]):
+    """A full or read-only disk while LLaVA's train() writes the final model into --output_dir (its own
+    torch.save and save_pretrained, after the last checkpoint): one error naming the folder and the
+    disk, as for a checkpoint (resume.checkpoint_save_faults), instead of torch's `unexpected pos`."""
+    from ..errors import UserInputError
+    from .resume import CheckpointSaveError, save_fault
+
+    try:
+        yield
+    except UserInputError:  # already in words (a checkpoint that could not be saved among them)
+        raise
+    except Exception as err:  # noqa: BLE001 - only a disk fault is turned into an error message
+        _, output_dir = pop_option(list(argv), "--output_dir")
+        cause = save_fault(err, output_dir) if output_dir else None
+        if cause is None:
+            raise
+        from transformers.trainer_utils import get_last_checkpoint
+
+        last = get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+        resume = (f"once fixed, rerun the same command to resume from {last}" if last
+                  else "no checkpoint is complete: once fixed, rerunning the same command starts afresh")
+        raise CheckpointSaveError(f"writing the trained model into {output_dir} failed: {cause}; {resume}") from err
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -12,13 +12,23 @@ LlamaModel's mask preparation hands them on unchanged (it would turn a mask into
 the attention forward, seeing a 2D integer mask (LlamaModel never gives its layers one in sdpa or
 eager mode), attends per sample. The layout travels as an argument of every layer, so gradient
 checkpointing recomputes the same thing. Any other mask goes to transformers' own code unchanged.
+
+Which kernel attends per sample (`select_varlen_kernel`, chosen once per device and dtype, printed
+once by the packed forward): on a CUDA device in half precision, a variable-length kernel over all
+samples of the batch at once, in this order: torch's own `torch.nn.attention.varlen.varlen_attn`
+(torch 2.10+; with flash-attn-4's kernels activated in it where `flash_attn.cute` is installed and the
+GPU is Hopper or newer); flash-attn 2's `flash_attn_varlen_func` where flash-attn is installed;
+otherwise (a CPU, float32, attention dropout, older torch without flash-attn) one sdpa or eager call
+per sample. A model loaded with `--attn_implementation flash_attention_2` takes transformers' own
+flash path (packing_forward.py), not this module.
 """
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import math
-from typing import List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +36,115 @@ import torch.nn.functional as F
 from .packing import packed_unpad_data
 
 PER_SAMPLE_IMPLEMENTATIONS = ("sdpa", "eager")
+HALF_PRECISION = (torch.float16, torch.bfloat16)
+
+
+class VarlenKernel(NamedTuple):
+    """A variable-length causal attention kernel: (q, k, v) of shape (tokens, heads, dim), int32
+    cu_seqlens (samples + 1,) and the longest sample -> (tokens, heads, dim)."""
+    name: str
+    attend: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
+
+
+def _torch_varlen_kernel() -> Optional[Callable]:
+    """torch.nn.attention.varlen.varlen_attn (torch 2.10+), causal; None where torch lacks it."""
+    try:
+        from torch.nn.attention.varlen import varlen_attn
+    except ImportError:
+        return None
+    try:  # 2.10 takes is_causal; later versions a (left, right) window, (-1, 0) being causal
+        causal = ({"is_causal": True} if "is_causal" in inspect.signature(varlen_attn).parameters
+                  else {"window_size": (-1, 0)})
+    except (TypeError, ValueError):
+        causal = {"window_size": (-1, 0)}
+
+    def attend(query, key, value, cu_seqlens, max_length):
+        return varlen_attn(query, key, value, cu_seqlens, cu_seqlens, max_length, max_length, **causal)
+
+    return attend
+
+
+def _activate_flash_attention_4(device: torch.device) -> Optional[str]:
+    """Switch torch's flash kernels to flash-attn-4's where it is installed and the GPU is Hopper or
+    newer (what FA4 is written for); returns why not, or None when active."""
+    if importlib.util.find_spec("flash_attn") is None or importlib.util.find_spec("flash_attn.cute") is None:
+        return "flash-attn-4 (flash_attn.cute) is not installed"
+    try:
+        from torch.nn.attention import activate_flash_attention_impl, current_flash_attention_impl
+    except ImportError:
+        return f"torch {torch.__version__} cannot use flash-attn-4's kernels"
+    if torch.cuda.get_device_capability(device)[0] < 9:
+        return "flash-attn-4 needs a Hopper or newer GPU"
+    try:
+        if current_flash_attention_impl() != "FA4":
+            activate_flash_attention_impl("FA4")
+    except Exception as err:  # noqa: BLE001 - any failure leaves torch's own kernels, named in the choice
+        return f"flash-attn-4 could not be activated ({type(err).__name__}: {err})"
+    return None
+
+
+def _flash_attn_2_kernel() -> Optional[Callable]:
+    try:
+        from flash_attn import flash_attn_varlen_func
+    except ImportError:
+        return None
+
+    def attend(query, key, value, cu_seqlens, max_length):
+        return flash_attn_varlen_func(query, key, value, cu_seqlens, cu_seqlens, max_length, max_length,
+                                      dropout_p=0.0, causal=True)
+
+    return attend
+
+
+_CHOSEN: Dict[Tuple[str, torch.dtype], Tuple[Optional[VarlenKernel], str]] = {}
+
+
+def select_varlen_kernel(device: torch.device, dtype: torch.dtype, dropout: float = 0.0
+                         ) -> Tuple[Optional[VarlenKernel], str]:
+    """(the variable-length kernel packed rows use, or None for one sdpa/eager call per sample;
+    a line that names the choice and why)."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return None, f"per-sample attention (variable-length kernels need a CUDA device, this is {device.type})"
+    if dtype not in HALF_PRECISION:
+        return None, f"per-sample attention (variable-length kernels need bf16 or fp16, the model is {dtype})"
+    if dropout > 0:
+        return None, "per-sample attention (attention dropout: variable-length kernels here run without it)"
+    key = (str(device), dtype)
+    if key not in _CHOSEN:
+        _CHOSEN[key] = _choose_cuda_kernel(device)
+    return _CHOSEN[key]
+
+
+def _choose_cuda_kernel(device: torch.device) -> Tuple[Optional[VarlenKernel], str]:
+    attend = _torch_varlen_kernel()
+    if attend is not None:
+        why_not_fa4 = _activate_flash_attention_4(device)
+        if why_not_fa4 is None:
+            return VarlenKernel("torch varlen_attn + flash-attn-4", attend), \
+                "torch.nn.attention.varlen.varlen_attn with flash-attn-4's kernels"
+        return VarlenKernel("torch varlen_attn", attend), \
+            f"torch.nn.attention.varlen.varlen_attn (torch {torch.__version__}; {why_not_fa4})"
+    attend = _flash_attn_2_kernel()
+    if attend is not None:
+        return VarlenKernel("flash-attn 2", attend), \
+            f"flash-attn 2's flash_attn_varlen_func (torch {torch.__version__} has no varlen_attn)"
+    return None, (f"per-sample attention (torch {torch.__version__} has no varlen_attn (2.10+) and "
+                  "flash-attn is not installed)")
+
+
+def _varlen_attention(kernel: VarlenKernel, query, key, value, segment_ids) -> torch.Tensor:
+    """All samples of the packed rows in one kernel call; (rows, heads, length, dim) in and out,
+    padding positions 0."""
+    rows, heads, length, dim = query.shape
+    indices, cu_seqlens, max_length = packed_unpad_data(segment_ids)
+
+    def tokens(tensor):  # (rows, heads, length, dim) -> the samples' tokens, (tokens, heads, dim)
+        return tensor.transpose(1, 2).reshape(rows * length, heads, dim)[indices]
+
+    out = kernel.attend(tokens(query), tokens(key), tokens(value), cu_seqlens.to(torch.int32), int(max_length))
+    full = out.new_zeros((rows * length, heads, dim)).index_put((indices,), out)
+    return full.view(rows, length, heads, dim).transpose(1, 2)
 
 
 class PackedSegments(torch.Tensor):
@@ -94,8 +213,12 @@ def packed_attention(module, hidden_states: torch.Tensor, segment_ids: torch.Ten
     query, key = modeling_llama.apply_rotary_pos_emb(query, key, cos, sin, position_ids)
     key = modeling_llama.repeat_kv(key, module.num_key_value_groups)
     value = modeling_llama.repeat_kv(value, module.num_key_value_groups)
-    attend = _causal_eager if eager else _causal_sdpa
     dropout = float(getattr(module, "attention_dropout", 0.0))
+    kernel, _ = select_varlen_kernel(query.device, query.dtype, dropout if module.training else 0.0)
+    if kernel is not None:
+        output = _varlen_attention(kernel, query, key, value, segment_ids)
+        return module.o_proj(output.transpose(1, 2).reshape(rows, length, heads * dim))
+    attend = _causal_eager if eager else _causal_sdpa
     pieces: List[List[torch.Tensor]] = [[] for _ in range(rows)]
     filled = [0] * rows
     for row, start, end in segment_bounds(segment_ids):
@@ -173,3 +296,28 @@ def per_sample_attention_ready(model) -> bool:
         return False
     return all(getattr(type(layer.self_attn).forward, "_socialfusion_packing", False)
                and supports_per_sample_attention(layer.self_attn) for layer in layers)
+
+
+_ANNOUNCED: set = set()
+
+
+def announce_packed_attention(model, dtype: torch.dtype, device: torch.device, per_sample: bool) -> Optional[str]:
+    """Print, once per process and choice, how packed rows attend (on the main process only); returns
+    the line (None when it was printed before)."""
+    import os
+
+    implementation = getattr(model.config, "_attn_implementation", None)
+    if implementation == "flash_attention_2":
+        line = "flash_attention_2: transformers' flash-attn 2 path, one variable-length sequence per sample"
+    elif per_sample:
+        dropout = float(getattr(model.config, "attention_dropout", 0.0) or 0.0) if model.training else 0.0
+        line = f"{implementation}: " + select_varlen_kernel(device, dtype, dropout)[1]
+    else:
+        line = (f"{implementation}: rows padded to the longest with a block-diagonal causal mask "
+                "(this attention class cannot attend per sample)")
+    if line in _ANNOUNCED:
+        return None
+    _ANNOUNCED.add(line)
+    if os.environ.get("RANK", "0") == "0":
+        print(f"pack_sequences: attention for packed rows: {line}", flush=True)
+    return line

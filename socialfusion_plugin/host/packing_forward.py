@@ -5,8 +5,9 @@ model's forward, wrapped here, sees it and
   1. lets LLaVA's `prepare_inputs_labels_for_multimodal` splice the image features in, unchanged;
   2. packs the spliced samples into rows (position ids restart per sample);
   3. calls LLaVA's forward with the packed embeddings and the mask the attention implementation
-     needs: sample numbers that sdpa and eager attend by, one sample at a time
-     (packed_attention.py), or that become the `cu_seqlens` of flash_attention_2's variable-length
+     needs: sample numbers that sdpa and eager attend by, one sample at a time or, on a CUDA GPU,
+     all at once in a variable-length kernel (packed_attention.py; the choice is printed at the
+     first packed batch), or that become the `cu_seqlens` of flash_attention_2's variable-length
      kernel; in both cases the rows are laid end to end, so nothing is padding. Where per-sample
      attention cannot run (tensor-parallel slices, another attention class), rows padded to the
      longest and a block-diagonal causal 4D mask.
@@ -20,7 +21,8 @@ import importlib
 
 import torch
 
-from .packed_attention import PackedSegments, install_per_sample_attention, per_sample_attention_ready
+from .packed_attention import (PackedSegments, announce_packed_attention, install_per_sample_attention,
+                               per_sample_attention_ready)
 from .packing import block_diagonal_causal_mask, pack_spliced, packed_unpad_data
 
 PACK_KEY = "pack_to_length"
@@ -66,6 +68,7 @@ def packed_language_inputs(model, embeds: torch.Tensor, labels: torch.Tensor, re
     flash = implementation == FLASH_ATTENTION
     per_sample = flash or per_sample_attention_ready(model)
     end_to_end = per_sample and not _rope_depends_on_length(model.config)
+    announce_packed_attention(model, embeds.dtype, embeds.device, per_sample and not flash)
     packed = pack_spliced(embeds, labels, real, max_length, need_padding_position=flash, end_to_end=end_to_end)
     if flash:
         mask = packed.segment_ids  # sample numbers; packed_unpad_data makes cu_seqlens from them

@@ -21,6 +21,10 @@ LLaVA's train() calls `trainer.train(resume_from_checkpoint=True)` when output_d
   sum and the not-yet-logged part are saved with every checkpoint and carried over.
 Optimizer, scheduler, RNG and the position in the data are restored by the trainer itself; the
 seeded sampler (length_sampler.py) gives the same order after a restart.
+A save that fails (a full disk, a read-only or vanished output folder: torch's writer then says only
+`unexpected pos 128 vs 0`) stops the run with a CheckpointSaveError naming the folder, the disk and
+its free space; the unfinished `tmp-checkpoint-N/` is removed (the trainer's scratch, never a
+complete checkpoint), so rerunning the same command resumes from the last complete checkpoint.
 Left as the host does it: a run set by --max_steps that ends inside an epoch, resumed from its LAST
 checkpoint, trains one step more (transformers 4.37 checks the step limit only after a step; the
 learning rate there is the schedule's end value, 0 for linear and cosine). Runs set by
@@ -32,6 +36,7 @@ import contextlib
 import glob
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
@@ -48,6 +53,100 @@ LOSS_STATE_FILE = "socialfusion_loss_state.json"
 
 class ResumeError(CheckpointError):
     """A checkpoint cannot restore the run it came from."""
+
+
+class CheckpointSaveError(CheckpointError):
+    """A checkpoint could not be written; the run can resume from the last complete one."""
+
+
+# What torch's zip writer says when a write comes up short (a full disk among others): no errno, no path.
+TORCH_WRITER_FAILURES = ("PytorchStreamWriter failed", "unexpected pos", "file write failed")
+
+
+@contextlib.contextmanager
+def checkpoint_save_faults(output_dir: str, step: int, main_process: bool = True):
+    """Around the trainer's `_save_checkpoint` of `checkpoint-<step>`: a fault of the disk becomes a
+    CheckpointSaveError; anything else (a bug) passes through untouched."""
+    final = os.path.join(output_dir, f"checkpoint-{step}")
+    # transformers 4.37 writes into tmp-checkpoint-N and renames it when complete, unless checkpoint-N
+    # already exists and is non-empty: it then writes in place, and that folder is not ours to remove
+    in_place = os.path.isdir(final) and bool(os.listdir(final))
+    try:
+        yield
+    except Exception as err:  # noqa: BLE001 - only a disk fault is turned into an error message
+        cause = save_fault(err, output_dir)
+        if cause is None:
+            raise
+        raise CheckpointSaveError(save_failure_message(output_dir, step, cause, in_place, main_process)) from err
+
+
+def save_fault(err: BaseException, output_dir: str) -> Optional[str]:
+    """The cause, in words, when `err` is the disk failing a write; else None."""
+    from ..errors import describe_environment_fault, environment_fault, free_space
+
+    fault = environment_fault(err)
+    if fault is not None:  # a plain write names no file: then the disk of the output folder is named
+        return describe_environment_fault(fault, where="writing its files", near=output_dir)
+    text = str(err)
+    if any(marker in text for marker in TORCH_WRITER_FAILURES) or "No space left" in text:
+        # the writer names neither the file nor the reason: the disk's free space is the likely one
+        first_line = text.splitlines()[0] if text else type(err).__name__
+        return f"a write came up short ({first_line}), with {free_space(output_dir)}"
+    return None
+
+
+def save_failure_message(output_dir: str, step: int, cause: str, in_place: bool, main_process: bool) -> str:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    staging = os.path.join(output_dir, f"tmp-checkpoint-{step}")
+    if in_place:
+        left = (f"checkpoint-{step} was being rewritten in place and may be incomplete: move it out of "
+                f"{output_dir} before resuming")
+    else:
+        if main_process and os.path.isdir(staging):
+            shutil.rmtree(staging, ignore_errors=True)  # the unfinished copy: frees its space, never a checkpoint
+        left = f"the unfinished {staging} was removed"
+    last = get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+    resume = (f"once fixed, rerun the same command to resume from {last}" if last
+              else "no checkpoint is complete yet: once fixed, rerunning the same command starts afresh")
+    return f"saving checkpoint-{step} into {output_dir} failed: {cause}; {left}; {resume}"
+
+
+LORA_SETTINGS = (("--lora_r", "r"), ("--lora_alpha", "lora_alpha"))
+
+
+def check_lora_settings(model, checkpoint_dir: str) -> None:
+    """Refuse to resume a LoRA run whose rank or alpha differ from the checkpoint's adapter_config.json
+    (another rank cannot load; another alpha would load and silently train a different model)."""
+    path = Path(checkpoint_dir) / "adapter_config.json"
+    configs = getattr(model, "peft_config", None)
+    if not configs or not path.is_file():
+        return
+    current = configs.get("default") or next(iter(configs.values()))
+    with open(path, encoding="utf-8") as handle:
+        saved = json.load(handle)
+    changed = [f"{flag} {saved[key]} (this run: {getattr(current, key)})" for flag, key in LORA_SETTINGS
+               if key in saved and saved[key] != getattr(current, key, saved[key])]
+    if changed:
+        raise ResumeError(f"{checkpoint_dir} was trained with {' and '.join(changed)}: {RESUME_ADVICE}")
+
+
+RESUME_ADVICE = ("rerun with the arguments the run started with to resume it, or give another --output_dir to "
+                 "start a new run")
+
+
+@contextlib.contextmanager
+def mismatched_sizes_named(checkpoint_dir: str):
+    """A checkpoint whose tensors have other shapes than the model this command builds (torch says
+    `size mismatch for <name>` over many lines): one ResumeError naming the checkpoint and a tensor."""
+    try:
+        yield
+    except RuntimeError as err:
+        lines = [line.strip() for line in str(err).splitlines() if "size mismatch" in line]
+        if not lines:
+            raise
+        raise ResumeError(f"{checkpoint_dir} does not fit the model this command builds ({lines[0].rstrip('.')}; "
+                          f"{len(lines)} tensors differ): {RESUME_ADVICE}") from None
 
 
 def resolve_checkpoint(resume_from_checkpoint, output_dir: str) -> Optional[str]:
@@ -94,7 +193,8 @@ def restore_non_lora_trainables(model, checkpoint_dir: str) -> int:
 def load_saved_module_states(src, dst) -> None:
     """DeepSpeed `custom_load_fn`: load the module states the checkpoint holds (the trainable ones,
     for a LoRA run); every trainable parameter must be among them and nothing else may be."""
-    result = dst.load_state_dict(src, strict=False)
+    with mismatched_sizes_named("the DeepSpeed checkpoint"):
+        result = dst.load_state_dict(src, strict=False)
     trainable = {name for name, p in dst.named_parameters() if p.requires_grad}
     missing = sorted(trainable & set(result.missing_keys))
     if missing or result.unexpected_keys:

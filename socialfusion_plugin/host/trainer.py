@@ -21,12 +21,17 @@
   leaves a `checkpoint-N/` without it.
 - The connector is also written as `non_lora_trainables.safetensors` (same tensors), which holds no
   code: into every checkpoint, and into the final output when LLaVA's train() calls `save_state()`,
-  just before it writes the final `.bin`. The plugin's loaders read it instead of the `.bin` (which
-  stays: stock LLaVA's loader asks for it by name).
+  just before it writes the final `.bin`. A stage-1 run (`--tune_mm_mlp_adapter`) gets
+  `mm_projector.safetensors` beside LLaVA's `mm_projector.bin` the same way. The plugin's loaders
+  read it instead of the `.bin` (which stays: stock LLaVA's loader asks for it by name).
 - Rerunning the command of a stopped run resumes from its last checkpoint and ends as the
   uninterrupted run would: connector, DeepSpeed module states, numpy RNG state and running loss
   are restored (resume.py says what the host got wrong). Every file resuming reads (rng_state.pth,
   optimizer.pt, scheduler.pt, weights, DeepSpeed's files) goes through `safe_load.read`.
+- A checkpoint that cannot be written (a full disk: torch's writer says only `unexpected pos`) stops
+  the run with one line naming the folder and the disk; the same command then resumes from the last
+  complete checkpoint (resume.checkpoint_save_faults). Resuming with another LoRA rank or alpha than
+  the checkpoint's stops before any weight is loaded (resume.check_lora_settings).
 """
 from __future__ import annotations
 
@@ -37,9 +42,10 @@ import os
 import torch
 
 from ..model.trainable_report import format_trainable_report
-from .checkpoint_files import NON_LORA_FILE, NON_LORA_SAFETENSORS
-from .resume import (deepspeed_loads_saved_module_states, loss_restoring_callback, read_loss_state,
-                     resolve_checkpoint, restore_non_lora_trainables, save_loss_state, trainer_loads)
+from .checkpoint_files import NON_LORA_FILE, NON_LORA_SAFETENSORS, PROJECTOR_FILE
+from .resume import (check_lora_settings, checkpoint_save_faults, deepspeed_loads_saved_module_states,
+                     loss_restoring_callback, mismatched_sizes_named, read_loss_state, resolve_checkpoint,
+                     restore_non_lora_trainables, save_loss_state, trainer_loads)
 from .host_loads import host_loads_read_safely
 from .progress_callback import add_training_progress
 from .safe_load import RNG_STATE, TENSORS
@@ -117,12 +123,18 @@ def save_non_lora_trainables(trainer, output_dir: str, state_getter) -> None:
         torch.save(state, os.path.join(output_dir, NON_LORA_FILE))
 
 
-def save_connector_safetensors(state, output_dir: str) -> None:
-    """`non_lora_trainables.safetensors`: the connector's tensors in a file that holds no code."""
+def save_connector_safetensors(state, output_dir: str, file_name: str = NON_LORA_SAFETENSORS) -> None:
+    """`non_lora_trainables.safetensors` (or `file_name`): the connector's tensors in a file that holds no code."""
     from safetensors.torch import save_file
 
     tensors = {name: tensor.detach().to("cpu").contiguous() for name, tensor in state.items()}
-    save_file(tensors, os.path.join(output_dir, NON_LORA_SAFETENSORS), metadata={"format": "pt"})
+    save_file(tensors, os.path.join(output_dir, file_name), metadata={"format": "pt"})
+
+
+def stage1_projector_keys(state, args) -> dict:
+    """The tensors LLaVA's stage-1 save puts into mm_projector.bin (its `keys_to_match`)."""
+    keys = ["mm_projector"] + (["embed_tokens", "embed_in"] if getattr(args, "use_im_start_end", False) else [])
+    return {name: tensor for name, tensor in state.items() if any(key in name for key in keys)}
 
 
 def make_trainer_class(base_trainer, non_lora_state_getter):
@@ -157,6 +169,8 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
             checkpoint = resolve_checkpoint(resume_from_checkpoint, self.args.output_dir)
             if checkpoint and is_main_process(self.args):
                 print(f"resuming from {checkpoint}", flush=True)
+            if checkpoint:
+                check_lora_settings(self.model, checkpoint)  # another --lora_r: a plain error, not `size mismatch`
             self._loss_carry = read_loss_state(checkpoint, self.args) if checkpoint else None
             self._running_loss = None
             deepspeed = getattr(self, "is_deepspeed_enabled", False)
@@ -165,7 +179,8 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
 
         def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
             # without DeepSpeed: the trainer loads the LoRA adapter; the connector is not part of it
-            with trainer_loads(super()._load_from_checkpoint, TENSORS), host_loads_read_safely():
+            with trainer_loads(super()._load_from_checkpoint, TENSORS), host_loads_read_safely(), \
+                    mismatched_sizes_named(resume_from_checkpoint):
                 super()._load_from_checkpoint(resume_from_checkpoint, model=model)
             if getattr(self.args, "lora_enable", False):
                 restore_non_lora_trainables(self.model, resume_from_checkpoint)
@@ -187,6 +202,12 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
                 self._loss_carry = None
             return super()._maybe_log_save_evaluate(tr_loss, *args, **kwargs)
 
+        def _save_checkpoint(self, model, trial, *args, **kwargs):
+            # a full or read-only disk: one error naming the folder and the disk, and no unfinished
+            # tmp-checkpoint-N left behind, so the same command resumes from the last complete one
+            with checkpoint_save_faults(self.args.output_dir, self.state.global_step, is_main_process(self.args)):
+                return super()._save_checkpoint(model, trial, *args, **kwargs)
+
         def _save_rng_state(self, output_dir):
             super()._save_rng_state(output_dir)
             save_loss_state(self, output_dir, getattr(self, "_running_loss", None))
@@ -200,6 +221,14 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
                 if is_main_process(self.args):
                     os.makedirs(self.args.output_dir, exist_ok=True)
                     save_connector_safetensors(state, self.args.output_dir)
+            elif getattr(self.args, "tune_mm_mlp_adapter", False):
+                # stage 1 (connector alone): LLaVA writes mm_projector.bin, a pickle, right after this;
+                # mm_projector.safetensors holds the same tensors and no code
+                state = stage1_projector_keys(non_lora_state_getter(self.model.named_parameters()), self.args)
+                if is_main_process(self.args):
+                    os.makedirs(self.args.output_dir, exist_ok=True)
+                    projector = os.path.splitext(PROJECTOR_FILE)[0] + ".safetensors"
+                    save_connector_safetensors(state, self.args.output_dir, projector)
 
         def save_model(self, output_dir=None, _internal_call=False):
             super().save_model(output_dir, _internal_call=_internal_call)

@@ -3,7 +3,8 @@
 A connector builder takes (mm_hidden_size, hidden_size) and returns an nn.Module mapping visual
 tokens (B, T, mm_hidden_size) to language embeddings (B, T', hidden_size). `linear` and
 `mlp2x_gelu` have exactly LLaVA's module layout, so LLaVA projector checkpoints
-(`mm_projector.bin`, `non_lora_trainables.bin`) load into them unchanged.
+(`mm_projector.bin`, `non_lora_trainables.bin`) load into them unchanged; `avgpool2x2_mlp2x_gelu` takes an
+`mlp2x_gelu` projector (e.g. LLaVA-1.5's released stage-1 one) into its MLP.
 """
 from __future__ import annotations
 
@@ -52,6 +53,15 @@ class PooledMLPConnector(nn.Module):
         raise UserInputError(
             f"pooled connector expects a square patch grid (optionally after one CLS token), got {count} tokens"
         )
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A projector in LLaVA-1.5's mlp2x_gelu layout (stage 1's mm_projector.bin: `0.*`, `2.*` once LLaVA
+        # strips `model.mm_projector.`) is this connector's MLP: it loads as `mlp.0.*`, `mlp.2.*`. The
+        # plugin's own checkpoints already say `mlp.` and are left alone.
+        for name in ("0.weight", "0.bias", "2.weight", "2.bias"):
+            if prefix + name in state_dict and prefix + "mlp." + name not in state_dict:
+                state_dict[prefix + "mlp." + name] = state_dict.pop(prefix + name)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         prefix, grid, side = self._split_grid(tokens)

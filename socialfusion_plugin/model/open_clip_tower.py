@@ -7,6 +7,13 @@ no gradient whatever flags the training run passes.
 LLaVA's layer selection is kept: `--mm_vision_select_layer k` indexes hidden states the way
 Hugging Face's CLIP does (index 0 = embeddings, i = output of block i, negative from the end), so
 the default -2 (second-to-last block) picks the same features for the same weights.
+
+The activation is the one the weights were trained with. OpenAI's CLIP weights use QuickGELU; open_clip
+records that on the pretrained tag (`openai`), not on the architecture (`ViT-L-14-336` is built with
+GELU, `ViT-L-14-336-quickgelu` with QuickGELU), and only warns when they differ. A tag whose weights
+need QuickGELU builds it here, so `open_clip:ViT-L-14-336@openai` computes what LLaVA-1.5's HF tower
+(`openai/clip-vit-large-patch14-336`, hidden_act quick_gelu) computes. For a local file the
+architecture decides: name a `-quickgelu` architecture for OpenAI weights.
 """
 from __future__ import annotations
 
@@ -62,7 +69,8 @@ class OpenClipVisionTower(nn.Module):
         weights_path = self.spec.resolve_weights()
         self.spec.register_architecture()
         with quiet_random_init_warning():
-            clip = open_clip.create_model(self.spec.architecture, pretrained=None, device="cpu")
+            clip = open_clip.create_model(self.spec.architecture, pretrained=None, device="cpu",
+                                          force_quick_gelu=weights_need_quick_gelu(self.spec))
         visual = clip.visual
         del clip  # the text tower is not needed; free it before loading weights
         load_visual_state_dict(visual, weights_path)
@@ -142,6 +150,17 @@ class OpenClipVisionTower(nn.Module):
     @property
     def num_patches(self) -> int:
         return self.num_patches_per_side ** 2
+
+
+def weights_need_quick_gelu(spec: OpenClipTowerSpec) -> bool:
+    """Whether the tower's pretrained tag was trained with QuickGELU (OpenAI's CLIP weights, and a few
+    others) while open_clip would build the architecture with GELU. A local checkpoint file carries no
+    such record: its architecture decides."""
+    if spec.weights_is_file:
+        return False
+    import open_clip
+
+    return bool((open_clip.get_pretrained_cfg(spec.architecture, spec.weights) or {}).get("quick_gelu"))
 
 
 class _RandomInitFilter(logging.Filter):

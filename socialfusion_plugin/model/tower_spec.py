@@ -169,11 +169,18 @@ def _resolve_pretrained_tag(architecture: str, tag: str, cache_dir: Optional[str
             return str(target)
         candidates.append(f"{url} (save it as {target})")
     where = "; or ".join(candidates) or "open_clip's release"
+    # a file carries no record of its activation: weights trained with QuickGELU (OpenAI's) need the
+    # architecture that builds it, or the tower would compute other features than the tag gives
+    file_architecture = architecture
+    if config.get("quick_gelu") and f"{architecture}-quickgelu" in open_clip.list_models():
+        file_architecture = f"{architecture}-quickgelu"
     raise VisionWeightsNotFound(
         f"weights for open_clip:{architecture}@{tag} are not on this machine and are never downloaded "
         f"at run time. Download them from {where} on a machine with internet access, then either copy "
-        "them into this machine's Hugging Face cache (HF_HOME) or pass the file directly: "
-        f"--vision_tower open_clip:{architecture}@/path/to/the/downloaded/file"
+        "them into this machine's Hugging Face cache (HF_HOME) or pass the file directly"
+        + (f" (with QuickGELU, as these weights were trained: {file_architecture} builds it)"
+           if file_architecture != architecture else "")
+        + f": --vision_tower open_clip:{file_architecture}@/path/to/the/downloaded/file"
     )
 
 

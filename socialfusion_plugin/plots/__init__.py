@@ -5,8 +5,9 @@ from .bars import per_class_bars, signed_change_bars
 from .confusion import confusion_chart
 from .errors import error_distribution
 from .heatmap import heatmap, heatmap_panels
+from .intervals import interval_panels
 from .lines import line_panels
 from .style import NA, checkpoint_name, checkpoint_title, safe_file_part, save_figure
 
 __all__ = ["NA", "checkpoint_name", "checkpoint_title", "confusion_chart", "error_distribution", "heatmap", "heatmap_panels",
-           "line_panels", "per_class_bars", "safe_file_part", "save_figure", "signed_change_bars"]
+           "interval_panels", "line_panels", "per_class_bars", "safe_file_part", "save_figure", "signed_change_bars"]

@@ -33,9 +33,10 @@ def per_class_bars(labels: Sequence[str], values: Sequence[Optional[float]], sup
 
 @style
 def signed_change_bars(names: Sequence[str], changes: Sequence[Optional[float]], title: str, ylabel: str,
-                       notes: Sequence[str] = ()):
+                       notes: Sequence[str] = (), undefined_notes: Sequence[Optional[str]] = ()):
     """Vertical bars of a relative change (positive = better), written as +x.x% above or below each
-    bar; "n/a" for an undefined change. `notes`: a line under each name (e.g. the metric)."""
+    bar; "n/a" for an undefined change, or its entry of `undefined_notes` when it says why (e.g.
+    "no parseable answers (24/24)"). `notes`: a line under each name (e.g. the metric)."""
     figure = new_figure(max(4.2, 1.05 * len(names) + 2.0), 3.8)
     ax = figure.subplots()
     percents = [None if c is None else 100 * c for c in changes]
@@ -44,9 +45,10 @@ def signed_change_bars(names: Sequence[str], changes: Sequence[Optional[float]],
            color=[UNDEFINED if p is None else BETTER if p >= 0 else "#C44E52" for p in percents])
     ax.axhline(0, color="black", linewidth=0.8)
     high = max([abs(p) for p in percents if p is not None] or [1.0])
+    why = list(undefined_notes) + [None] * len(names)
     for position, percent in enumerate(percents):
         if percent is None:
-            ax.text(position, 0.04 * high, NA, ha="center", va="bottom", fontsize=8, color="#555555", style="italic")
+            ax.text(position, 0.04 * high, why[position] or NA, ha="center", va="bottom", fontsize=8, color="#555555", style="italic")
         else:
             ax.text(position, percent + (0.04 if percent >= 0 else -0.04) * high, f"{percent:+.1f}%", ha="center",
                     va="bottom" if percent >= 0 else "top", fontsize=8)

@@ -7,6 +7,11 @@ loaders decide (never from the folder name):
 - `check_trainable_checkpoint`: `ModelHost.load_trainable` (conflict): LoRA (base from --model-base
   or adapter_config.json), full (a fresh LoRA), or a plain language model plus --vision-tower.
 In every case the tower named by config.json's `mm_vision_tower` must be resolvable here.
+
+The weight files checked are the ones the loader reads: `non_lora_trainables.safetensors` (or
+`mm_projector.safetensors`) where it lies beside the `.bin`, since the plugin's loaders read that
+twin first; `adapter_model.safetensors` before `adapter_model.bin`, as peft does. The trained
+weights (connector, LoRA) are also read whole here and refused when a tensor holds NaN or infinity.
 """
 from __future__ import annotations
 
@@ -15,9 +20,9 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from ..host_interface import CheckpointFiles, active_host
-from .weight_integrity import weight_file_problem
+from .weight_integrity import non_finite_tensor_problem, weight_file_problem
 from .locations import input_folder_problem
-from .model_folders import adapter_weights_problem, model_folder_problems
+from .model_folders import adapter_weights_problem, adapter_weights_read, model_folder_problems
 from .report import PreflightReport
 from .towers import vision_tower_problem
 
@@ -52,14 +57,14 @@ def check_loaded_checkpoint(report: PreflightReport, path_flag: str, model_path,
     if has_adapters:
         if model_base is None:
             report.add(path_flag, model_path, f"holds LoRA adapters: pass the base language model with {base_flag}")
-        report.add(path_flag, None, adapter_weights_problem(folder))
+        _check_adapters(report, path_flag, folder)
         if tower and not (folder / files.connector).is_file():
             report.add(path_flag, model_path, f"has LoRA adapters but no {files.connector} (the trained connector); "
                        "checkpoints written by `socialfusion train` always have it, stock LLaVA writes it only at "
                        "the end of training")
-        report.add(path_flag, None, _complete(folder / files.connector))
+        _check_trained(report, path_flag, _read_twin(folder / files.connector))
     elif model_base is not None and (folder / files.projector).is_file():
-        report.add(path_flag, None, _complete(folder / files.projector))
+        _check_trained(report, path_flag, _read_twin(folder / files.projector))
     else:
         for problem in model_folder_problems(folder):  # full / merged checkpoint or plain language model
             report.add(path_flag, None, problem)
@@ -99,10 +104,10 @@ def check_trainable_checkpoint(report: PreflightReport, path_flag: str, model_pa
 
 def _check_trainable_lora(report, path_flag, model_path, folder: Path, base_flag, model_base, tower) -> None:
     files = _files()
-    report.add(path_flag, None, adapter_weights_problem(folder))
+    _check_adapters(report, path_flag, folder)
     if not (folder / files.connector).is_file():
         report.add(path_flag, model_path, f"has LoRA adapters but no {files.connector} (the trained connector)")
-    report.add(path_flag, None, _complete(folder / files.connector))
+    _check_trained(report, path_flag, _read_twin(folder / files.connector))
     if not tower:
         report.add(path_flag, model_path, "config.json has no mm_vision_tower: not a LLaVA checkpoint")
     base = model_base
@@ -144,9 +149,28 @@ def _folder(report: PreflightReport, flag: str, model_path) -> Optional[Path]:
     return folder
 
 
-def _complete(path: Path) -> Optional[str]:
-    """A connector file that is there but cut short (None when absent: that is reported separately)."""
-    return weight_file_problem(path) if path.is_file() else None
+def _read_twin(path: Path) -> Path:
+    """The file the loader reads for `path` (X.bin): X.safetensors when it lies beside it (the
+    plugin's loaders read it first: host/safe_load.prefer_safetensors)."""
+    twin = path.with_suffix(".safetensors")
+    return twin if path.suffix == ".bin" and twin.is_file() else path
+
+
+def _check_adapters(report: PreflightReport, flag: str, folder: Path) -> None:
+    problem = adapter_weights_problem(folder)
+    report.add(flag, None, problem)
+    read = adapter_weights_read(folder)
+    if problem is None and read is not None:
+        report.add(flag, None, non_finite_tensor_problem(read))
+
+
+def _check_trained(report: PreflightReport, flag: str, path: Path) -> None:
+    """A trained weight file (connector) that is there: complete, and every tensor finite (absence
+    is reported separately)."""
+    if not path.is_file():
+        return
+    problem = weight_file_problem(path)
+    report.add(flag, None, problem or non_finite_tensor_problem(path))
 
 
 def _config(report: PreflightReport, flag: str, model_path, folder: Path) -> Optional[Dict[str, Any]]:

@@ -1,7 +1,9 @@
 """`socialfusion eval`: the checkpoint, its base and tower, the data and its images, the output file.
 
 - `--model-path` / `--model-base`: what LLaVA's loader will read for the checkpoint's kind
-  (`checkpoint_folders.py`), and config.json's `mm_vision_tower`;
+  (`checkpoint_folders.py`), and config.json's `mm_vision_tower`; a plain language model (no
+  `mm_vision_tower`) has no vision tower or image processor, so it can only be given `--mode loss`
+  (LLaVA's loader would build it and then fail in `process_images` on the first image);
 - `--data`: a JSON list; the images of the records eval will use (the task's records, the first
   `--limit`; none for `--text-only` or a plain language model in loss mode) are resolved as eval
   resolves them (`evaluation.records.image_path`: relative to `--image-folder`, never outside it)
@@ -22,7 +24,14 @@ def check_eval_arguments(args) -> None:
     report = PreflightReport()
     check_loaded_checkpoint(report, "--model-path", args.model_path, "--model-base", args.model_base)
     loss = args.mode == "loss"
-    images = not (loss and (args.text_only or _language_model_only(args)))
+    language_model_only = _language_model_only(args)
+    if language_model_only and not loss:
+        report.add("--model-path", args.model_path,
+                   f"is a plain language model (its config.json names no mm_vision_tower): it cannot see the images "
+                   f"of --task {args.task} (--mode {args.mode}); use a LLaVA checkpoint (a socialfusion or LLaVA "
+                   "training run, with --model-base for a LoRA run), or --mode loss (with --text-only for text "
+                   "samples only) to measure the language model's loss")
+    images = not (loss and (args.text_only or language_model_only))
 
     def keep(record) -> bool:
         if not isinstance(record, dict):

@@ -38,7 +38,7 @@ def output_folder_problem(path) -> Optional[str]:
         if not path.is_dir():
             return f"{path} is a file; give a folder"
         if not os.access(path, os.W_OK | os.X_OK):
-            return f"{path} is not writable"
+            return f"{path} is not writable{_why_not_writable(path)}"
         return None
     return _creatable(path)
 
@@ -49,7 +49,12 @@ def output_file_problem(path) -> Optional[str]:
     if path.is_dir():
         return f"{path} is a folder; give a file path"
     if path.exists():
-        return None if os.access(path, os.W_OK) else f"{path} exists and is not writable"
+        if not os.access(path, os.W_OK):
+            return f"{path} exists and is not writable{_why_not_writable(path)}"
+        # outputs are written to a temporary file beside them, then renamed: the folder must be writable too
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            return f"{path} cannot be replaced: {path.parent} is not writable{_why_not_writable(path.parent)}"
+        return None
     return _creatable(path)
 
 
@@ -60,5 +65,14 @@ def _creatable(path: Path) -> Optional[str]:
     if not parent.is_dir():
         return f"{path} cannot be created: {parent} is a file, not a folder"
     if not os.access(parent, os.W_OK | os.X_OK):
-        return f"{path} cannot be created: {parent} is not writable"
+        return f"{path} cannot be created: {parent} is not writable{_why_not_writable(parent)}"
     return None
+
+
+def _why_not_writable(path: Path) -> str:
+    """' (read-only file system)' when the disk is mounted read-only: no permission change helps then."""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): say nothing more
+        return ""
+    return " (read-only file system)" if read_only else ""

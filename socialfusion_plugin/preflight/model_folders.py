@@ -89,13 +89,14 @@ def config_problem(path: Path) -> Optional[str]:
 
 
 def present_weight_files(folder: Path) -> List[Path]:
-    """The weight files from_pretrained would read: every shard an index lists, or the single file."""
+    """The weight files from_pretrained would read: every shard an index lists, or the single file
+    (model.safetensors where both are there: transformers reads it first, and only it)."""
     for name in WEIGHT_INDEXES:
         index = folder / name
         if index.is_file():
             weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map") or {}
             return [folder / name for name in sorted({str(v) for v in weight_map.values()})]
-    return [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
+    return [folder / name for name in WEIGHT_FILES if (folder / name).is_file()][:1]
 
 
 def weight_files_problem(folder: Path) -> Optional[str]:
@@ -125,9 +126,16 @@ def _missing_shards(folder: Path, index: Path) -> Optional[str]:
     return f"{len(missing)} of {len(shards)} weight shards listed in {index} are missing: {shown}"
 
 
-def adapter_weights_problem(folder: Path) -> Optional[str]:
+def adapter_weights_read(folder: Path) -> Optional[Path]:
+    """The LoRA weight file peft reads: the first of the host's names present (safetensors first)."""
     adapter_weights = active_host().checkpoint_files.adapter_weights
     present = [Path(folder) / name for name in adapter_weights if (Path(folder) / name).is_file()]
-    if present:
-        return weight_file_problem(present[0])
+    return present[0] if present else None
+
+
+def adapter_weights_problem(folder: Path) -> Optional[str]:
+    read = adapter_weights_read(folder)
+    if read is not None:
+        return weight_file_problem(read)
+    adapter_weights = active_host().checkpoint_files.adapter_weights
     return f"{folder} has adapter_config.json but no {' or '.join(adapter_weights)} (the LoRA weights)"

@@ -3,7 +3,10 @@ before the hooks are installed and LLaVA's train() loads anything.
 
 - `--model_name_or_path`: config.json, the weights (every shard of an index) and a tokenizer;
 - `--vision_tower`: the tower's architecture and weights resolve locally (`towers.py`);
-- `--pretrain_mm_mlp_adapter`, `--deepspeed`: the files exist;
+- `--pretrain_mm_mlp_adapter`, `--deepspeed`: the files exist (the adapter also complete and finite); and
+  DeepSpeed can run on this machine
+  (on a CPU-only one the host's pins may stop it: the doctor's message, instead of an NCCL traceback
+  after the model has loaded);
 - `--data_path` (a JSON list) with `--image_folder`, its folders and a sample of its images, joined
   the way LLaVA joins them (`os.path.join(image_folder, image)`); or `--data_recipe` (`data_recipe.py`);
   exactly one of the two;
@@ -24,6 +27,7 @@ from .locations import input_file_problem, output_folder_problem
 from .model_folders import model_folder_problems
 from .report import PreflightReport
 from .towers import vision_tower_problem
+from .weight_integrity import non_finite_tensor_problem, weight_file_problem
 from socialfusion_plugin.errors import UserInputError
 
 HELP_FLAGS = ("-h", "--help")
@@ -72,11 +76,26 @@ def check_train_arguments(argv: List[str]) -> None:
         value = flag_value(argv, flag)
         if value and not (flag == "--deepspeed" and value.lstrip().startswith("{")):  # inline JSON config
             report.add(flag, None, input_file_problem(value))
+    adapter = flag_value(argv, "--pretrain_mm_mlp_adapter")
+    if adapter and os.path.isfile(adapter):
+        # the stage-1 connector the run starts from: complete, and no NaN or infinity (a diverged stage 1)
+        report.add("--pretrain_mm_mlp_adapter", None,
+                   weight_file_problem(adapter) or non_finite_tensor_problem(adapter))
+    if any(item == "--deepspeed" or item.startswith("--deepspeed=") for item in argv):
+        _check_deepspeed_runs_here(report)
     _check_data(report, argv)
     output_dir = flag_value(argv, "--output_dir")
     if output_dir:
         report.add("--output_dir", None, output_folder_problem(output_dir))
     report.raise_if_any()
+
+
+def _check_deepspeed_runs_here(report: PreflightReport) -> None:
+    from ..doctor.accelerator_check import deepspeed_cannot_run
+
+    blocker = active_host().deepspeed_cpu_blocker()  # None on GPU machines, without importing DeepSpeed
+    if blocker:
+        report.add_line(deepspeed_cannot_run(blocker))
 
 
 def _check_data(report: PreflightReport, argv: List[str]) -> None:

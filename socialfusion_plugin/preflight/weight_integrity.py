@@ -5,7 +5,11 @@ found before any model loads, instead of as a deserialization traceback minutes 
   the last tensor the header lists.
 - torch files (`.bin`, `.pt`, `.pth`): torch.save writes a zip archive; a cut one has no end of
   central directory. A legacy pickle file (torch < 1.6) cannot be checked this way and passes.
-Reads a few KiB of headers per file, never the tensors.
+`weight_file_problem` reads a few KiB of headers per file, never the tensors.
+
+`non_finite_tensor_problem` does read the tensors, one at a time: it is asked only of the weights a
+run trained (the connector and the LoRA adapters: megabytes to a few hundred), where a NaN or an
+infinity means a diverged run or a damaged file, and the loaded model would answer "" to everything.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import json
 import struct
 import zipfile
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional, Tuple
 
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024  # the format's own limit for the JSON header
 PICKLE_PROTOCOL_BYTE = 0x80
@@ -65,3 +69,61 @@ def _torch_file_problem(path: Path) -> Optional[str]:
     if first == b"PK":
         return f"{path} is a cut torch archive (no end of its zip directory): was the download or the save interrupted?"
     return f"{path} is not a torch weight file (neither a torch zip archive nor a pickle)"
+
+
+def non_finite_tensor_problem(path) -> Optional[str]:
+    """None when every floating-point tensor in the weight file `path` is finite; otherwise one
+    sentence naming the file and the first tensor holding NaN or infinity. A file that cannot be
+    read here (a cut one: `weight_file_problem` says so; a pickle that weights_only=True refuses)
+    is left to the loader, which names it."""
+    import pickle
+
+    import safetensors
+
+    path = Path(path)
+    unreadable = (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError,
+                  getattr(safetensors, "SafetensorError", OSError))
+    try:
+        for name, tensor in _tensors(path):
+            bad = _non_finite_count(tensor)
+            if bad:
+                return (f"{path}: tensor {name} holds {bad} NaN or infinite value(s) of {tensor.numel()}: the "
+                        "training diverged or the file is damaged, and a model loaded from it answers nothing "
+                        "useful; use an earlier checkpoint")
+    except unreadable:  # unreadable here: the loader reports it in its own words
+        return None
+    return None
+
+
+def _tensors(path: Path) -> Iterator[Tuple[str, object]]:
+    """(name, tensor) pairs of a state dict file, one tensor in memory at a time for .safetensors."""
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            for name in handle.keys():
+                yield name, handle.get_tensor(name)
+        return
+    # weights_only: only tensors and containers are rebuilt, no code runs (mmap: not all in memory)
+    try:  # str: torch 2.1 memory-maps only a file named by a string
+        state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError:  # a legacy (pre-zip) file cannot be memory-mapped
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    if isinstance(state, dict):
+        for name, tensor in state.items():
+            if isinstance(tensor, torch.Tensor):
+                yield str(name), tensor
+
+
+def _non_finite_count(tensor) -> int:
+    import torch
+
+    if not tensor.is_floating_point() or tensor.numel() == 0:
+        return 0
+    try:
+        finite = torch.isfinite(tensor)
+    except RuntimeError:  # a half-precision op this torch lacks on the CPU
+        finite = torch.isfinite(tensor.float())
+    return int(finite.numel() - finite.sum())

@@ -1,7 +1,8 @@
 """Data files shipped inside the package (so an installed plugin has them without the repository).
 
-`recipes/deepspeed` and `data_recipes` in the repository are links to `resources/deepspeed` and
-`resources/data_recipes`: one copy of each file, reachable from a checkout and from an install.
+`recipes/deepspeed`, `data_recipes` and `constraints` in the repository are links to `resources/deepspeed`,
+`resources/data_recipes` and `resources/constraints`: one copy of each file, reachable from a checkout and
+from an install (the doctor reads the CI lanes' pins from `constraints`).
 ZeRO-3 configs give `stage3_prefetch_bucket_size` as an integer: with transformers 4.37 "auto"
 becomes a float that DeepSpeed rejects.
 """
@@ -13,6 +14,7 @@ from typing import List
 RESOURCES = Path(__file__).parent
 DEEPSPEED_DIR = RESOURCES / "deepspeed"
 DATA_RECIPES_DIR = RESOURCES / "data_recipes"
+CONSTRAINTS_DIR = RESOURCES / "constraints"
 
 
 def list_deepspeed_configs() -> List[str]:

@@ -1,22 +1,27 @@
-"""Boxes and points of every task: which box is valid, how it is normalized, how a prompt shows it.
+"""Boxes and points of every task: which are valid, how they are normalized, how a prompt shows them.
 
 Coordinates in records are normalized to the image, [x1, y1, x2, y2] with the origin top-left.
-A box becomes a record only when it is finite and keeps a positive area inside the image; anything
-else is an `InvalidBox` that the reader turns into a counted skip, never a record:
+One rule for all five formats: a box or point becomes a record only when every number is well
+formed, finite and in range; anything else is an `InvalidBox` / `InvalidPoint` that the reader
+turns into a counted skip with its reason, never a record and never a silently changed value:
 
-- non-finite: NaN, infinity, or an integer too large for a float;
-- inverted: the second corner before the first (for readers that do not repair the order);
+- non-finite: NaN, infinity, an integer too large for a float, or text that is not a plain
+  decimal number (`1_000`, `0x10`, digits of other scripts: `float()` reads them, a release never writes them);
+- inverted: the second corner before the first (or a negative width or height), in every format;
+  nothing in a file says which corner is the mistake, so no reader swaps them;
 - zero area: no width or no height (also after rounding to the digits the record stores);
-- outside the image: a box with area that has none left once clamped to the image.
+- outside the image: a box with area that has none left once clamped to the image;
+- out of range: a corner more than BOX_MARGIN of the image beyond its border, or a point more
+  than POINT_MARGIN beyond it (`1e308` is damage, not a box reaching past the border).
 
-Repairs that a release's readers apply on purpose stay theirs to choose: pixel boxes whose corners
-come in the wrong order are the same rectangle (`order_corners=True`: GazeFollow documents it), and a
-box reaching past the border is clamped to it. What is degenerate after the repair is still refused.
+The one repair kept: what reaches a little past the border (within the margins) is clamped to it,
+as the releases document (GazeFollow head boxes, VideoAttentionTarget's slightly negative gaze).
 """
 from __future__ import annotations
 
 import math
 import numbers
+import re
 from typing import List, Optional, Sequence, Tuple
 from socialfusion_plugin.errors import UserInputError
 
@@ -24,15 +29,29 @@ NON_FINITE = "non-finite coordinate"
 INVERTED = "inverted box"
 ZERO_AREA = "zero-area box"
 OUTSIDE = "box outside the image"
+OUT_OF_RANGE = "coordinate out of range"
+
+# How far past the border (a fraction of the image's width or height) a value is still the
+# release's own imprecision, clamped to the border; farther is damage and a skip.
+BOX_MARGIN = 0.5  # boxes drawn or detected around a head or body cut by the border
+POINT_MARGIN = 0.05  # annotation noise at the border (VideoAttentionTarget's "slightly negative" gaze)
+
+# A plain decimal number as CSV releases write it. float() also reads "1_000", "nan", "infinity"
+# and digits of other scripts; none of these is a value a release writes.
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 class InvalidBox(UserInputError):
-    """A box that cannot be a record; `kind` is one of the four reasons above."""
+    """A box (or point) that cannot be a record; `kind` is one of the reasons above."""
 
     def __init__(self, kind: str, box: Sequence[object]):
         self.kind = kind
         self.box = list(box)
         super().__init__(f"{kind}: {', '.join(_show(v) for v in box)}")
+
+
+class InvalidPoint(InvalidBox):
+    """A point that cannot be a record (non-finite or out of range)."""
 
 
 def _show(value: object) -> str:
@@ -54,13 +73,32 @@ def finite_number(value: object) -> Optional[float]:
     return number if math.isfinite(number) else None
 
 
+def decimal_number(text: str) -> float:
+    """A CSV field as a float: a plain decimal number only (surrounding spaces allowed); ValueError
+    on anything else, including what float() reads but no release writes ('1_000', 'nan', 'inf')."""
+    stripped = text.strip() if isinstance(text, str) else text
+    if not isinstance(stripped, str) or not stripped.isascii() or not _DECIMAL.fullmatch(stripped):
+        raise UserInputError(f"not a decimal number: {_show(text)}")
+    return float(stripped)
+
+
 def finite_floats(values: Sequence[str]) -> List[float]:
-    """Floats from CSV fields; ValueError on text, NaN or infinity (also '1e999' and digit strings
-    too long for a float, which parse as infinity)."""
-    numbers_ = [float(v) for v in values]
+    """Floats from CSV fields; ValueError on text, NaN, infinity, '1_000' (see decimal_number),
+    '1e999' and digit strings too long for a float (which parse as infinity)."""
+    numbers_ = [decimal_number(v) for v in values]
     if not all(math.isfinite(n) for n in numbers_):
         raise UserInputError("non-finite number")
     return numbers_
+
+
+def integer_code(text: str, allowed: Sequence[int]) -> Optional[int]:
+    """A code column ('1', '0', '-1'; '1.0' as some exports write it) as one of `allowed`, or None
+    for anything else ('1.9' is not 1; '1_000' is not a number)."""
+    try:
+        value = decimal_number(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() and int(value) in allowed else None
 
 
 def clamp01(value: float) -> float:
@@ -91,23 +129,30 @@ def union_box(boxes) -> Optional[List[float]]:
     return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
 
 
-def pixel_box(box: Sequence[object], width: float, height: float, digits: int,
-              order_corners: bool = True) -> List[float]:
+def pixel_box(box: Sequence[object], width: float, height: float, digits: int) -> List[float]:
     """[x1, y1, x2, y2] in pixels of a `width` x `height` image (both positive and finite) ->
     normalized and clamped to the image, not rounded (the reader rounds as its records do).
     `digits`: the decimals the record keeps; the box must still have an area at that precision.
-    Raises InvalidBox."""
-    values = _finite_box(box)
-    x1, y1, x2, y2 = values
-    if order_corners:
-        x1, x2 = sorted((x1, x2))
-        y1, y2 = sorted((y1, y2))
-    elif x2 < x1 or y2 < y1:
+    Raises InvalidBox (inverted corners included: the same rule as every other format)."""
+    x1, y1, x2, y2 = _finite_box(box)
+    if x2 < x1 or y2 < y1:
         raise InvalidBox(INVERTED, box)
     if x1 == x2 or y1 == y2:
         raise InvalidBox(ZERO_AREA, box)
-    normalized = [clamp01(x1 / width), clamp01(y1 / height), clamp01(x2 / width), clamp01(y2 / height)]
-    return _with_area(normalized, box, digits)
+    return _with_area([x1 / width, y1 / height, x2 / width, y2 / height], box, digits)
+
+
+def image_point(point: Sequence[object], width: float = 1.0, height: float = 1.0) -> List[float]:
+    """(x, y) in pixels of a `width` x `height` image (default: already normalized) -> normalized,
+    clamped to the image when within POINT_MARGIN of it, not rounded. Raises InvalidPoint when a
+    value is not finite or lies farther outside."""
+    values = [finite_number(v) for v in point]
+    if len(values) != 2 or any(v is None for v in values):
+        raise InvalidPoint(NON_FINITE, point)
+    normalized = [values[0] / width, values[1] / height]  # type: ignore[operator]
+    if any(not -POINT_MARGIN <= v <= 1 + POINT_MARGIN for v in normalized):
+        raise InvalidPoint(OUT_OF_RANGE, point)
+    return [clamp01(v) for v in normalized]
 
 
 def xywh_box(box: Sequence[object], digits: int) -> List[float]:
@@ -119,7 +164,7 @@ def xywh_box(box: Sequence[object], digits: int) -> List[float]:
         raise InvalidBox(INVERTED, box)
     if w == 0 or h == 0:
         raise InvalidBox(ZERO_AREA, box)
-    return _with_area([clamp01(x), clamp01(y), clamp01(x + w), clamp01(y + h)], box, digits)
+    return _with_area([x, y, x + w, y + h], box, digits)
 
 
 def valid_box(box: Sequence[object]) -> List[float]:
@@ -151,9 +196,15 @@ def _finite_box(box: Sequence[object]) -> List[float]:
     return values  # type: ignore[return-value]
 
 
-def _with_area(normalized: List[float], box: Sequence[object], digits: int) -> List[float]:
+def _with_area(unclamped: List[float], box: Sequence[object], digits: int) -> List[float]:
+    """Normalized corners (in order, with area) -> clamped to the image; InvalidBox when nothing is
+    left inside, when a corner lies farther than BOX_MARGIN outside, or when no area is left at
+    `digits` decimals."""
+    normalized = [clamp01(v) for v in unclamped]
     if normalized[2] <= normalized[0] or normalized[3] <= normalized[1]:
         raise InvalidBox(OUTSIDE, box)
+    if any(not -BOX_MARGIN <= v <= 1 + BOX_MARGIN for v in unclamped):
+        raise InvalidBox(OUT_OF_RANGE, box)
     x1, y1, x2, y2 = (round(v, digits) for v in normalized)
     if x2 <= x1 or y2 <= y1:
         raise InvalidBox(ZERO_AREA, box)

@@ -10,13 +10,18 @@ worker is mid-way through sending a part's result can leave it waiting forever f
   a few seconds) and joined, without reading or waiting on anything they may be half-way through;
 - workers ignore SIGINT (Ctrl-C in a terminal reaches the whole process group; the parent alone
   decides) and have SIGTERM's default action back, so terminating them is immediate;
-- a worker that dies (killed, out of memory) is an error naming it, not a wait.
+- a worker that dies (killed, out of memory) is an error naming it, not a wait;
+- on Linux each worker asks the kernel to SIGKILL it when its parent dies (prctl PR_SET_PDEATHSIG),
+  so a parent killed with SIGKILL, which runs no `finally` and no exit hook, still leaves no worker.
 """
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import os
 import signal
+import sys
 import threading
 import traceback
 from multiprocessing.connection import wait
@@ -24,6 +29,8 @@ from typing import Any, Callable, Dict, Iterator, List, Sequence
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
 STOP_GRACE_SECONDS = 5.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+ORPHAN_EXIT = 128 + signal.SIGKILL  # a worker whose parent was already gone when it started
 
 
 @contextlib.contextmanager
@@ -54,8 +61,30 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _serve(function: Callable[..., List[Any]], settings: Any, tasks, results) -> None:
+def die_with_parent(parent: int) -> bool:
+    """Have the kernel SIGKILL this process when its parent dies, however the parent dies; False where
+    the platform has no such request (not Linux). The parent may have died between the fork and this
+    call, before the request existed: then this process is already an orphan and exits at once.
+
+    The kernel sends the signal when the parent THREAD that started this process ends, so workers
+    must be started by a thread that outlives them (ordered_results joins its workers before it
+    returns, in the thread that iterates it)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):  # no C library to ask (an unusual build): daemon=True still helps
+        return False
+    if os.getppid() != parent:
+        os._exit(ORPHAN_EXIT)
+    return True
+
+
+def _serve(function: Callable[..., List[Any]], settings: Any, tasks, results, parent: int) -> None:
     """A worker's loop: (index, part) in, (index, True, items) or (index, False, error) out."""
+    die_with_parent(parent)
     _worker_signals()
     while True:
         try:
@@ -78,8 +107,9 @@ class _Worker:
     def __init__(self, context, function, settings):
         tasks_out, self.tasks = context.Pipe(duplex=False)
         self.results, results_in = context.Pipe(duplex=False)
-        # daemon: should the parent die without its `finally`, multiprocessing's exit hook still ends it
-        self.process = context.Process(target=_serve, args=(function, settings, tasks_out, results_in),
+        # daemon: should the parent exit without its `finally`, multiprocessing's exit hook still ends
+        # it; a parent killed outright is covered by die_with_parent
+        self.process = context.Process(target=_serve, args=(function, settings, tasks_out, results_in, os.getpid()),
                                        daemon=True, name="socialfusion-part-worker")
         self.process.start()
         tasks_out.close()  # the parent keeps only its own ends, so a dead worker reads as EOF

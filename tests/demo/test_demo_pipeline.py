@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import torch
 
 from socialfusion_plugin.demo.cue_releases import CueReleaseSizes
 from socialfusion_plugin.demo.pipeline import DemoConfig, run_demo
@@ -17,8 +18,8 @@ SMALL = CueReleaseSizes(gesture_train_per_class=4, gesture_test_per_class=3, rel
 def test_demo_runs_every_stage_and_writes_its_outputs(tmp_path):
     lines = []
     workdir = tmp_path / "demo"
-    result = run_demo(DemoConfig(workdir=workdir, steps=6, single_task_steps=2, deepspeed=None, sizes=SMALL),
-                      echo=lines.append)
+    result = run_demo(DemoConfig(workdir=workdir, steps=6, single_task_steps=2, pretrain_steps=3, deepspeed=None,
+                                 sizes=SMALL), echo=lines.append)
     text = "\n".join(lines)
     # data: every task's splits converted with counted skips; the shipped recipe mixed and validated
     for task in TASKS:
@@ -26,6 +27,23 @@ def test_demo_runs_every_stage_and_writes_its_outputs(tmp_path):
         assert report["converted"] + report["skipped"] == report["read"] and report["converted"] > 0
     merged = json.loads((workdir / "mixed" / "social5_general.json").read_text())
     assert {r["meta"]["task"] for r in merged if "meta" in r} == set(TASKS)
+    # stage 1: the connector alone, in LLaVA's layout, and every stage-2 run starts from it
+    from safetensors.torch import load_file
+
+    stage1 = workdir / "runs" / "llava-tiny-connector-pretrain"
+    assert (stage1 / "mm_projector.bin").is_file() and "stage 1: the connector alone, 3 steps" in text
+    projector = load_file(str(stage1 / "mm_projector.safetensors"))
+    assert sorted(projector) == ["model.mm_projector.0.bias", "model.mm_projector.0.weight",
+                                 "model.mm_projector.2.bias", "model.mm_projector.2.weight"]
+    commands = [line for line in (workdir / "demo.log").read_text().splitlines()
+                if line.startswith("$ ") and "--data_recipe" in line]
+    assert len(commands) == 7  # joint, untrained, five single-task runs
+    assert all(f"--pretrain_mm_mlp_adapter {stage1 / 'mm_projector.safetensors'}" in line for line in commands)
+    # the untrained model (one step at learning rate 0) holds stage 1's connector exactly
+    untrained = load_file(str(workdir / "runs" / "llava-tiny-untrained-lora" / "non_lora_trainables.safetensors"))
+    assert {k.split("mm_projector.")[1] for k in untrained} == {k.split("mm_projector.")[1] for k in projector}
+    for key, value in untrained.items():
+        assert torch.equal(value, projector["model.mm_projector." + key.split("mm_projector.")[1]]), key
     # training on the recipe on the fly: losses, checkpoints with the connector
     assert len(result.losses) == 6
     assert (result.run_dir / "checkpoint-3" / "non_lora_trainables.bin").is_file()
@@ -57,3 +75,5 @@ def test_demo_runs_every_stage_and_writes_its_outputs(tmp_path):
 def test_demo_config_checks_itself(tmp_path):
     with pytest.raises(ValueError, match="at least 2 training steps"):
         DemoConfig(workdir=tmp_path, steps=1)
+    with pytest.raises(ValueError, match="stage-1 steps must be 0 .no stage 1. or more, got -1"):
+        DemoConfig(workdir=tmp_path, pretrain_steps=-1)

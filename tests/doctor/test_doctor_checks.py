@@ -135,7 +135,8 @@ def test_vision_tower_with_a_pretrained_tag_not_cached_says_what_to_download(tmp
     finding = check_vision_tower("open_clip:ViT-L-14-336@openai")
     assert finding.level == PROBLEM
     assert "weights for open_clip:ViT-L-14-336@openai are not on this machine" in finding.message
-    assert finding.message.endswith("--vision_tower open_clip:ViT-L-14-336@/path/to/the/downloaded/file")
+    # OpenAI's weights need QuickGELU, which a file cannot say: the -quickgelu architecture builds it
+    assert finding.message.endswith("--vision_tower open_clip:ViT-L-14-336-quickgelu@/path/to/the/downloaded/file")
 
 
 def test_vision_tower_present_locally_is_ok_without_building_a_model(tmp_path, monkeypatch):

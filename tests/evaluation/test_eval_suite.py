@@ -123,7 +123,18 @@ def test_suite_file_pins_split_mode_options_and_files(color_checkpoint, laid_out
     assert [(r["task"], r["mode"]) for r in table["rows"]] == [("relation", "generate"), ("emotion", "rank"),
                                                                ("gaze_video", "rank")]
     assert table["rows"][0]["options"] == {"granularity": "fine"}
-    assert table["rows"][2]["limit"] == 4 and table["rows"][2]["missing"] == table["rows"][2]["n"] - 4  # as `report` scores a --limit run
+    limited = table["rows"][2]
+    # exactly the 4 evaluated records are scored (none counted missing), and the table says so
+    assert (limited["limit"], limited["n"], limited["missing"]) == (4, 4, 0) and limited["available"] > 4
+    metrics = json.loads((run / "eval" / "gaze_video.metrics.json").read_text())
+    assert metrics["n"] == 4 and metrics["missing"] == 0
+    assert f"| gaze_video | test | rank | 4 (limit: first 4 of {limited['available']}) |" in (
+        run / "eval" / "results.md").read_text()
+    with open(run / "eval" / "results.csv", newline="") as handle:
+        written = {r["task"]: r for r in csv.DictReader(handle)}
+    assert (written["gaze_video"]["n"], written["gaze_video"]["limit"], written["relation"]["limit"]) == ("4", "4", "")
+    versions = table["versions"]
+    assert any(versions.get(name) for name in ("llava", "llava-torch")) == _llava_installed()
     assert table["rows"][1]["data"] == str(moved.resolve()) and table["suite"] == str(suite)
     assert len((run / "eval" / "gaze_video.preds.jsonl").read_text().splitlines()) == 4
 
@@ -183,3 +194,9 @@ def test_launcher_environment_is_checked(environ, message):
         processes_from_env(environ)
     assert processes_from_env({"RANK": "1", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}).rank == 1
     assert not processes_from_env({}).distributed
+
+
+def _llava_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("llava") is not None

@@ -90,3 +90,38 @@ def test_transfer_edge_cases(tmp_path, capsys):
     assert relative_change(2.0, 1.0, False) == pytest.approx(0.5)
     assert main(["transfer", "--single", f"gesture={tmp_path / 'nope'}", "--joint", str(tmp_path)]) == 2
     assert "gesture.metrics.json not found" in capsys.readouterr().err
+
+
+def test_transfer_says_no_parseable_answers_where_a_side_answered_nothing(tmp_path, capsys):
+    """The demo's gaze case: the single-task model answered "(0.87)" for all 24 people, so its AUC is
+    the floor value 0; no transfer is claimed, and table, chart note and printed line agree."""
+    from socialfusion_plugin.evaluation.transfer import _chart_note
+
+    joint, single = tmp_path / "joint", tmp_path / "single"
+    for run, auc, unparsed in ((joint, 0.456, 0), (single, 0.0, 24)):
+        (run / "eval").mkdir(parents=True)
+        (run / "eval" / "gaze.metrics.json").write_text(json.dumps(
+            {"task": "gaze", "n": 24, "unparsed": unparsed, "missing": 0, "metrics": {"auc": auc}}))
+    table = transfer_table({"gaze": single}, joint)
+    row = table["rows"][0]
+    assert row["relative_change"] is None and not row["negative_transfer"]
+    assert row["no_parseable_answers"] == "no parseable answers (24/24) from single"
+    assert (row["single_unparsed"], row["joint_unparsed"]) == ("24/24", "0/24")
+    assert table["no_parseable_answers"] == ["gaze"] and table["undefined"] == []
+    assert _chart_note(row["no_parseable_answers"]) == "no parseable answers (24/24)\nfrom single"
+    out = tmp_path / "transfer"
+    assert main(["transfer", "--single", f"gaze={single}", "--joint", str(joint), "--out", str(out)]) == 0
+    assert "-> n/a  no parseable answers (24/24) from single" in capsys.readouterr().out
+    markdown = (out / "transfer.md").read_text()
+    assert "| gaze | auc ↑ | 0.0000 | 24/24 | 0.4560 | 0/24 | n/a | no parseable answers (24/24) from single |" in markdown
+
+
+def test_a_limited_evaluation_is_scored_on_exactly_the_records_it_answered(tmp_path):
+    answers = {"r0": "friends", "r1": "family", "r2": "family", "r3": "couple"}  # the first 4 of 6
+    run, refs = relation_run(tmp_path, answers)
+    (run / "eval" / "relation.eval.json").write_text(json.dumps(
+        {"task": "relation", "data": str(refs), "task_options": {"granularity": "fine"}, "limit": 4}))
+    task = build_report(run)["tasks"]["relation"]
+    assert (task["n"], task["missing"], task["unparsed"], task["limit"], task["available"]) == (4, 0, 0, 4, 6)
+    assert task["metrics"]["accuracy"] == pytest.approx(3 / 4)  # not 3/6: r4, r5 were never asked
+    assert "| relation | n/a | 4 (limit: first 4 of 6) | 0 | 0 |" in (run / "eval" / "report.md").read_text()

@@ -192,8 +192,11 @@ def test_rerunning_on_a_checkpoint_with_a_malicious_rng_state_stops_naming_it(on
     rng_file = output_dir / "checkpoint-1" / "rng_state.pth"
     torch.save({"python": CreatesMarker(marker)}, rng_file)
     code, output = train(train_args(tiny_assets, data, output_dir, max_steps=2), tmp_path, env)
-    assert code != 0 and f"resuming from {output_dir / 'checkpoint-1'}" in output, output[-4000:]
+    assert code == 2 and f"resuming from {output_dir / 'checkpoint-1'}" in output, output[-4000:]
     assert f"{rng_file}: refused to load it" in output, output[-4000:]
+    # one line, no traceback
+    assert "Traceback" not in output and output.strip().splitlines()[-1].startswith(
+        f"socialfusion train: error: {rng_file}: refused to load it"), output[-4000:]
     assert not marker.exists()
 
 

@@ -1,5 +1,5 @@
-"""pyproject.toml's ranges for the host stack are the ones CI runs at both ends: each floor is the
-LLaVA lane's version (the doctor's lowest tested), and each range admits the highest tested version."""
+"""pyproject.toml's ranges for the host stack are the ones CI runs: each floor is the LLaVA lane's version
+(the doctor's lowest tested), and each range admits the highest tested version (the project lane's lock)."""
 import sys
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from socialfusion_plugin.doctor.tested_versions import TESTED
+from socialfusion_plugin.doctor.tested_versions import ci_ranges
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ def declared():
 
 
 def ranges_ci_runs():
-    return {name.lower().replace("_", "-"): versions for name, versions in TESTED.items()}
+    return {name.lower().replace("_", "-"): versions for name, versions in ci_ranges().items()}
 
 
 @pytest.mark.parametrize("name", sorted(set(declared()) & set(ranges_ci_runs())))

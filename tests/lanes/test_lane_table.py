@@ -1,4 +1,4 @@
-"""The README's table of host versions per CI lane says what the lanes' pins files install."""
+"""The README's table of host versions per CI lane says what the lanes' pins and lock files install."""
 import re
 from pathlib import Path
 
@@ -11,7 +11,7 @@ def pins(name):
         line = line.split("#", 1)[0].strip()
         if "==" in line:
             package, version = line.split("==")
-            found[package.strip().lower().replace("-", "_")] = version.strip()
+            found[package.strip().lower().replace("-", "_")] = version.strip().split("+")[0]  # 2.13.0+cpu: 2.13.0
     return found
 
 
@@ -32,9 +32,9 @@ def readme_lane_rows():
 def test_every_pinned_host_package_in_the_table_matches_its_lane():
     rows = readme_lane_rows()
     checked = 0
-    for column, pins_file in ((0, "llava-c121f04.txt"), (0, "llava-lane-floors.txt"), (1, "cpu.txt")):
+    for column, pins_file in ((0, "llava-c121f04.txt"), (0, "llava-lane-floors.txt"), (1, "project-lock.txt")):
         for package, version in pins(pins_file).items():
             if package in rows:
                 assert re.match(re.escape(version) + r"\b", rows[package][column]), (package, pins_file, rows[package])
                 checked += 1
-    assert checked >= 20  # the six floors, and torch, torchvision, transformers, tokenizers, accelerate, deepspeed, timm, ... in both
+    assert checked >= 30  # the floors, and every row in the project lane's lock, and torch, torchvision, transformers, tokenizers, accelerate, deepspeed, timm, ... in both

@@ -43,7 +43,8 @@ def test_uncached_pretrained_tag_says_what_to_download(tmp_path, monkeypatch):
     message = str(err.value)
     assert "never downloaded at run time" in message
     assert "timm/vit_large_patch14_clip_336.openai" in message  # where to get it
-    assert "--vision_tower open_clip:ViT-L-14-336@/path/to/" in message  # how to point at it
+    # how to point at it: OpenAI's weights need QuickGELU, which a file cannot say, so the -quickgelu architecture
+    assert "--vision_tower open_clip:ViT-L-14-336-quickgelu@/path/to/" in message
 
 
 def test_unknown_tag_and_architecture_are_named():

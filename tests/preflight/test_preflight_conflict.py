@@ -64,3 +64,13 @@ def test_a_complete_layout_passes_and_reaches_the_diagnostic(layout, no_model_lo
     with pytest.raises(ModelLoadReached):
         run_cli(conflict_argv(layout, checkpoints, ["--vision-tower", layout.tower]), capsys)
     assert no_model_loads == ["socialfusion_plugin.analysis.conflict.run.run_conflict"]
+
+
+def test_nan_in_a_trained_connector_is_refused_before_any_model_is_built(layout, no_model_loads, capsys):
+    import torch
+
+    torch.save({"model.mm_projector.0.weight": torch.tensor([1.0, float("nan")])}, layout.lora / "non_lora_trainables.bin")
+    status, err = run_cli(conflict_argv(layout), capsys)
+    assert status == 2, err
+    assert "non_lora_trainables.bin: tensor model.mm_projector.0.weight holds 1 NaN or infinite value(s) of 2" in err
+    assert no_model_loads == []

@@ -107,3 +107,88 @@ def test_only_the_images_eval_will_read_are_checked(layout, no_model_loads, caps
     with pytest.raises(ModelLoadReached):
         run_cli(eval_argv(layout, **{"--mode": "loss", "--task": None, "--text-only": True,
                                      "--image-folder": layout.root / "absent", "--out": layout.out / "l.json"}), capsys)
+
+
+# ---- the files the loader reads, and what is in the trained ones ------------------------------
+
+def tensors_file(path, value=1.0, size=4096):
+    """A connector-like weight file, `value` in one element (NaN for a diverged run)."""
+    import torch
+    from safetensors.torch import save_file
+
+    state = {"model.mm_projector.0.weight": torch.ones(size), "model.mm_projector.2.bias": torch.ones(8)}
+    state["model.mm_projector.2.bias"][3] = value
+    save_file(state, str(path)) if path.suffix == ".safetensors" else torch.save(state, path)
+    return path
+
+
+def head_c(path, count):
+    """`head -c COUNT`: what an interrupted copy leaves."""
+    path.write_bytes(path.read_bytes()[:count])
+
+
+TWIN_CASES = [
+    ("the .safetensors twin cut short while the .bin is whole",
+     lambda l: head_c(tensors_file(l.lora / "non_lora_trainables.safetensors"), 500),
+     ["--model-path", "non_lora_trainables.safetensors is truncated"]),
+    ("NaN in the connector (.bin)", lambda l: tensors_file(l.lora / "non_lora_trainables.bin", float("nan")),
+     ["--model-path", "non_lora_trainables.bin: tensor model.mm_projector.2.bias holds 1 NaN or infinite value(s)"]),
+    ("NaN in the connector's .safetensors twin",
+     lambda l: tensors_file(l.lora / "non_lora_trainables.safetensors", float("nan")),
+     ["non_lora_trainables.safetensors: tensor model.mm_projector.2.bias holds 1 NaN"]),
+    ("infinity in the LoRA adapters",
+     lambda l: tensors_file(l.lora / "adapter_model.safetensors", float("inf")),
+     ["adapter_model.safetensors: tensor model.mm_projector.2.bias holds 1 NaN or infinite value(s)"]),
+]
+
+
+@pytest.mark.parametrize("case, damage, fragments", TWIN_CASES, ids=[case[0] for case in TWIN_CASES])
+def test_the_read_files_are_checked_and_trained_tensors_must_be_finite(layout, no_model_loads, capsys, case, damage,
+                                                                        fragments):
+    damage(layout)
+    status, err = run_cli(eval_argv(layout), capsys)
+    assert status == 2, err
+    for fragment in fragments:
+        assert fragment in err, err
+    assert no_model_loads == []
+
+
+def test_nan_in_a_connector_only_checkpoint_is_refused(layout, no_model_loads, capsys):
+    stage1 = layout.root / "runs" / "stage1"
+    write_json(stage1 / "config.json", {"mm_vision_tower": layout.tower})
+    tensors_file(stage1 / "mm_projector.bin", float("nan"))
+    status, err = run_cli(eval_argv(layout, **{"--model-path": stage1}), capsys)
+    assert status == 2 and "mm_projector.bin: tensor model.mm_projector.2.bias holds 1 NaN" in err, err
+    assert no_model_loads == []
+
+
+def test_a_file_the_loader_does_not_read_is_not_held_against_it(layout, no_model_loads, capsys):
+    # a whole .safetensors twin is what the loader reads: a cut .bin beside it does not matter
+    tensors_file(layout.lora / "non_lora_trainables.safetensors")
+    truncate(layout.lora / "non_lora_trainables.bin")
+    # transformers reads model.safetensors where both are there
+    truncate(placeholder(layout.llm / "pytorch_model.bin"))
+    with pytest.raises(ModelLoadReached):
+        run_cli(eval_argv(layout), capsys)
+    assert no_model_loads == ["socialfusion_plugin.host.checkpoints.load_checkpoint"]
+
+
+def test_a_plain_language_model_is_refused_for_an_image_task_before_it_loads(layout, no_model_loads, capsys,
+                                                                             monkeypatch):
+    from socialfusion_plugin.host import general_loss
+
+    def reached(*args, **kwargs):
+        no_model_loads.append("general_loss.load_language_model")
+        raise ModelLoadReached("load_language_model")
+
+    monkeypatch.setattr(general_loss, "load_language_model", reached)
+    status, err = run_cli(eval_argv(layout, **{"--model-path": layout.llm, "--model-base": None}), capsys)
+    assert status == 2, err
+    assert "--model-path" in err and "is a plain language model (its config.json names no mm_vision_tower)" in err
+    assert "use a LLaVA checkpoint" in err and "--mode loss (with --text-only" in err
+    assert no_model_loads == []
+    # its loss on the data is what it can measure: that passes the checks
+    with pytest.raises(ModelLoadReached):
+        run_cli(eval_argv(layout, **{"--model-path": layout.llm, "--model-base": None, "--mode": "loss",
+                                     "--task": None, "--out": layout.out / "loss.json"}), capsys)
+    assert no_model_loads == ["general_loss.load_language_model"]

@@ -27,6 +27,16 @@ def drop(path):
     return path
 
 
+def projector(path, bias):
+    """A stage-1 mm_projector.safetensors whose second layer's bias is `bias`."""
+    import torch
+    from safetensors.torch import save_file
+
+    save_file({"model.mm_projector.0.weight": torch.zeros(4, 4), "model.mm_projector.2.bias": torch.tensor(bias)},
+              str(path))
+    return path
+
+
 # (case, change the layout and return argv changes, fragments the error must contain)
 CASES = [
     ("model folder missing", lambda l: {"--model_name_or_path": l.root / "models" / "nope"},
@@ -77,6 +87,13 @@ CASES = [
     ("seed not an integer", lambda l: {"--seed": "many"}, ["--seed must be an integer, got 'many'"]),
     ("projector file missing", lambda l: {"--pretrain_mm_mlp_adapter": l.root / "mm_projector.bin"},
      ["--pretrain_mm_mlp_adapter", "mm_projector.bin not found"]),
+    ("projector holds NaN", lambda l: {"--pretrain_mm_mlp_adapter": projector(
+        l.root / "mm_projector.safetensors", [0.0, float("nan"), 0.0, 0.0])},
+     ["--pretrain_mm_mlp_adapter: ", "mm_projector.safetensors: tensor model.mm_projector.2.bias holds 1 NaN or "
+      "infinite value(s) of 4"]),
+    ("projector cut short", lambda l: {"--pretrain_mm_mlp_adapter": l.root / "cut.safetensors"} if (
+        l.root / "cut.safetensors").write_bytes(projector(l.root / "whole.safetensors", [0.0] * 4).read_bytes()[:60])
+     else None, ["--pretrain_mm_mlp_adapter: ", "cut.safetensors is truncated"]),
 ]
 
 
@@ -154,3 +171,8 @@ def test_python_module_entry_as_a_process(layout, tmp_path):
     assert "socialfusion train: error: --vision_tower open_clip:" in result.stderr
     assert "Traceback" not in result.stderr
     assert not layout.out.exists()  # nothing was started
+
+
+def test_a_complete_finite_projector_passes(layout):
+    adapter = projector(layout.root / "mm_projector.safetensors", [0.0, 1.0, -1.0, 0.5])
+    check_train_arguments(train_argv(layout, **{"--pretrain_mm_mlp_adapter": adapter}))

@@ -65,3 +65,34 @@ def test_only_headers_are_read(tmp_path, monkeypatch):
     monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("a weight file was unpickled"))
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("a weight file was loaded"))
     assert weight_file_problem(path) is None and weight_file_problem(torch_file(tmp_path / "x.bin")) is None
+
+
+# ---- trained weights (connector, LoRA): every tensor finite ----------------------------------
+
+from socialfusion_plugin.preflight.weight_integrity import non_finite_tensor_problem  # noqa: E402
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".bin"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_non_finite_tensor_is_named_with_its_file(tmp_path, suffix, dtype, bad):
+    broken = torch.ones(4, 3, dtype=dtype)
+    broken[1, 2] = bad
+    state = {"model.mm_projector.0.weight": torch.ones(3, dtype=dtype), "model.mm_projector.2.weight": broken,
+             "steps": torch.tensor([7])}
+    path = tmp_path / f"non_lora_trainables{suffix}"
+    save_file(state, str(path)) if suffix == ".safetensors" else torch.save(state, path)
+    problem = non_finite_tensor_problem(path)
+    assert problem is not None and problem.startswith(f"{path}: tensor model.mm_projector.2.weight holds 1 NaN or "
+                                                       "infinite value(s) of 12"), problem
+    state["model.mm_projector.2.weight"] = torch.ones(4, 3, dtype=dtype)
+    save_file(state, str(path)) if suffix == ".safetensors" else torch.save(state, path)
+    assert non_finite_tensor_problem(path) is None
+
+
+def test_a_file_that_cannot_be_read_here_is_left_to_the_loader(tmp_path):
+    cut_file = cut(safetensors_file(tmp_path / "w.safetensors"), 30)
+    assert non_finite_tensor_problem(cut_file) is None and weight_file_problem(cut_file) is not None
+    code = tmp_path / "code.bin"
+    torch.save({"w": torch.zeros(2), "f": pickle.dumps}, code)  # weights_only=True refuses the function
+    assert non_finite_tensor_problem(code) is None

@@ -85,14 +85,16 @@ BAD_PIXEL_BOXES = {
 }
 
 
-def test_relation_boxes_without_area_are_skipped_and_swapped_corners_kept(tmp_path):
+def test_relation_boxes_without_area_or_with_swapped_corners_are_skipped(tmp_path):
     boxes = {name: box for name, (box, _) in BAD_PIXEL_BOXES.items()}
-    boxes["swapped"] = [40, 45, 10, 5]  # the same rectangle as [10, 5, 40, 45]
+    boxes["good"] = [10, 5, 40, 45]
+    boxes["swapped"] = [40, 45, 10, 5]  # refused like every other format's inverted box, never swapped
     records, found = _relation(tmp_path, boxes)
     assert len(records) == 1 and records[0]["meta"]["boxes"][1] == [0.1, 0.1, 0.4, 0.9]
     assert "[1.00, 1.00, 1.00, 1.00]" not in json.dumps(records)
-    assert {name: reason for name, (reason, _) in found.items()} == {name: "invalid box" for name in BAD_PIXEL_BOXES}
-    for name, (_, kind) in BAD_PIXEL_BOXES.items():
+    expected = {**{name: kind for name, (_, kind) in BAD_PIXEL_BOXES.items()}, "swapped": "inverted box"}
+    assert {name: reason for name, (reason, _) in found.items()} == {name: "invalid box" for name in expected}
+    for name, kind in expected.items():
         assert found[name][1].startswith(f"box 2: {kind}")
 
 
@@ -111,7 +113,7 @@ def test_gaze_rows_with_degenerate_boxes_or_non_finite_numbers_are_skipped(tmp_p
     assert len(records) == 1
     found = {line: reason for line, (reason, _) in skips(report).items()}
     # line 3 of the file is the blank line build_release inserts
-    assert found == {"2": "empty head box", "4": "malformed row", "5": "malformed row", "6": "malformed row",
+    assert found == {"2": "invalid head box", "4": "malformed row", "5": "malformed row", "6": "malformed row",
                      "7": "malformed row"}
     assert skips(report)["2"][1].startswith("zero-area box")
 
@@ -122,7 +124,7 @@ def test_gaze_video_zero_area_head_box_and_infinite_gaze_are_skipped(tmp_path):
     root = vat.build_release(tmp_path / "vat", tracks={(vat.SHOW, vat.CLIP, "s00"): lines})
     records, report = run("gaze_video", root, "train", tmp_path)
     assert len(records) == 1
-    assert {line: reason for line, (reason, _) in skips(report).items()} == {"2": "empty head box",
+    assert {line: reason for line, (reason, _) in skips(report).items()} == {"2": "invalid head box",
                                                                              "3": "malformed line"}
 
 
@@ -265,6 +267,256 @@ def test_unreadable_images_are_skipped(tmp_path, monkeypatch, damage, detail):
         assert entry["reason"] == "image not found"
     else:
         assert entry["reason"] == "unreadable image" and detail in entry["detail"]
+
+
+def _cut_jpeg(path, size=(64, 48)):
+    """A photo-like JPEG that loses its second half (a copy cut short): its header still reads."""
+    pixels = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, format="JPEG")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _readable_everywhere(root, records):
+    """The oracle `validate` uses (a full decode): every converted record's image opens."""
+    from socialfusion_plugin.data.record_checks import check_image
+
+    return [r["image"] for r in records if check_image(str(Path(root) / r["image"])) != ("", "")]
+
+
+def test_every_frame_of_a_clip_is_checked_and_measured_on_its_own(tmp_path, monkeypatch):
+    lines = [vat.line(n, (4, 2, 12, 8), (16, 8)) for n in range(1, 7)]
+    root = vat.build_release(tmp_path / "vat", tracks={(vat.SHOW, vat.CLIP, "s00"): lines})
+    frames = root / "images" / vat.SHOW / vat.CLIP
+    (frames / vat.frame_name(2)).write_bytes(b"")  # 0 bytes, after a readable first frame
+    Image.new("RGB", (400, 400)).save(frames / vat.frame_name(3), format="JPEG")  # the "bomb" (limit below)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 60_000)
+    _cut_jpeg(frames / vat.frame_name(4))
+    Image.new("RGB", (64, 32)).save(frames / vat.frame_name(5), format="JPEG")  # another size than the clip's
+    records, report = run("gaze_video", root, "train", tmp_path)
+    found = skips(report)
+    assert {line: reason for line, (reason, _) in found.items()} == {
+        "2": "unreadable image", "3": "unreadable image", "4": "unreadable image"}
+    assert "not an image PIL can identify" in found["2"][1] and "decompression bomb" in found["3"][1]
+    assert "truncated" in found["4"][1]
+    sizes = {r["meta"]["frame"]: r["meta"]["image_size"] for r in records}
+    assert sizes == {vat.frame_name(1): [32, 16], vat.frame_name(5): [64, 32], vat.frame_name(6): [32, 16]}
+    # the frame's own size normalizes its box: (4,2)-(12,8) in 64x32
+    assert next(r for r in records if r["meta"]["frame"] == vat.frame_name(5))["meta"]["head_box"] == [
+        0.0625, 0.0625, 0.1875, 0.25]
+    assert _readable_everywhere(root, records) == []
+
+
+def _empty_image_gesture(tmp_path):
+    records = {"good": hagrid.hand_record(["like"]), "bad": hagrid.hand_record(["like"])}
+    root = hagrid.write_release(tmp_path / "hagrid", {("train", "like"): records}, [("like", "good"), ("like", "bad")])
+    return "gesture", root, root / "hagrid_dataset" / "like" / "bad.jpg"
+
+
+def _empty_image_relation(tmp_path):
+    info = [{"id": i, "imgW": 100, "imgH": 50, "bbox": [[10, 5, 40, 45], [50, 0, 90, 50]]} for i in (1, 2)]
+    root = pisc.write_release(tmp_path / "pisc", info, {"00001": {"1 2": 1}, "00002": {"1 2": 1}}, {},
+                              {"train": ["00001", "00002"]}, {}, ["00001.jpg", "00002.jpg"])
+    return "relation", root, root / "image" / "00002.jpg"
+
+
+def _empty_image_emotion(tmp_path):
+    root = tmp_path / "emotic"
+    for name in ("a.jpg", "b.jpg"):
+        emotic.make_image(root, f"emotic/{emotic.COCO}/{name}")
+    rows = [emotic.csv_row(i, emotic.COCO, name, [200, 400], [40, 20, 200, 200], ["Happiness"], [5, 5, 5])
+            for i, name in enumerate(("a.jpg", "b.jpg"))]
+    emotic.write_csv(root / "emotic_pre" / "train.csv", rows)
+    return "emotion", root, root / "emotic" / emotic.COCO / "b.jpg"
+
+
+@pytest.mark.parametrize("make", [_empty_image_gesture, _empty_image_relation, _empty_image_emotion])
+@pytest.mark.parametrize("damage", ["empty", "cut"])
+def test_every_task_checks_that_its_images_open(tmp_path, make, damage):
+    task, root, image = make(tmp_path)
+    if damage == "empty":
+        image.write_bytes(b"")
+    else:
+        _cut_jpeg(image)
+    records, report = run(task, root, "train", tmp_path)
+    assert len(records) == 1 and report.skip_reasons == {"unreadable image": 1}
+    assert report.skipped_records[0]["detail"].startswith(image.relative_to(root).as_posix() + ": ")
+    assert _readable_everywhere(root, records) == []
+
+
+# ---- one rule for numbers in all five formats: out of range or malformed is a counted skip -------
+
+INVERTED_OR_OUT_OF_RANGE = [("inverted", "inverted box"), ("huge", "coordinate out of range")]
+
+
+def _boxes_gesture(tmp_path, bad):
+    box = {"inverted": [0.5, 0.5, -0.2, 0.3], "huge": [0.1, 0.1, 1e308, 0.2]}[bad]  # [x, y, w, h]
+    records, report = _gesture(tmp_path, {"bad": box})
+    return records, report, "invalid hand box"
+
+
+def _boxes_relation(tmp_path, bad):
+    box = {"inverted": [40, 45, 10, 5], "huge": [-1e308, -1e308, 1e308, 1e308]}[bad]
+    info = [{"id": i, "imgW": 100, "imgH": 50, "bbox": [[10, 5, 40, 45], b]} for i, b in ((1, [50, 0, 90, 50]), (2, box))]
+    root = pisc.write_release(tmp_path / "pisc", info, {"00001": {"1 2": 1}, "00002": {"1 2": 1}}, {},
+                              {"train": ["00001", "00002"]}, {}, ["00001.jpg", "00002.jpg"])
+    records, report = run("relation", root, "train", tmp_path)
+    return records, report, "invalid box"
+
+
+def _boxes_gaze(tmp_path, bad):
+    box = {"inverted": (12.0, 2.0, 8.0, 6.0), "huge": (-1e308, -1e308, 1e308, 1e308)}[bad]
+    image = "train/00000000/00000001.jpg"
+    rows = [gazefollow.train_row(image, 1, (0.25, 0.3), (0.6, 0.7), (2.0, 1.0, 6.0, 5.0), 1),
+            gazefollow.train_row(image, 2, (0.25, 0.3), (0.6, 0.7), box, 1)]
+    records, report = run("gaze", gazefollow.build_release(tmp_path / "gaze", train_rows=rows), "train", tmp_path)
+    return records, report, "invalid head box"
+
+
+def _boxes_gaze_video(tmp_path, bad):
+    box = {"inverted": (12, 2, 4, 8), "huge": (-1e308, -1e308, 1e308, 1e308)}[bad]
+    lines = [vat.line(1, (4, 2, 12, 8), (16, 8)), vat.line(2, box, (16, 8))]
+    root = vat.build_release(tmp_path / "vat", tracks={(vat.SHOW, vat.CLIP, "s00"): lines})
+    records, report = run("gaze_video", root, "train", tmp_path)
+    return records, report, "invalid head box"
+
+
+def _boxes_emotion_csv(tmp_path, bad):
+    box = {"inverted": [200, 200, 40, 20], "huge": [-1e308, -1e308, 1e308, 1e308]}[bad]
+    root = tmp_path / "emotic"
+    emotic.make_image(root, f"emotic/{emotic.COCO}/a.jpg")
+    rows = [emotic.csv_row(i, emotic.COCO, "a.jpg", [200, 400], b, ["Happiness"], [5, 5, 5])
+            for i, b in enumerate(([40, 20, 200, 200], box))]
+    emotic.write_csv(root / "emotic_pre" / "train.csv", rows)
+    records, report = run("emotion", root, "train", tmp_path)
+    return records, report, "invalid body box"
+
+
+def _boxes_emotion_mat(tmp_path, bad):
+    box = {"inverted": [200, 200, 40, 20], "huge": [-1e308, -1e308, 1e308, 1e308]}[bad]
+    root = tmp_path / "emotic"
+    emotic.make_image(root, f"{emotic.COCO}/a.jpg")
+    persons = [emotic.train_person([40, 20, 200, 200], ["Pain"]), emotic.train_person(box, ["Pain"])]
+    entries = [emotic.image_entry("a.jpg", emotic.COCO, 480, 640, persons)]
+    emotic.write_mat(root / "Annotations" / "Annotations.mat", {"train": entries, "val": entries, "test": entries})
+    records, report = run("emotion", root, "train", tmp_path)
+    return records, report, "invalid body box"
+
+
+@pytest.mark.parametrize("bad, kind", INVERTED_OR_OUT_OF_RANGE, ids=[b for b, _ in INVERTED_OR_OUT_OF_RANGE])
+@pytest.mark.parametrize("make", [_boxes_gesture, _boxes_relation, _boxes_gaze, _boxes_gaze_video,
+                                  _boxes_emotion_csv, _boxes_emotion_mat])
+def test_inverted_and_far_outside_boxes_are_the_same_skip_in_every_format(tmp_path, make, bad, kind):
+    records, report, reason = make(tmp_path, bad)
+    assert len(records) == 1  # the good record beside it
+    assert report.skip_reasons == {reason: 1}
+    assert kind in report.skipped_records[0]["detail"]
+    assert "[0.00, 0.00, 1.00, 1.00]" not in json.dumps(records)  # never "the whole image"
+
+
+def test_gazefollow_numbers_are_read_as_written(tmp_path):
+    image = "train/00000000/00000001.jpg"
+    box = (2.0, 1.0, 6.0, 5.0)
+    rows = [
+        gazefollow.train_row(image, 1, (0.25, 0.3), (0.6, 0.7), box, 1),  # good
+        gazefollow.train_row(image, 2, (0.25, 0.3), (-5, 99), box, 1),  # in frame, gaze far outside
+        gazefollow.train_row(image, 3, (0.25, 0.3), (0.6, 0.7), box, "1.9"),  # not 1
+        gazefollow.train_row(image, 4, (0.25, 0.3), (0.6, 0.7), box, "1_000"),  # float() reads 1000
+        gazefollow.train_row(image, 5, (1e308, 0.3), (0.6, 0.7), box, 1),  # eye far outside
+        gazefollow.train_row(image, 6, (0.25, 0.3), ("0_5", 0.7), box, 1),  # float() reads 5
+        gazefollow.train_row(image, 7, (0.25, 0.3), (0.6, 0.7), box, "1.0"),  # 1, as some exports write it
+    ]
+    root = gazefollow.build_release(tmp_path / "gaze", train_rows=rows)
+    records, report = run("gaze", root, "train", tmp_path)
+    found = skips(report)  # file line = row + 1 from line 3 on (build_release's blank line)
+    assert {line: reason for line, (reason, _) in found.items()} == {
+        "2": "invalid gaze point", "4": "malformed row", "5": "malformed row", "6": "invalid eye point",
+        "7": "malformed row"}
+    assert found["2"][1] == "coordinate out of range: -5, 99"
+    assert "'1.9' is not 1, 0 or -1" in found["4"][1] and "'1_000'" in found["5"][1]
+    assert [r["id"].rsplit("line", 1)[1] for r in records] == ["1", "8"]
+
+
+def test_gazefollow_test_annotator_points_are_checked_too(tmp_path):
+    image = "test2/00000000/00000001.jpg"
+    box = (2.0, 1.0, 6.0, 5.0)
+    rows = [gazefollow.annotator_row(image, 1, (0.25, 0.3), (0.6, 0.25), box),
+            gazefollow.annotator_row(image, 2, (0.25, 0.3), (3.5, 0.25), box),  # one annotator far outside
+            gazefollow.annotator_row(image, 3, (0.5, 0.5), (0.6, 0.25), box),
+            gazefollow.annotator_row(image, 4, (0.5, 0.5), (-1, -1), box)]  # the missing-annotation marker
+    root = gazefollow.build_release(tmp_path / "gaze", test_rows=rows)
+    records, report = run("gaze", root, "test", tmp_path)
+    assert [(e["ref"], e["reason"], e["detail"]) for e in report.skipped_records] == [
+        (f"{gazefollow.TEST_FILE}:1-2", "invalid gaze point", "coordinate out of range: 3.5, 0.25")]
+    assert [r["meta"]["gaze_points"] for r in records] == [[[0.6, 0.25]]]
+
+
+def test_gaze_video_gaze_far_outside_or_malformed_is_skipped(tmp_path):
+    lines = [vat.line(1, (4, 2, 12, 8), (16, 8)), vat.line(2, (4, 2, 12, 8), (500, 8)),
+             vat.line(3, (4, 2, 12, 8), ("1_6", 8)), vat.line(4, (4, 2, 12, 8), (-1, -1))]
+    root = vat.build_release(tmp_path / "vat", tracks={(vat.SHOW, vat.CLIP, "s00"): lines})
+    records, report = run("gaze_video", root, "train", tmp_path)
+    found = skips(report)
+    assert {line: reason for line, (reason, _) in found.items()} == {"2": "invalid gaze point", "3": "malformed line"}
+    assert found["2"][1] == "coordinate out of range: 500, 8 (frame 32x16)"
+    assert [r["meta"]["in_frame"] for r in records] == [True, False]
+
+
+def test_emotion_ratings_must_be_three_and_on_the_scale(tmp_path):
+    root = tmp_path / "emotic"
+    emotic.make_image(root, f"emotic/{emotic.COCO}/a.jpg")
+    vads = ([5, 5, 5], [5, 5, 5, 5], [5, 11, 5], [5, 5], "[5, 1_0, 5]", "[]", "[nan, 5, 5]")
+    rows = [emotic.csv_row(i, emotic.COCO, "a.jpg", [200, 400], [40, 20, 200, 200], ["Happiness"],
+                           vad if isinstance(vad, list) else [0]) for i, vad in enumerate(vads)]
+    for row, vad in zip(rows, vads):
+        if isinstance(vad, str):
+            row[6] = vad
+    emotic.write_csv(root / "emotic_pre" / "test.csv", rows)
+    records, report = run("emotion", root, "test", tmp_path)
+    found = skips(report)
+    assert {line: reason for line, (reason, _) in found.items()} == {
+        "3": "malformed record", "4": "rating out of range", "5": "malformed record", "6": "malformed record"}
+    assert "holds 4 values, expected 3 (valence, arousal, dominance)" in found["3"][1]
+    assert found["4"][1] == "arousal 11.0 (the scale is 1-10)"
+    assert "'1_0', not a decimal number" in found["6"][1]
+    assert [r["meta"]["vad"] for r in records] == [
+        {"valence": 5.0, "arousal": 5.0, "dominance": 5.0}, None, None]  # none given; one missing (NaN)
+
+
+def test_emotion_mat_rating_off_the_scale_is_skipped(tmp_path):
+    root = tmp_path / "emotic"
+    emotic.make_image(root, f"{emotic.COCO}/a.jpg")
+    persons = [emotic.train_person([0, 0, 100, 100], ["Pain"]),
+               emotic.train_person([0, 0, 100, 100], ["Pain"], vad=(0, 5, 5))]
+    entries = [emotic.image_entry("a.jpg", emotic.COCO, 480, 640, persons)]
+    emotic.write_mat(root / "Annotations" / "Annotations.mat", {"train": entries, "val": entries, "test": entries})
+    records, report = run("emotion", root, "train", tmp_path)
+    assert len(records) == 1
+    assert [(e["reason"], e["detail"]) for e in report.skipped_records] == [
+        ("rating out of range", "valence 0.0 (the scale is 1-10)")]
+
+
+def test_pisc_sizes_and_labels_are_read_as_written(tmp_path):
+    info = [{"id": i, "imgW": w, "imgH": 50, "bbox": [[10, 5, 40, 45], [50, 0, 90, 50]]}
+            for i, w in ((1, 100), (2, 100.5), (3, 100), (4, 100.0))]
+    ids = ["00001", "00002", "00003", "00004"]
+    labels = {"00001": {"1 2": 1}, "00002": {"1 2": 1}, "00003": {"1 2": "\u00b3"}, "00004": {"1 2": "1"}}
+    root = pisc.write_release(tmp_path / "pisc", info, labels, {}, {"train": ids}, {}, [f"{i}.jpg" for i in ids])
+    records, report = run("relation", root, "train", tmp_path)
+    assert [r["meta"]["image_id"] for r in records] == ["1", "4"]
+    assert [(e["ref"].split(":")[1], e["reason"]) for e in report.skipped_records] == [
+        ("2", "malformed image info"), ("3", "unknown label")]  # "³" is a digit to str.isdigit, not a label
+
+
+def test_emotion_fractional_image_size_is_skipped(tmp_path):
+    root = tmp_path / "emotic"
+    emotic.make_image(root, f"emotic/{emotic.COCO}/a.jpg")
+    rows = [emotic.csv_row(i, emotic.COCO, "a.jpg", size, [40, 20, 200, 200], ["Happiness"], [5, 5, 5])
+            for i, size in enumerate(([200, 400], [200.5, 400], [200.0, 400.0]))]
+    emotic.write_csv(root / "emotic_pre" / "test.csv", rows)
+    records, report = run("emotion", root, "test", tmp_path)
+    assert [r["meta"]["image_size"] for r in records] == [[400, 200], [400, 200]]
+    assert [(e["reason"], e["detail"]) for e in report.skipped_records] == [("invalid image size", "[200.5, 400.0]")]
 
 
 # ---- unreadable files: one line naming the file and line, exit 2 ------------------------------

@@ -64,3 +64,67 @@ def test_stopping_early_while_workers_are_mid_send_ends_them_promptly():
     results.close()
     assert time.time() - started < 10
     assert [c.pid for c in _live_children() if c.pid not in before] == []
+
+
+def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path):
+    """kill -9 runs no `finally` and no exit hook in the parent; the kernel still ends its workers."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    psutil = pytest.importorskip("psutil")
+    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import os, sys, time
+        from socialfusion_plugin.tasks.part_workers import ordered_results
+
+        def slow(settings, part):
+            print("worker", os.getpid(), flush=True)
+            time.sleep(120)
+            return [part]
+
+        list(ordered_results(slow, None, [0, 1], workers=2))
+    """)], stdout=subprocess.PIPE, text=True)
+    workers = []
+    try:
+        while len(workers) < 2:
+            line = parent.stdout.readline()
+            assert line, "the parent ended before both workers started"
+            workers.append(int(line.split()[1]))
+        assert {c.pid for c in psutil.Process(parent.pid).children()} == set(workers)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        deadline = time.time() + 5
+        alive = workers
+        while alive and time.time() < deadline:
+            time.sleep(0.1)
+            alive = [pid for pid in workers if psutil.pid_exists(pid)
+                     and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+        assert alive == [], f"workers {alive} outlived their parent (killed with SIGKILL) by 5 s"
+    finally:
+        for pid in workers + [parent.pid]:  # only processes this test started
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_a_worker_whose_parent_is_already_gone_exits():
+    """The race the kernel request leaves open: the parent dying between the fork and the request.
+    (Run in a child process: the request would stay on the test process.)"""
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    from socialfusion_plugin.tasks.part_workers import ORPHAN_EXIT
+
+    code = "import os, sys; from socialfusion_plugin.tasks.part_workers import die_with_parent as d; " \
+           "print(d(int(sys.argv[1]) or os.getppid()))"
+    alive = subprocess.run([sys.executable, "-c", code, "0"], capture_output=True, text=True, timeout=120)
+    assert (alive.returncode, alive.stdout) == (0, "True\n"), alive.stderr
+    # told its parent was pid 1 while it is this test: as if the parent had died before the request
+    orphan = subprocess.run([sys.executable, "-c", code, "1"], capture_output=True, text=True, timeout=120)
+    assert (orphan.returncode, orphan.stdout) == (ORPHAN_EXIT, ""), orphan.stderr

@@ -36,16 +36,17 @@ def run_convert(task, root, split, tmp_path):
 def test_train_conversion_counts_and_skips(task, tmp_path):
     root = build_release(tmp_path / "gazefollow")
     records, report, _ = run_convert(task, root, "train", tmp_path)
-    assert report["read"] == 11  # data rows; the blank line is not a record
+    assert report["read"] == 12  # data rows; the blank line is not a record
     assert report["converted"] + report["skipped"] == report["read"]
     assert report["converted"] == 5
     assert report["skip_reasons"] == TRAIN_SKIPS
     refs = {entry["ref"]: entry["reason"] for entry in report["skipped_records"]}
     # line 3 is the blank line, so release row 5 is file line 6
     assert refs[f"{TRAIN_FILE}:6"] == "gaze target out of frame"
+    assert refs[f"{TRAIN_FILE}:13"] == "invalid head box"  # row 12: corners in the wrong order, not swapped
 
 
-def test_train_boxes_are_normalized_swapped_and_clamped(task, tmp_path):
+def test_train_boxes_are_normalized_and_clamped(task, tmp_path):
     root = build_release(tmp_path / "gazefollow")
     records, _, _ = run_convert(task, root, "train", tmp_path)
     by_line = {r["id"].rsplit("line", 1)[1]: r for r in records}
@@ -55,8 +56,9 @@ def test_train_boxes_are_normalized_swapped_and_clamped(task, tmp_path):
     assert by_line["1"]["meta"]["gaze_points"] == [[0.6, 0.7]]
     assert by_line["1"]["conversations"][1]["value"] == "(0.60, 0.70)"
     assert "[0.10, 0.10, 0.30, 0.50]" in by_line["1"]["conversations"][0]["value"]
-    # row 3 (file line 4): corners (12,2)-(8,6) swapped back to (8,2)-(12,6)
+    # row 3 (file line 4): (8,2)-(12,6); row 12, the same corners in the wrong order, is a skip
     assert by_line["4"]["meta"]["head_box"] == [0.4, 0.2, 0.6, 0.6]
+    assert "13" not in by_line
     # row 4 (file line 5): (16,-3)-(25,4) clamped to the 20x10 image
     assert by_line["5"]["meta"]["head_box"] == [0.8, 0.0, 1.0, 0.4]
     # row 11 (file line 12): gaze (1.02, -0.01) clamped; 16x16 image
@@ -76,21 +78,23 @@ def test_train_golden(task, tmp_path, golden):
 def test_test_split_groups_annotators_into_one_person(task, tmp_path, golden):
     root = build_release(tmp_path / "gazefollow")
     records, report, _ = run_convert(task, root, "test", tmp_path)
-    # read units: persons A, B, C, D, E plus the short row = 6
-    assert report["read"] == 6
+    # read units: persons A to G plus the short row = 8
+    assert report["read"] == 8
     assert report["converted"] == 3
     assert report["skip_reasons"] == TEST_SKIPS
     person_a, person_b, person_e = records
     assert person_a["id"] == "gaze/test/test2/00000000/00000001/line1"
     assert person_a["meta"]["gaze_points"] == [[0.6, 0.25], [0.8, 0.75]]  # the -1 annotation dropped
     assert person_a["conversations"][1]["value"] == "(0.70, 0.50)"  # mean of the annotators
-    assert person_b["meta"]["head_box"] == [0.7, 0.0, 0.9, 0.4]  # swapped corners repaired
+    assert person_b["meta"]["head_box"] == [0.7, 0.0, 0.9, 0.4]
     assert person_b["meta"]["eye"] == [0.75, 0.2]
-    assert person_e["meta"]["gaze_points"] == [[0.9, 0.1]]  # the NaN annotator ignored
-    assert {e["ref"] for e in report["skipped_records"]} == {
-        f"{TEST_FILE}:6",
-        f"{TEST_FILE}:7",
-        f"{TEST_FILE}:8",
+    assert person_e["meta"]["gaze_points"] == [[0.9, 0.1]]  # the missing (-1) annotation dropped
+    assert {e["ref"]: e["reason"] for e in report["skipped_records"]} == {
+        f"{TEST_FILE}:6": "too few columns",
+        f"{TEST_FILE}:7": "no valid gaze point",
+        f"{TEST_FILE}:8": "image not found",
+        f"{TEST_FILE}:11-12": "invalid head box",  # person F: swapped corners are refused, not repaired
+        f"{TEST_FILE}:13-14": "malformed row",  # person G: a NaN annotator point is damage, not ignored
     }
     golden("gaze_test", records)
 

@@ -37,12 +37,13 @@ def run_convert(task, root, split, tmp_path, options=None):
 def test_conversion_counts_and_skip_reasons(task, tmp_path):
     root = build_release(tmp_path / "vat")
     records, report = run_convert(task, root, "train", tmp_path)
-    assert report["read"] == len(TRACK_S00) + len(TRACK_S01) + len(TRACK_OTHER) == 13
+    assert report["read"] == len(TRACK_S00) + len(TRACK_S01) + len(TRACK_OTHER) == 14
     assert report["converted"] + report["skipped"] == report["read"]
     assert report["skip_reasons"] == S00_SKIPS
     assert report["converted"] == 8
     refs = {e["ref"]: e["reason"] for e in report["skipped_records"]}
     assert refs[f"annotations/train/{SHOW}/{CLIP}/s00.txt:5"] == "malformed line"
+    assert refs[f"annotations/train/{SHOW}/{CLIP}/s00.txt:11"] == "invalid head box"  # corners never swapped
 
 
 def test_records_normalize_pixels_and_mark_out_of_frame(task, tmp_path):
@@ -60,8 +61,9 @@ def test_records_normalize_pixels_and_mark_out_of_frame(task, tmp_path):
     assert out["conversations"][1]["value"] == "out of frame"
     # gaze x = -0.6 px: clamped to 0 and still in frame
     assert by_id[f"{SHOW}/{CLIP}/s00/00000003"]["meta"]["gaze"] == [0.0, 0.5]
-    # swapped corners (12,2)-(4,8) put back in order
     assert by_id[f"{SHOW}/{CLIP}/s00/00000004"]["meta"]["head_box"] == [0.125, 0.125, 0.375, 0.5]
+    # the same corners in the wrong order (line 11, frame 9): a skip, not a record
+    assert f"{SHOW}/{CLIP}/s00/00000009" not in by_id
     # (28,10)-(36,20) clamped to the 32x16 frame
     assert by_id[f"{SHOW}/{CLIP}/s00/00000008"]["meta"]["head_box"] == [0.875, 0.625, 1.0, 1.0]
     # a second person in frame 1, and the other show after this one (sorted order)

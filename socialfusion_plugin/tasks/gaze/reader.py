@@ -14,9 +14,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from ...json_records import check_input_file, not_utf8_message
 from ..base import Sample, Skip
-from ..geometry import InvalidBox, clamp01, finite_floats, format_box, pixel_box, rounded
-from ..paths import ImageIndex, safe_relative_path
-from ..image_sizes import ImageSizeCache
+from ..geometry import InvalidBox, finite_floats, format_box, image_point, integer_code, pixel_box, rounded
+from ..paths import safe_relative_path
+from ..image_sizes import ImageFiles
 from socialfusion_plugin.errors import UserInputError
 
 ANNOTATION_FILES = {"train": "train_annotations_release.txt", "test": "test_annotations_release.txt"}
@@ -24,7 +24,8 @@ ANNOTATION_FILES = {"train": "train_annotations_release.txt", "test": "test_anno
 # Column positions shared by both files (train has inout at 14; source/meta follow and are unused).
 PATH, EYE, GAZE, HEAD_BOX, INOUT = 0, slice(6, 8), slice(8, 10), slice(10, 14), 14
 MIN_COLUMNS = {"train": 15, "test": 14}
-IN_FRAME, OUT_OF_FRAME = 1, 0
+IN_FRAME, OUT_OF_FRAME, INVALID = 1, 0, -1
+MISSING_POINT = -1.0  # a test annotator's gaze coordinate that marks no annotation
 
 Row = Tuple[int, List[str]]  # (line number, fields)
 
@@ -51,20 +52,17 @@ def iter_rows(path: Path) -> Iterator[Row]:
 
 
 class _ImageLookup:
-    """Existence and size of images under the root, with per-folder and per-image caches."""
+    """Existence, readability and size of images under the root (tasks/image_sizes.py)."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.index = ImageIndex(root)
-        self.sizes = ImageSizeCache()
+        self.files = ImageFiles(root)
 
     def locate(self, raw_path: str, ref: str) -> Union[Tuple[str, Tuple[int, int]], Skip]:
         relative = safe_relative_path(self.root, raw_path, ref)  # escaping paths raise on purpose
-        if not self.index.exists(relative):
-            return Skip(ref, "image not found", detail=relative)
-        size = self.sizes.size(self.root / relative, key=relative)
-        if isinstance(size, str):
-            return Skip(ref, "unreadable image", detail=f"{relative}: {size}")
+        size = self.files.check(relative, ref)
+        if isinstance(size, Skip):
+            return size
         return relative, size
 
 
@@ -85,12 +83,16 @@ def read_train(root: Path) -> Iterator[Union[Sample, Skip]]:
             eye = finite_floats(fields[EYE])
             gaze = finite_floats(fields[GAZE])
             box_pixels = finite_floats(fields[HEAD_BOX])
-            inout = int(finite_floats([fields[INOUT]])[0])  # "inf" or "1e999": a skip, not an OverflowError
         except ValueError:
             yield Skip(ref, "malformed row", detail=",".join(fields[:INOUT + 1]))
             continue
         # refuse an escaping path whatever else is wrong with the row
         safe_relative_path(images.root, fields[PATH], ref)
+        # exactly 1, 0 or -1 (or 1.0...): "1.9" is not 1, "1_000" is not a number
+        inout = integer_code(fields[INOUT], (IN_FRAME, OUT_OF_FRAME, INVALID))
+        if inout is None:
+            yield Skip(ref, "malformed row", detail=f"inout {fields[INOUT].strip()[:40]!r} is not 1, 0 or -1")
+            continue
         if inout == OUT_OF_FRAME:
             # no valid gaze point: the point-regression task has nothing to learn from the row
             yield Skip(ref, "gaze target out of frame")
@@ -154,12 +156,14 @@ def _test_person(file_name: str, run: List[Row], images: _ImageLookup) -> Union[
     except ValueError:
         return Skip(ref, "malformed row", detail=",".join(first[:HEAD_BOX.stop]))
     points = []
-    for _, fields in run:
+    for line, fields in run:
         try:
             gaze = finite_floats(fields[GAZE])
         except ValueError:
-            continue  # one annotator's unreadable point; the others still define the person
-        if gaze[0] < 0 or gaze[1] < 0:
+            # an unreadable annotator point is damage: the person is a counted skip, not a person
+            # silently scored against fewer annotators
+            return Skip(ref, "malformed row", detail=f"line {line}: gaze {','.join(fields[GAZE])[:80]}")
+        if MISSING_POINT in gaze:
             continue  # -1 marks a missing annotation (the reference ignores it too)
         points.append(gaze)
     safe_relative_path(images.root, first[PATH], ref)  # refused even when the person is skipped
@@ -182,19 +186,27 @@ def _person_sample(
     points: List[List[float]],
 ) -> Union[Sample, Skip]:
     width, height = size
-    try:  # swapped corners are put back in order and the box is clamped to the image (the release's quirks)
+    try:  # clamped to the image when it reaches a little past it (the release's quirk; tasks/geometry.py)
         box = rounded(pixel_box(box_pixels, width, height, digits=6))
     except InvalidBox as err:
-        return Skip(ref, "empty head box", detail=str(err))
+        return Skip(ref, "invalid head box", detail=f"{err} (image {width}x{height})")
+    try:  # eye and gaze are normalized already: only a point just past the border is clamped
+        eye_point = rounded(image_point(eye))
+    except InvalidBox as err:
+        return Skip(ref, "invalid eye point", detail=str(err))
+    try:
+        gaze_points = [rounded(image_point(point)) for point in points]
+    except InvalidBox as err:
+        return Skip(ref, "invalid gaze point", detail=str(err))
     return Sample(
         id=_sample_id(relative, line),
         ref=ref,
         image=relative,
         prompt_fields={"box": format_box(box)},
         target={
-            "gaze_points": [rounded([clamp01(x), clamp01(y)]) for x, y in points],
+            "gaze_points": gaze_points,
             "head_box": box,
-            "eye": rounded([clamp01(eye[0]), clamp01(eye[1])]),
+            "eye": eye_point,
             "image_size": [width, height],
         },
     )

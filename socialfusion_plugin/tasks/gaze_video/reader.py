@@ -16,9 +16,9 @@ import numpy as np
 
 from ...json_records import not_utf8_message
 from ..base import Sample, Skip
-from ..image_sizes import ImageSizeCache
-from ..geometry import InvalidBox, clamp01, finite_floats, format_box, pixel_box, rounded
-from ..paths import ImageIndex, safe_relative_path
+from ..image_sizes import ImageFiles
+from ..geometry import InvalidBox, finite_floats, format_box, image_point, pixel_box, rounded
+from ..paths import safe_relative_path
 from socialfusion_plugin.errors import UserInputError
 
 COLUMNS = 7
@@ -52,18 +52,16 @@ def track_files(folder: Path) -> Iterator[Path]:
 def read_split(root: Path, split: str, frame_stride: int, smooth_boxes: bool) -> Iterator[Union[Sample, Skip]]:
     root = Path(root)
     folder = annotation_folder(root, split)
-    index = ImageIndex(root)
-    sizes = ImageSizeCache()
+    images = ImageFiles(root)
     for track_file in track_files(folder):
-        yield from read_track(root, split, track_file, index, sizes, frame_stride, smooth_boxes)
+        yield from read_track(root, split, track_file, images, frame_stride, smooth_boxes)
 
 
 def read_track(
     root: Path,
     split: str,
     track_file: Path,
-    index: ImageIndex,
-    sizes: ImageSizeCache,
+    images: ImageFiles,
     frame_stride: int,
     smooth_boxes: bool,
 ) -> Iterator[Union[Sample, Skip]]:
@@ -99,13 +97,11 @@ def read_track(
             yield Skip(ref, "duplicate frame in track", detail=item.frame)
             continue
         seen_frames.add(item.frame)
-        if not index.exists(relative):
-            yield Skip(ref, "image not found", detail=relative)
-            continue
-        # all frames of a clip share one size: one header read per clip
-        size = sizes.size(root / relative, key=f"{show}/{clip}")
-        if isinstance(size, str):
-            yield Skip(ref, "unreadable image", detail=f"{relative}: {size}")
+        # every frame is checked and measured on its own: a clip's frames are usually alike, but
+        # an empty, corrupt or oversized frame among them must be a skip, never a record
+        size = images.check(relative, ref)
+        if isinstance(size, Skip):
+            yield size
             continue
         yield _sample(item, ref, relative, size, show, clip, track)
 
@@ -142,15 +138,19 @@ def smooth_track_boxes(lines: List[TrackLine]) -> None:
 
 def _sample(item: TrackLine, ref: str, relative: str, size, show: str, clip: str, track: str) -> Union[Sample, Skip]:
     width, height = size
-    try:  # corners put in order and clamped to the image, as for GazeFollow
+    try:  # clamped to the frame when it reaches a little past it (tasks/geometry.py)
         box = rounded(pixel_box(item.box, width, height, digits=6))
     except InvalidBox as err:
-        return Skip(ref, "empty head box", detail=str(err))
+        return Skip(ref, "invalid head box", detail=f"{err} (frame {width}x{height})")
     gaze: Optional[List[float]] = None
     in_frame = tuple(item.gaze) != OUT_OF_FRAME_MARKER
     if in_frame:
-        # slightly negative (or past-the-edge) points are annotation noise at the border: clamp, keep in frame
-        gaze = rounded([clamp01(item.gaze[0] / width), clamp01(item.gaze[1] / height)])
+        # slightly negative (or past-the-edge) points are annotation noise at the border: clamped, kept
+        # in frame; a point farther out is damage, not a point
+        try:
+            gaze = rounded(image_point(item.gaze, width, height))
+        except InvalidBox as err:
+            return Skip(ref, "invalid gaze point", detail=f"{err} (frame {width}x{height})")
     frame_stem = PurePosixPath(item.frame).stem
     return Sample(
         # readable and unique: show names keep their spaces and apostrophes (ids are JSON strings, not paths)

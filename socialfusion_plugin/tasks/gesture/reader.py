@@ -9,7 +9,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 from ...json_records import InputFileError, check_input_file, iter_json_object, not_utf8_message
 from ..base import Item, Sample, Skip
 from ..geometry import InvalidBox, xywh_box
-from ..paths import ImageIndex, safe_relative_path
+from ..image_sizes import ImageFiles
+from ..paths import safe_relative_path
 from .labels import NO_GESTURE, canonical_label, folder_candidates
 
 ANNOTATIONS_DIR = "hagrid_annotations"
@@ -33,7 +34,7 @@ def class_files(root: Path, split: str, check_images: bool) -> List[str]:
 
 
 def read_class_file(root: Path, split: str, name: str, keep_no_gesture: bool, check_images: bool) -> Iterator[Item]:
-    images = ImageIndex(root) if check_images else None
+    images = ImageFiles(root) if check_images else None
     return _read_class_file(root, split, root / ANNOTATIONS_DIR / split / name, images, keep_no_gesture)
 
 
@@ -43,7 +44,7 @@ def read_split(root: Path, split: str, keep_no_gesture: bool, check_images: bool
 
 
 def _read_class_file(
-    root: Path, split: str, path: Path, images: Optional[ImageIndex], keep_no_gesture: bool
+    root: Path, split: str, path: Path, images: Optional[ImageFiles], keep_no_gesture: bool
 ) -> Iterator[Item]:
     entries = load_class_entries(path)
     folder_class = canonical_label(path.stem) or path.stem
@@ -112,7 +113,7 @@ def _convert_record(
     folder: str,
     image_id: str,
     record: Any,
-    images: Optional[ImageIndex],
+    images: Optional[ImageFiles],
     keep_no_gesture: bool,
 ) -> Item:
     ref = f"{where}:{image_id}"
@@ -142,8 +143,10 @@ def _convert_record(
         return Skip(ref, "only no_gesture")
     # No try/except: an id that climbs out of the root must stop the conversion (PathEscapeError).
     relative = safe_relative_path(root, f"{IMAGES_DIR}/{folder}/{image_id}.jpg", ref)
-    if images is not None and not images.exists(relative):
-        return Skip(ref, "image not found", detail=relative)
+    if images is not None:  # found and readable: the file training will open must open
+        readable = images.check(relative, ref)
+        if isinstance(readable, Skip):
+            return readable
     return Sample(
         id=f"{folder_class}/{image_id}",
         ref=ref,

@@ -35,7 +35,7 @@ def label_from_number(raw: object, granularity: str) -> Optional[str]:
     """The label a release number (int, or a digit string) stands for, or None."""
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():  # not "³" or "１"
         raw = int(raw.strip())
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)

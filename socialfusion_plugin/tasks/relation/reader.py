@@ -9,7 +9,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from ...json_records import read_json
 from ..base import Item, Sample, Skip
 from ..geometry import InvalidBox, finite_number, format_box, pixel_box
-from ..paths import ImageIndex, safe_relative_path
+from ..image_sizes import ImageFiles
+from ..paths import safe_relative_path
 from .labels import LABELS, RELEASE_FILES, label_from_number
 from socialfusion_plugin.errors import UserInputError
 
@@ -23,7 +24,7 @@ def read_split(root: Path, split: str, granularity: str) -> Iterator[Item]:
     split_ids = _load_json(split_file, list, "a JSON array of image ids")
     pairs_by_image = _pairs_by_image(root / labels_name)
     image_info = _load_image_info(root / IMAGE_INFO_FILE)
-    images = ImageIndex(root)
+    images = ImageFiles(root)
     seen = set()
     for position, entry in enumerate(split_ids):
         image_id = canonical_id(entry)
@@ -73,7 +74,7 @@ def _convert_pair(
     pair_key: str,
     raw_label: Any,
     info: Optional[Dict[str, Any]],
-    images: ImageIndex,
+    images: ImageFiles,
     granularity: str,
 ) -> Item:
     pair = _parse_pair(pair_key)
@@ -87,7 +88,7 @@ def _convert_pair(
     size = _image_size(info)
     boxes = info.get("bbox")
     if size is None or not isinstance(boxes, list):
-        return Skip(ref, "malformed image info", detail="needs positive imgW, imgH and a bbox list")
+        return Skip(ref, "malformed image info", detail="needs whole positive imgW, imgH and a bbox list")
     first, second = pair
     if not (1 <= first <= len(boxes) and 1 <= second <= len(boxes)):
         return Skip(ref, "pair index out of range", detail=f"pair {first} {second}, image has {len(boxes)} boxes")
@@ -97,13 +98,16 @@ def _convert_pair(
         if not isinstance(box, list) or len(box) != 4 or any(isinstance(v, bool) or not isinstance(v, (int, float))
                                                              for v in box):
             return Skip(ref, "malformed box", detail="expected [x1, y1, x2, y2] in pixels")
-        try:  # corners in either order are the same rectangle; a box past the border is clamped
+        try:  # a box a little past the border is clamped; inverted corners are refused (tasks/geometry.py)
             normalized.append(pixel_box(box, *size, digits=4))
         except InvalidBox as err:
             return Skip(ref, "invalid box", detail=f"box {index}: {err}")
     relative = _image_path(root, image_id, images, ref)
     if relative is None:
         return Skip(ref, "image not found", detail=_candidate_paths(image_id)[0])
+    readable = images.check(relative, ref)  # the file training will open must open
+    if isinstance(readable, Skip):
+        return readable
     return Sample(
         id=f"{image_id}_{first}_{second}",
         ref=ref,
@@ -135,6 +139,8 @@ def _image_size(info: Dict[str, Any]) -> Optional[Tuple[float, float]]:
     width, height = finite_number(info.get("imgW")), finite_number(info.get("imgH"))
     if width is None or height is None or width <= 0 or height <= 0:
         return None
+    if not (width.is_integer() and height.is_integer()):  # whole pixels; 640.5 is damage, not a size
+        return None
     return width, height
 
 
@@ -146,7 +152,7 @@ def _candidate_paths(image_id: str) -> List[str]:
     return [f"{IMAGE_DIR}/{name}" for name in names]
 
 
-def _image_path(root: Path, image_id: str, images: ImageIndex, ref: str) -> Optional[str]:
+def _image_path(root: Path, image_id: str, images: ImageFiles, ref: str) -> Optional[str]:
     for candidate in _candidate_paths(image_id):
         # No try/except: an id that climbs out of the root must stop the conversion (PathEscapeError).
         relative = safe_relative_path(root, candidate, ref)

@@ -1,23 +1,38 @@
-"""The chance level of each task: the score of the best answer that ignores the image, i.e. the
-same answer for every test sample, taken from the training split: its most frequent answer (closed
+"""The chance level of a task: the score of the best answer that ignores the image, i.e. the same
+answer for every test sample, taken from the training split: its most frequent answer (closed
 sets; for emotion the most frequent category list), or its mean point (gaze tasks, answers "(x, y)").
 It is scored by the task's own scorer, so it is the chance level of exactly the metric shown."""
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Mapping
 
+from ..json_records import read_json_list
 from ..tasks.base import Task
+from socialfusion_plugin.errors import UserInputError
 
 _POINT = re.compile(r"^\(\s*([0-9.]+)\s*,\s*([0-9.]+)\s*\)$")
 
 
 def training_answers(train_json: Path, task: Task) -> List[str]:
-    records = json.loads(Path(train_json).read_text(encoding="utf-8"))
-    return [r["conversations"][1]["value"] for r in records if r.get("meta", {}).get("task") == task.name]
+    """The answers (second turn) of `task`'s records in a converted training split."""
+    path = Path(train_json)
+    records = read_json_list(path, "training split", UserInputError)
+    answers = []
+    for index, record in enumerate(records):
+        meta = record.get("meta") if isinstance(record, dict) else None
+        if not isinstance(meta, dict) or meta.get("task") != task.name:
+            continue
+        turns = record.get("conversations")
+        if not (isinstance(turns, list) and len(turns) > 1 and isinstance(turns[1], dict)
+                and isinstance(turns[1].get("value"), str)):
+            raise UserInputError(f"{path}: record {index} ({record.get('id')!r}) has no answer turn")
+        answers.append(turns[1]["value"])
+    if not answers:
+        raise UserInputError(f"{path}: no training records of task {task.name!r} to take the chance answer from")
+    return answers
 
 
 def constant_answer(answers: List[str]) -> str:
