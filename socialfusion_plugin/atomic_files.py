@@ -27,7 +27,7 @@ import re
 import secrets
 import sys
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator, Optional
 from socialfusion_plugin.errors import DISK_FULL, UserInputError
 
 WRITE_FAULTS = DISK_FULL + (errno.EFBIG, errno.EROFS)
@@ -99,8 +99,9 @@ def remove_abandoned_partials(out: Path) -> list:
 
 
 @contextlib.contextmanager
-def sole_writer(out: Path, busy: Callable[[Path], Exception]) -> Iterator[None]:
-    """Hold `<out>.lock` for the block, or raise `busy(lock path)` at once when another process holds it.
+def sole_writer(out: Path, busy: Optional[Callable[[Path], Exception]]) -> Iterator[None]:
+    """Hold `<out>.lock` for the block, or raise `busy(lock path)` at once when another process holds it
+    (`busy` None: wait for it instead, as processes do that build one shared cache entry).
 
     The lock is an flock on that file, so a run that dies, however, releases it; the file itself is
     removed when the block ends (while still held, and a run that opened the old file checks it
@@ -113,7 +114,7 @@ def sole_writer(out: Path, busy: Callable[[Path], Exception]) -> Iterator[None]:
         if fcntl is None:  # pragma: no cover - not POSIX
             from filelock import FileLock, Timeout
 
-            lock = FileLock(str(lock_path), timeout=0)
+            lock = FileLock(str(lock_path), timeout=-1 if busy is None else 0)
             try:
                 lock.acquire()
             except Timeout:
@@ -136,11 +137,11 @@ def sole_writer(out: Path, busy: Callable[[Path], Exception]) -> Iterator[None]:
                 folder.rmdir()
 
 
-def _lock_named(lock_path: Path, busy: Callable[[Path], Exception]) -> int:
+def _lock_named(lock_path: Path, busy: Optional[Callable[[Path], Exception]]) -> int:
     while True:
         descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(descriptor, fcntl.LOCK_EX if busy is None else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(descriptor)
             raise busy(lock_path) from None

@@ -124,3 +124,7 @@ def user_errors() -> tuple:
     # UserInputError: also host.versions.HostEnvironmentError; UnknownNameError: registry lookups
     return (CommandError, UserInputError, UnknownNameError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
             PermissionError, json.JSONDecodeError, UnicodeDecodeError)
+
+
+class CheckpointError(UserInputError):
+    """A checkpoint folder that cannot be loaded as asked; the message says what is missing."""

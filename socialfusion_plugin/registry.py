@@ -61,6 +61,11 @@ class Registry(Generic[T]):
         self._source: Optional[LazySource] = None
         self._source_loaded = False
 
+    def require(self, check: Callable[[str, T], None]) -> None:
+        """Set the contract every entry registered from now on must meet (for a kind whose contract
+        lives in the package that defines its entries, which imports this module)."""
+        self._check = check
+
     def load_lazily(self, source: LazySource) -> None:
         """Have `source.load()` run before the first lookup or listing, not now (so importing the
         package never imports an installed plugin, and a broken one harms only what needs it)."""
@@ -146,13 +151,8 @@ class Registry(Generic[T]):
 
 VISION_ENCODERS: Registry[Callable] = Registry("vision encoder")
 CONNECTORS: Registry[Callable] = Registry("connector")
-def _check_task(name: str, task: object) -> None:
-    from .tasks.contract import check_task  # imported late: the tasks package imports this module
-
-    check_task(name, task)
-
-
-TASKS: Registry[object] = Registry("task", check=_check_task)
+# its entry check (the task contract) is set by the tasks package, which imports this module
+TASKS: Registry[object] = Registry("task")
 
 
 def list_vision_encoders() -> List[str]:

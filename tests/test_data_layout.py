@@ -1,5 +1,5 @@
-"""One data layout: the data recipes, the shell recipes, the README's examples and the commands'
-defaults all name the paths socialfusion_plugin/data_layout.py defines."""
+"""One data layout: the data recipes, the shell recipes, the examples of the README and docs/ and the
+commands' defaults all name the paths socialfusion_plugin/data_layout.py defines."""
 import re
 import shlex
 from pathlib import Path
@@ -14,6 +14,8 @@ from socialfusion_plugin.errors import UserInputError
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = sorted((REPO / "socialfusion_plugin" / "resources" / "data_recipes").glob("*.yaml"))
 SCRIPTS = sorted((REPO / "recipes").glob("*.sh"))
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+SIXTH_TASK_PAGE = REPO / "docs" / "adding-a-task.md"  # it converts a made-up task of its own
 ROOT = "${SOCIALFUSION_DATA:-data}"
 MENTION = re.compile(r"\$\{?SOCIALFUSION_DATA(?::-([^}]*))?\}?((?:/[\w.<>{},-]+)*)")
 
@@ -21,7 +23,7 @@ MENTION = re.compile(r"\$\{?SOCIALFUSION_DATA(?::-([^}]*))?\}?((?:/[\w.<>{},-]+)
 def allowed_suffixes():
     """Every path under the root the layout defines, written relative to it ('' = the root itself)."""
     layout = DataLayout(Path("/ROOT"))
-    # "smile": the README's sixth-task example, a plugin task that is not registered here
+    # "smile": docs/adding-a-task.md's sixth-task example, a plugin task that is not registered here
     names = registry.list_tasks() + ["<task>", "smile"]
     allowed = {"", "/" + layout.general_images.relative_to(layout.root).as_posix(),
                "/" + layout.general_data.relative_to(layout.root).as_posix()}
@@ -56,7 +58,7 @@ def test_data_recipes_read_the_layout(recipe):
             assert (source["json"], source["image_folder"]) == (str(layout.general_data), str(layout.general_images))
 
 
-@pytest.mark.parametrize("path", SCRIPTS + RECIPES + [REPO / "README.md"], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SCRIPTS + RECIPES + DOCS, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_every_mention_of_the_data_root_is_a_layout_path(path):
     allowed = allowed_suffixes()
     found = MENTION.findall(path.read_text(encoding="utf-8"))
@@ -77,15 +79,16 @@ def test_shell_recipes_default_to_the_layout_root():
     assert "GENERAL_IMAGES=${GENERAL_IMAGES:-$SOCIALFUSION_DATA/" + DataLayout(Path(".")).general_images.name + "}" in text
 
 
-def readme_convert_commands():
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    text = text.split("### 11. Adding a sixth task")[0]  # that section converts a made-up task of its own
-    for match in re.finditer(r"`(socialfusion convert [^`]+)`", text):
-        yield shlex.split(match.group(1).replace("|", " "))
+def documented_convert_commands():
+    for page in DOCS:
+        if page == SIXTH_TASK_PAGE:
+            continue
+        for match in re.finditer(r"`(socialfusion convert [^`]+)`", page.read_text(encoding="utf-8")):
+            yield shlex.split(match.group(1).replace("|", " "))
 
 
-def test_readme_convert_examples_use_the_layout():
-    commands = [c for c in readme_convert_commands() if c[2] not in ("TASK", "<task>")]
+def test_documented_convert_examples_use_the_layout():
+    commands = [c for c in documented_convert_commands() if c[2] not in ("TASK", "<task>")]
     assert {c[2] for c in commands} == set(registry.list_tasks())
     layout = DataLayout(Path("$SOCIALFUSION_DATA"))
     for command in commands:

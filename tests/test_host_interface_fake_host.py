@@ -157,7 +157,7 @@ def test_the_active_host_is_the_registered_one_and_unknown_names_are_refused(fak
 def test_evaluation_and_scoring_run_through_the_host(fake_host, gesture_data, tmp_path, mode):
     from socialfusion_plugin.evaluation.rank_policy import rank_policy
     from socialfusion_plugin.evaluation.runner import EvalSettings, run_eval
-    from socialfusion_plugin.tasks.scoring import load_predictions, load_references, score_predictions
+    from socialfusion_plugin.evaluation.scoring import load_predictions, load_references, score_predictions
 
     data, images, records = gesture_data
     task = registry.TASKS.get("gesture")

@@ -133,3 +133,26 @@ def test_a_second_mix_into_one_output_is_refused(tmp_path, capsys):
     assert capsys.readouterr().err == (f"socialfusion mix: error: {out}: another process is writing this mixture "
                                        f"(it holds {out}.lock); wait for it to finish, or write to another --out\n")
     assert sorted(os.listdir(tmp_path)) == ["recipe.yaml"]
+
+
+def test_a_waiting_writer_goes_on_when_the_holder_is_done(tmp_path):
+    """busy=None (processes building one shared cache entry): the second waits instead of failing,
+    and the lock file still goes with the last of them."""
+    out = tmp_path / "entry"
+    first = holder(f"""
+        import sys
+        from socialfusion_plugin.atomic_files import sole_writer
+        held = sole_writer(__import__("pathlib").Path({str(out)!r}), None)
+        held.__enter__()
+    """)
+    waiter = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        from pathlib import Path
+        from socialfusion_plugin.atomic_files import sole_writer
+        with sole_writer(Path({str(out)!r}), None):
+            print("got it", flush=True)
+    """)], stdout=subprocess.PIPE, text=True)
+    with pytest.raises(subprocess.TimeoutExpired):
+        waiter.wait(timeout=2)  # still waiting: the first holds the lock
+    first.communicate("", timeout=60)
+    assert waiter.communicate(timeout=60)[0] == "got it\n"
+    assert not Path(str(out) + ".lock").exists()

@@ -7,7 +7,7 @@ model's answers are mostly parseable and its joint-vs-chance difference (95% pai
 test samples, evaluation/compare.py) lies above 0 with its whole interval.
 
 gaze and gaze_video are not expected to learn in the demo: its tiny random language model does not
-learn coordinates from the image (README: "What the demo can and cannot learn"). Their line is printed
+learn coordinates from the image (docs/demo.md: "What the demo can and cannot learn"). Their line is printed
 and does not fail the check; when they start to learn, the line says so, and they belong in LEARNED.
 Usage: python scripts/lanes/demo_learned.py DEMO_WORKDIR/results.json   (exit 1 when a task did not learn)
 """

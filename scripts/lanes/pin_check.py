@@ -1,7 +1,7 @@
 """Compares two `pip freeze` files: which installed packages an install moved, added or removed.
 
 Exit status 1 when a package pinned (==) in the pins file changed version, except the names given
-with --allow (each with the reason the README states). Moves of packages the pins leave open (pip
+with --allow (each with the reason docs/install-and-lanes.md states). Moves of packages the pins leave open (pip
 may lower, say, fsspec to a release that `datasets` admits) are listed, not failed: they are not pins.
 
 Usage: python pin_check.py PINS_FILE BEFORE.txt AFTER.txt [--pinned-by WHO] [--allow NAME ...]
@@ -59,7 +59,7 @@ def main(argv) -> int:
     bad = []
     for name, (old, new) in sorted(moved.items()):
         if name in allow:
-            verdict = "allowed (see README)"
+            verdict = "allowed (see docs/install-and-lanes.md)"
         elif name in pinned:
             verdict = f"NOT ALLOWED: pinned by {who}"
             bad.append(name)

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 import numpy as np
 
 from ..tasks.geometry import format_point
-from ..tasks.scoring import score_predictions
+from ..evaluation.scoring import score_predictions
 from socialfusion_plugin.errors import UserInputError
 
 

@@ -24,6 +24,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..demo.pipeline import DemoConfig, run_demo
+    from .main import main  # the demo runs every step as this command line's own sub-command
 
     config = DemoConfig(
         workdir=args.workdir,
@@ -34,5 +35,5 @@ def run(args) -> int:
         transfer=not args.no_transfer,
         diagnose=not args.no_diagnose,
     )
-    run_demo(config)
+    run_demo(config, run_command=main)
     return 0

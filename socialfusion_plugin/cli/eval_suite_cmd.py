@@ -44,7 +44,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..data_layout import DataLayout
     from ..evaluation.report import build_report
-    from ..evaluation.suite import SuiteSettings, evaluate_suite, preflight
+    from ..evaluation.suite import SuiteSettings, evaluate_suite
+    from ..preflight import check_suite_arguments
     from ..evaluation.suite_config import SuiteError, load_suite, suite_from_names
     from ..evaluation.suite_processes import default_device, start_processes, stop_processes
     from ..evaluation.suite_results import results_table, write_results
@@ -64,7 +65,7 @@ def run(args) -> int:
             max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed,
             conv_mode=args.conv_mode, multi_label_threshold=args.multi_label_threshold, overwrite=args.overwrite,
             progress=not args.no_progress)
-        preflight(suite, settings)
+        check_suite_arguments(suite, settings)
         echo = print if processes.is_main else (lambda _line: None)
         evaluate_suite(suite, settings, processes, echo)
         if processes.is_main:

@@ -1,7 +1,7 @@
 """`socialfusion score TASK --predictions P.jsonl --references FILE.json [--out M.json]`.
 
 The JSON result goes to stdout (and --out); a one-line count of references, missing, unparsed and
-extra predictions goes to stderr. Errors: see tasks/scoring.py; predictions whose eval info
+extra predictions goes to stderr. Errors: see evaluation/scoring.py; predictions whose eval info
 (<name>.eval.json beside them) names another task are refused too."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .. import registry
 from ..atomic_files import atomic_write_json
 from ..evaluation.provenance import info_path, read_info
 from ..evaluation.report import scoring_context
-from ..tasks.scoring import load_predictions, load_references, score_predictions
+from ..evaluation.scoring import load_predictions, load_references, score_predictions
 from .file_errors import require_writable
 from .options_arg import parse_key_values
 

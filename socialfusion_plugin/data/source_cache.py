@@ -133,8 +133,7 @@ def release_fingerprint(root: Path) -> str:
 
 
 def _load_task_source(spec: SourceSpec, seed: int, cache_dir: Path, progress: bool, workers: int) -> CachedSource:
-    from filelock import FileLock
-
+    from ..atomic_files import sole_writer
     from ..registry import TASKS
     from ..tasks.conversion import convert
 
@@ -142,7 +141,7 @@ def _load_task_source(spec: SourceSpec, seed: int, cache_dir: Path, progress: bo
     entry = cache_dir / "converted" / f"{spec.task}-{spec.split}-{fingerprint[:20]}"
     report_path = entry / "report.json"
     entry.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(entry) + ".lock"):
+    with sole_writer(entry, busy=None):  # another process building this entry: wait, then read it
         if not report_path.is_file():
             staging = entry.with_name(entry.name + ".partial")
             shutil.rmtree(staging, ignore_errors=True)

@@ -28,10 +28,11 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from ..resources import data_recipe
 from . import defaults, results_table, stage_data, stage_diagnose, stage_evaluate, stage_train
+from .cli_calls import CommandLog
 from .cue_releases import CueReleaseSizes
 from .tiny_assets import TinyLlmShape, build_tiny_assets
 from .workdir import claim_workdir, joint_run_dir, pretrain_run_dir, single_run_dir, untrained_run_dir
@@ -86,14 +87,15 @@ class DemoResult:
     log_path: Optional[Path] = None
 
 
-def run_demo(config: DemoConfig, echo=print) -> DemoResult:
+def run_demo(config: DemoConfig, run_command: Callable[[List[str]], int], echo=print) -> DemoResult:
+    """`run_command`: `socialfusion`'s `main`, which runs each step's command (the CLI passes it in)."""
     started, cpu_started = time.time(), _cpu_seconds()
     # resolved: paths end up in config.json, keep them valid from any folder. Only a folder the demo
     # created is written to, and only its own earlier runs are removed (the launcher resumes from
     # checkpoints it finds): see workdir.py
     workdir = claim_workdir(config.workdir, stage_data.TASK_NAMES, echo)
-    log = workdir / "demo.log"
-    log.write_text("", encoding="utf-8")
+    log = CommandLog(workdir / "demo.log", run_command)
+    log.path.write_text("", encoding="utf-8")
     echo(f"[1/{STAGES}] building tiny offline models in {workdir}")
     assets = build_tiny_assets(workdir / "models", seed=config.seed, llm=DEMO_LLM)
     echo(f"      language model: {assets.llm_dir}")
@@ -114,7 +116,7 @@ def run_demo(config: DemoConfig, echo=print) -> DemoResult:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    result.log_path = log
+    result.log_path = log.path
     echo(f"demo finished in {time.time() - started:.0f} s wall, {_cpu_seconds() - cpu_started:.0f} CPU-seconds "
          f"(demo and its training processes); every command's output is in {log}")
     return result

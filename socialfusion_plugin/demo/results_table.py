@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 from ..evaluation import compare
 from ..evaluation.compare_tables import threshold_note
 from ..registry import TASKS
-from ..tasks.scoring import load_references
+from ..evaluation.scoring import load_references
 
 COLUMNS = ("untrained", "joint", "single", "chance")
 RESAMPLES = 400  # bootstrap draws: enough for a 95% interval on the demo's ~24 test samples, and quick

@@ -10,7 +10,7 @@ from typing import Dict
 
 from ..data_layout import DataLayout
 from ..resources import data_recipe
-from .cli_calls import run_cli
+from .cli_calls import CommandLog, run_cli
 from .cue_releases import CueReleaseSizes, write_cue_releases
 from .synthetic_data import write_arithmetic_dataset, write_color_dataset
 
@@ -42,7 +42,7 @@ def write_general_data(data_root: Path, seed: int) -> Path:
     return colors
 
 
-def prepare_data(workdir: Path, llm_dir: Path, seed: int, log: Path, echo,
+def prepare_data(workdir: Path, llm_dir: Path, seed: int, log: CommandLog, echo,
                  sizes: CueReleaseSizes = CueReleaseSizes()) -> DemoData:
     data_root = workdir / "data"
     roots = write_cue_releases(data_root, seed, sizes)

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import List
 
-from .cli_calls import run_cli
+from .cli_calls import CommandLog, run_cli
 from .stage_data import TASK_NAMES, DemoData
 
 
-def probe(workdir: Path, vision_tower: str, data: DemoData, log: Path, echo) -> Path:
+def probe(workdir: Path, vision_tower: str, data: DemoData, log: CommandLog, echo) -> Path:
     out = workdir / "diagnose" / "probe"
     argv = ["probe", "--encoders", vision_tower, "--tasks", *TASK_NAMES, "--out", out, "--layers", "-1", "-2",
             "--pooling", "mean", "--region", "full", "region", "--cache-dir", workdir / "cache" / "probe",
@@ -23,7 +23,7 @@ def probe(workdir: Path, vision_tower: str, data: DemoData, log: Path, echo) -> 
     return out
 
 
-def conflict(workdir: Path, checkpoints: List[Path], llm_dir: Path, data: DemoData, log: Path, echo) -> Path:
+def conflict(workdir: Path, checkpoints: List[Path], llm_dir: Path, data: DemoData, log: CommandLog, echo) -> Path:
     out = workdir / "diagnose" / "conflict"
     argv = ["conflict", "--model-path", *checkpoints, "--model-base", llm_dir, "--tasks", *TASK_NAMES,
             "--batches", "2", "--batch-size", "2", "--out", out, "--no-progress"]

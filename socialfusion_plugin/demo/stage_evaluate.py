@@ -11,11 +11,11 @@ from typing import Dict, List
 
 from ..registry import TASKS
 from . import results_table
-from .cli_calls import run_cli  # noqa: F401  (the pipeline runs `report` through it too)
+from .cli_calls import CommandLog, run_cli  # noqa: F401  (the pipeline runs `report` through it too)
 from .stage_data import TASK_NAMES, DemoData
 
 
-def evaluate_run(run_dir: Path, llm_dir: Path, data: DemoData, log: Path, tasks=TASK_NAMES) -> Path:
+def evaluate_run(run_dir: Path, llm_dir: Path, data: DemoData, log: CommandLog, tasks=TASK_NAMES) -> Path:
     """`eval-suite` over the data layout: one model load for every task's test split, rank mode
     where the task has answer options, generation otherwise; RUN/eval/<task>.preds.jsonl and the
     results table RUN/eval/results.md."""
@@ -24,7 +24,7 @@ def evaluate_run(run_dir: Path, llm_dir: Path, data: DemoData, log: Path, tasks=
     return run_dir / "eval"
 
 
-def forgetting_check(run_dir: Path, llm_dir: Path, data: DemoData, log: Path) -> None:
+def forgetting_check(run_dir: Path, llm_dir: Path, data: DemoData, log: CommandLog) -> None:
     eval_dir = run_dir / "eval"
     run_cli(["eval", "--model-path", llm_dir, "--mode", "loss", "--data", data.heldout_text, "--text-only",
              "--out", eval_dir / "general.base.loss.json", "--no-progress"], log)
@@ -32,7 +32,7 @@ def forgetting_check(run_dir: Path, llm_dir: Path, data: DemoData, log: Path) ->
              data.heldout_text, "--text-only", "--out", eval_dir / "general.loss.json", "--no-progress"], log)
 
 
-def report(run_dir: Path, log: Path, echo) -> Dict:
+def report(run_dir: Path, log: CommandLog, echo) -> Dict:
     run_cli(["report", run_dir], log)
     result = json.loads((run_dir / "eval" / "report.json").read_text(encoding="utf-8"))
     for task, entry in result["tasks"].items():
@@ -48,7 +48,7 @@ def report(run_dir: Path, log: Path, echo) -> Dict:
     return result
 
 
-def color_answers(run_dir: Path, llm_dir: Path, data: DemoData, log: Path) -> List[dict]:
+def color_answers(run_dir: Path, llm_dir: Path, data: DemoData, log: CommandLog) -> List[dict]:
     """Greedy answers about colored squares of the general data, through LLaVA's own loader."""
     records = json.loads(data.color_json.read_text(encoding="utf-8"))[:4]
     probe = data.color_json.with_name("color_check.json")
@@ -72,7 +72,7 @@ def color_answers(run_dir: Path, llm_dir: Path, data: DemoData, log: Path) -> Li
     return answers
 
 
-def transfer(joint_run: Path, single_runs: Dict[str, Path], log: Path, echo) -> Dict:
+def transfer(joint_run: Path, single_runs: Dict[str, Path], log: CommandLog, echo) -> Dict:
     """The transfer table (`socialfusion transfer`); what it shows, with its noise, is said in the
     results stage."""
     argv = ["transfer", "--joint", joint_run]

@@ -135,7 +135,7 @@ def run_training(command: List[str], log_path: Path, echo, env: Dict[str, str], 
                 progress.feed(line)
         code = process.wait()
     if code != 0:
-        tail = log_path.read_text(encoding="utf-8").splitlines()[-25:]
+        tail = Path(log_path).read_text(encoding="utf-8").splitlines()[-25:]
         raise RuntimeError(f"training failed (exit {code}); last lines of {log_path}:\n" + "\n".join(tail))
     run_dir = Path(command[command.index("--output_dir") + 1])
     state = json.loads((run_dir / "trainer_state.json").read_text(encoding="utf-8"))

@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import registry
 from ..tasks.base import Task
-from ..tasks.scoring import load_predictions, load_references, parse_predictions
+from .scoring import load_predictions, load_references, parse_predictions
 from . import chance
 from .layout import RunLayout
 from .provenance import read_info

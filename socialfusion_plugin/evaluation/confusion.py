@@ -1,12 +1,11 @@
-"""Per-class views of a task's predictions for the report, chosen by its answer space: a confusion
-matrix for a single label or an in/out decision, and per-class recall (also of multi-label answers)."""
+"""Per-class views of a task's predictions for the report, as its answer space gives them: a
+confusion matrix where each record has one decision (a single label, or an in/out decision), and
+per-class recall (also of multi-label answers)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..tasks.answer_space import MultiLabel, PointOrOutside, SingleLabel
 from ..tasks.base import Task, TaskOptions
-from ..tasks.classification_metrics import top_class
 
 UNPARSED = "(unparsed)"
 OTHER = "(other)"
@@ -16,34 +15,24 @@ def single_label_pairs(task: Task, options: TaskOptions, metas: Sequence[Mapping
                        parsed: Sequence[Any], scores: Sequence[Optional[Mapping[str, float]]]
                        ) -> Optional[Tuple[List[str], List[Tuple[str, str]]]]:
     """(classes, [(truth, predicted)]) or None when the task's answer space has no single decision
-    per record: a SingleLabel's label, or a PointOrOutside's in/out decision. Ranking scores decide
-    the predicted class where given, as in scoring."""
-    space = task.answer_space
-    if isinstance(space, PointOrOutside):
-        pairs = [(space.truth_decision(m), space.predicted_decision(p, s) or UNPARSED)
-                 for m, p, s in zip(metas, parsed, scores)]
-        return list(space.decision_labels), pairs
-    if not isinstance(space, SingleLabel) or not metas:
+    per record; an unparsed answer is predicted "(unparsed)", one outside the classes "(other)"."""
+    decisions = task.answer_space.class_decisions(options, metas, parsed, scores)
+    if decisions is None:
         return None
-    classes = space.label_names(options)
-    pairs = []
-    for meta, value, score in zip(metas, parsed, scores):
-        predicted = top_class(space.predicted_label(value), score, classes)
-        if predicted is None:
-            predicted = UNPARSED
-        elif predicted not in classes:
-            predicted = OTHER
-        pairs.append((space.truth_label(meta), predicted))
-    return list(classes), pairs
+    classes, pairs = decisions
+    return classes, [(truth, _column(predicted, classes)) for truth, predicted in pairs]
+
+
+def _column(predicted: Optional[str], classes: Sequence[str]) -> str:
+    if predicted is None:
+        return UNPARSED
+    return predicted if predicted in classes else OTHER
 
 
 def multi_label_sets(task: Task, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any]
                      ) -> Optional[Tuple[List[List[str]], List[Optional[List[str]]]]]:
-    """(true label sets, predicted label sets) of a MultiLabel task; None for other answer spaces."""
-    space = task.answer_space
-    if not isinstance(space, MultiLabel) or not metas:
-        return None
-    return [space.truth_labels(m) for m in metas], [space.predicted_labels(p) for p in parsed]
+    """(true label sets, predicted label sets); None where the task's answer is not a label set."""
+    return task.answer_space.label_sets(metas, parsed)
 
 
 def confusion_matrix(classes: Sequence[str], pairs: Sequence[Tuple[str, str]]) -> Dict[str, Any]:

@@ -3,7 +3,7 @@ interrupted run resumes where it stopped (ids already written are skipped). Whet
 continue a file at all (same evaluation, one writer) is output_guard.py's decision.
 
 `prediction_lines` is the one reader of predictions files: resuming (here) and scoring
-(tasks/scoring.py) both read through it."""
+(evaluation/scoring.py) both read through it."""
 from __future__ import annotations
 
 import json

@@ -1,7 +1,8 @@
 """How `eval --mode rank` turns a task's answer options into predictions.
 
-The policy follows from the task's answer space (tasks/answer_space.py); the options are
-`answer_space.rank_answers(options)` (label -> answer text):
+The policy is the task's answer space's (tasks/answer_space.py): the options are
+`answer_space.rank_answers(options)` (label -> answer text), and its `rank_*` flags say how they are
+scored and read. For the four kinds:
 
 - SingleLabel: each label is scored as a whole answer, end-of-answer token included; the text line
   is the best label's answer text.
@@ -22,7 +23,6 @@ import math
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
-from ..tasks.answer_space import MultiLabel, PointOrOutside, SingleLabel
 from ..tasks.base import Task, TaskOptions
 from socialfusion_plugin.errors import UserInputError
 
@@ -73,8 +73,8 @@ def rank_policy(task: Task, options: TaskOptions, multi_label_threshold: float =
                              "use --mode generate")
     return RankPolicy(
         options=dict(answers),
-        complete=isinstance(space, SingleLabel),
-        multi_label=isinstance(space, MultiLabel),
-        text_from_generation=isinstance(space, PointOrOutside),
+        complete=space.rank_complete,
+        multi_label=space.rank_label_subset,
+        text_from_generation=space.rank_keeps_generated_text,
         multi_label_threshold=multi_label_threshold,
     )

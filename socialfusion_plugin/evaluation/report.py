@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from .. import registry
 from ..atomic_files import atomic_write_json, atomic_write_text
 from ..plots import checkpoint_name
-from ..tasks.scoring import (ScoringInputError, load_predictions, load_references, parse_predictions,
+from .scoring import (ScoringInputError, load_predictions, load_references, parse_predictions,
                              score_predictions)
 from .confusion import (confusion_matrix, multi_label_recall, multi_label_sets, recall_from_confusion,
                         single_label_pairs)

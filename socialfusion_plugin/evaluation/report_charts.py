@@ -4,7 +4,8 @@
 - per-class bars of the metric the task is scored by: `per_class_<m>` when the task's primary
   metric is `mean_<m>` (or `<m>_macro`, `<m>_micro`) and its scores hold it, per-class recall
   otherwise; each class with its support;
-- the distribution of the distance error where the answer is a point.
+- the distribution of the distance error where the answer is a point (the answer space's
+  `point_errors`).
 
 Titles name the evaluated checkpoint; every PNG has a PDF copy beside it."""
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections import Counter
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import plots
-from ..tasks.answer_space import Point, PointOrOutside
 
 
 def task_charts(layout, task, options, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any],
@@ -38,7 +38,7 @@ def task_charts(layout, task, options, metas: Sequence[Mapping[str, Any]], parse
         save(plots.per_class_bars(labels, [values[label] for label in labels],
                                   [support.get(label) for label in labels], shown, title(f"per-class {shown}")),
              metric)
-    errors = point_errors(task.answer_space, metas, parsed)
+    errors = task.answer_space.point_errors(metas, parsed)
     if errors is not None:
         distances, without = errors
         save(plots.error_distribution(distances, title("distance error, predicted to true point"),
@@ -71,31 +71,3 @@ def class_support(confusion: Optional[Mapping[str, Any]], truth_sets) -> Dict[st
         return dict(Counter(label for labels in truth_sets for label in set(labels)))
     return {}
 
-
-def _as_point(value: Any) -> Optional[Tuple[float, float]]:
-    """A parsed answer's point: the value itself as (x, y), or the one (x, y) pair a mapping holds."""
-    if isinstance(value, Mapping):
-        found = [p for p in (_as_point(v) for v in value.values() if not isinstance(v, Mapping)) if p]
-        return found[0] if len(found) == 1 else None
-    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
-        return float(value[0]), float(value[1])
-    return None
-
-
-def point_errors(space, metas, parsed) -> Optional[Tuple[List[float], int]]:
-    """(distances of the answers that gave a point, how many gave none) over the records whose truth
-    is a point; None when the task does not answer with a point."""
-    if not isinstance(space, (Point, PointOrOutside)):
-        return None
-    targets = [space.probe_target(meta) for meta in metas]  # ("point", [x, y]); None: no point is true
-    truths = [_as_point(target[1]) if target else None for target in targets]
-    distances, without = [], 0
-    for truth, answer in zip(truths, parsed):
-        if truth is None:
-            continue
-        point = space.predicted_point(answer)
-        if point is None:
-            without += 1
-        else:
-            distances.append(math.dist(point, truth))
-    return distances, without

@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional
 
 from .. import registry
@@ -47,18 +46,6 @@ class SuiteSettings:
         return EvalSettings(mode=mode, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens,
                             temperature=self.temperature, seed=self.seed, conv_mode=self.conv_mode,
                             multi_label_threshold=self.multi_label_threshold)
-
-
-def preflight(suite: Suite, settings: SuiteSettings) -> None:
-    """Every task's data file, images and output, and the checkpoint, before any model loads."""
-    from ..preflight import check_eval_arguments
-
-    layout = RunLayout(settings.run_dir)
-    for entry in suite.entries:
-        check_eval_arguments(SimpleNamespace(
-            model_path=settings.model_path, model_base=settings.model_base, mode=entry.mode, text_only=False,
-            task=entry.task, data=entry.data, image_folder=entry.image_folder, limit=entry.limit,
-            out=layout.predictions(entry.task)))
 
 
 class LazyModel:

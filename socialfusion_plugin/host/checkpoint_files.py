@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from socialfusion_plugin.errors import CheckpointError
+
 from ..host_interface import CheckpointFiles
 
 ADAPTER_CONFIG = "adapter_config.json"  # peft's: LoRA adapters are in the folder
@@ -43,3 +45,33 @@ def inspect_checkpoint(model_path) -> CheckpointContents:
     return CheckpointContents(path=path, config=config, has_adapters=(path / ADAPTER_CONFIG).is_file(),
                               has_connector=(path / NON_LORA_FILE).is_file(),
                               has_projector=(path / PROJECTOR_FILE).is_file())
+
+
+def checkpoint_kind(model_path: Path, model_base: Optional[str]) -> str:
+    """From the files of `model_path`:
+    - "lora": LoRA adapters + non_lora_trainables.bin (the connector; the plugin's trainer writes
+      non_lora_trainables.safetensors beside it, which is read instead) of a LLaVA model, on `model_base`;
+    - "projector": mm_projector.bin (a pretraining stage's connector) on `model_base`;
+    - "full": a LLaVA checkpoint (config.json with mm_vision_tower), e.g. merged;
+    - "language-model": a plain language model (no mm_vision_tower), or LoRA adapters of one on `model_base`.
+    """
+    model_path = Path(model_path)
+    if not model_path.is_dir():
+        raise CheckpointError(f"checkpoint folder {model_path} not found")
+    contents = inspect_checkpoint(model_path)
+    if contents.config is None and not contents.has_adapters:
+        raise CheckpointError(f"{model_path} has no config.json: not a LLaVA checkpoint")
+    if contents.has_adapters:
+        if model_base is None:
+            raise CheckpointError(f"{model_path} holds LoRA adapters: pass the base language model with --model-base")
+        if not contents.multimodal:
+            return "language-model"
+        if not contents.has_connector:
+            raise CheckpointError(
+                f"{model_path} has LoRA adapters but no {NON_LORA_FILE} (the trained connector). Checkpoints "
+                "written by `socialfusion train` always have it; stock LLaVA writes it only at the end."
+            )
+        return "lora"
+    if model_base is not None and contents.has_projector:
+        return "projector"
+    return "full" if contents.multimodal else "language-model"

@@ -1,7 +1,7 @@
 """Loading trained checkpoints through LLaVA's own loader, and merging LoRA into a full model.
 
 LLaVA's `load_pretrained_model` picks its code path from substrings of the model NAME ('llava',
-'lora'). A checkpoint's kind is decided here from its FILES instead (`checkpoint_kind`), and
+'lora'). A checkpoint's kind is decided here from its FILES instead (`checkpoint_files.checkpoint_kind`), and
 `llava_loader.file_dispatch` hands LLaVA a name that selects the matching path, so folder names do
 not matter. The patched builder (patches/) uses the same wrapper, so LLaVA's own scripts agree.
 """
@@ -9,44 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
-from socialfusion_plugin.errors import UserInputError
 
 from ..host_interface import LoadedModel
-from .checkpoint_files import NON_LORA_FILE, inspect_checkpoint
+from socialfusion_plugin.errors import CheckpointError
 
-
-class CheckpointError(UserInputError):
-    """A checkpoint folder that cannot be loaded as asked; the message says what is missing."""
-
-
-def checkpoint_kind(model_path: Path, model_base: Optional[str]) -> str:
-    """From the files of `model_path`:
-    - "lora": LoRA adapters + non_lora_trainables.bin (the connector; the plugin's trainer writes
-      non_lora_trainables.safetensors beside it, which is read instead) of a LLaVA model, on `model_base`;
-    - "projector": mm_projector.bin (a pretraining stage's connector) on `model_base`;
-    - "full": a LLaVA checkpoint (config.json with mm_vision_tower), e.g. merged;
-    - "language-model": a plain language model (no mm_vision_tower), or LoRA adapters of one on `model_base`.
-    """
-    model_path = Path(model_path)
-    if not model_path.is_dir():
-        raise CheckpointError(f"checkpoint folder {model_path} not found")
-    contents = inspect_checkpoint(model_path)
-    if contents.config is None and not contents.has_adapters:
-        raise CheckpointError(f"{model_path} has no config.json: not a LLaVA checkpoint")
-    if contents.has_adapters:
-        if model_base is None:
-            raise CheckpointError(f"{model_path} holds LoRA adapters: pass the base language model with --model-base")
-        if not contents.multimodal:
-            return "language-model"
-        if not contents.has_connector:
-            raise CheckpointError(
-                f"{model_path} has LoRA adapters but no {NON_LORA_FILE} (the trained connector). Checkpoints "
-                "written by `socialfusion train` always have it; stock LLaVA writes it only at the end."
-            )
-        return "lora"
-    if model_base is not None and contents.has_projector:
-        return "projector"
-    return "full" if contents.multimodal else "language-model"
+from .checkpoint_files import checkpoint_kind
 
 
 def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = "cpu",

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .launcher import LauncherArgumentError
+from ..host_interface import HostArgumentError
 
 
 def extend_data_arguments(base):
@@ -89,13 +89,13 @@ def build_recipe_data_module(train_module, tokenizer, data_args):
     from ..data import RecipeError, build_mixture, load_recipe
 
     if data_args.data_path is not None:
-        raise LauncherArgumentError("give either --data_path or --data_recipe, not both")
+        raise HostArgumentError("give either --data_path or --data_recipe, not both")
     main = _is_main_process()
     try:
         recipe = load_recipe(data_args.data_recipe)
         mixture = build_mixture(recipe, cache_dir=data_args.data_cache_dir, progress=main)
     except (RecipeError, FileNotFoundError, ValueError) as err:
-        raise LauncherArgumentError(f"--data_recipe {data_args.data_recipe}: {err}") from None
+        raise HostArgumentError(f"--data_recipe {data_args.data_recipe}: {err}") from None
     if recipe.pack_sequences:
         data_args.pack_sequences = True
     if main:
@@ -122,7 +122,7 @@ def packed_if_requested(train_module, tokenizer, data_args, data_module: dict) -
     try:
         collator = PackingCollator(data_module["data_collator"], tokenizer.model_max_length)
     except ValueError as err:
-        raise LauncherArgumentError(f"--pack_sequences: {err}") from None
+        raise HostArgumentError(f"--pack_sequences: {err}") from None
     if _is_main_process():
         print(f"pack_sequences: each batch's samples are packed into rows of up to {collator.max_length} tokens "
               "(image features included); attention and position ids stay per sample", flush=True)
@@ -139,7 +139,7 @@ def install_data_hooks(train_module) -> None:
         if getattr(data_args, "data_recipe", None):
             data_module = build_recipe_data_module(train_module, tokenizer, data_args)
         elif data_args.data_path is None:
-            raise LauncherArgumentError("give --data_path FILE.json (with --image_folder) or --data_recipe RECIPE.yaml")
+            raise HostArgumentError("give --data_path FILE.json (with --image_folder) or --data_recipe RECIPE.yaml")
         else:
             data_module = original(tokenizer=tokenizer, data_args=data_args)
         return packed_if_requested(train_module, tokenizer, data_args, data_module)

@@ -20,9 +20,9 @@ class LlavaHost(ModelHost):
 
     # -- loading ---------------------------------------------------------------------------------
     def checkpoint_kind(self, model_path, model_base: Optional[str]) -> str:
-        from . import checkpoints
+        from .checkpoint_files import checkpoint_kind
 
-        return checkpoints.checkpoint_kind(Path(model_path), model_base)
+        return checkpoint_kind(Path(model_path), model_base)
 
     def load_dtype(self, device, dtype):
         from .llava_loader import resolve_dtype

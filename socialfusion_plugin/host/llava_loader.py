@@ -4,7 +4,7 @@
 builder patch (`patches/llava-1.2.2-model-hooks.patch`) decorates LLaVA's function with it, so stock
 LLaVA scripts load the same way. What the wrapper changes, and nothing else:
 
-- The path LLaVA takes is chosen from the files (`checkpoints.checkpoint_kind`): the name handed to
+- The path LLaVA takes is chosen from the files (`checkpoint_files.checkpoint_kind`): the name handed to
   LLaVA is one that selects that path, whatever the folder is called. Names that are not local
   folders (hub ids) keep LLaVA's own name rules.
 - dtype: LLaVA forces float16 in `builder.py` (torch_dtype of every `from_pretrained`, the
@@ -35,9 +35,9 @@ from typing import Any, Dict, Optional, Union
 
 import torch
 
-from .checkpoints import checkpoint_kind
+from .checkpoint_files import checkpoint_kind
 from .host_loads import host_loads_read_safely
-from .safe_load import TENSORS, prefer_safetensors, read
+from ..safe_load import TENSORS, prefer_safetensors, read
 
 # The name handed to LLaVA's loader for each kind: LLaVA tests substrings ('llava', 'lora', 'mpt',
 # 'mistral') of it, so each must contain exactly the ones that select the kind's code path.

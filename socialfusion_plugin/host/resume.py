@@ -44,9 +44,9 @@ from typing import Optional
 import torch
 
 from .checkpoint_files import NON_LORA_FILE
-from .checkpoints import CheckpointError
+from ..errors import CheckpointError
 from .host_loads import module_torch_loads
-from .safe_load import DEEPSPEED_STATE, TENSORS, FileKind, numpy_rng_globals, prefer_safetensors, read
+from ..safe_load import DEEPSPEED_STATE, TENSORS, FileKind, numpy_rng_globals, prefer_safetensors, read
 
 LOSS_STATE_FILE = "socialfusion_loss_state.json"
 
@@ -180,7 +180,7 @@ def restore_non_lora_trainables(model, checkpoint_dir: str) -> int:
     """Copy the checkpoint's connector (non_lora_trainables.safetensors, or .bin in checkpoints without
     it) into the model's trainable non-LoRA parameters, in place so the optimizer keeps them. Returns
     the number of tensors."""
-    from .trainable_checkpoint import copy_exact, read_tensor_file
+    from .state_copy import copy_exact, read_tensor_file
 
     path = prefer_safetensors(Path(checkpoint_dir) / NON_LORA_FILE)
     if not path.is_file():

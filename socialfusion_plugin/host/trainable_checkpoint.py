@@ -27,11 +27,12 @@ from typing import Dict, Optional
 import torch
 
 from .checkpoint_files import ADAPTER_CONFIG, ADAPTER_WEIGHTS, NON_LORA_FILE, inspect_checkpoint
-from .checkpoints import CheckpointError
+from ..errors import CheckpointError
 from .host_loads import host_loads_read_safely
 from .llava_modules import CONNECTOR_MODULE, LORA_MARK
 from .model_factory import BuiltModel, ModelSpec, build_model
-from .safe_load import prefer_safetensors, read_state_dict
+from ..safe_load import prefer_safetensors
+from .state_copy import copy_exact, mismatch_error, read_tensor_file
 
 
 @dataclass
@@ -99,34 +100,6 @@ def _adapter_file(model_path: Path) -> Path:
         if (model_path / name).is_file():
             return model_path / name
     raise CheckpointError(f"{model_path}: adapter_config.json but no {' or '.join(ADAPTER_WEIGHTS)}")
-
-
-def read_tensor_file(path: Path) -> Dict[str, torch.Tensor]:
-    """A dict of tensors from .safetensors or a .bin whose pickle holds nothing else (safe_load.read:
-    a pickle that would call anything else is refused, naming the file; nothing in it runs)."""
-    return read_state_dict(path)
-
-
-def copy_exact(params: Dict[str, torch.nn.Parameter], saved: Dict[str, torch.Tensor], path: Path) -> int:
-    """Copy every saved tensor into its parameter; any unmatched or uncovered key is an error."""
-    unexpected = sorted(set(saved) - set(params))
-    uncovered = sorted(set(params) - set(saved))
-    if unexpected or uncovered:
-        raise mismatch_error(path, unexpected, uncovered)
-    with torch.no_grad():
-        for name, tensor in saved.items():
-            if params[name].shape != tensor.shape:
-                raise CheckpointError(f"{path}: {name} has shape {tuple(tensor.shape)}, the model {tuple(params[name].shape)}")
-            params[name].copy_(tensor.to(params[name].dtype))
-    return len(saved)
-
-
-def mismatch_error(path: Path, unexpected, uncovered) -> CheckpointError:
-    return CheckpointError(
-        f"{path}: keys do not match the rebuilt model ({len(unexpected)} unexpected, e.g. {unexpected[:3]}; "
-        f"{len(uncovered)} parameters not in the file, e.g. {uncovered[:3]}). Was it trained with another base "
-        "model, LoRA target set or connector?"
-    )
 
 
 def _load_lora(model, model_path: Path) -> int:

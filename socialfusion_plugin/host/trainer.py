@@ -48,7 +48,7 @@ from .resume import (check_lora_settings, checkpoint_save_faults, deepspeed_load
                      restore_non_lora_trainables, save_loss_state, trainer_loads)
 from .host_loads import host_loads_read_safely
 from .progress_callback import add_training_progress
-from .safe_load import RNG_STATE, TENSORS
+from ..safe_load import RNG_STATE, TENSORS
 
 
 class FrozenTowerViolation(RuntimeError):

@@ -16,6 +16,7 @@ weights (connector, LoRA) are also read whole here and refused when a tensor hol
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -140,6 +141,29 @@ def _check_checkpoint_tower(report: PreflightReport, flag: str, model_path, towe
         report.add(flag, model_path, f"mm_vision_tower {tower} in its config.json: {problem} ({REBUILT})")
 
 
+CHECKPOINT_FOLDER = re.compile(r"^checkpoint-(\d+)$")  # the trainer's own pattern (get_last_checkpoint)
+
+
+def last_checkpoint(output_dir) -> Optional[Path]:
+    """The `checkpoint-N` folder with the highest N in output_dir, the one rerunning a LLaVA train
+    command resumes from; None when there is none."""
+    folder = Path(str(output_dir)).expanduser()
+    if not folder.is_dir():
+        return None
+    found = [(int(match.group(1)), entry) for entry in folder.iterdir()
+             if entry.is_dir() and (match := CHECKPOINT_FOLDER.match(entry.name))]
+    return max(found)[1] if found else None
+
+
+def check_resume_checkpoint(report: PreflightReport, flag: str, checkpoint: Path) -> None:
+    """The trained weights a resumed run restores (LoRA adapters, connector): complete and finite,
+    so a diverged or cut checkpoint stops the run before the model is built, not after it."""
+    files = _files()
+    if (checkpoint / files.adapter_config).is_file():
+        _check_adapters(report, flag, checkpoint)
+    _check_trained(report, flag, _read_twin(checkpoint / files.connector))
+
+
 def _folder(report: PreflightReport, flag: str, model_path) -> Optional[Path]:
     folder = Path(str(model_path)).expanduser()
     problem = input_folder_problem(folder)
@@ -151,7 +175,7 @@ def _folder(report: PreflightReport, flag: str, model_path) -> Optional[Path]:
 
 def _read_twin(path: Path) -> Path:
     """The file the loader reads for `path` (X.bin): X.safetensors when it lies beside it (the
-    plugin's loaders read it first: host/safe_load.prefer_safetensors)."""
+    plugin's loaders read it first: safe_load.prefer_safetensors)."""
     twin = path.with_suffix(".safetensors")
     return twin if path.suffix == ".bin" and twin.is_file() else path
 

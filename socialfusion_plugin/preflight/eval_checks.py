@@ -12,12 +12,27 @@
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from ..evaluation.records import image_path
 from ..host_interface import active_host
 from .checkpoint_folders import check_loaded_checkpoint
 from .data_files import check_record_file
 from .locations import output_file_problem
 from .report import PreflightReport
+
+
+def check_suite_arguments(suite, settings) -> None:
+    """eval-suite: every task's data file, images and output, and the checkpoint, before any model
+    loads (`suite`: an evaluation.suite_config.Suite; `settings`: its SuiteSettings)."""
+    from ..evaluation.layout import RunLayout
+
+    layout = RunLayout(settings.run_dir)
+    for entry in suite.entries:
+        check_eval_arguments(SimpleNamespace(
+            model_path=settings.model_path, model_base=settings.model_base, mode=entry.mode, text_only=False,
+            task=entry.task, data=entry.data, image_folder=entry.image_folder, limit=entry.limit,
+            out=layout.predictions(entry.task)))
 
 
 def check_eval_arguments(args) -> None:

@@ -10,7 +10,8 @@ before the hooks are installed and LLaVA's train() loads anything.
 - `--data_path` (a JSON list) with `--image_folder`, its folders and a sample of its images, joined
   the way LLaVA joins them (`os.path.join(image_folder, image)`); or `--data_recipe` (`data_recipe.py`);
   exactly one of the two;
-- `--output_dir`: a folder that is, or can be created, writable;
+- `--output_dir`: a folder that is, or can be created, writable; when it holds `checkpoint-N` folders
+  (LLaVA's train() then resumes from the last), that checkpoint's trained weights are complete and finite;
 - the launcher's own arguments (`--attn_implementation`, `--seed`), in the launcher's words
   (`ModelHost.train_argument_problems`).
 LLaVA's parser still owns the arguments: an unknown or malformed one is its error, later.
@@ -21,6 +22,7 @@ import os
 from typing import List, Optional
 
 from ..host_interface import active_host
+from .checkpoint_folders import check_resume_checkpoint, last_checkpoint
 from .data_files import check_record_file
 from .data_recipe import check_data_recipe
 from .locations import input_file_problem, output_folder_problem
@@ -87,6 +89,9 @@ def check_train_arguments(argv: List[str]) -> None:
     output_dir = flag_value(argv, "--output_dir")
     if output_dir:
         report.add("--output_dir", None, output_folder_problem(output_dir))
+        resumed = last_checkpoint(output_dir)
+        if resumed is not None:
+            check_resume_checkpoint(report, "--output_dir", resumed)
     report.raise_if_any()
 
 

@@ -14,7 +14,10 @@ from typing import List
 
 from ..registry import TASKS
 from .base import Sample, Skip, Task, TaskOptions
+from .contract import check_task
 from .plugins import ENTRY_POINT_GROUP, TaskPluginError, broken_task_plugins, load_entry_point_tasks
+
+TASKS.require(check_task)  # before any task module registers (each imports this package first)
 
 
 def load_builtin_tasks() -> List[str]:

@@ -1,4 +1,5 @@
-"""What a task answers, declared once: every consumer derives its behaviour from this declaration.
+"""What a task answers, declared once: every consumer asks this declaration for its behaviour, and
+no module outside this one switches on the kind.
 
 A task sets `answer_space` to one of four kinds:
 
@@ -15,18 +16,37 @@ output holds the predicted label(s) or point: None for the value itself, a key o
 or a function. `extras` names
 further parts of an answer that are scored but are not the answer space itself (emotion's VAD).
 
-From the declaration come: the ranking policy of `eval --mode rank` (evaluation/rank_policy.py),
-the confusion matrix and per-class recall of `report` (evaluation/confusion.py), the target of a
-linear probe (`probe_target`), and what `socialfusion tasks` prints.
+Each kind carries its behaviour. In its own terms, for the task's `score`: the label set
+(`label_names`), a record's truth and an answer's prediction (`truth_label`, `truth_labels`,
+`truth_point`, `truth_decision` and their `predicted_*` pairs). Asked of any kind, and answered with
+None (or False) where it does not apply:
+
+- how `eval --mode rank` scores and reads its options (`rank_answers`, and the flags
+  `rank_complete`, `rank_label_subset`, `rank_keeps_generated_text`; evaluation/rank_policy.py);
+- the per-class view of `report`: one decision per record for a confusion matrix
+  (`class_decisions`), or label sets for per-class recall (`label_sets`) (evaluation/confusion.py);
+- the distance errors of point answers charted by `report` (`point_errors`;
+  evaluation/report_charts.py);
+- the target of a linear probe (`probe_target`), and what `socialfusion tasks` prints (`describe`).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from .classification_metrics import top_class
 
 Labels = Union[Sequence[str], Callable[[Any], Sequence[str]]]
 Field = Union[str, Callable[[Mapping[str, Any]], Any]]
 ParsedField = Optional[Union[str, Callable[[Any], Any]]]
+# (classes, [(true class, predicted class)]); a predicted class is None where the answer is
+# unparsed, and may lie outside the classes (an answer naming a label of another label set).
+Decisions = Tuple[List[str], List[Tuple[Any, Optional[str]]]]
+# (true label set of each record, predicted label set of each answer: None where unparsed)
+LabelSets = Tuple[List[List[str]], List[Optional[List[str]]]]
+# (distances of the answers that gave a point, how many answers gave none)
+PointErrors = Tuple[List[float], int]
 
 
 def _read(field: Field, meta: Mapping[str, Any]) -> Any:
@@ -49,10 +69,19 @@ def _as_point(value: Any) -> Optional[Tuple[float, float]]:
 
 
 class AnswerSpace:
-    """Base of the four kinds; `kind` is the name `socialfusion tasks` shows."""
+    """Base of the four kinds; `kind` is the name `socialfusion tasks` shows. What a consumer asks
+    of any task (ranking, per-class view, point errors) every kind answers, with None (or False)
+    where the question does not apply to it."""
 
     kind: str = ""
     extras: Tuple[str, ...] = ()
+    # How `eval --mode rank` reads the scores of `rank_answers`: each option scored as a complete
+    # answer (end of answer included) rather than as the start of one; the prediction is every label
+    # whose probability reaches a threshold rather than the best one; the options decide part of
+    # the answer only, so the generated text stays the answer.
+    rank_complete: bool = False
+    rank_label_subset: bool = False
+    rank_keeps_generated_text: bool = False
 
     def label_names(self, options: Any) -> Optional[List[str]]:
         """The closed label set under these options; None for open answers."""
@@ -62,6 +91,21 @@ class AnswerSpace:
         """label -> the answer text whose likelihood scores it in ranking mode; None: no ranking."""
         labels = self.label_names(options)
         return {label: label for label in labels} if labels else None
+
+    def class_decisions(self, options: Any, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any],
+                        scores: Sequence[Optional[Mapping[str, float]]]) -> Optional[Decisions]:
+        """One decision per record among a closed set of classes, for a confusion matrix; ranking
+        scores decide the predicted class where given, as in scoring. None: no such decision."""
+        return None
+
+    def label_sets(self, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any]) -> Optional[LabelSets]:
+        """True and predicted label sets, for per-class recall; None where an answer is not a set."""
+        return None
+
+    def point_errors(self, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any]) -> Optional[PointErrors]:
+        """Distances from the answers' points to the true points, over the records whose truth is
+        a point; None when the answer is not a point."""
+        return None
 
     def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
         """("single", label), ("multi", [labels]) or ("point", [x, y]); None: nothing to probe."""
@@ -88,6 +132,7 @@ class SingleLabel(_Closed):
     predicted: ParsedField = None
     extras: Tuple[str, ...] = ()
     kind = "single_label"
+    rank_complete = True
 
     def truth_label(self, meta: Mapping[str, Any]) -> Any:
         return _read(self.truth, meta)
@@ -95,6 +140,14 @@ class SingleLabel(_Closed):
     def predicted_label(self, parsed: Any) -> Optional[str]:
         value = _read_parsed(self.predicted, parsed)
         return value if isinstance(value, str) else None
+
+    def class_decisions(self, options: Any, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any],
+                        scores: Sequence[Optional[Mapping[str, float]]]) -> Optional[Decisions]:
+        if not metas:
+            return None
+        classes = self.label_names(options)
+        return classes, [(self.truth_label(meta), top_class(self.predicted_label(value), score, classes))
+                         for meta, value, score in zip(metas, parsed, scores)]
 
     def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
         return ("single", self.truth_label(meta))
@@ -110,6 +163,7 @@ class MultiLabel(_Closed):
     predicted: ParsedField = None
     extras: Tuple[str, ...] = ()
     kind = "multi_label"
+    rank_label_subset = True
 
     def truth_labels(self, meta: Mapping[str, Any]) -> List[str]:
         return list(_read(self.truth, meta) or ())
@@ -118,12 +172,49 @@ class MultiLabel(_Closed):
         value = _read_parsed(self.predicted, parsed)
         return list(value) if isinstance(value, (list, tuple)) else None
 
+    def label_sets(self, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any]) -> Optional[LabelSets]:
+        if not metas:
+            return None
+        return [self.truth_labels(m) for m in metas], [self.predicted_labels(p) for p in parsed]
+
     def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
         return ("multi", self.truth_labels(meta))
 
 
+class _PointAnswer(AnswerSpace):
+    """What the two point kinds share: an answer's point read from `predicted`, and its distance
+    to the record's true point."""
+
+    predicted: ParsedField
+
+    def truth_point(self, meta: Mapping[str, Any]) -> Optional[Tuple[float, float]]:
+        """The record's true point; None where no point is true."""
+        raise NotImplementedError
+
+    def predicted_point(self, parsed: Any) -> Optional[Tuple[float, float]]:
+        """The answer's point; None when it gives none (out of frame, or unparsed)."""
+        return _as_point(_read_parsed(self.predicted, parsed))
+
+    def point_errors(self, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any]) -> Optional[PointErrors]:
+        distances, without = [], 0
+        for meta, answer in zip(metas, parsed):
+            truth = self.truth_point(meta)
+            if truth is None:
+                continue
+            point = self.predicted_point(answer)
+            if point is None:
+                without += 1
+            else:
+                distances.append(math.dist(point, truth))
+        return distances, without
+
+    def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
+        point = self.truth_point(meta)
+        return ("point", list(point)) if point else None
+
+
 @dataclass(frozen=True)
-class Point(AnswerSpace):
+class Point(_PointAnswer):
     """A normalized (x, y) point; an open answer, so ranking mode does not apply."""
 
     truth: Field = "point"
@@ -134,16 +225,13 @@ class Point(AnswerSpace):
     def rank_answers(self, options: Any) -> Optional[Dict[str, str]]:
         return None
 
-    def predicted_point(self, parsed: Any) -> Optional[Tuple[float, float]]:
-        return _as_point(_read_parsed(self.predicted, parsed))
-
-    def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
+    def truth_point(self, meta: Mapping[str, Any]) -> Optional[Tuple[float, float]]:
         point = _read(self.truth, meta)
-        return ("point", [float(point[0]), float(point[1])]) if point else None
+        return (float(point[0]), float(point[1])) if point else None
 
 
 @dataclass(frozen=True)
-class PointOrOutside(AnswerSpace):
+class PointOrOutside(_PointAnswer):
     """A normalized (x, y) point, or `outside_answer` when the target is not in the frame.
 
     Ranking decides in/out only, between the labels `inside_label` and `outside_label`: "inside" is
@@ -161,6 +249,7 @@ class PointOrOutside(AnswerSpace):
     outside_label: str = "outside"
     extras: Tuple[str, ...] = ()
     kind = "point_or_outside"
+    rank_keeps_generated_text = True
 
     @property
     def decision_labels(self) -> Tuple[str, str]:
@@ -169,9 +258,12 @@ class PointOrOutside(AnswerSpace):
     def rank_answers(self, options: Any) -> Optional[Dict[str, str]]:
         return {self.inside_label: self.point_prefix, self.outside_label: self.outside_answer}
 
-    def predicted_point(self, parsed: Any) -> Optional[Tuple[float, float]]:
-        """The answer's point; None when it gives none (out of frame, or unparsed)."""
-        return _as_point(_read_parsed(self.predicted, parsed))
+    def truth_point(self, meta: Mapping[str, Any]) -> Optional[Tuple[float, float]]:
+        """The annotated point where the target is inside the frame; None outside."""
+        point = _read(self.point, meta)
+        if not _read(self.inside, meta) or not point:
+            return None
+        return (float(point[0]), float(point[1]))
 
     def truth_decision(self, meta: Mapping[str, Any]) -> str:
         return self.inside_label if _read(self.inside, meta) else self.outside_label
@@ -186,11 +278,10 @@ class PointOrOutside(AnswerSpace):
             return None
         return inside if _read_parsed(self.predicted_inside, parsed) else outside
 
-    def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
-        point = _read(self.point, meta)
-        if not _read(self.inside, meta) or not point:
-            return None
-        return ("point", [float(point[0]), float(point[1])])
+    def class_decisions(self, options: Any, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any],
+                        scores: Sequence[Optional[Mapping[str, float]]]) -> Optional[Decisions]:
+        return list(self.decision_labels), [(self.truth_decision(m), self.predicted_decision(p, s))
+                                            for m, p, s in zip(metas, parsed, scores)]
 
 
 KINDS = (SingleLabel, MultiLabel, Point, PointOrOutside)

@@ -6,7 +6,7 @@ structured predictions, and computes the dataset's reference metrics. Prompt wor
 (`prompts.yaml` next to the task module), never code.
 
 The shared machinery (conversation building, streaming JSON output, reports, scoring I/O) lives in
-`tasks/conversion.py` and `tasks/scoring.py`, so a task module holds only what differs per dataset.
+`tasks/conversion.py` and `evaluation/scoring.py`, so a task module holds only what differs per dataset.
 """
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ class Task(ABC):
     # The one metric that summarizes the task (report, transfer tables, probes) and its direction.
     primary_metric: str = ""
     higher_is_better: bool = True
-    # Stated in `score` output and the README where a metric needs scores or a heatmap that a plain
+    # Stated in `score` output and docs/tasks/ where a metric needs scores or a heatmap that a plain
     # text answer does not provide (e.g. the Gaussian heatmap used for AUC from a predicted point).
     metric_notes: Tuple[str, ...] = ()
 

@@ -8,7 +8,7 @@ import pytest
 import transformers
 
 from socialfusion_plugin.host import install_train_hooks
-from socialfusion_plugin.host.launcher import LauncherArgumentError
+from socialfusion_plugin.host_interface import HostArgumentError
 
 RECIPES = Path(__file__).resolve().parents[2] / "data_recipes"
 
@@ -87,7 +87,7 @@ def test_data_argument_errors(tokenizer, tmp_path, recipe, data_path, message):
     train = install_train_hooks()
     missing = str(tmp_path / "missing.yaml")
     recipe = recipe.format(missing=missing) if recipe else recipe
-    with pytest.raises(LauncherArgumentError) as err:
+    with pytest.raises(HostArgumentError) as err:
         train.make_supervised_data_module(tokenizer=tokenizer, data_args=data_args(recipe, data_path))
     assert str(err.value) == message.format(missing=missing)
 

@@ -78,3 +78,14 @@ def test_the_fingerprint_follows_links_and_ends_on_a_cycle(tmp_path):
     (root / "hagrid_annotations").unlink()
     (root / "hagrid_annotations").symlink_to(copy, target_is_directory=True)
     assert release_fingerprint(root) != before
+
+
+def test_a_built_cache_entry_keeps_no_lock_file(tmp_path):
+    """The entry lock serialises processes building one conversion; it goes when the build ends."""
+    real, root = _linked_release(tmp_path, "hagrid_annotations")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"seed: 0\nsources:\n  - task: gesture\n    root: {root}\n    split: train\n")
+    assert main(["mix", str(recipe), "--out", str(tmp_path / "mixed.json"), "--cache-dir", str(tmp_path / "cache"),
+                 "--no-progress", "--workers", "1"]) == 0
+    entries = sorted(path.name for path in (tmp_path / "cache" / "converted").iterdir())
+    assert len(entries) == 1 and entries[0].startswith("gesture-train-"), entries

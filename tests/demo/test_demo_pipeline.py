@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from socialfusion_plugin.demo.cue_releases import CueReleaseSizes
+from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.demo.pipeline import DemoConfig, run_demo
 
 pytestmark = pytest.mark.slow
@@ -19,7 +20,7 @@ def test_demo_runs_every_stage_and_writes_its_outputs(tmp_path):
     lines = []
     workdir = tmp_path / "demo"
     result = run_demo(DemoConfig(workdir=workdir, steps=6, single_task_steps=2, pretrain_steps=3, deepspeed=None,
-                                 sizes=SMALL), echo=lines.append)
+                                 sizes=SMALL), run_command=main, echo=lines.append)
     text = "\n".join(lines)
     # data: every task's splits converted with counted skips; the shipped recipe mixed and validated
     for task in TASKS:

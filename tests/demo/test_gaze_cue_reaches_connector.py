@@ -2,7 +2,7 @@
 tower's patch tokens at --mm_vision_select_layer -2, one token at a time, as LLaVA's per-token
 connector sees them. If this fails, gaze cannot be learned in the demo whatever the language model
 does; if it passes and gaze still does not learn, the cause is downstream (see
-tests/demo/test_every_task_learns.py and the README's "What the demo can and cannot learn")."""
+tests/demo/test_every_task_learns.py and docs/demo.md, "What the demo can and cannot learn")."""
 import random
 
 import numpy as np

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from socialfusion_plugin.host.host_loads import install_safe_torch_load
-from socialfusion_plugin.host.safe_load import (DEEPSPEED_STATE, RNG_STATE, TENSORS, UnsafeFileError,
+from socialfusion_plugin.safe_load import (DEEPSPEED_STATE, RNG_STATE, TENSORS, UnsafeFileError,
                                                  prefer_safetensors, read)
 from malicious_pickles import CreatesMarker, apply_setting
 

@@ -38,7 +38,7 @@ def test_peft_is_allowed_only_when_named_and_unpinned_moves_are_listed(tmp_path)
              for line in BASE] + ["datasets==5.0.1", "open_clip_torch==2.32.0"]
     allowed = pin_check(tmp_path, BASE, after, "peft")
     assert allowed.returncode == 0, allowed.stdout
-    assert "peft 0.21.2 -> 0.13.2: allowed (see README)" in allowed.stdout
+    assert "peft 0.21.2 -> 0.13.2: allowed (see docs/install-and-lanes.md)" in allowed.stdout
     assert "fsspec 2026.9.0 -> 2026.6.0: not pinned by LLaVA" in allowed.stdout
     assert "added 2 packages: datasets 5.0.1, open-clip-torch 2.32.0" in allowed.stdout
     assert "ok: none of the 14 packages LLaVA pins moved" in allowed.stdout

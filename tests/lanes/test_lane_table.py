@@ -1,4 +1,5 @@
-"""The README's table of host versions per CI lane says what the lanes' pins and lock files install."""
+"""docs/install-and-lanes.md's table of host versions per CI lane says what the lanes' pins and lock files
+install."""
 import re
 from pathlib import Path
 
@@ -15,8 +16,8 @@ def pins(name):
     return found
 
 
-def readme_lane_rows():
-    text = (REPO / "README.md").read_text()
+def documented_lane_rows():
+    text = (REPO / "docs" / "install-and-lanes.md").read_text()
     table = text.split("**Versions each CI lane tests**", 1)[1].split("\n\n", 2)[1]
     rows = {}
     for line in table.splitlines()[2:]:
@@ -30,7 +31,7 @@ def readme_lane_rows():
 
 
 def test_every_pinned_host_package_in_the_table_matches_its_lane():
-    rows = readme_lane_rows()
+    rows = documented_lane_rows()
     checked = 0
     for column, pins_file in ((0, "llava-c121f04.txt"), (0, "llava-lane-floors.txt"), (1, "project-lock.txt")):
         for package, version in pins(pins_file).items():

@@ -164,20 +164,20 @@ def test_gesture_without_a_per_class_primary_metric_charts_recall():
 
 
 def test_gaze_gets_a_distance_error_chart(tmp_path):
-    from socialfusion_plugin.evaluation.report_charts import point_errors, task_charts
+    from socialfusion_plugin.evaluation.report_charts import task_charts
 
     gaze = TASKS.get("gaze")
     metas = [{"gaze_points": [[0.5, 0.5], [0.7, 0.5]]}, {"gaze_points": [[0.1, 0.1]]}, {"gaze_points": [[0.2, 0.2]]}]
     parsed = [(0.6, 0.9), None, (0.2, 0.2)]
-    distances, without = point_errors(gaze.answer_space, metas, parsed)
+    distances, without = gaze.answer_space.point_errors(metas, parsed)
     assert distances == pytest.approx([0.4, 0.0]) and without == 1
     names = task_charts(Layout(tmp_path), gaze, gaze.options({}), metas, parsed, {"auc": 0.5}, "sf", None, None, None)
     assert names == ["gaze.error.png"] and (tmp_path / "gaze.error.pdf").is_file()
     video = TASKS.get("gaze_video")
     video_metas = [{"gaze": [0.5, 0.5], "in_frame": True}, {"gaze": None, "in_frame": False}]
     video_parsed = [{"in_frame": True, "point": [0.5, 0.75]}, {"in_frame": False}]
-    assert point_errors(video.answer_space, video_metas, video_parsed) == (pytest.approx([0.25]), 0)
-    assert point_errors(TASKS.get("relation").answer_space, metas, parsed) is None
+    assert video.answer_space.point_errors(video_metas, video_parsed) == (pytest.approx([0.25]), 0)
+    assert TASKS.get("relation").answer_space.point_errors(metas, parsed) is None
 
 
 def test_error_distribution_without_any_point_says_so():

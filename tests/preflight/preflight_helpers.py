@@ -54,3 +54,14 @@ def run_cli(argv, capsys):
     capsys.readouterr()
     status = main([str(item) for item in argv])
     return status, capsys.readouterr().err
+
+
+def tensors_file(path, value=1.0, size=4096):
+    """A connector-like weight file, `value` in one element (NaN for a diverged run)."""
+    import torch
+    from safetensors.torch import save_file
+
+    state = {"model.mm_projector.0.weight": torch.ones(size), "model.mm_projector.2.bias": torch.ones(8)}
+    state["model.mm_projector.2.bias"][3] = value
+    save_file(state, str(path)) if path.suffix == ".safetensors" else torch.save(state, path)
+    return path

@@ -4,7 +4,7 @@ import os
 import shutil
 
 import pytest
-from preflight_helpers import ModelLoadReached, llava_records, placeholder, run_cli, write_json
+from preflight_helpers import ModelLoadReached, llava_records, placeholder, run_cli, tensors_file, write_json
 
 
 def eval_argv(layout, **changes):
@@ -110,17 +110,6 @@ def test_only_the_images_eval_will_read_are_checked(layout, no_model_loads, caps
 
 
 # ---- the files the loader reads, and what is in the trained ones ------------------------------
-
-def tensors_file(path, value=1.0, size=4096):
-    """A connector-like weight file, `value` in one element (NaN for a diverged run)."""
-    import torch
-    from safetensors.torch import save_file
-
-    state = {"model.mm_projector.0.weight": torch.ones(size), "model.mm_projector.2.bias": torch.ones(8)}
-    state["model.mm_projector.2.bias"][3] = value
-    save_file(state, str(path)) if path.suffix == ".safetensors" else torch.save(state, path)
-    return path
-
 
 def head_c(path, count):
     """`head -c COUNT`: what an interrupted copy leaves."""

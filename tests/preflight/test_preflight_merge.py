@@ -3,7 +3,7 @@ before the base model is loaded."""
 import os
 
 import pytest
-from preflight_helpers import ModelLoadReached, placeholder, run_cli
+from preflight_helpers import ModelLoadReached, placeholder, run_cli, tensors_file
 
 
 def merge_argv(layout, **changes):
@@ -25,6 +25,12 @@ CASES = [
      ["--model-base", "no tokenizer in"]),
     ("tower weights missing", lambda l: (os.remove(l.tower_weights), {})[1],
      ["--model-path", "mm_vision_tower", "vision tower weights", "not found"]),
+    ("NaN in the connector", lambda l: (tensors_file(l.lora / "non_lora_trainables.bin", float("nan")), {})[1],
+     ["--model-path", "non_lora_trainables.bin: tensor model.mm_projector.2.bias holds 1 NaN or infinite value(s)",
+      "use an earlier checkpoint"]),
+    ("infinity in the LoRA adapters",
+     lambda l: (tensors_file(l.lora / "adapter_model.safetensors", float("inf")), {})[1],
+     ["--model-path", "adapter_model.safetensors: tensor model.mm_projector.2.bias holds 1 NaN or infinite"]),
     ("output under a file", lambda l: {"--out": placeholder(l.root / "f") / "merged"},
      ["--out", "cannot be created", "is a file, not a folder"]),
 ]

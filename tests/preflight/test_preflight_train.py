@@ -37,6 +37,21 @@ def projector(path, bias):
     return path
 
 
+def resume_checkpoint(layout, step, connector_bias, adapter_bias=0.0):
+    """A checkpoint-<step> in --output_dir, as a LoRA run saves it: adapters and the connector."""
+    import torch
+    from safetensors.torch import save_file
+
+    folder = layout.out / f"checkpoint-{step}"
+    folder.mkdir(parents=True)
+    write_json(folder / "adapter_config.json", {"r": 8, "lora_alpha": 16, "peft_type": "LORA"})
+    save_file({"base_model.model.layers.0.q_proj.lora_A.weight": torch.full((2, 4), adapter_bias)},
+              str(folder / "adapter_model.safetensors"))
+    projector(folder / "non_lora_trainables.safetensors", connector_bias)
+    (folder / "non_lora_trainables.bin").write_bytes(b"")  # the name stock LLaVA asks for; the twin is read
+    return folder
+
+
 # (case, change the layout and return argv changes, fragments the error must contain)
 CASES = [
     ("model folder missing", lambda l: {"--model_name_or_path": l.root / "models" / "nope"},
@@ -94,6 +109,11 @@ CASES = [
     ("projector cut short", lambda l: {"--pretrain_mm_mlp_adapter": l.root / "cut.safetensors"} if (
         l.root / "cut.safetensors").write_bytes(projector(l.root / "whole.safetensors", [0.0] * 4).read_bytes()[:60])
      else None, ["--pretrain_mm_mlp_adapter: ", "cut.safetensors is truncated"]),
+    ("last checkpoint's connector holds NaN", lambda l: (resume_checkpoint(l, 10, [0.0] * 4), resume_checkpoint(
+        l, 20, [float("nan")] * 4), {})[-1],
+     ["--output_dir: ", "checkpoint-20/non_lora_trainables.safetensors: tensor model.mm_projector.2.bias holds 4 NaN"]),
+    ("last checkpoint's adapters hold infinity", lambda l: (resume_checkpoint(l, 5, [0.0] * 4, float("inf")), {})[-1],
+     ["--output_dir: ", "checkpoint-5/adapter_model.safetensors: tensor", "holds 8 NaN or infinite value(s) of 8"]),
 ]
 
 
@@ -176,3 +196,10 @@ def test_python_module_entry_as_a_process(layout, tmp_path):
 def test_a_complete_finite_projector_passes(layout):
     adapter = projector(layout.root / "mm_projector.safetensors", [0.0, 1.0, -1.0, 0.5])
     check_train_arguments(train_argv(layout, **{"--pretrain_mm_mlp_adapter": adapter}))
+
+
+def test_only_the_checkpoint_a_rerun_resumes_from_is_read(layout):
+    """LLaVA's train() resumes from the highest checkpoint-N: a diverged earlier one does not block it."""
+    resume_checkpoint(layout, 9, [float("nan")] * 4)
+    resume_checkpoint(layout, 10, [0.0, 1.0, -1.0, 0.5])
+    check_train_arguments(train_argv(layout))

@@ -21,7 +21,7 @@ def test_general_recipe_trains_on_cpu_with_the_tiny_model(data_env, tiny_assets,
     from safetensors.torch import load_file
 
     from socialfusion_plugin.host.deepspeed_support import deepspeed_cpu_blocker
-    from socialfusion_plugin.host.safe_load import read
+    from socialfusion_plugin.safe_load import read
 
     stage1, run_dir = tmp_path / "stage1", tmp_path / "run"
     deepspeed = "zero2" if deepspeed_cpu_blocker() is None else "none"

@@ -8,7 +8,7 @@ from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.demo.releases import hagrid, pisc
 from socialfusion_plugin.registry import TASKS
 from socialfusion_plugin.tasks.conversion import convert
-from socialfusion_plugin.tasks.scoring import ScoringInputError, load_predictions
+from socialfusion_plugin.evaluation.scoring import ScoringInputError, load_predictions
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,8 @@
-"""The README's "Adding a sixth task" example, run exactly as written: the task folder, its entry
-point, the data recipe and every command of the pipeline, with no edit anywhere else."""
+"""The "Adding a task" page's examples (docs/adding-a-task.md), run exactly as written: the smile task's
+folder, its entry point, the data recipe and every command of the pipeline, with no edit anywhere
+else; and the rule of the page: an example task imports from `socialfusion_plugin.task_api` only."""
+import ast
+import contextlib
 import json
 import os
 import re
@@ -10,50 +13,104 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import socialfusion_plugin.task_api as task_api
 from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.registry import TASKS
 from socialfusion_plugin.tasks import load_entry_point_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "adding-a-task.md"
+TASK_API = "socialfusion_plugin.task_api"
 
 
-def readme_block(marker: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    match = re.search(rf"<!-- sixth-task:{re.escape(marker)} -->\s*```\w+\n(.*?)```", text, re.S)
-    assert match, f"README has no code block after <!-- sixth-task:{marker} -->"
+def page_block(marker: str, example: str = "sixth-task") -> str:
+    """The code block after `<!-- <example>:<marker> -->` on the page."""
+    text = PAGE.read_text(encoding="utf-8")
+    match = re.search(rf"<!-- {re.escape(example)}:{re.escape(marker)} -->\s*```\w+\n(.*?)```", text, re.S)
+    assert match, f"{PAGE.name} has no code block after <!-- {example}:{marker} -->"
     return match.group(1)
 
 
-def install_plugin(site: Path) -> None:
-    """The README's package, installed as a distribution with the README's entry point."""
-    package = site / "my_social_tasks"
-    (package / "smile").mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "smile" / "__init__.py").write_text(readme_block("__init__.py"))
-    (package / "smile" / "prompts.yaml").write_text(readme_block("prompts.yaml"))
-    # the README's pyproject.toml table: a header line, then `name = "module"` lines
-    header, *entries = [line.strip() for line in readme_block("entry-point").splitlines() if line.strip()]
+def install_example(site: Path, example: str = "sixth-task") -> str:
+    """The page's package of one example, installed as a distribution with the page's entry point;
+    returns the task's name."""
+    # the page's pyproject.toml table: a header line, then one `name = "package.module"` line
+    header, *entries = [line.strip() for line in page_block("entry-point", example).splitlines() if line.strip()]
     group = "socialfusion_plugin.tasks"
     assert header == f'[project.entry-points."{group}"]'
-    entry_points = dict(re.fullmatch(r'(\w+) = "([\w.:]+)"', entry).groups() for entry in entries)
-    info = site / "my_social_tasks-0.1.dist-info"
+    assert len(entries) == 1, entries
+    name, package, module = re.fullmatch(r'(\w+) = "(\w+)\.(\w+)"', entries[0]).groups()
+    (site / package / module).mkdir(parents=True)
+    (site / package / "__init__.py").write_text("")
+    (site / package / module / "__init__.py").write_text(page_block("__init__.py", example))
+    (site / package / module / "prompts.yaml").write_text(page_block("prompts.yaml", example))
+    info = site / f"{package}-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-social-tasks\nVersion: 0.1\n")
-    lines = [f"[{group}]"] + [f"{name} = {value}" for name, value in entry_points.items()]
-    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    distribution = package.replace("_", "-")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[{group}]\n{name} = {package}.{module}\n")
+    return name
+
+
+@contextlib.contextmanager
+def installed_example(site: Path, monkeypatch, example: str = "sixth-task"):
+    """The example's task, loaded through its entry point; unregistered and unimported afterwards."""
+    name = install_example(site, example)
+    package = next(path.name for path in site.iterdir() if not path.name.endswith(".dist-info"))
+    monkeypatch.syspath_prepend(str(site))
+    assert name in load_entry_point_tasks()
+    try:
+        yield name
+    finally:
+        TASKS.unregister(name)
+        for module in [m for m in sys.modules if m == package or m.startswith(f"{package}.")]:
+            del sys.modules[module]
 
 
 @pytest.fixture
 def smile_plugin(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    install_plugin(site)
-    monkeypatch.syspath_prepend(str(site))
-    assert "smile" in load_entry_point_tasks()
-    yield site
-    TASKS.unregister("smile")
-    for name in [m for m in sys.modules if m.startswith("my_social_tasks")]:
-        del sys.modules[name]
+    with installed_example(tmp_path / "site", monkeypatch) as name:
+        assert name == "smile"
+        yield
+
+
+def package_imports_outside_the_api(source: str) -> list:
+    """The modules of `socialfusion_plugin` that `source` imports, other than the task API."""
+    imported = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            imported.append(node.module)
+    return [name for name in imported
+            if name.split(".")[0] == "socialfusion_plugin" and name != TASK_API]
+
+
+def test_the_import_check_finds_every_form_of_import():
+    source = ("import csv\nfrom socialfusion_plugin.task_api import Task\nimport socialfusion_plugin.registry\n"
+              "from socialfusion_plugin import task_api\ndef f():\n    from socialfusion_plugin.tasks.geometry import pixel_box\n")
+    assert package_imports_outside_the_api(source) == [
+        "socialfusion_plugin.registry", "socialfusion_plugin", "socialfusion_plugin.tasks.geometry"]
+
+
+def test_every_example_imports_from_the_task_api_only():
+    text = PAGE.read_text(encoding="utf-8")
+    modules = re.findall(r"<!-- ([\w-]+:[\w./-]+) -->\s*```python\n(.*?)```", text, re.S)
+    assert [marker for marker, _ in modules] == ["sixth-task:__init__.py", "tsv-task:__init__.py"]
+    for marker, source in modules:
+        outside = package_imports_outside_the_api(source)
+        assert not outside, f"the example {marker} imports {outside}; a task imports from {TASK_API} only"
+
+
+def test_the_task_api_docstring_lists_every_name_it_exports():
+    # one line per name: "- `Name`: what it is for", or several constants sharing a line
+    documented = []
+    for line in task_api.__doc__.splitlines():
+        if line.startswith("- `"):
+            documented += re.findall(r"`(\w+)`", line.split(": ", 1)[0])
+    assert sorted(documented) == sorted(task_api.__all__)
+    assert len(set(task_api.__all__)) == len(task_api.__all__)
+    assert all(hasattr(task_api, name) for name in task_api.__all__)
 
 
 def write_smiles(root: Path, split: str, count: int) -> None:
@@ -68,7 +125,7 @@ def write_smiles(root: Path, split: str, count: int) -> None:
     (root / f"{split}.csv").write_text("\n".join(rows) + "\n")
 
 
-def test_readme_sixth_task_converts_and_scores(smile_plugin, tmp_path, capsys):
+def test_sixth_task_converts_and_scores(smile_plugin, tmp_path, capsys):
     root = tmp_path / "my_smiles"
     (root / "photos").mkdir(parents=True)
     for name in ("a", "b"):
@@ -93,13 +150,13 @@ def test_readme_sixth_task_converts_and_scores(smile_plugin, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_readme_sixth_task_goes_through_every_stage(tmp_path):
+def test_sixth_task_goes_through_every_stage(tmp_path):
     from socialfusion_plugin.demo.releases import hagrid
     from socialfusion_plugin.demo.stage_data import write_general_data
     from socialfusion_plugin.demo.tiny_assets import build_tiny_assets
 
     site = tmp_path / "site"
-    install_plugin(site)
+    install_example(site)
     data, work, bin_dir = tmp_path / "data", tmp_path / "work", tmp_path / "bin"
     write_smiles(data / "smile", "train", 12)  # the data layout: a task's release in <data>/<task>/
     write_smiles(data / "smile", "test", 6)
@@ -107,7 +164,7 @@ def test_readme_sixth_task_goes_through_every_stage(tmp_path):
     write_general_data(data, seed=0)
     assets = build_tiny_assets(tmp_path / "models", seed=0)
     work.mkdir()
-    (work / "smile_mix.yaml").write_text(readme_block("smile_mix.yaml"))
+    (work / "smile_mix.yaml").write_text(page_block("smile_mix.yaml"))
     bin_dir.mkdir()  # `socialfusion` of the interpreter running the tests, whichever lane it is
     (bin_dir / "socialfusion").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m socialfusion_plugin.cli.main "$@"\n')
     (bin_dir / "socialfusion").chmod(0o755)
@@ -115,7 +172,7 @@ def test_readme_sixth_task_goes_through_every_stage(tmp_path):
                PYTHONPATH=os.pathsep.join([str(ROOT), str(site)]), LLM=str(assets.llm_dir),
                TOWER=assets.vision_tower, SOCIALFUSION_DATA=str(data), SOCIALFUSION_CACHE=str(tmp_path / "cache"),
                XDG_CACHE_HOME=str(tmp_path / "xdg"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    done = subprocess.run(["bash", "-e", "-c", readme_block("pipeline.sh")], cwd=work, env=env,
+    done = subprocess.run(["bash", "-e", "-c", page_block("pipeline.sh")], cwd=work, env=env,
                           capture_output=True, text=True, timeout=3000)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
 

@@ -229,7 +229,7 @@ def test_importing_the_package_loads_no_plugin_and_a_broken_one_costs_only_its_o
 
 
 def test_a_parser_bug_is_counted_as_a_parser_error_not_as_unparsed():
-    from socialfusion_plugin.tasks.scoring import score_predictions
+    from socialfusion_plugin.evaluation.scoring import score_predictions
     from toy_task import make_task
 
     def parse(self, text, options):

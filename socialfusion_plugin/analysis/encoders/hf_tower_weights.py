@@ -2,7 +2,7 @@
 
 Only the files the layout lists as holding tower keys are opened; from a safetensors file only the
 tower's tensors are read (a VLM's language model stays on disk). A `.bin` file is read through the
-allow-list unpickler (`host/safe_load.py`), which runs no code from the file. The tensors are then
+allow-list unpickler (`socialfusion_plugin/safe_load.py`), which runs no code from the file. The tensors are then
 loaded into the tower built from the config, and every tensor the probe reads must be there with
 its shape: modules the probe never reads (`TowerFamily.unread_modules`: post_layernorm, SigLIP's
 pooling head) may be absent from a checkpoint and are then left out of the module.
@@ -81,6 +81,6 @@ def _read_keys(path: Path, keys: List[str]) -> Dict[str, torch.Tensor]:
 
 
 def _read_torch_file(path: Path) -> Dict[str, torch.Tensor]:
-    from ...host.safe_load import read_state_dict
+    from ...safe_load import read_state_dict
 
     return read_state_dict(path)

@@ -8,7 +8,6 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 import numpy as np
 
 from ..classification_metrics import label_matrix, mean_average_precision, score_matrix
-from .labels import CATEGORIES
 from .persons import VAD_KEYS
 
 METRIC_NAMES = ("mean_ap", "per_class_ap", "micro_f1", "vad_mae", "vad_n")
@@ -20,7 +19,7 @@ def _micro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
     return 2.0 * true_positives / denominator if denominator else 0.0
 
 
-def _vad_errors(
+def vad_errors(
     references: Sequence[Mapping[str, Any]], predictions: Sequence[Optional[Mapping[str, Any]]]
 ) -> Dict[str, Any]:
     """Absolute errors over persons that have both reference and predicted ratings."""
@@ -38,23 +37,23 @@ def _vad_errors(
     return {"vad_mae": mae, "vad_n": len(errors)}
 
 
-def score_emotion(
-    references: Sequence[Mapping[str, Any]],
-    predictions: Sequence[Optional[Mapping[str, Any]]],
+def category_metrics(
+    truths: Sequence[Sequence[str]],
+    predicted_sets: Sequence[Optional[Sequence[str]]],
     class_scores: Sequence[Optional[Mapping[str, float]]],
+    classes: Sequence[str],
 ) -> Dict[str, Any]:
-    truth = label_matrix([reference["categories"] for reference in references], CATEGORIES)
-    predicted_sets = [(prediction or {}).get("categories") for prediction in predictions]
-    ranking = list(class_scores) if class_scores else [None] * len(references)
-    scores = score_matrix(predicted_sets, ranking, CATEGORIES)
-    ap = mean_average_precision(truth, scores, CATEGORIES)
-    one_hot = score_matrix(predicted_sets, [None] * len(references), CATEGORIES)
-    result: Dict[str, Any] = {
+    """mAP (from ranking scores where given, else one-hot of the predicted sets) and micro F1 of
+    the true category sets against the predicted ones (None: unparsed)."""
+    truth = label_matrix(truths, classes)
+    ranking = list(class_scores) if class_scores else [None] * len(truths)
+    scores = score_matrix(predicted_sets, ranking, classes)
+    ap = mean_average_precision(truth, scores, classes)
+    one_hot = score_matrix(predicted_sets, [None] * len(truths), classes)
+    return {
         "mean_ap": ap["mean_ap"],
         "per_class_ap": ap["per_class_ap"],
         "classes_without_positives": ap["classes_without_positives"],
         "micro_f1": _micro_f1(truth.astype(np.float64), one_hot),
         "ap_from_class_scores": sum(1 for s in ranking if s),
     }
-    result.update(_vad_errors(references, predictions))
-    return result

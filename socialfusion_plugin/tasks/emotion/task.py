@@ -11,7 +11,7 @@ from .answers import format_categories_answer, parse_emotion_answer
 from .csvreader import csv_candidates, find_csv_file, iter_csv_persons
 from .labels import CATEGORIES
 from .matreader import MAT_CANDIDATES, find_mat_file, iter_mat_persons
-from .metrics import METRIC_NAMES, score_emotion
+from .metrics import METRIC_NAMES, category_metrics, vad_errors
 from .persons import PersonConverter
 
 # Official archives unpack images to <root>/<folder>; Tandon-A/emotic's data_dir keeps them in
@@ -102,7 +102,12 @@ class EmotionTask(Task):
 
     def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
               options: TaskOptions) -> Dict[str, Any]:
-        return score_emotion(references, predictions, class_scores)
+        space = self.answer_space
+        metrics = category_metrics([space.truth_labels(meta) for meta in references],
+                                   [space.predicted_labels(answer) for answer in predictions],
+                                   class_scores, space.label_names(options))
+        metrics.update(vad_errors(references, predictions))  # the VAD extra, beside the answer space
+        return metrics
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
         return meta.get("box")

@@ -28,10 +28,13 @@ METRIC_NOTES = (
 
 
 def score_video_attention(
-    references: Sequence[Mapping[str, Any]],
-    predictions: Sequence[Optional[Any]],
+    truths: Sequence[Optional[Sequence[float]]],
+    decisions: Sequence[Optional[str]],
+    points: Sequence[Optional[Sequence[float]]],
     class_scores: Sequence[Optional[Mapping[str, float]]],
 ) -> Dict[str, Any]:
+    """Per frame: the annotated point (None: the target is out of frame), the answer's in/out
+    decision (IN_FRAME_LABEL or OUT_OF_FRAME_LABEL; None: unparsed) and its point (None: none given)."""
     aucs: List[float] = []
     distances: List[float] = []
     point_aucs: List[float] = []
@@ -39,22 +42,19 @@ def score_video_attention(
     truth_in_frame: List[int] = []
     in_frame_scores: List[float] = []
     unparsed = missed_points = 0
-    for meta, prediction, scores in zip(references, predictions, class_scores):
-        in_frame = bool(meta["in_frame"])
-        point = _point(prediction)
-        if prediction is None or not isinstance(prediction, Mapping):
-            unparsed += 1
-            prediction = None
+    for gaze, decision, point, scores in zip(truths, decisions, points, class_scores):
+        in_frame = gaze is not None
+        unparsed += decision is None
         truth_in_frame.append(int(in_frame))
-        in_frame_scores.append(_in_frame_score(prediction, scores, in_frame))
+        in_frame_scores.append(_in_frame_score(decision, scores, in_frame))
         if not in_frame:
             continue
         if point is None:
-            missed_points += prediction is not None  # said "out of frame" where the target is visible
+            missed_points += decision is not None  # said "out of frame" where the target is visible
             aucs.append(WORST_AUC)
             distances.append(WORST_L2)
             continue
-        auc, distance = frame_metrics(meta["gaze"], point)
+        auc, distance = frame_metrics(gaze, point)
         if auc is not None:
             aucs.append(auc)
             point_aucs.append(auc)
@@ -64,7 +64,7 @@ def score_video_attention(
         "auc": mean_or_none(aucs),
         "l2": mean_or_none(distances),
         "inout_ap": _average_precision(truth_in_frame, in_frame_scores),
-        "frames": len(references),
+        "frames": len(truths),
         "frames_in_frame": int(sum(truth_in_frame)),
         "unparsed": unparsed,
         "out_of_frame_answers_on_in_frame": missed_points,
@@ -83,22 +83,12 @@ def frame_metrics(gaze: Sequence[float], point: Sequence[float]):
     return heatmap_auc(truth, heatmap), l2(point, gaze)
 
 
-def _point(prediction: Optional[Any]) -> Optional[tuple]:
-    if not isinstance(prediction, Mapping) or not prediction.get("in_frame"):
-        return None
-    try:
-        x, y = (float(v) for v in prediction.get("point"))
-    except (TypeError, ValueError):
-        return None
-    return (x, y)
-
-
-def _in_frame_score(prediction: Optional[Mapping[str, Any]], scores: Optional[Mapping[str, float]], in_frame: bool) -> float:
+def _in_frame_score(decision: Optional[str], scores: Optional[Mapping[str, float]], in_frame: bool) -> float:
     if scores and (IN_FRAME_LABEL in scores or OUT_OF_FRAME_LABEL in scores):
         return float(scores.get(IN_FRAME_LABEL, 0.0)) - float(scores.get(OUT_OF_FRAME_LABEL, 0.0))
-    if prediction is None:
+    if decision is None:
         return 0.0 if in_frame else 1.0  # wrong on purpose
-    return 1.0 if prediction.get("in_frame") else 0.0
+    return 1.0 if decision == IN_FRAME_LABEL else 0.0
 
 
 def _average_precision(truth: List[int], scores: List[float]) -> Optional[float]:

@@ -65,7 +65,10 @@ class VideoAttentionTargetTask(Task):
 
     def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
               options: TaskOptions) -> Dict[str, Any]:
-        return score_video_attention(references, predictions, class_scores)
+        space = self.answer_space
+        return score_video_attention([space.truth_point(meta) for meta in references],
+                                     [space.predicted_decision(answer) for answer in predictions],
+                                     [space.predicted_point(answer) for answer in predictions], class_scores)
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
         return meta.get("head_box")

@@ -10,7 +10,7 @@ from ..answer_space import SingleLabel
 from ..base import ClassScores, Item, Predictions, References, Task, TaskOptions
 from ..classification_metrics import top_class
 from .answers import format_gesture, parse_gesture
-from .labels import NO_GESTURE, label_names
+from .labels import label_names
 from .metrics import multiclass_report
 from .reader import class_files, read_class_file, read_split
 from socialfusion_plugin.errors import UserInputError
@@ -73,23 +73,27 @@ class GestureTask(Task):
 
     def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
               options: TaskOptions) -> Dict[str, Any]:
+        space = self.answer_space
+        known = space.label_names(self.options({"keep_no_gesture": True}))
         truths = []
         for index, meta in enumerate(references):
-            label = meta.get("label")
-            if label not in label_names(True):
+            label = space.truth_label(meta)
+            if label not in known:
                 raise UserInputError(f"gesture reference {index} has no known 'label' in its meta (got {label!r})")
             truths.append(label)
         # The label set the data was converted with travels in each record's meta, so scoring needs no option.
         with_no_gesture = any(meta.get("no_gesture_in_label_set", True) for meta in references)
-        classes = label_names(with_no_gesture)
-        hard = [top_class(p, s, classes) for p, s in zip(predictions, class_scores)]
+        classes = space.label_names(self.options({"keep_no_gesture": with_no_gesture}))
+        predicted = [space.predicted_label(answer) for answer in predictions]
+        hard = [top_class(p, s, classes) for p, s in zip(predicted, class_scores)]
         metrics = multiclass_report(truths, hard, classes)
         metrics["num_classes"] = len(classes)
-        kept = [i for i, truth in enumerate(truths) if truth != NO_GESTURE]
-        reduced_classes = label_names(False)
+        # The reference's full-frame protocol: no_gesture leaves both the label set and the references.
+        reduced_classes = space.label_names(self.options({"keep_no_gesture": False}))
+        kept = [i for i, truth in enumerate(truths) if truth in reduced_classes]
         without = multiclass_report(
             [truths[i] for i in kept],
-            [top_class(predictions[i], class_scores[i], reduced_classes) for i in kept],
+            [top_class(predicted[i], class_scores[i], reduced_classes) for i in kept],
             reduced_classes,
         )
         without["num_classes"] = len(reduced_classes)

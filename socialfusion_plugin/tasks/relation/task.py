@@ -66,13 +66,15 @@ class RelationTask(Task):
                 f"relation references must share one granularity (fine or coarse), got {sorted(map(str, granularities))}"
             )
         granularity = granularities.pop()
-        classes = LABELS[granularity]
+        space = self.answer_space
+        classes = space.label_names(self.options({"granularity": granularity}))
         truths = []
         for index, meta in enumerate(references):
-            if meta.get("label") not in classes:
+            label = space.truth_label(meta)
+            if label not in classes:
                 raise UserInputError(f"relation reference {index} has no {granularity} 'label' in its meta")
-            truths.append(meta["label"])
-        mapped = [label_for(p if isinstance(p, str) else None, granularity) for p in predictions]
+            truths.append(label)
+        mapped = [label_for(space.predicted_label(answer), granularity) for answer in predictions]
         report = relation_report(truths, mapped, class_scores, classes)
         return {"granularity": granularity, **report}
 

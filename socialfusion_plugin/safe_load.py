@@ -33,7 +33,7 @@ from typing import Any, Callable, Dict
 
 import torch
 
-from .checkpoints import CheckpointError
+from .errors import CheckpointError
 
 _TRUE = ("1", "y", "yes", "true")
 

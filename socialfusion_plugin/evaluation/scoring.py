@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-from ..evaluation.prediction_file import prediction_lines
+from .prediction_file import prediction_lines
 from ..json_records import read_json_list
-from .base import AnswerDataError, Task
+from ..tasks.base import AnswerDataError, Task
 from socialfusion_plugin.errors import UserInputError
 
 
