@@ -143,7 +143,7 @@ def child_main(kind: str, spec_path: Path) -> int:
 
     transformers.Trainer.__init__ = init
     if spec["deepspeed"]:  # one process: what the deepspeed launcher would set
-        from socialfusion_plugin.host.launcher import ensure_single_process_environment
+        from socialfusion_plugin.host.llava.training.launcher import ensure_single_process_environment
 
         ensure_single_process_environment()
     if kind == "stock":
@@ -364,7 +364,7 @@ def bench_merge(args, work: Path, checkpoint: Path, base: Path, load_pretrained_
     import torch
 
     from socialfusion_plugin.cli.main import main as cli_main
-    from socialfusion_plugin.host.llava_loader import file_dispatch
+    from socialfusion_plugin.host.llava.loading.llava_loader import file_dispatch
 
     merged = work / "llava-merged"
     start = time.perf_counter()
@@ -427,7 +427,7 @@ def main(argv=None) -> int:
     import torch
 
     from socialfusion_plugin.demo.synthetic_data import write_color_dataset
-    from socialfusion_plugin.host.deepspeed_support import deepspeed_cpu_blocker
+    from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: no CUDA device here (use --shape tiny --device cpu)")

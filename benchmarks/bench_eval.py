@@ -219,7 +219,7 @@ def write_gesture_questions(work: Path, samples: int):
 
 
 def load_ours(checkpoint: Path, base: Path, args):
-    from socialfusion_plugin.host.checkpoints import load_checkpoint
+    from socialfusion_plugin.host.llava.loading.checkpoints import load_checkpoint
 
     return load_checkpoint(checkpoint, str(base), device=args.device, dtype=args.dtype)
 
@@ -230,8 +230,8 @@ def load_llava(checkpoint: Path, base: Path, args):
     import torch
     from llava.model import builder
 
-    from socialfusion_plugin.host.install import install_model_hooks
-    from socialfusion_plugin.host.llava_loader import file_dispatch
+    from socialfusion_plugin.host.llava.training.install import install_model_hooks
+    from socialfusion_plugin.host.llava.loading.llava_loader import file_dispatch
 
     install_model_hooks()
     loaded = file_dispatch(builder.load_pretrained_model)(

@@ -48,7 +48,7 @@ from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from socialfusion_plugin.host.packing import IGNORE_INDEX, plan_rows  # noqa: E402
+from socialfusion_plugin.host.llava.packing.packing import IGNORE_INDEX, plan_rows  # noqa: E402
 
 SYSTEM_TOKENS = 36  # BOS + the v1 system prompt
 TURN_TOKENS = 8  # " USER: ", " ASSISTANT: ", "</s>"
@@ -162,7 +162,7 @@ def train_step(model, batch, packed: bool, max_length: int, block_mask: bool = F
     """One forward + backward; the number of positions computed."""
     import torch
 
-    from socialfusion_plugin.host import packing_forward
+    from socialfusion_plugin.host.llava.packing import packing_forward
 
     embeds, labels, real = batch
     embeds = embeds.detach().requires_grad_(True)  # the connector's output: gradient flows into it
@@ -184,13 +184,13 @@ def train_step(model, batch, packed: bool, max_length: int, block_mask: bool = F
 
 class _per_sample_attention_off:
     def __enter__(self):
-        from socialfusion_plugin.host import packing_forward
+        from socialfusion_plugin.host.llava.packing import packing_forward
 
         self.original = packing_forward.per_sample_attention_ready
         packing_forward.per_sample_attention_ready = lambda model: False
 
     def __exit__(self, *exc):
-        from socialfusion_plugin.host import packing_forward
+        from socialfusion_plugin.host.llava.packing import packing_forward
 
         packing_forward.per_sample_attention_ready = self.original
 
@@ -228,8 +228,8 @@ def timed_case(model, args, batches) -> Dict[str, object]:
 
 def install_packing_attention() -> None:
     """What --pack_sequences installs: per-sample attention for sdpa/eager, FlashAttention unpadding."""
-    from socialfusion_plugin.host.packed_attention import install_per_sample_attention
-    from socialfusion_plugin.host.packing_forward import install_flash_attention_unpadding
+    from socialfusion_plugin.host.llava.packing.packed_attention import install_per_sample_attention
+    from socialfusion_plugin.host.llava.packing.packing_forward import install_flash_attention_unpadding
 
     install_flash_attention_unpadding()
     install_per_sample_attention()

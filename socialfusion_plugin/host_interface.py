@@ -6,7 +6,7 @@ are trainable, turning records into a training batch and its loss, naming what a
 (tower, connector, LoRA, language model) and which modules get LoRA. The host's own module names,
 conversation templates and loader quirks stay behind it.
 
-This module imports no host framework. The built-in host is LLaVA-1.5 (`host/llava_host.py`),
+This module imports no host framework. The built-in host is LLaVA-1.5 (`host/llava/llava_host.py`),
 registered as "llava" the first time a host is asked for; another host registers itself with
 `HOSTS.register(name, host)` and is chosen with `$SOCIALFUSION_HOST` (default "llava").
 Capabilities a host may lack (training, merging, the forgetting loss, ...) raise
@@ -26,7 +26,7 @@ from .registry import Registry
 
 HOST_ENV = "SOCIALFUSION_HOST"
 DEFAULT_HOST = "llava"
-_BUILT_IN = {"llava": "socialfusion_plugin.host.llava_host"}  # imported when first asked for
+_BUILT_IN = {"llava": "socialfusion_plugin.host.llava.llava_host"}  # imported when first asked for
 
 # What a parameter is, by `ModelHost.parameter_role`: the trainable-parameter report and the
 # gradient-conflict groups are built from these, never from module names.

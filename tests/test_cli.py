@@ -47,7 +47,7 @@ def test_train_rejects_a_bad_attention_implementation(capsys):
 
 
 def test_launcher_reads_the_run_seed_without_consuming_it():
-    from socialfusion_plugin.host.launcher import LauncherArgumentError, training_seed
+    from socialfusion_plugin.host.llava.training.launcher import LauncherArgumentError, training_seed
 
     argv = ["--output_dir", "x", "--seed", "7"]
     assert training_seed(argv) == 7 and argv == ["--output_dir", "x", "--seed", "7"]

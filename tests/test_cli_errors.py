@@ -37,7 +37,7 @@ def test_a_bug_keeps_its_traceback(monkeypatch, error):
 
 
 def test_an_unusable_environment_is_one_line(monkeypatch, capsys):
-    from socialfusion_plugin.host.versions import HostEnvironmentError
+    from socialfusion_plugin.host.llava.environment.versions import HostEnvironmentError
 
     monkeypatch.setattr(tasks_cmd, "run", failing(HostEnvironmentError("peft 0.14.0 does not import")))
     assert cli_main.main(["tasks"]) == 2

@@ -122,7 +122,7 @@ def test_patched_loader_decides_by_files_and_loads_float32_on_cpu(patched_llava,
     load in float16; the patched loader reads their files, and loads in float32 on the CPU."""
     from tiny_llava_checkpoints import write_lora_and_projector_checkpoints
 
-    from socialfusion_plugin.host.checkpoints import merge_lora
+    from socialfusion_plugin.host.llava.loading.checkpoints import merge_lora
 
     adapters, stage1 = write_lora_and_projector_checkpoints(tiny_assets, tmp_path)
     merged = merge_lora(adapters, str(tiny_assets.llm_dir), tmp_path / "merged-social")

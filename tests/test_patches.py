@@ -55,6 +55,23 @@ def test_patched_llava_installs_the_hooks(llava_copy):
     assert str(llava_copy) in result.stdout  # the patched copy, not the installed package, was imported
 
 
+def test_a_llava_tree_patched_by_the_earlier_model_hooks_patch_still_loads(llava_copy, tmp_path):
+    """Earlier releases' model-hooks patch imported `file_dispatch` from `socialfusion_plugin.host.llava_loader`;
+    a tree patched with it keeps importing after an upgrade and still decides by files."""
+    current = next(p for p in PATCHES if p.name == "llava-1.2.2-model-hooks.patch").read_text()
+    new_line = "+from socialfusion_plugin.host import file_dispatch as _socialfusion_file_dispatch\n"
+    assert new_line in current
+    earlier = tmp_path / "earlier-model-hooks.patch"
+    earlier.write_text(current.replace(new_line, "+from socialfusion_plugin.host.llava_loader import file_dispatch "
+                                                 "as _socialfusion_file_dispatch\n"))
+    assert git_apply(llava_copy, earlier).returncode == 0
+    probe = ("import llava.model.builder as builder\n"
+             "assert hasattr(builder.load_pretrained_model, 'socialfusion_original')\n")
+    env = dict(os.environ, PYTHONPATH=str(llava_copy))
+    result = subprocess.run([sys.executable, "-c", probe], cwd=llava_copy, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 def test_the_readme_command_that_finds_llavas_folder_prints_only_that_folder():
     """patches/README.md's `cd "$(python -c ...)"` line, run as written: stdout is the folder that holds
     `llava/`, nothing else (importing LLaVA with DeepSpeed installed would print a log line first)."""

@@ -12,7 +12,7 @@ def write_lora_and_projector_checkpoints(tiny_assets, root: Path, seed: int = 0)
     so merging changes the language model's weights."""
     import torch
 
-    from socialfusion_plugin.host.model_factory import ModelSpec, build_model
+    from socialfusion_plugin.host.llava.diagnostics.model_factory import ModelSpec, build_model
 
     torch.manual_seed(seed)
     built = build_model(ModelSpec(str(tiny_assets.llm_dir), tiny_assets.vision_tower, lora=True))

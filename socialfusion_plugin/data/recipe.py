@@ -122,7 +122,7 @@ class DataRecipe:
     temperature: Optional[float] = None
     max_samples: Optional[int] = None
     sha256: str = ""
-    pack_sequences: bool = False  # training packs each batch into rows (host/packing.py); data unchanged
+    pack_sequences: bool = False  # training packs each batch into rows (host/llava/packing/packing.py); data unchanged
 
     def __post_init__(self):
         if not self.sources:

@@ -4,7 +4,7 @@ worse, train through silently) found up front, with examples and a full report.
 Input is a Mixture (a recipe, or one LLaVA JSON + image folder as a one-source mixture in file
 order). Structure checks run on every record; images are decoded in a thread pool with a progress
 bar; the tokenization checks (labels fully masked, too long) need the host and are passed in as
-`label_check` (host/label_check.py), so this module stays LLaVA-free.
+`label_check` (host/llava/training/label_check.py), so this module stays LLaVA-free.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 PEFT matches a bare `target_modules` name against EVERY module of the model, so a leaf name shared
 by the language model and the vision tower would put LoRA inside the frozen tower. A full-match
 regex that excludes the multimodal modules by path closes that. Which modules those are is the
-host's knowledge (`ModelHost.lora_targets`; LLaVA's in `host/llava_modules.py`).
+host's knowledge (`ModelHost.lora_targets`; LLaVA's in `host/llava/environment/llava_modules.py`).
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import transformers
 
 from socialfusion_plugin.data import RecipeError, load_recipe
 from socialfusion_plugin.host import install_train_hooks
-from socialfusion_plugin.host.packing_forward import PACK_KEY, PackingCollator
+from socialfusion_plugin.host.llava.packing.packing_forward import PACK_KEY, PackingCollator
 
 RECIPES = Path(__file__).resolve().parents[2] / "data_recipes"
 SOURCE = "sources:\n  - task: gesture\n    root: ${SOCIALFUSION_DATA}/gesture\n    split: train\n    sample: first:6\n"

@@ -9,7 +9,7 @@ from packaging.specifiers import SpecifierSet
 from socialfusion_plugin.doctor.findings import INFO, OK, PROBLEM, WARNING, exit_code
 from socialfusion_plugin.doctor.tested_versions import CHECKED, declared_ranges, ci_ranges
 from socialfusion_plugin.doctor.version_checks import check_package, check_versions
-from socialfusion_plugin.host.versions import check_peft_version, check_transformers_version, HostEnvironmentError
+from socialfusion_plugin.host.llava.environment.versions import check_peft_version, check_transformers_version, HostEnvironmentError
 
 # A fixed world for the rules, independent of the lane files' versions of the day.
 TESTED = {"filelock": ("3.12.0", "4.3.1"), "accelerate": ("0.21.0", "0.34.2"), "torch": ("2.1.2", "2.13.0"),

@@ -14,7 +14,7 @@ def trained_color_model(tiny_assets, color_data, tmp_path_factory):
     greedy answers exact and confident (about 5 s on 2 CPU cores)."""
     import torch
 
-    from socialfusion_plugin.host.model_factory import ModelSpec, build_model, make_batch
+    from socialfusion_plugin.host.llava.diagnostics.model_factory import ModelSpec, build_model, make_batch
 
     torch.manual_seed(0)
     built = build_model(ModelSpec(str(tiny_assets.llm_dir), tiny_assets.vision_tower, model_max_length=256, lora=False))

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_two_processes_merge_to_the_bytes_of_one(color_checkpoint, laid_out_data, tmp_path):
-    from socialfusion_plugin.host.launcher import free_port
+    from socialfusion_plugin.host.llava.training.launcher import free_port
 
     flags = ["--model-path", str(color_checkpoint), "--data-root", str(laid_out_data), "--tasks", "gesture", "gaze",
              "--max-new-tokens", "8", "--batch-size", "2", "--device", "cpu", "--no-progress"]

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from eval_helpers import COLORS, color_images, color_questions
-from socialfusion_plugin.host.eval_inputs import image_batch, pillow_check_answered_once
-from socialfusion_plugin.host.option_ranking import _option_trie, option_token_ids, rank_options
+from socialfusion_plugin.host.llava.inference.eval_inputs import image_batch, pillow_check_answered_once
+from socialfusion_plugin.host.llava.inference.option_ranking import _option_trie, option_token_ids, rank_options
 
 
 def count_metadata_reads(monkeypatch):

@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from eval_helpers import COLORS, color_images, color_questions
-from socialfusion_plugin.host.batch_generation import generate_answers
-from socialfusion_plugin.host.eval_inputs import image_batch, prompt_ids, prompt_text
-from socialfusion_plugin.host.option_ranking import option_token_ids, rank_options
+from socialfusion_plugin.host.llava.inference.batch_generation import generate_answers
+from socialfusion_plugin.host.llava.inference.eval_inputs import image_batch, prompt_ids, prompt_text
+from socialfusion_plugin.host.llava.inference.option_ranking import option_token_ids, rank_options
 
 
 def truths(trained):
@@ -84,7 +84,7 @@ def test_mismatched_inputs_and_empty_options_are_errors(trained_color_model):
 
 
 def test_one_question_goes_through_batched_generation(trained_color_model):
-    from socialfusion_plugin.host.inference import answer_question
+    from socialfusion_plugin.host.llava.inference.inference import answer_question
 
     loaded = trained_color_model.loaded
     questions, images = color_questions(trained_color_model), color_images(trained_color_model)
@@ -95,7 +95,7 @@ def test_one_question_goes_through_batched_generation(trained_color_model):
 def test_a_pad_token_id_of_zero_is_used_not_replaced_by_unk():
     from types import SimpleNamespace
 
-    from socialfusion_plugin.host.eval_inputs import pad_id
+    from socialfusion_plugin.host.llava.inference.eval_inputs import pad_id
 
     assert pad_id(SimpleNamespace(pad_token_id=0, unk_token_id=3)) == 0
     assert pad_id(SimpleNamespace(pad_token_id=None, unk_token_id=3)) == 3

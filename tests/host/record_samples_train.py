@@ -10,7 +10,7 @@ import sys
 
 def record_reads() -> None:
     import socialfusion_plugin  # noqa: F401 - the compatibility shims before LLaVA imports
-    from socialfusion_plugin.host.install import install_train_hooks
+    from socialfusion_plugin.host.llava.training.install import install_train_hooks
 
     train_module = install_train_hooks()
     dataset_class = train_module.LazySupervisedDataset

@@ -4,8 +4,10 @@ import json
 
 import pytest
 
-from socialfusion_plugin.host import checkpoints, general_loss, trainable_checkpoint
-from socialfusion_plugin.host.checkpoint_files import inspect_checkpoint
+from socialfusion_plugin.host.llava.loading import checkpoints
+from socialfusion_plugin.host.llava.inference import general_loss
+from socialfusion_plugin.host.llava.diagnostics import trainable_checkpoint
+from socialfusion_plugin.host.llava.loading.checkpoint_files import inspect_checkpoint
 
 
 def folder(tmp_path, name, config=None, files=()):
@@ -54,6 +56,6 @@ def test_missing_pieces_are_named(tmp_path):
 
 
 def test_dead_helpers_are_gone():
-    from socialfusion_plugin.host import inference
+    from socialfusion_plugin.host.llava.inference import inference
 
     assert not hasattr(checkpoints, "is_lora_checkpoint") and not hasattr(inference, "first_line")

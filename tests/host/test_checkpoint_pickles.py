@@ -7,7 +7,7 @@ import pytest
 import torch
 from tiny_llava_checkpoints import write_lora_and_projector_checkpoints
 
-from socialfusion_plugin.host.checkpoints import CheckpointError, load_checkpoint
+from socialfusion_plugin.host.llava.loading.checkpoints import CheckpointError, load_checkpoint
 
 
 class CreatesMarker:

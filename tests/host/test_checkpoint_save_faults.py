@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from fault_mounts import fill, full_disk, small_disk
-from socialfusion_plugin.host.resume import (CheckpointSaveError, ResumeError, check_lora_settings,
+from socialfusion_plugin.host.llava.training.resume import (CheckpointSaveError, ResumeError, check_lora_settings,
                                              checkpoint_save_faults, mismatched_sizes_named)
 from tiny_lora_run import tiny_lora_args
 

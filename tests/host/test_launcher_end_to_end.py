@@ -37,8 +37,8 @@ def assert_lora_run_outputs(run_dir):
 
 
 def generate(model_path, model_base, color_data):
-    from socialfusion_plugin.host.checkpoints import load_checkpoint
-    from socialfusion_plugin.host.inference import answer_question
+    from socialfusion_plugin.host.llava.loading.checkpoints import load_checkpoint
+    from socialfusion_plugin.host.llava.inference.inference import answer_question
 
     loaded = load_checkpoint(model_path, model_base)
     image = Image.open(color_data.parent / "images" / "square_000.png").convert("RGB")
@@ -76,7 +76,7 @@ def test_plain_run_prints_report_and_checkpoints_load(tiny_assets, color_data, t
 
 def test_zero2_under_the_deepspeed_launcher_with_projector_lr(deepspeed_runs_here, tiny_assets, color_data, tmp_path):
     run_dir = tmp_path / "zero2-lora"
-    from socialfusion_plugin.host.launcher import free_port
+    from socialfusion_plugin.host.llava.training.launcher import free_port
 
     # a free port, not a fixed one: another run of the suite on this machine must not meet this one
     command = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", "1", "--master_port", str(free_port()),

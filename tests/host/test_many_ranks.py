@@ -47,7 +47,7 @@ def two_rank_args(tiny_assets, color_data, output_dir, extra=()):
 
 
 def free_port():
-    from socialfusion_plugin.host.launcher import free_port as port
+    from socialfusion_plugin.host.llava.training.launcher import free_port as port
 
     return port()
 
@@ -199,8 +199,8 @@ def assert_one_full_shape_checkpoint(run_dir: Path, tiny_assets, ranks=RANKS, de
 def assert_loads_and_answers(run_dir: Path, tiny_assets, color_data):
     from PIL import Image
 
-    from socialfusion_plugin.host.checkpoints import load_checkpoint
-    from socialfusion_plugin.host.inference import answer_question
+    from socialfusion_plugin.host.llava.loading.checkpoints import load_checkpoint
+    from socialfusion_plugin.host.llava.inference.inference import answer_question
 
     loaded = load_checkpoint(run_dir, str(tiny_assets.llm_dir))
     saved = torch.load(run_dir / "non_lora_trainables.bin", weights_only=True)
@@ -245,7 +245,7 @@ def test_ddp_packed_two_ranks_resume_where_deepspeed_cannot_run(tiny_assets, col
     # LLaVA's own pins (accelerate 0.21) cannot run DeepSpeed on a CPU: there, the same checks on
     # plain DDP (gloo) under torchrun, so that lane also kills and resumes a 2-rank run. Where
     # DeepSpeed runs, the ZeRO-2 test above covers this (and CI time is saved).
-    from socialfusion_plugin.host.deepspeed_support import deepspeed_cpu_blocker
+    from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
 
     if deepspeed_cpu_blocker() is None:
         pytest.skip("DeepSpeed runs here: test_zero2_packed_two_ranks_deepspeed_launcher_and_torchrun_resume "

@@ -4,10 +4,11 @@ flash_attention_2 code path of transformers (with a pure-torch stand-in for the 
 import pytest
 import torch
 
-from socialfusion_plugin.host import packed_attention, packing_forward
-from socialfusion_plugin.host.model_factory import ModelSpec, build_model
-from socialfusion_plugin.host.packing import per_sample_losses
-from socialfusion_plugin.host.packing_forward import PACK_KEY, install_packing, pack_forward_inputs
+from socialfusion_plugin.host.llava.packing import packed_attention
+from socialfusion_plugin.host.llava.packing import packing_forward
+from socialfusion_plugin.host.llava.diagnostics.model_factory import ModelSpec, build_model
+from socialfusion_plugin.host.llava.packing.packing import per_sample_losses
+from socialfusion_plugin.host.llava.packing.packing_forward import PACK_KEY, install_packing, pack_forward_inputs
 
 from packing_helpers import install_reference_flash_attention, llava_instances, set_attention
 

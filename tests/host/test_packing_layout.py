@@ -3,9 +3,9 @@ cu_seqlens FlashAttention's variable-length kernel gets."""
 import pytest
 import torch
 
-from socialfusion_plugin.host.packing import (IGNORE_INDEX, block_diagonal_causal_mask, pack_spliced,
+from socialfusion_plugin.host.llava.packing.packing import (IGNORE_INDEX, block_diagonal_causal_mask, pack_spliced,
                                               packed_unpad_data, plan_rows)
-from socialfusion_plugin.host.packing_forward import PACK_KEY, PackingCollator, install_flash_attention_unpadding
+from socialfusion_plugin.host.llava.packing.packing_forward import PACK_KEY, PackingCollator, install_flash_attention_unpadding
 
 
 def test_plan_never_splits_and_keeps_rows_within_the_limit():
@@ -84,7 +84,7 @@ def test_rows_laid_end_to_end_leave_no_padding_and_keep_the_plan():
 
 
 def test_segment_bounds_list_every_sample_of_every_row():
-    from socialfusion_plugin.host.packed_attention import segment_bounds
+    from socialfusion_plugin.host.llava.packing.packed_attention import segment_bounds
 
     segments = torch.tensor([[1, 1, 1, 2, 2, 0], [1, 2, 2, 2, 3, 3]])
     assert segment_bounds(segments) == [(0, 0, 3), (0, 3, 5), (1, 0, 1), (1, 1, 4), (1, 4, 6)]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from socialfusion_plugin.host.checkpoints import CheckpointError
-from socialfusion_plugin.host.resume import (
+from socialfusion_plugin.host.llava.loading.checkpoints import CheckpointError
+from socialfusion_plugin.host.llava.training.resume import (
     LossState, ResumeError, load_deepspeed_checkpoint, load_saved_module_states, numpy_rng_state_globals,
     read_loss_state, resolve_checkpoint, restore_non_lora_trainables, save_loss_state,
 )
@@ -105,7 +105,7 @@ def test_loss_state_round_trips_exactly_per_process(tmp_path, world_size, name):
 
 
 def restarted_trainer(carry, global_step, max_steps):
-    from socialfusion_plugin.host.resume import loss_restoring_callback
+    from socialfusion_plugin.host.llava.training.resume import loss_restoring_callback
 
     trainer = types.SimpleNamespace(_loss_carry=carry, _total_loss_scalar=0.0, _globalstep_last_logged=global_step)
     state = types.SimpleNamespace(global_step=global_step, max_steps=max_steps)

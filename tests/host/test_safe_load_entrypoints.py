@@ -14,7 +14,7 @@ import torch
 from tiny_llava_checkpoints import write_lora_and_projector_checkpoints
 
 from socialfusion_plugin.cli.main import main
-from socialfusion_plugin.host.checkpoints import CheckpointError, load_checkpoint
+from socialfusion_plugin.host.llava.loading.checkpoints import CheckpointError, load_checkpoint
 from malicious_pickles import CreatesMarker, apply_setting
 
 SETTINGS = ["torch as is", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"]
@@ -78,13 +78,13 @@ def through_merge(folder, base, tmp_path, capsys):
 
 
 def through_trainable_model(folder, base, tmp_path, capsys):
-    from socialfusion_plugin.host.trainable_checkpoint import load_trainable_model
+    from socialfusion_plugin.host.llava.diagnostics.trainable_checkpoint import load_trainable_model
 
     load_trainable_model(folder, model_base=str(base))
 
 
 def through_resume_restore(folder, base, tmp_path, capsys):
-    from socialfusion_plugin.host.resume import restore_non_lora_trainables
+    from socialfusion_plugin.host.llava.training.resume import restore_non_lora_trainables
 
     restore_non_lora_trainables(Tiny(), str(folder))
 
@@ -143,8 +143,8 @@ def connector_of(model):
 def test_the_safetensors_connector_is_read_instead_of_the_bin(clean, tiny_assets, tmp_path, setting):
     from safetensors.torch import save_file
 
-    from socialfusion_plugin.host.resume import restore_non_lora_trainables
-    from socialfusion_plugin.host.trainable_checkpoint import load_trainable_model
+    from socialfusion_plugin.host.llava.training.resume import restore_non_lora_trainables
+    from socialfusion_plugin.host.llava.diagnostics.trainable_checkpoint import load_trainable_model
 
     folder = copy_of(clean[0], tmp_path)
     saved = torch.load(folder / "non_lora_trainables.bin", weights_only=True)

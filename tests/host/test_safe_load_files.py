@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from socialfusion_plugin.host.host_loads import install_safe_torch_load
+from socialfusion_plugin.host.llava.environment.host_loads import install_safe_torch_load
 from socialfusion_plugin.safe_load import (DEEPSPEED_STATE, RNG_STATE, TENSORS, UnsafeFileError,
                                                  prefer_safetensors, read)
 from malicious_pickles import CreatesMarker, apply_setting
@@ -135,7 +135,7 @@ def test_llava_pretrain_adapter_load_is_guarded_once_installed(tiny_assets, tmp_
 
     from llava.model import llava_arch
 
-    from socialfusion_plugin.host.model_factory import ModelSpec, build_model
+    from socialfusion_plugin.host.llava.diagnostics.model_factory import ModelSpec, build_model
 
     monkeypatch.setattr(llava_arch, "torch", llava_arch.torch)  # restored after the test
     install_safe_torch_load(llava_arch)

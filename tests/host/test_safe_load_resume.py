@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from socialfusion_plugin.host.resume import load_deepspeed_checkpoint
+from socialfusion_plugin.host.llava.training.resume import load_deepspeed_checkpoint
 from socialfusion_plugin.safe_load import UnsafeFileError
-from socialfusion_plugin.host.trainer import make_trainer_class
+from socialfusion_plugin.host.llava.training.trainer import make_trainer_class
 from malicious_pickles import CreatesMarker, apply_setting
 from tiny_lora_run import tiny_lora_args
 

@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from socialfusion_plugin.host.model_factory import ModelSpec, build_model, make_batch
+from socialfusion_plugin.host.llava.diagnostics.model_factory import ModelSpec, build_model, make_batch
 from socialfusion_plugin.model.trainable_report import format_trainable_report, trainable_parameters_by_group
 
 

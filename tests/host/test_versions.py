@@ -2,7 +2,7 @@ import sys
 
 import pytest
 
-from socialfusion_plugin.host.versions import (
+from socialfusion_plugin.host.llava.environment.versions import (
     HostEnvironmentError,
     check_peft_version,
     check_transformers_version,

@@ -255,7 +255,7 @@ def released_projector(layout: dict, path: Path, seed: int = 7) -> dict:
 
 def load_through_llava(llm_dir, vision_tower: str, connector: str, adapter: Path):
     """LLaVA's own initialize_vision_modules with --pretrain_mm_mlp_adapter (get_w + load_state_dict)."""
-    from socialfusion_plugin.host.model_factory import ModelSpec, build_model
+    from socialfusion_plugin.host.llava.diagnostics.model_factory import ModelSpec, build_model
 
     model = build_model(ModelSpec(str(llm_dir), vision_tower, mm_projector_type=connector, lora=False)).model
     args = SimpleNamespace(vision_tower=vision_tower, mm_vision_select_layer=-2, mm_vision_select_feature="patch",

@@ -10,7 +10,7 @@ from test_preflight_train import train_argv
 
 from socialfusion_plugin.doctor import accelerator_check
 from socialfusion_plugin.doctor.accelerator_check import deepspeed_cannot_run
-from socialfusion_plugin.host import deepspeed_support
+from socialfusion_plugin.host.llava.environment import deepspeed_support
 from socialfusion_plugin.resources import deepspeed_config
 
 REASON = "accelerate 0.21.0 always initialises DeepSpeed with NCCL, which needs a GPU"

@@ -89,7 +89,7 @@ def test_a_complete_layout_passes_and_reaches_the_loader(layout, no_model_loads,
         changes = {"--model-path": stage1}
     with pytest.raises(ModelLoadReached):
         run_cli(eval_argv(layout, **changes), capsys)
-    assert no_model_loads == ["socialfusion_plugin.host.checkpoints.load_checkpoint"]
+    assert no_model_loads == ["socialfusion_plugin.host.llava.loading.checkpoints.load_checkpoint"]
 
 
 def test_only_the_images_eval_will_read_are_checked(layout, no_model_loads, capsys):
@@ -159,12 +159,12 @@ def test_a_file_the_loader_does_not_read_is_not_held_against_it(layout, no_model
     truncate(placeholder(layout.llm / "pytorch_model.bin"))
     with pytest.raises(ModelLoadReached):
         run_cli(eval_argv(layout), capsys)
-    assert no_model_loads == ["socialfusion_plugin.host.checkpoints.load_checkpoint"]
+    assert no_model_loads == ["socialfusion_plugin.host.llava.loading.checkpoints.load_checkpoint"]
 
 
 def test_a_plain_language_model_is_refused_for_an_image_task_before_it_loads(layout, no_model_loads, capsys,
                                                                              monkeypatch):
-    from socialfusion_plugin.host import general_loss
+    from socialfusion_plugin.host.llava.inference import general_loss
 
     def reached(*args, **kwargs):
         no_model_loads.append("general_loss.load_language_model")

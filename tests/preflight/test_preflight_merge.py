@@ -49,4 +49,4 @@ def test_a_missing_path_fails_before_the_base_model_loads(layout, no_model_loads
 def test_a_complete_layout_passes_and_reaches_the_loader(layout, no_model_loads, capsys):
     with pytest.raises(ModelLoadReached):
         run_cli(merge_argv(layout), capsys)
-    assert no_model_loads == ["socialfusion_plugin.host.checkpoints.load_checkpoint"]
+    assert no_model_loads == ["socialfusion_plugin.host.llava.loading.checkpoints.load_checkpoint"]

@@ -145,7 +145,7 @@ def test_a_complete_layout_passes_and_reaches_the_launcher(layout, no_model_load
     check_train_arguments(train_argv(layout))
     with pytest.raises(ModelLoadReached):
         run_cli(["train", *train_argv(layout)], capsys)
-    assert no_model_loads == ["socialfusion_plugin.host.launcher.main"]
+    assert no_model_loads == ["socialfusion_plugin.host.llava.training.launcher.main"]
 
 
 def test_text_only_data_needs_no_image_folder_and_a_recipe_needs_no_data_path(layout):

@@ -11,7 +11,7 @@ import sys
 import pytest
 from transformers import TrainerControl, TrainerState
 
-from socialfusion_plugin.host.progress_callback import TrainingProgressLines, training_progress_line
+from socialfusion_plugin.host.llava.training.progress_callback import TrainingProgressLines, training_progress_line
 
 
 class FakeClock:

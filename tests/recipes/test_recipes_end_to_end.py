@@ -20,7 +20,7 @@ def test_general_recipe_trains_on_cpu_with_the_tiny_model(data_env, tiny_assets,
     import torch
     from safetensors.torch import load_file
 
-    from socialfusion_plugin.host.deepspeed_support import deepspeed_cpu_blocker
+    from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
     from socialfusion_plugin.safe_load import read
 
     stage1, run_dir = tmp_path / "stage1", tmp_path / "run"
@@ -66,7 +66,7 @@ def test_general_recipe_trains_on_cpu_with_the_tiny_model(data_env, tiny_assets,
         name = key.split("mm_projector.")[1]
         assert torch.equal(saved[name], value.to(saved[name].dtype)), key
 
-    from socialfusion_plugin.host.checkpoints import load_checkpoint
+    from socialfusion_plugin.host.llava.loading.checkpoints import load_checkpoint
 
     loaded = load_checkpoint(run_dir, str(tiny_assets.llm_dir))
     assert loaded.kind == "lora" and loaded.model.get_model().mm_projector is not None

@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator
 
 import torch
 
-from ..safe_load import TENSORS, FileKind, read
+from socialfusion_plugin.safe_load import TENSORS, FileKind, read
 
 _swap_lock = threading.RLock()
 

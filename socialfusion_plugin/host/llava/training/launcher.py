@@ -93,7 +93,7 @@ def launch(argv: List[str]) -> None:
         )
     if uses_deepspeed(argv) and ensure_single_process_environment():
         print("socialfusion train: no distributed environment found; running DeepSpeed as one process", flush=True)
-    from .install import install_train_hooks
+    from socialfusion_plugin.host.llava.training.install import install_train_hooks
 
     train_module = install_train_hooks()
     seed_everything(training_seed(argv))
@@ -111,8 +111,8 @@ def final_save_faults(argv: List[str]):
     """A full or read-only disk while LLaVA's train() writes the final model into --output_dir (its own
     torch.save and save_pretrained, after the last checkpoint): one error naming the folder and the
     disk, as for a checkpoint (resume.checkpoint_save_faults), instead of torch's `unexpected pos`."""
-    from ..errors import UserInputError
-    from .resume import CheckpointSaveError, save_fault
+    from socialfusion_plugin.errors import UserInputError
+    from socialfusion_plugin.host.llava.training.resume import CheckpointSaveError, save_fault
 
     try:
         yield

@@ -10,7 +10,7 @@ from typing import Optional
 
 from packaging.version import Version
 
-from ..host_interface import HostEnvironmentError
+from socialfusion_plugin.host_interface import HostEnvironmentError
 
 # transformers range LLaVA 1.2.x training AND generation work with (tested: 4.37.2).
 SUPPORTED_TRANSFORMERS = (Version("4.37.0"), Version("4.38.0"))

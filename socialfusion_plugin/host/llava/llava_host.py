@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from ..host_interface import HOSTS, LoadedModel, ModelHost, TrainableModel
-from . import llava_modules
-from .checkpoint_files import LLAVA_CHECKPOINT_FILES
+from socialfusion_plugin.host_interface import HOSTS, LoadedModel, ModelHost, TrainableModel
+from socialfusion_plugin.host.llava.environment import llava_modules
+from socialfusion_plugin.host.llava.loading.checkpoint_files import LLAVA_CHECKPOINT_FILES
 
 
 class LlavaHost(ModelHost):
@@ -20,57 +20,57 @@ class LlavaHost(ModelHost):
 
     # -- loading ---------------------------------------------------------------------------------
     def checkpoint_kind(self, model_path, model_base: Optional[str]) -> str:
-        from .checkpoint_files import checkpoint_kind
+        from socialfusion_plugin.host.llava.loading.checkpoint_files import checkpoint_kind
 
         return checkpoint_kind(Path(model_path), model_base)
 
     def load_dtype(self, device, dtype):
-        from .llava_loader import resolve_dtype
+        from socialfusion_plugin.host.llava.loading.llava_loader import resolve_dtype
 
         return resolve_dtype(device, dtype)
 
     def load(self, model_path, model_base: Optional[str] = None, device: str = "cpu", dtype=None) -> LoadedModel:
-        from . import checkpoints
+        from socialfusion_plugin.host.llava.loading import checkpoints
 
         return checkpoints.load_checkpoint(model_path, model_base, device=device, dtype=dtype)
 
     def merge_lora(self, model_path, model_base: str, out_dir, device: str = "cpu", dtype=None) -> Path:
-        from . import checkpoints
+        from socialfusion_plugin.host.llava.loading import checkpoints
 
         return checkpoints.merge_lora(model_path, model_base, out_dir, device=device, dtype=dtype)
 
     # -- evaluation ------------------------------------------------------------------------------
     def generate(self, loaded, questions, images, conv_mode="v1", max_new_tokens=32, temperature=0.0,
                  seed=0) -> List[str]:
-        from . import batch_generation
+        from socialfusion_plugin.host.llava.inference import batch_generation
 
         return batch_generation.generate_answers(loaded, questions, images, conv_mode=conv_mode,
                                                  max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
 
     def option_token_ids(self, loaded, options: Mapping[str, str], conv_mode: str = "v1",
                          complete: bool = True) -> Dict[str, List[int]]:
-        from . import option_ranking
+        from socialfusion_plugin.host.llava.inference import option_ranking
 
         return option_ranking.option_token_ids(loaded.tokenizer, options, conv_mode, complete=complete)
 
     def rank_options(self, loaded, questions, images, option_ids, conv_mode: str = "v1") -> List[Dict[str, float]]:
-        from . import option_ranking
+        from socialfusion_plugin.host.llava.inference import option_ranking
 
         return option_ranking.rank_options(loaded, questions, images, option_ids, conv_mode=conv_mode)
 
     # -- forgetting check ------------------------------------------------------------------------
     def is_language_model_only(self, model_path, model_base: Optional[str]) -> bool:
-        from . import general_loss
+        from socialfusion_plugin.host.llava.inference import general_loss
 
         return general_loss.is_language_model_only(model_path, model_base)
 
     def load_language_model(self, model_path, device: str = "cpu", dtype=None) -> LoadedModel:
-        from . import general_loss
+        from socialfusion_plugin.host.llava.inference import general_loss
 
         return general_loss.load_language_model(model_path, device=device, dtype=dtype)
 
     def general_loss(self, loaded, records, load_image, conv_mode="v1", batch_size=4, progress=None):
-        from . import general_loss
+        from socialfusion_plugin.host.llava.inference import general_loss
 
         return general_loss.general_loss(loaded, records, load_image, conv_mode=conv_mode, batch_size=batch_size,
                                          progress=progress)
@@ -80,7 +80,7 @@ class LlavaHost(ModelHost):
                        projector_type="mlp2x_gelu", dtype=None, seed=0) -> TrainableModel:
         import torch
 
-        from . import trainable_checkpoint
+        from socialfusion_plugin.host.llava.diagnostics import trainable_checkpoint
 
         loaded = trainable_checkpoint.load_trainable_model(
             model_path, model_base=model_base, vision_tower=vision_tower, version=version, lora_r=lora_r,
@@ -89,7 +89,7 @@ class LlavaHost(ModelHost):
                               state=loaded.built)
 
     def training_batch(self, trainable: TrainableModel, records: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
-        from . import model_factory
+        from socialfusion_plugin.host.llava.diagnostics import model_factory
 
         return model_factory.make_batch(trainable.state, records)
 
@@ -112,13 +112,13 @@ class LlavaHost(ModelHost):
 
     # -- training --------------------------------------------------------------------------------
     def train(self, argv: List[str]) -> int:
-        from . import launcher
+        from socialfusion_plugin.host.llava.training import launcher
 
         return launcher.main(argv)
 
     def train_argument_problems(self, argv: List[str]) -> List[str]:
         """What the launcher itself refuses (`--attn_implementation`, `--seed`), worded as it words it."""
-        from .launcher import ATTN_CHOICES, LauncherArgumentError, pop_option, training_seed
+        from socialfusion_plugin.host.llava.training.launcher import ATTN_CHOICES, LauncherArgumentError, pop_option, training_seed
 
         problems = []
         try:
@@ -136,7 +136,7 @@ class LlavaHost(ModelHost):
 
     def label_check(self, model_path, version: str, model_max_length: int, image_tokens: int,
                     mm_use_im_start_end: bool):
-        from .label_check import LabelCheckSettings, make_label_check
+        from socialfusion_plugin.host.llava.training.label_check import LabelCheckSettings, make_label_check
 
         return make_label_check(LabelCheckSettings(model_path=model_path, version=version,
                                                    model_max_length=model_max_length, image_tokens=image_tokens,
@@ -145,19 +145,19 @@ class LlavaHost(ModelHost):
     def import_framework(self) -> str:
         import os
 
-        from .versions import import_llava
+        from socialfusion_plugin.host.llava.environment.versions import import_llava
 
         llava = import_llava()
         where = os.path.dirname(getattr(llava, "__file__", "") or "") or "namespace package"
         return f"LlavaLlamaForCausalLM available ({where})"
 
     def version_breaks(self):
-        from .versions import version_breaks
+        from socialfusion_plugin.host.llava.environment.versions import version_breaks
 
         return version_breaks()
 
     def deepspeed_cpu_blocker(self) -> Optional[str]:
-        from .deepspeed_support import deepspeed_cpu_blocker
+        from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
 
         return deepspeed_cpu_blocker()
 

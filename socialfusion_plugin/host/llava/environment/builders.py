@@ -1,13 +1,13 @@
 """Our vision towers and connectors inside LLaVA's builders.
 
-`llava_arch.py` does `from .multimodal_encoder.builder import build_vision_tower` (and likewise for
+`llava_arch.py` does `from socialfusion_plugin.host.multimodal_encoder.builder import build_vision_tower` (and likewise for
 the projector), so the names inside `llava.model.llava_arch` are the ones LLaVA calls: those are
 wrapped. Anything that is not ours (a Hugging Face CLIP path, `mlp3x_gelu`, ...) goes to LLaVA's
 original builder unchanged.
 """
 from __future__ import annotations
 
-from ..registry import CONNECTORS, VISION_ENCODERS
+from socialfusion_plugin.registry import CONNECTORS, VISION_ENCODERS
 
 
 def tower_name(config) -> str:

@@ -43,10 +43,10 @@ from typing import Optional
 
 import torch
 
-from .checkpoint_files import NON_LORA_FILE
-from ..errors import CheckpointError
-from .host_loads import module_torch_loads
-from ..safe_load import DEEPSPEED_STATE, TENSORS, FileKind, numpy_rng_globals, prefer_safetensors, read
+from socialfusion_plugin.host.llava.loading.checkpoint_files import NON_LORA_FILE
+from socialfusion_plugin.errors import CheckpointError
+from socialfusion_plugin.host.llava.environment.host_loads import module_torch_loads
+from socialfusion_plugin.safe_load import DEEPSPEED_STATE, TENSORS, FileKind, numpy_rng_globals, prefer_safetensors, read
 
 LOSS_STATE_FILE = "socialfusion_loss_state.json"
 
@@ -82,7 +82,7 @@ def checkpoint_save_faults(output_dir: str, step: int, main_process: bool = True
 
 def save_fault(err: BaseException, output_dir: str) -> Optional[str]:
     """The cause, in words, when `err` is the disk failing a write; else None."""
-    from ..errors import describe_environment_fault, environment_fault, free_space
+    from socialfusion_plugin.errors import describe_environment_fault, environment_fault, free_space
 
     fault = environment_fault(err)
     if fault is not None:  # a plain write names no file: then the disk of the output folder is named
@@ -180,7 +180,7 @@ def restore_non_lora_trainables(model, checkpoint_dir: str) -> int:
     """Copy the checkpoint's connector (non_lora_trainables.safetensors, or .bin in checkpoints without
     it) into the model's trainable non-LoRA parameters, in place so the optimizer keeps them. Returns
     the number of tensors."""
-    from .state_copy import copy_exact, read_tensor_file
+    from socialfusion_plugin.host.llava.loading.state_copy import copy_exact, read_tensor_file
 
     path = prefer_safetensors(Path(checkpoint_dir) / NON_LORA_FILE)
     if not path.is_file():

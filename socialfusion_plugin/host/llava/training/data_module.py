@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..host_interface import HostArgumentError
+from socialfusion_plugin.host_interface import HostArgumentError
 
 
 def extend_data_arguments(base):
@@ -86,7 +86,7 @@ def _is_main_process() -> bool:
 
 
 def build_recipe_data_module(train_module, tokenizer, data_args):
-    from ..data import RecipeError, build_mixture, load_recipe
+    from socialfusion_plugin.data import RecipeError, build_mixture, load_recipe
 
     if data_args.data_path is not None:
         raise HostArgumentError("give either --data_path or --data_recipe, not both")
@@ -116,7 +116,7 @@ def packed_if_requested(train_module, tokenizer, data_args, data_module: dict) -
     collator marks every batch with the row length, --model_max_length."""
     if not getattr(data_args, "pack_sequences", False):
         return data_module
-    from .packing_forward import PackingCollator, install_packing
+    from socialfusion_plugin.host.llava.packing.packing_forward import PackingCollator, install_packing
 
     install_packing(train_module.LlavaLlamaForCausalLM)
     try:

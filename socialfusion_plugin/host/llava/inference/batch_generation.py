@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import List, Sequence
 
-from .eval_inputs import image_batch, left_pad, pad_id, padding_side, prompt_ids, prompt_text
+from socialfusion_plugin.host.llava.inference.eval_inputs import image_batch, left_pad, pad_id, padding_side, prompt_ids, prompt_text
 from socialfusion_plugin.errors import UserInputError
 
 
@@ -41,7 +41,7 @@ def generate_answers(loaded, questions: Sequence[str], images: Sequence, conv_mo
 
 
 def conversation_stop(conv_mode: str) -> str:
-    from .eval_inputs import conversation
+    from socialfusion_plugin.host.llava.inference.eval_inputs import conversation
 
     conv = conversation(conv_mode)
     return conv.sep2 or conv.sep or ""

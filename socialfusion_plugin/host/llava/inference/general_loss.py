@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .checkpoint_files import inspect_checkpoint
-from .eval_inputs import padding_side
-from .record_preprocessing import conversation_template, preprocess_record
+from socialfusion_plugin.host.llava.loading.checkpoint_files import inspect_checkpoint
+from socialfusion_plugin.host.llava.inference.eval_inputs import padding_side
+from socialfusion_plugin.host.llava.environment.record_preprocessing import conversation_template, preprocess_record
 
 IGNORE_INDEX = -100
 
@@ -31,14 +31,14 @@ def load_language_model(model_path, device: str = "cpu", dtype: Optional[str] = 
     """A text-only causal LM + slow tokenizer, shaped like LoadedModel (image_processor None)."""
     import transformers
 
-    from ..host_interface import LoadedModel
+    from socialfusion_plugin.host_interface import LoadedModel
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_path), use_fast=False)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.unk_token
     import torch
 
-    from .host_loads import host_loads_read_safely
+    from socialfusion_plugin.host.llava.environment.host_loads import host_loads_read_safely
 
     extra = {"torch_dtype": getattr(torch, dtype)} if dtype else {}
     with host_loads_read_safely():  # a pytorch_model*.bin is read through safe_load.read, never run
@@ -53,7 +53,7 @@ def general_loss(loaded, records: Sequence[Dict[str, Any]], load_image: Callable
     with a vision tower). Returns token-weighted mean loss, perplexity = exp(mean loss), counts."""
     import torch
 
-    from .install import install_train_hooks
+    from socialfusion_plugin.host.llava.training.install import install_train_hooks
 
     train_module = install_train_hooks()  # LLaVA's preprocess, with the tokenization-mismatch guard
     vision = loaded.image_processor is not None
@@ -104,7 +104,7 @@ def _instance(train_module, loaded, record, image) -> Dict[str, Any]:
 def _batch_nll(model, tokenizer, batch):
     import torch
 
-    from .eval_inputs import pad_id
+    from socialfusion_plugin.host.llava.inference.eval_inputs import pad_id
 
     ids = torch.nn.utils.rnn.pad_sequence([i["input_ids"] for i in batch], batch_first=True, padding_value=pad_id(tokenizer))
     labels = torch.nn.utils.rnn.pad_sequence([i["labels"] for i in batch], batch_first=True, padding_value=IGNORE_INDEX)

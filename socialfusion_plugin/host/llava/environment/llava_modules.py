@@ -14,8 +14,8 @@ from typing import List, Optional
 
 import torch.nn as nn
 
-from ..host_interface import CONNECTOR, LANGUAGE_MODEL, LORA, VISION_TOWER
-from ..model.lora_targets import linear_leaf_names, lora_target_regex
+from socialfusion_plugin.host_interface import CONNECTOR, LANGUAGE_MODEL, LORA, VISION_TOWER
+from socialfusion_plugin.model.lora_targets import linear_leaf_names, lora_target_regex
 
 VISION_TOWER_MODULE = "vision_tower"
 CONNECTOR_MODULE = "mm_projector"

@@ -21,9 +21,9 @@ import importlib
 
 import torch
 
-from .packed_attention import (PackedSegments, announce_packed_attention, install_per_sample_attention,
+from socialfusion_plugin.host.llava.packing.packed_attention import (PackedSegments, announce_packed_attention, install_per_sample_attention,
                                per_sample_attention_ready)
-from .packing import block_diagonal_causal_mask, pack_spliced, packed_unpad_data
+from socialfusion_plugin.host.llava.packing.packing import block_diagonal_causal_mask, pack_spliced, packed_unpad_data
 
 PACK_KEY = "pack_to_length"
 FLASH_ATTENTION = "flash_attention_2"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Mapping, Sequence
 
-from .eval_inputs import image_batch, left_pad, pad_id, padding_side, positions_from_mask, prompt_ids, prompt_text
+from socialfusion_plugin.host.llava.inference.eval_inputs import image_batch, left_pad, pad_id, padding_side, positions_from_mask, prompt_ids, prompt_text
 from socialfusion_plugin.errors import UserInputError
 
 # Any question works to find the option tokens: every prompt ends with the same assistant header.

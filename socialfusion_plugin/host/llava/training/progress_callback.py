@@ -19,7 +19,7 @@ from typing import Callable, Optional, TextIO
 
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 
-from ..progress import format_duration, is_terminal, line_interval
+from socialfusion_plugin.progress import format_duration, is_terminal, line_interval
 
 PREFIX = "socialfusion train:"
 

@@ -26,13 +26,13 @@ from typing import Dict, Optional
 
 import torch
 
-from .checkpoint_files import ADAPTER_CONFIG, ADAPTER_WEIGHTS, NON_LORA_FILE, inspect_checkpoint
-from ..errors import CheckpointError
-from .host_loads import host_loads_read_safely
-from .llava_modules import CONNECTOR_MODULE, LORA_MARK
-from .model_factory import BuiltModel, ModelSpec, build_model
-from ..safe_load import prefer_safetensors
-from .state_copy import copy_exact, mismatch_error, read_tensor_file
+from socialfusion_plugin.host.llava.loading.checkpoint_files import ADAPTER_CONFIG, ADAPTER_WEIGHTS, NON_LORA_FILE, inspect_checkpoint
+from socialfusion_plugin.errors import CheckpointError
+from socialfusion_plugin.host.llava.environment.host_loads import host_loads_read_safely
+from socialfusion_plugin.host.llava.environment.llava_modules import CONNECTOR_MODULE, LORA_MARK
+from socialfusion_plugin.host.llava.diagnostics.model_factory import BuiltModel, ModelSpec, build_model
+from socialfusion_plugin.safe_load import prefer_safetensors
+from socialfusion_plugin.host.llava.loading.state_copy import copy_exact, mismatch_error, read_tensor_file
 
 
 @dataclass

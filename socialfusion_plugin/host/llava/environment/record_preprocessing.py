@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any, Dict, Sequence, Tuple
 
-from ..errors import UserInputError
+from socialfusion_plugin.errors import UserInputError
 
 
 def template_of(conversation_lib, conv_mode: str):

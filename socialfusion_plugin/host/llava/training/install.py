@@ -1,26 +1,15 @@
-"""Installing the plugin's hooks into LLaVA (idempotent). The only entry into LLaVA internals."""
+"""Installing the plugin's training hooks into LLaVA (idempotent), on top of the model hooks."""
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
 from typing import Optional
 
-from .llava_modules import language_model_lora_targets
-from .builders import install_builders
-from .data_module import install_data_hooks
-from .host_loads import install_safe_torch_load
-from .tokenization import install_mismatch_guard
-from .trainer import make_trainer_class
-from .versions import check_environment
-
-
-def install_model_hooks() -> None:
-    """What inference needs: LLaVA's builders know our towers and connectors, and the projector
-    weights LLaVA's model code reads itself (`--pretrain_mm_mlp_adapter`) never unpickle code."""
-    check_environment()
-    llava_arch = importlib.import_module("llava.model.llava_arch")
-    install_builders(llava_arch)
-    install_safe_torch_load(llava_arch)  # LLaVA reads --pretrain_mm_mlp_adapter with a bare torch.load
+from socialfusion_plugin.host.llava.environment.llava_modules import language_model_lora_targets
+from socialfusion_plugin.host.llava.training.data_module import install_data_hooks
+from socialfusion_plugin.host.llava.environment.model_hooks import install_model_hooks
+from socialfusion_plugin.host.llava.environment.tokenization import install_mismatch_guard
+from socialfusion_plugin.host.llava.training.trainer import make_trainer_class
 
 
 def install_train_hooks(train_module: Optional[ModuleType] = None) -> ModuleType:

@@ -13,8 +13,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
-from .llava_modules import language_model_lora_targets
-from .record_preprocessing import conversation_template, preprocess_record, template_of
+from socialfusion_plugin.host.llava.environment.llava_modules import language_model_lora_targets
+from socialfusion_plugin.host.llava.environment.record_preprocessing import conversation_template, preprocess_record, template_of
 from socialfusion_plugin.errors import UserInputError
 
 
@@ -48,7 +48,7 @@ class BuiltModel:
 
 
 def build_model(spec: ModelSpec, dtype: torch.dtype = torch.float32) -> BuiltModel:
-    from .install import install_train_hooks
+    from socialfusion_plugin.host.llava.training.install import install_train_hooks
 
     install_train_hooks()  # builders know our tower/connectors; the mismatch guard is on
     import transformers
@@ -94,7 +94,7 @@ def build_model(spec: ModelSpec, dtype: torch.dtype = torch.float32) -> BuiltMod
     for param in base.get_model().mm_projector.parameters():
         param.requires_grad = True
     base.get_model().mm_projector.to(dtype=dtype)
-    from .trainer import enforce_frozen_tower
+    from socialfusion_plugin.host.llava.training.trainer import enforce_frozen_tower
 
     enforce_frozen_tower(model)
     return BuiltModel(model=model, tokenizer=tokenizer, image_processor=tower.image_processor, spec=spec)
@@ -105,7 +105,7 @@ def make_batch(built: BuiltModel, records: Sequence[Dict[str, Any]], image_folde
     template, set for this call only) and collator."""
     from PIL import Image
 
-    from .install import install_train_hooks
+    from socialfusion_plugin.host.llava.training.install import install_train_hooks
 
     train_module = install_train_hooks()
     instances: List[Dict[str, Any]] = []

@@ -33,7 +33,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from .packing import packed_unpad_data
+from socialfusion_plugin.host.llava.packing.packing import packed_unpad_data
 
 PER_SAMPLE_IMPLEMENTATIONS = ("sdpa", "eager")
 HALF_PRECISION = (torch.float16, torch.bfloat16)

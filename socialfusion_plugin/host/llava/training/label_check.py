@@ -14,9 +14,9 @@ import multiprocessing
 from dataclasses import dataclass
 from typing import List, Tuple
 
-from ..data.record_checks import LABELS_MASKED, TOO_LONG
-from ..progress import progress_bar
-from .record_preprocessing import conversation_template, preprocess_record
+from socialfusion_plugin.data.record_checks import LABELS_MASKED, TOO_LONG
+from socialfusion_plugin.progress import progress_bar
+from socialfusion_plugin.host.llava.environment.record_preprocessing import conversation_template, preprocess_record
 from socialfusion_plugin.errors import UserInputError
 
 _UNLIMITED = 10 ** 9
@@ -41,7 +41,7 @@ class LabelChecker:
 
         import transformers
 
-        from .install import install_train_hooks
+        from socialfusion_plugin.host.llava.training.install import install_train_hooks
 
         if not Path(settings.model_path).is_dir():
             raise FileNotFoundError(f"--model {settings.model_path}: not a folder with a tokenizer "
@@ -61,7 +61,7 @@ class LabelChecker:
     def check(self, record) -> List[Tuple[str, str]]:
         from llava.constants import IGNORE_INDEX, IMAGE_TOKEN_INDEX
 
-        from .tokenization import TokenizationMismatchError
+        from socialfusion_plugin.host.llava.environment.tokenization import TokenizationMismatchError
 
         has_image = "image" in record
         try:

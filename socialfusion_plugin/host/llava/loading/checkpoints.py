@@ -10,18 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from ..host_interface import LoadedModel
+from socialfusion_plugin.host_interface import LoadedModel
 from socialfusion_plugin.errors import CheckpointError
 
-from .checkpoint_files import checkpoint_kind
+from socialfusion_plugin.host.llava.loading.checkpoint_files import checkpoint_kind
 
 
 def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = "cpu",
                     dtype: Optional[str] = None) -> LoadedModel:
     """Load a LoRA (+ base), connector-only (+ base), merged/full checkpoint or plain language model
     with LLaVA's loader. `dtype` None: float32 on the CPU, LLaVA's float16 on an accelerator."""
-    from .install import install_model_hooks
-    from .llava_loader import llava_loader, resolve_dtype
+    from socialfusion_plugin.host.llava.environment.model_hooks import install_model_hooks
+    from socialfusion_plugin.host.llava.loading.llava_loader import llava_loader, resolve_dtype
 
     install_model_hooks()
     kind = checkpoint_kind(Path(model_path), model_base)

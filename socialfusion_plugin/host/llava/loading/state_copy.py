@@ -8,8 +8,8 @@ from typing import Dict
 
 import torch
 
-from ..errors import CheckpointError
-from ..safe_load import read_state_dict
+from socialfusion_plugin.errors import CheckpointError
+from socialfusion_plugin.safe_load import read_state_dict
 
 
 def read_tensor_file(path: Path) -> Dict[str, torch.Tensor]:

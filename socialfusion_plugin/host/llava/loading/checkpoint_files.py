@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional
 
 from socialfusion_plugin.errors import CheckpointError
 
-from ..host_interface import CheckpointFiles
+from socialfusion_plugin.host_interface import CheckpointFiles
 
 ADAPTER_CONFIG = "adapter_config.json"  # peft's: LoRA adapters are in the folder
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")

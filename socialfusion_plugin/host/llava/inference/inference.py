@@ -3,7 +3,7 @@ generation (`batch_generation.generate_answers`) with a batch of one, so a singl
 batch's answers come from the same code."""
 from __future__ import annotations
 
-from .batch_generation import generate_answers
+from socialfusion_plugin.host.llava.inference.batch_generation import generate_answers
 
 
 def answer_question(loaded, image, question: str, conv_mode: str = "v1", max_new_tokens: int = 32,

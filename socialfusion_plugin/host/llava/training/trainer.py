@@ -41,14 +41,14 @@ import os
 
 import torch
 
-from ..model.trainable_report import format_trainable_report
-from .checkpoint_files import NON_LORA_FILE, NON_LORA_SAFETENSORS, PROJECTOR_FILE
-from .resume import (check_lora_settings, checkpoint_save_faults, deepspeed_loads_saved_module_states,
+from socialfusion_plugin.model.trainable_report import format_trainable_report
+from socialfusion_plugin.host.llava.loading.checkpoint_files import NON_LORA_FILE, NON_LORA_SAFETENSORS, PROJECTOR_FILE
+from socialfusion_plugin.host.llava.training.resume import (check_lora_settings, checkpoint_save_faults, deepspeed_loads_saved_module_states,
                      loss_restoring_callback, mismatched_sizes_named, read_loss_state, resolve_checkpoint,
                      restore_non_lora_trainables, save_loss_state, trainer_loads)
-from .host_loads import host_loads_read_safely
-from .progress_callback import add_training_progress
-from ..safe_load import RNG_STATE, TENSORS
+from socialfusion_plugin.host.llava.environment.host_loads import host_loads_read_safely
+from socialfusion_plugin.host.llava.training.progress_callback import add_training_progress
+from socialfusion_plugin.safe_load import RNG_STATE, TENSORS
 
 
 class FrozenTowerViolation(RuntimeError):
@@ -155,7 +155,7 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
         def _get_train_sampler(self):
             # --group_by_modality_length: seeded (same order on every rank and after a restart) and
             # falls back to length grouping when one modality is empty
-            from .length_sampler import train_sampler
+            from socialfusion_plugin.host.llava.training.length_sampler import train_sampler
 
             sampler = train_sampler(self)
             return sampler if sampler is not None else super()._get_train_sampler()

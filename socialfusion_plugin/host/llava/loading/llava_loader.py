@@ -1,0 +1,151 @@
+"""LLaVA's `load_pretrained_model`, deciding from a checkpoint's FILES and loading in the asked dtype.
+
+`file_dispatch(load_pretrained_model)` wraps LLaVA's own loader; `load_checkpoint` uses it, and the
+builder patch (`patches/llava-1.2.2-model-hooks.patch`) decorates LLaVA's function with it, so stock
+LLaVA scripts load the same way. What the wrapper changes, and nothing else:
+
+- The path LLaVA takes is chosen from the files (`checkpoint_files.checkpoint_kind`): the name handed to
+  LLaVA is one that selects that path, whatever the folder is called. Names that are not local
+  folders (hub ids) keep LLaVA's own name rules.
+- dtype: LLaVA forces float16 in `builder.py` (torch_dtype of every `from_pretrained`, the
+  projector-only weights, the vision tower, the language-model-only path). While the wrapper runs,
+  `torch.float16` as builder.py sees it is the dtype asked for, so the weights are loaded in that
+  dtype, never round-tripped through float16. Asked for = `torch_dtype=` passed to the loader (LLaVA
+  ignores it); without it, float32 when the model lands on the CPU, LLaVA's float16 otherwise.
+- `torch.load` as builder.py sees it reads tensors only (`safe_load.read`, an allow-list as strict as
+  `weights_only=True` that no torch default or TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD can turn off): LLaVA
+  calls it without weights_only, so on torch < 2.6 a pickle in `non_lora_trainables.bin` or
+  `mm_projector.bin` would otherwise run code. `non_lora_trainables.safetensors`, written beside the
+  .bin by the plugin's trainer, is read instead when present. The weight files transformers and peft
+  read for LLaVA (`pytorch_model*.bin`, `adapter_model.bin`) go through the same reader while the
+  wrapper runs (`host_loads.host_loads_read_safely`).
+- The vision tower is put on the model's device and dtype (LLaVA leaves it where it was loaded when
+  `device_map="auto"`), so the tower and the connector follow the language model.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+import torch
+
+from socialfusion_plugin.host.llava.loading.checkpoint_files import checkpoint_kind
+from socialfusion_plugin.host.llava.environment.host_loads import host_loads_read_safely
+from socialfusion_plugin.safe_load import TENSORS, prefer_safetensors, read
+
+# The name handed to LLaVA's loader for each kind: LLaVA tests substrings ('llava', 'lora', 'mpt',
+# 'mistral') of it, so each must contain exactly the ones that select the kind's code path.
+_LLAVA_NAME = {"lora": "llava-lora", "projector": "llava-projector", "full": "llava",
+               "language-model": "language-model"}
+
+_builder_lock = threading.RLock()
+
+
+def resolve_dtype(device: Union[str, torch.device, None],
+                  dtype: Union[str, torch.dtype, None]) -> Optional[torch.dtype]:
+    """The dtype the weights are loaded in: `dtype` when given; float32 when the model lands on the
+    CPU; None (LLaVA's float16) on an accelerator."""
+    if dtype is not None:
+        if isinstance(dtype, torch.dtype):
+            return dtype
+        value = getattr(torch, str(dtype).replace("torch.", ""), None)
+        if not isinstance(value, torch.dtype) or not value.is_floating_point:
+            raise ValueError(f"unknown floating-point dtype {dtype!r} (float32, float16 or bfloat16)")
+        return value
+    return torch.float32 if lands_on_cpu(device) else None
+
+
+def lands_on_cpu(device: Union[str, torch.device, None]) -> bool:
+    """LLaVA's default device is "cuda" with device_map "auto": without CUDA everything loads on the CPU."""
+    kind = torch.device(device).type if device is not None else "cuda"
+    return kind == "cpu" or (kind == "cuda" and not torch.cuda.is_available())
+
+
+def load_tensors(path, map_location=None, **_ignored) -> Any:
+    """`torch.load` for builder.py: the tensors of `path` (of `X.safetensors` when it lies beside the
+    asked-for `X.bin`); a file whose pickle needs anything else is refused, naming it, and nothing runs."""
+    return read(prefer_safetensors(path), TENSORS, map_location=map_location)
+
+
+class _TorchAsBuilderSees:
+    """`torch` inside LLaVA's builder.py while the wrapper runs: `float16` (the dtype the builder
+    forces) is the dtype asked for, `load` reads tensors only; everything else is torch itself."""
+
+    def __init__(self, float16: torch.dtype):
+        self.float16 = float16
+        self.load = load_tensors
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(torch, name)
+
+
+@contextmanager
+def builder_torch(builder_globals: Dict[str, Any], dtype: Optional[torch.dtype]):
+    """Within: the builder module's `torch` is `_TorchAsBuilderSees(dtype or float16)`."""
+    with _builder_lock:
+        before = builder_globals["torch"]
+        builder_globals["torch"] = _TorchAsBuilderSees(dtype or torch.float16)
+        try:
+            yield
+        finally:
+            builder_globals["torch"] = before
+
+
+def llava_model_name(kind: str, model_path) -> str:
+    """A name that selects `kind`'s path in LLaVA's loader, keeping the MPT / Mistral family from
+    config.json's model_type (LLaVA picks those classes by name too)."""
+    name = _LLAVA_NAME[kind]
+    config = Path(model_path) / "config.json"
+    if kind == "lora" or not config.is_file():  # LLaVA's LoRA path always builds a LLaMA
+        return name
+    model_type = str(json.loads(config.read_text(encoding="utf-8")).get("model_type", "")).lower()
+    family = next((family for family in ("mpt", "mistral") if family in model_type), None)
+    return f"{name}-{family}" if family else name
+
+
+def place_vision_tower(model) -> None:
+    get_tower = getattr(model, "get_vision_tower", None)
+    tower = get_tower() if get_tower is not None else None
+    if tower is not None and getattr(tower, "is_loaded", False):
+        tower.to(device=model.device, dtype=model.dtype)
+
+
+def file_dispatch(load_pretrained_model):
+    """Wrap LLaVA's `load_pretrained_model` (idempotent; the original stays as `.socialfusion_original`)."""
+    if hasattr(load_pretrained_model, "socialfusion_original"):
+        return load_pretrained_model
+    original = load_pretrained_model
+    signature = inspect.signature(original)
+    var_keyword = next(p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD)
+    builder_globals = inspect.unwrap(original).__globals__  # the module whose `torch` LLaVA's code reads
+
+    @functools.wraps(original)
+    def load(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = bound.arguments
+        dtype = resolve_dtype(arguments["device"], arguments[var_keyword].get("torch_dtype"))
+        model_path = os.path.expanduser(str(arguments["model_path"]))
+        if os.path.isdir(model_path):  # a hub id keeps LLaVA's name rules
+            kind = checkpoint_kind(Path(model_path), arguments["model_base"])
+            arguments["model_name"] = llava_model_name(kind, model_path)
+        with builder_torch(builder_globals, dtype), host_loads_read_safely():
+            tokenizer, model, image_processor, context_len = original(*bound.args, **bound.kwargs)
+        place_vision_tower(model)
+        return tokenizer, model, image_processor, context_len
+
+    load.socialfusion_original = original
+    return load
+
+
+def llava_loader():
+    """LLaVA's loader as the plugin uses it: the patched builder's function, or the stock one wrapped."""
+    from llava.model import builder
+
+    return file_dispatch(builder.load_pretrained_model)
