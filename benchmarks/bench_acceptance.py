@@ -72,18 +72,7 @@ def build_hf_clip_tower(folder: Path, shape: dict) -> Path:
 
 def build_assets(work: Path, shape_name: str):
     """(TinyAssets of the LLaMA + open_clip tower, the HF CLIP tower folder)."""
-    shape = SHAPES[shape_name]
-    if shape_name == "tiny":
-        from socialfusion_plugin.demo.tiny_assets import TinyAssets, build_tiny_llm, build_tiny_tower
-
-        llm = work / "tiny-llama"
-        if not (llm / "model.safetensors").is_file():
-            build_tiny_llm(llm, seed=0)
-        arch, weights = build_tiny_tower(work / "tiny-tower", seed=0)
-        assets = TinyAssets(llm_dir=llm, tower_arch=arch, tower_weights=weights)
-    else:
-        assets = bench_eval.build_shaped_assets(work / shape_name, shape)
-    return assets, build_hf_clip_tower(work / f"{shape_name}-hf-clip", shape)
+    return bench_eval.build_assets(work, shape_name), build_hf_clip_tower(work / f"{shape_name}-hf-clip", SHAPES[shape_name])
 
 
 # ---------------------------------------------------------------------------------------------- training

@@ -126,22 +126,25 @@ def main() -> None:
     report_agreement(work, names, n)
 
 
+def build_assets(work: Path, shape_name: str):
+    """TinyAssets of the LLaMA + open_clip tower: the demo's tiny pair, or random weights of a named shape."""
+    from socialfusion_plugin.demo.tiny_assets import TinyAssets, build_tiny_llm, build_tiny_tower
+
+    if shape_name != "tiny":
+        return build_shaped_assets(work / shape_name, SHAPES[shape_name])
+    llm = work / "tiny-llama"
+    if not (llm / "model.safetensors").is_file():
+        build_tiny_llm(llm, seed=0)
+    arch, weights = build_tiny_tower(work / "tiny-tower", seed=0)
+    return TinyAssets(llm_dir=llm, tower_arch=arch, tower_weights=weights)
+
+
 def build_checkpoint(work: Path, args):
     """(LoRA run folder, base model folder), as tests/tiny_llava_checkpoints.py writes them."""
     sys.path.insert(0, str(REPO / "tests"))
     from tiny_llava_checkpoints import write_lora_and_projector_checkpoints
 
-    from socialfusion_plugin.demo.tiny_assets import build_tiny_llm, build_tiny_tower
-    from socialfusion_plugin.demo.tiny_assets import TinyAssets
-
-    if args.shape == "tiny":
-        llm = work / "tiny-llama"
-        if not (llm / "model.safetensors").is_file():
-            build_tiny_llm(llm, seed=0)
-        arch, weights = build_tiny_tower(work / "tiny-tower", seed=0)
-        assets = TinyAssets(llm_dir=llm, tower_arch=arch, tower_weights=weights)
-    else:
-        assets = build_shaped_assets(work / args.shape, SHAPES[args.shape])
+    assets = build_assets(work, args.shape)
     adapters = work / "checkpoint" / "social-adapters"
     if not (adapters / "non_lora_trainables.bin").is_file():
         adapters, _ = write_lora_and_projector_checkpoints(assets, work / "checkpoint")
@@ -281,7 +284,7 @@ def run_eval(loaded, checkpoint, base, data, out, mode, batch_size, args) -> Non
     from socialfusion_plugin.cli import eval_cmd
     from socialfusion_plugin.cli.main import main as cli_main
 
-    eval_cmd._load = lambda _args: loaded  # loaded once, outside the timing
+    eval_cmd._load = lambda _args, _host: loaded  # loaded once, outside the timing
     argv = ["eval", "--model-path", str(checkpoint), "--model-base", str(base), "--task", "gesture", "--data", str(data),
             "--image-folder", str(data.parent / "images"), "--out", str(out), "--mode", mode,
             "--batch-size", str(batch_size), "--max-new-tokens", str(args.max_new_tokens), "--device", args.device,

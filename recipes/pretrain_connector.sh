@@ -61,41 +61,13 @@ if [[ -e "$OUTPUT_DIR/mm_projector.bin" ]]; then
     exit 2
 fi
 
-if [[ -z "${LAUNCHER:-}" ]]; then
-    LAUNCHER="deepspeed --num_gpus $NUM_GPUS${HOSTFILE:+ --hostfile $HOSTFILE} --master_port $MASTER_PORT"
-    LAUNCHER="$LAUNCHER --module socialfusion_plugin.train"
-fi
-
-DEEPSPEED_ARGS=()
-case "$DEEPSPEED_CONFIG" in
-    none) ;;
-    zero2|zero3|zero3_offload) DEEPSPEED_ARGS=(--deepspeed "$REPO_ROOT/recipes/deepspeed/$DEEPSPEED_CONFIG.json") ;;
-    *) DEEPSPEED_ARGS=(--deepspeed "$DEEPSPEED_CONFIG") ;;
-esac
-
-# shellcheck disable=SC2206  # LAUNCHER is a command line: split it into words on purpose
-COMMAND=($LAUNCHER
-    --model_name_or_path "$MODEL_PATH" --version "$VERSION"
-    --data_path "$DATA_PATH" --image_folder "$IMAGE_FOLDER"
-    --vision_tower "$VISION_TOWER" --mm_vision_select_layer -2
-    --mm_projector_type "$CONNECTOR" --tune_mm_mlp_adapter True
-    --mm_use_im_start_end False --mm_use_im_patch_token False
-    --image_aspect_ratio "$IMAGE_ASPECT_RATIO"
-    --learning_rate "$LR"
-    --bf16 True --tf32 "$TF32"
-    --num_train_epochs "$EPOCHS" --per_device_train_batch_size "$BATCH_SIZE" --gradient_accumulation_steps "$GRAD_ACCUM"
-    --weight_decay 0. --warmup_ratio 0.03 --lr_scheduler_type cosine
-    --model_max_length "$MODEL_MAX_LENGTH" --gradient_checkpointing "$GRADIENT_CHECKPOINTING"
-    --lazy_preprocess True --dataloader_num_workers "$DATALOADER_WORKERS"
-    --evaluation_strategy no --save_strategy steps --save_steps "$SAVE_STEPS" --save_total_limit 1
-    --logging_steps 1 --report_to "$REPORT_TO"
-    --output_dir "$OUTPUT_DIR"
-    "${DEEPSPEED_ARGS[@]}"
-    "$@")
-
-if [[ "${DRY_RUN:-0}" == "1" ]]; then
-    printf '%q ' "${COMMAND[@]}"
-    echo
-    exit 0
-fi
-exec "${COMMAND[@]}"
+source "$REPO_ROOT/recipes/lib/launch.sh"
+launch_training \
+    --model_name_or_path "$MODEL_PATH" --version "$VERSION" \
+    --data_path "$DATA_PATH" --image_folder "$IMAGE_FOLDER" \
+    --vision_tower "$VISION_TOWER" --mm_vision_select_layer -2 \
+    --mm_projector_type "$CONNECTOR" --tune_mm_mlp_adapter True \
+    --mm_use_im_start_end False --mm_use_im_patch_token False \
+    --image_aspect_ratio "$IMAGE_ASPECT_RATIO" \
+    --learning_rate "$LR" \
+    -- "$@"

@@ -1,16 +1,22 @@
 """The one seam between the package and the vision-language framework that runs the model (the host).
 
-Everything outside `socialfusion_plugin/host/` reaches the model through a `ModelHost`: loading a
-checkpoint, generating answers, ranking answer options, building a model whose connector and LoRA
-are trainable, turning records into a training batch and its loss, naming what a parameter is
-(tower, connector, LoRA, language model) and which modules get LoRA. The host's own module names,
-conversation templates and loader quirks stay behind it.
+Everything outside `socialfusion_plugin/host/` reaches the model through a host, split by what a
+caller needs from it:
+- `InferenceHost`: load a checkpoint, generate answers, score answer options (strings in, numbers
+  out: token ids never leave the host), the forgetting check's loss, merging;
+- `TrainingHost`: the training launcher and its checks, and which modules get LoRA;
+- `DiagnosticsHost`: a model whose connector and LoRA are trainable, a training batch and its loss,
+  what a parameter is (tower, connector, LoRA, language model) and its layer;
+- `EnvironmentHost`: whether the framework imports and which installed versions break it (doctor).
+A `ModelHost` is all four. The host's own module names, conversation templates and loader quirks
+stay behind it.
 
-This module imports no host framework. The built-in host is LLaVA-1.5 (`host/llava/llava_host.py`),
-registered as "llava" the first time a host is asked for; another host registers itself with
-`HOSTS.register(name, host)` and is chosen with `$SOCIALFUSION_HOST` (default "llava").
-Capabilities a host may lack (training, merging, the forgetting loss, ...) raise
-`HostCapabilityError` naming the host and what it cannot do.
+Commands pick the host once (`active_host`) and pass it down; library code takes the capability it
+uses as a parameter and never looks a host up. This module imports no host framework. The built-in
+host is LLaVA-1.5 (`host/llava/llava_host.py`), registered as "llava" the first time a host is asked
+for; another host registers itself with `HOSTS.register(name, host)` and is chosen with
+`$SOCIALFUSION_HOST` (default "llava"). Capabilities a host may lack (training, merging, the
+forgetting loss, ...) raise `HostCapabilityError` naming the host and what it cannot do.
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ HOST_ENV = "SOCIALFUSION_HOST"
 DEFAULT_HOST = "llava"
 _BUILT_IN = {"llava": "socialfusion_plugin.host.llava.llava_host"}  # imported when first asked for
 
-# What a parameter is, by `ModelHost.parameter_role`: the trainable-parameter report and the
+# What a parameter is, by `DiagnosticsHost.parameter_role`: the trainable-parameter report and the
 # gradient-conflict groups are built from these, never from module names.
 LORA, CONNECTOR, VISION_TOWER, LANGUAGE_MODEL = "lora", "connector", "vision_tower", "language_model"
 PARAMETER_ROLES = (LORA, CONNECTOR, VISION_TOWER, LANGUAGE_MODEL)
@@ -48,17 +54,21 @@ class HostCapabilityError(UserInputError):
 
 @dataclass
 class LoadedModel:
-    """A model ready for inference, as `ModelHost.load` returns it."""
+    """A model ready for inference, as `InferenceHost.load` returns it."""
     tokenizer: Any
     model: Any
     image_processor: Any
     context_len: int
-    kind: str  # checkpoint kind, as `ModelHost.checkpoint_kind` names it
+    kind: str  # checkpoint kind, as `InferenceHost.checkpoint_kind` names it
+
+
+# (questions, PIL images) -> per sample {option label: log-likelihood}; `InferenceHost.option_loglikelihoods`
+OptionScorer = Callable[[Sequence[str], Sequence], List[Dict[str, float]]]
 
 
 @dataclass
 class TrainableModel:
-    """A model whose connector and LoRA parameters require gradients (`ModelHost.load_trainable`).
+    """A model whose connector and LoRA parameters require gradients (`DiagnosticsHost.load_trainable`).
     `state` is the host's own handle (e.g. the tokenizer and image processor a batch needs)."""
     model: Any
     kind: str
@@ -76,14 +86,22 @@ class CheckpointFiles:
     projector: str  # a connector-only (pretraining stage) checkpoint
 
 
-class ModelHost(abc.ABC):
-    """What a host implements. Abstract methods are needed by evaluation and diagnostics; the
-    others default to `HostCapabilityError`."""
+class HostCapability:
+    """What every capability shares: the host's name, the file names of its checkpoints (what
+    training writes, loading reads and preflight checks look for), and the error for what it cannot do."""
 
     name: str = "host"
     checkpoint_files: Optional[CheckpointFiles] = None
 
-    # -- loading ---------------------------------------------------------------------------------
+    def _lacks(self, what: str):
+        raise HostCapabilityError(f"host {self.name!r} cannot {what}")
+
+
+class InferenceHost(HostCapability, abc.ABC):
+    """Load a checkpoint and answer with it: free answers (`generate`) and the log-likelihood of
+    answer options (`option_loglikelihoods`), strings in and numbers out. Abstract methods are what
+    evaluation needs; the forgetting check and merging default to `HostCapabilityError`."""
+
     @abc.abstractmethod
     def checkpoint_kind(self, model_path, model_base: Optional[str]) -> str:
         """The kind of checkpoint in `model_path`, from its files; a user error when it cannot load."""
@@ -94,25 +112,59 @@ class ModelHost(abc.ABC):
 
     @abc.abstractmethod
     def load(self, model_path, model_base: Optional[str] = None, device: str = "cpu", dtype=None) -> LoadedModel:
-        """A checkpoint ready for `generate` and `rank_options`."""
+        """A checkpoint ready for `generate` and `option_loglikelihoods`."""
 
-    # -- evaluation ------------------------------------------------------------------------------
     @abc.abstractmethod
     def generate(self, loaded: LoadedModel, questions: Sequence[str], images: Sequence, conv_mode: str = "v1",
                  max_new_tokens: int = 32, temperature: float = 0.0, seed: int = 0) -> List[str]:
         """One answer per (question, PIL image); greedy at temperature 0, else sampled with `seed`."""
 
     @abc.abstractmethod
-    def option_token_ids(self, loaded: LoadedModel, options: Mapping[str, str], conv_mode: str = "v1",
-                         complete: bool = True) -> Dict[str, List[int]]:
-        """label -> the tokens of that answer right after the prompt (whole answer, or a prefix)."""
+    def option_loglikelihoods(self, loaded: LoadedModel, options: Mapping[str, str], conv_mode: str = "v1",
+                              complete: bool = True) -> OptionScorer:
+        """A function scoring `options` (label -> answer text; the whole answer, or its start when not
+        `complete`) for batches of (questions, images): per sample, {label: summed log-probability of
+        that answer right after the prompt}. The options are checked here, once, so an option the
+        model cannot score fails before any sample runs."""
 
-    @abc.abstractmethod
-    def rank_options(self, loaded: LoadedModel, questions: Sequence[str], images: Sequence,
-                     option_ids: Mapping[str, List[int]], conv_mode: str = "v1") -> List[Dict[str, float]]:
-        """For each (question, image): {label: summed log-probability of its option tokens}."""
+    def merge_lora(self, model_path, model_base: str, out_dir, device: str = "cpu", dtype=None) -> Path:
+        self._lacks("merge LoRA adapters")
 
-    # -- diagnostics (gradients) -----------------------------------------------------------------
+    def is_language_model_only(self, model_path, model_base: Optional[str]) -> bool:
+        return False
+
+    def load_language_model(self, model_path, device: str = "cpu", dtype=None) -> LoadedModel:
+        self._lacks("load a plain language model")
+
+    def general_loss(self, loaded: LoadedModel, records: Sequence[Dict[str, Any]], load_image: Callable,
+                     conv_mode: str = "v1", batch_size: int = 4, progress=None) -> Dict[str, Any]:
+        self._lacks("measure the loss on general instruction data")
+
+
+class TrainingHost(HostCapability):
+    """Train: the launcher, what it would refuse, whether `--deepspeed` can run here, and the label
+    check of `validate --model`. A host that cannot train says so (`HostCapabilityError`)."""
+
+    def train(self, argv: List[str]) -> int:
+        self._lacks("train")
+
+    def train_argument_problems(self, argv: List[str]) -> List[str]:
+        """What the training launcher would refuse in `argv`, in its words (checked before it runs)."""
+        return []
+
+    def label_check(self, model_path, version: str, model_max_length: int, image_tokens: int,
+                    mm_use_im_start_end: bool):
+        self._lacks("check tokenized labels")
+
+    def deepspeed_cpu_blocker(self) -> Optional[str]:
+        """None when a `--deepspeed` training run can run here; else why not."""
+        return None
+
+
+class DiagnosticsHost(HostCapability, abc.ABC):
+    """Gradients of the training loss (the conflict diagnostic) and what each parameter is (the
+    trainable-parameter report, the conflict groups)."""
+
     @abc.abstractmethod
     def load_trainable(self, model_path, model_base: Optional[str] = None, vision_tower: Optional[str] = None,
                        version: str = "v1", lora_r: int = 8, lora_alpha: int = 16,
@@ -135,43 +187,11 @@ class ModelHost(abc.ABC):
         """The language-model layer a parameter belongs to, when it has one."""
         return None
 
-    @abc.abstractmethod
-    def lora_targets(self, model) -> Any:
-        """peft's `target_modules` for this model: the language model's linear layers only."""
 
-    # -- optional capabilities -------------------------------------------------------------------
-    def _lacks(self, what: str):
-        raise HostCapabilityError(f"host {self.name!r} cannot {what}")
+class EnvironmentHost(HostCapability):
+    """What `socialfusion doctor` asks the host: whether its framework imports, and which installed
+    versions break it. A host without checks reports nothing."""
 
-    def merge_lora(self, model_path, model_base: str, out_dir, device: str = "cpu", dtype=None) -> Path:
-        self._lacks("merge LoRA adapters")
-
-    def is_language_model_only(self, model_path, model_base: Optional[str]) -> bool:
-        return False
-
-    def load_language_model(self, model_path, device: str = "cpu", dtype=None) -> LoadedModel:
-        self._lacks("load a plain language model")
-
-    def general_loss(self, loaded: LoadedModel, records: Sequence[Dict[str, Any]], load_image: Callable,
-                     conv_mode: str = "v1", batch_size: int = 4, progress=None) -> Dict[str, Any]:
-        self._lacks("measure the loss on general instruction data")
-
-    def train(self, argv: List[str]) -> int:
-        self._lacks("train")
-
-    def train_argument_problems(self, argv: List[str]) -> List[str]:
-        """What the training launcher would refuse in `argv`, in its words (checked before it runs)."""
-        return []
-
-    def label_check(self, model_path, version: str, model_max_length: int, image_tokens: int,
-                    mm_use_im_start_end: bool):
-        self._lacks("check tokenized labels")
-
-    def deepspeed_cpu_blocker(self) -> Optional[str]:
-        """None when DeepSpeed can run here; else why not."""
-        return None
-
-    # -- environment (`socialfusion doctor`) -----------------------------------------------------
     def import_framework(self) -> str:
         """Import the host framework; a one-line description when it works, HostEnvironmentError
         naming the real cause when it does not."""
@@ -181,6 +201,11 @@ class ModelHost(abc.ABC):
         """(package, PEP 440 specifier of versions that break the host, check(version) raising
         HostEnvironmentError with what to install instead)."""
         return []
+
+
+class ModelHost(InferenceHost, TrainingHost, DiagnosticsHost, EnvironmentHost):
+    """A whole host: every capability. Commands pick one (`active_host`) and hand each library
+    function the capability it uses."""
 
 
 HOSTS: Registry = Registry("host")

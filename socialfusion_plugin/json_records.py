@@ -11,6 +11,7 @@ way, as the caller's error type.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import sys
@@ -160,42 +161,35 @@ def _open_scanner(stack: contextlib.ExitStack, path: Path, error, chunk_size: in
     return _Scanner(path, error, handle=handle, chunk_size=chunk_size)
 
 
-def _list_items(scanner: _Scanner, what: str) -> Iterator[Tuple[int, Any]]:
+def _open_container(scanner: _Scanner, what: str, opener: str, closer: str) -> bool:
+    """Steps into the top-level list or object; True when it is empty (and nothing follows it)."""
     scanner.skip_whitespace()
-    if scanner.peek() != "[":
-        raise scanner.error(f"{scanner.path}: {what}; it does not start with '['")
+    if scanner.peek() != opener:
+        raise scanner.error(f"{scanner.path}: {what}; it does not start with '{opener}'")
     scanner.position += 1
     scanner.skip_whitespace()
-    if scanner.peek() == "]":
-        scanner.position += 1
-        scanner.expect_end()
+    if scanner.peek() != closer:
+        return False
+    scanner.position += 1
+    scanner.expect_end()
+    return True
+
+
+def _list_items(scanner: _Scanner, what: str) -> Iterator[Tuple[int, Any]]:
+    if _open_container(scanner, what, "[", "]"):
         return
-    index = 0
-    while True:
+    for index in itertools.count():
         yield index, scanner.decode(f"record {index}")
         scanner.skip_whitespace()
         separator = scanner.peek()
-        if separator == "]":
-            scanner.position += 1
-            scanner.expect_end()
+        scanner.position += 1 if separator else 0
+        if _closed(scanner, separator, "]", f"record {index}"):
             return
-        if separator != ",":
-            found = repr(separator) if separator else "the end of the file"
-            scanner.fail(f"expected ',' or ']' after record {index}, found {found}")
-        scanner.position += 1
         scanner.skip_whitespace()
-        index += 1
 
 
 def _object_items(scanner: _Scanner, what: str) -> Iterator[Tuple[str, Any, int]]:
-    scanner.skip_whitespace()
-    if scanner.peek() != "{":
-        raise scanner.error(f"{scanner.path}: {what}; it does not start with '{{'")
-    scanner.position += 1
-    scanner.skip_whitespace()
-    if scanner.peek() == "}":
-        scanner.position += 1
-        scanner.expect_end()
+    if _open_container(scanner, what, "{", "}"):
         return
     previous = None
     while True:
@@ -216,13 +210,21 @@ def _object_items(scanner: _Scanner, what: str) -> Iterator[Tuple[str, Any, int]
             separator = scanner.peek()
             scanner.position += 1 if separator else 0
             scanner.skip_whitespace()
-        if separator == "}":
-            scanner.expect_end()
+        if _closed(scanner, separator, "}", f"the value of key {key!r}"):
             return
-        if separator != ",":
-            found = repr(separator) if separator else "the end of the file"
-            scanner.fail(f"expected ',' or '}}' after the value of key {key!r}, found {found}")
         previous = key
+
+
+def _closed(scanner: _Scanner, separator: str, closer: str, after: str) -> bool:
+    """After an item: True at the closing bracket (nothing may follow it), False at ','; any other
+    separator fails, naming what it came `after`."""
+    if separator == closer:
+        scanner.expect_end()
+        return True
+    if separator != ",":
+        found = repr(separator) if separator else "the end of the file"
+        scanner.fail(f"expected ',' or '{closer}' after {after}, found {found}")
+    return False
 
 
 def _general_key(scanner: _Scanner, previous: Optional[str]) -> str:

@@ -16,8 +16,9 @@ def run(argv=None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        check_train_arguments(argv)
-        return active_host().train(argv)
+        host = active_host()
+        check_train_arguments(argv, host)
+        return host.train(argv)
     except Exception as err:  # noqa: BLE001 - only what one_line recognises is caught; the rest re-raises
         message = one_line(err, SimpleNamespace(output_dir=flag_value(argv, "--output_dir")))
         if message is None:

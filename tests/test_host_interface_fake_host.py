@@ -1,5 +1,9 @@
-"""The host seam: evaluation (generate, rank, scoring through the runner), the trainable-parameter
-report and the gradient-conflict diagnostic run against a minimal host that is not LLaVA.
+"""The host seam, one capability at a time, against a minimal host that is not LLaVA:
+- inference: `eval`'s model calls (generate, rank, scoring through the runner) and `eval-suite`
+  (checkpoint kind, load dtype, load, generate and option log-likelihoods);
+- diagnostics: the trainable-parameter report and the gradient-conflict diagnostic;
+- training: the training entry's preflight (the launcher's refusals, DeepSpeed) and launch;
+- environment: the doctor's version, import and accelerator checks.
 
 `FakeHost` implements `ModelHost` with a tiny torch module that answers from a lookup (image color
 -> gesture label); its parameter names share nothing with LLaVA's (`bridge`, `decoder.blocks.N.adapter`),
@@ -8,19 +12,20 @@ directly would fail here.
 """
 import json
 import sys
-from functools import partial
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from socialfusion_plugin import registry
 from socialfusion_plugin.host_interface import (CONNECTOR, HOSTS, LANGUAGE_MODEL, LORA, VISION_TOWER,
-                                                HostCapabilityError, LoadedModel, ModelHost, TrainableModel,
-                                                active_host)
+                                                HostCapabilityError, HostEnvironmentError, LoadedModel, ModelHost,
+                                                TrainableModel, active_host)
 
 COLOR_OF_LABEL = {"like": (200, 30, 30), "palm": (30, 200, 30), "peace": (30, 30, 200)}
 LABEL_OF_COLOR = {color: label for label, color in COLOR_OF_LABEL.items()}
 WRONG = {"palm": "like"}  # the fake model's one systematic mistake
+NO_DEEPSPEED = "lookup tables are not sharded"
 
 
 class LookupModel(torch.nn.Module):
@@ -71,16 +76,18 @@ class FakeHost(ModelHost):
         self.calls.append(("generate", len(questions)))
         return [loaded.model.answer(image) for image in images]
 
-    def option_token_ids(self, loaded, options, conv_mode="v1", complete=True):
-        return {label: [index] for index, label in enumerate(options)}
+    def option_loglikelihoods(self, loaded, options, conv_mode="v1", complete=True):
+        order = {label: index for index, label in enumerate(options)}
 
-    def rank_options(self, loaded, questions, images, option_ids, conv_mode="v1"):
-        self.calls.append(("rank", len(questions)))
-        rows = []
-        for image in images:
-            answer = loaded.model.answer(image)
-            rows.append({label: (-0.1 if label == answer else -4.0 - ids[0] / 100) for label, ids in option_ids.items()})
-        return rows
+        def score(questions, images):
+            self.calls.append(("rank", len(questions)))
+            rows = []
+            for image in images:
+                answer = loaded.model.answer(image)
+                rows.append({label: (-0.1 if label == answer else -4.0 - order[label] / 100) for label in options})
+            return rows
+
+        return score
 
     def load_trainable(self, model_path, model_base=None, vision_tower=None, version="v1", lora_r=8, lora_alpha=16,
                        projector_type="mlp2x_gelu", dtype=None, seed=0):
@@ -110,8 +117,24 @@ class FakeHost(ModelHost):
         parts = name.split(".")
         return int(parts[2]) if name.startswith("decoder.blocks.") else None
 
-    def lora_targets(self, model):
-        return ["adapter"]
+    def train(self, argv):
+        self.calls.append(("train", list(argv)))
+        return 0
+
+    def train_argument_problems(self, argv):
+        return ["--lookup_only: the lookup host learns nothing else"] if "--lookup_only" in argv else []
+
+    def deepspeed_cpu_blocker(self):
+        return NO_DEEPSPEED
+
+    def import_framework(self):
+        return "lookup tables ready"
+
+    def version_breaks(self):
+        def check(version):
+            raise HostEnvironmentError(f"filelock {version} jams the lookup tables: `pip install filelock==3.12.0`")
+
+        return [("filelock", ">=3.13", check)]
 
 
 @pytest.fixture
@@ -155,20 +178,16 @@ def test_the_active_host_is_the_registered_one_and_unknown_names_are_refused(fak
 
 @pytest.mark.parametrize("mode", ["generate", "rank"])
 def test_evaluation_and_scoring_run_through_the_host(fake_host, gesture_data, tmp_path, mode):
+    from socialfusion_plugin.evaluation.model_calls import model_calls
     from socialfusion_plugin.evaluation.rank_policy import rank_policy
     from socialfusion_plugin.evaluation.runner import EvalSettings, run_eval
     from socialfusion_plugin.evaluation.scoring import load_predictions, load_references, score_predictions
 
     data, images, records = gesture_data
     task = registry.TASKS.get("gesture")
-    host = active_host()
-    loaded = host.load(tmp_path / "checkpoint")
-    generate = partial(host.generate, loaded, conv_mode="v1", max_new_tokens=8)
-    policy = rank = None
-    if mode == "rank":
-        policy = rank_policy(task, task.options())
-        option_ids = host.option_token_ids(loaded, policy.options, "v1", complete=policy.complete)
-        rank = partial(host.rank_options, loaded, option_ids=option_ids, conv_mode="v1")
+    loaded = fake_host.load(tmp_path / "checkpoint")
+    policy = rank_policy(task, task.options()) if mode == "rank" else None
+    generate, rank = model_calls(fake_host, loaded, "v1", max_new_tokens=8, temperature=0.0, seed=0, policy=policy)
     out = tmp_path / f"{mode}.jsonl"
     summary = run_eval(records, data, images, out, EvalSettings(mode=mode, batch_size=3), generate=generate,
                        rank=rank, policy=policy, progress=False)
@@ -181,14 +200,40 @@ def test_evaluation_and_scoring_run_through_the_host(fake_host, gesture_data, tm
     assert result["metrics"]["accuracy"] == pytest.approx(5 / 7)
 
 
+def test_eval_suite_loads_once_and_records_the_hosts_checkpoint_kind_and_dtype(fake_host, gesture_data, tmp_path,
+                                                                               monkeypatch):
+    from socialfusion_plugin.evaluation.scoring import load_predictions
+    from socialfusion_plugin.evaluation.suite import SuiteSettings, evaluate_suite
+    from socialfusion_plugin.evaluation.suite_config import Suite, SuiteEntry
+    from socialfusion_plugin.evaluation.suite_processes import Processes
+
+    data, images, records = gesture_data
+    loads, load = [], fake_host.load
+    monkeypatch.setattr(fake_host, "load", lambda *args, **kwargs: loads.append(args) or load(*args, **kwargs))
+    suite = Suite([SuiteEntry("gesture", data, images, mode="rank")], "test")
+    settings = SuiteSettings(model_path=tmp_path / "checkpoint", model_base=None, run_dir=tmp_path / "run",
+                             device="cpu", batch_size=4, progress=False)
+    lines = []
+    (summary,) = evaluate_suite(suite, settings, Processes(), fake_host, echo=lines.append)
+    assert (summary["predicted"], len(loads)) == (7, 1)
+    assert fake_host.calls == [("rank", 4), ("rank", 3)]
+    predictions = load_predictions(tmp_path / "run" / "eval" / "gesture.preds.jsonl")
+    assert [predictions[r["id"]]["text"] for r in records] == ["like", "like", "peace", "like", "peace", "like", "like"]
+    info = json.loads((tmp_path / "run" / "eval" / "gesture.eval.json").read_text(encoding="utf-8"))
+    assert (info["checkpoint_kind"], info["provenance"]["dtype"]) == ("lookup", "float32")
+    assert evaluate_suite(suite, settings, Processes(), fake_host, echo=lines.append)[0]["already_done"] == 7
+    assert len(loads) == 1  # a rerun with every task done loads nothing
+
+
 def test_trainable_report_and_conflict_groups_come_from_the_host(fake_host, gesture_data, tmp_path):
     from socialfusion_plugin.analysis.conflict.run import ConflictConfig, run_conflict
     from socialfusion_plugin.model.trainable_report import format_trainable_report, trainable_parameters_by_group
 
-    counts = trainable_parameters_by_group(LookupModel())
+    counts = trainable_parameters_by_group(LookupModel(), fake_host.parameter_role)
     assert counts == {"language-model LoRA": (32, 32), "connector": (20, 20), "vision tower": (0, 16),
                       "language model (non-LoRA)": (0, 45)}
-    assert "vision tower                            0 trainable" in format_trainable_report(LookupModel())
+    report = format_trainable_report(LookupModel(), fake_host.parameter_role)
+    assert "vision tower                            0 trainable" in report
 
     data, images, records = gesture_data
     other = tmp_path / "emotion_train.json"
@@ -199,7 +244,7 @@ def test_trainable_report_and_conflict_groups_come_from_the_host(fake_host, gest
                             out_dir=tmp_path / "conflict", data={"gesture": data, "emotion": other},
                             image_folders={"gesture": images, "emotion": images}, batches=2, batch_size=3,
                             progress=False)
-    result = run_conflict(config)
+    result = run_conflict(config, fake_host)
     (checkpoint,) = result["checkpoints"]
     assert (checkpoint["kind"], checkpoint["step"]) == ("lookup", 5)
     groups = checkpoint["groups"]
@@ -208,4 +253,36 @@ def test_trainable_report_and_conflict_groups_come_from_the_host(fake_host, gest
     assert groups["all"]["parameters"] == 52
     cosine = groups["all"]["matrix"][0][1]
     assert cosine is not None and -1.0 <= cosine <= 1.0 and cosine == pytest.approx(groups["all"]["matrix"][1][0])
-    assert run_conflict(config)["checkpoints"][0]["groups"] == groups  # seeded: the same numbers again
+    assert run_conflict(config, fake_host)["checkpoints"][0]["groups"] == groups  # seeded: the same numbers again
+
+
+def test_the_training_entry_checks_and_launches_through_the_host(fake_host, gesture_data, tmp_path, capsys):
+    from socialfusion_plugin.doctor.accelerator_check import deepspeed_cannot_run
+    from socialfusion_plugin.resources import deepspeed_config
+    from socialfusion_plugin.train import run
+
+    data, images, records = gesture_data
+    argv = ["--data_path", str(data), "--image_folder", str(images), "--output_dir", str(tmp_path / "run")]
+    assert run(argv + ["--lookup_only"]) == 2
+    assert "--lookup_only: the lookup host learns nothing else" in capsys.readouterr().err
+    assert run(argv + ["--deepspeed", str(deepspeed_config("zero2"))]) == 2
+    assert deepspeed_cannot_run(NO_DEEPSPEED) in capsys.readouterr().err
+    assert fake_host.calls == []  # refused before the launcher runs
+    assert run(argv) == 0
+    assert fake_host.calls == [("train", argv)]
+
+
+def test_the_doctor_reports_the_hosts_environment(fake_host, monkeypatch):
+    from socialfusion_plugin.doctor import import_checks, run_checks
+    from socialfusion_plugin.doctor.accelerator_check import deepspeed_cannot_run
+    from socialfusion_plugin.doctor.findings import OK, PROBLEM, WARNING
+
+    monkeypatch.setattr(import_checks, "import_module", lambda name: SimpleNamespace())  # only the host's own import
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    findings = run_checks(fake_host, lookup={"filelock": "3.13.1", "deepspeed": "0.12.6"}.get)
+    by_check = {finding.check: finding for finding in findings}
+    assert (by_check["version filelock"].level, by_check["version filelock"].message) == (
+        PROBLEM, "filelock 3.13.1 jams the lookup tables: `pip install filelock==3.12.0`")
+    assert (by_check["import fake"].level, by_check["import fake"].message) == (OK, "lookup tables ready")
+    assert (by_check["deepspeed on CPU"].level, by_check["deepspeed on CPU"].message) == (
+        WARNING, deepspeed_cannot_run(NO_DEEPSPEED))

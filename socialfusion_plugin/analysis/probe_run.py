@@ -26,22 +26,37 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 
 @dataclass
 class ProbeConfig:
-    encoders: List[str] = field(metadata={"help": "open_clip:ARCH@WEIGHTS or hf_clip:FOLDER entries"})
-    tasks: List[str] = field(metadata={"help": "registered task names"})
-    out_dir: Path = field(metadata={"help": "where the JSON, Markdown and PNG results go"})
-    cache_dir: Path = field(metadata={"help": "feature cache folder (reused across runs)"})
-    data_root: Optional[Path] = None
+    """One probe run; the fields with help are `socialfusion probe`'s flags (cli/dataclass_flags.py)."""
+
+    encoders: List[str] = field(metadata={"metavar": "ENCODER", "help": (
+        "open_clip:ARCH@WEIGHTS (as --vision_tower); hf_clip:FOLDER or hf_siglip:FOLDER (a local Hugging Face CLIP / "
+        "SigLIP folder, or a VLM checkpoint with such a tower); hf_vlm:FOLDER (the vision tower inside a local VLM "
+        "checkpoint: LLaVA-1.5-hf, LLaVA-NeXT-hf, LLaVA-OneVision-hf, PaliGemma). Local files only")})
+    tasks: List[str] = field(metadata={"metavar": "TASK", "help": "registered task names"})
+    out_dir: Path = field(metadata={"flag": "--out", "help": "output folder (probe_results.json/.md, probe_chart.png)"})
+    cache_dir: Path  # the feature cache, reused across runs (its flag's default is the plugin's cache root)
+    data_root: Optional[Path] = field(default=None, metadata={"help": (
+        "data layout root ($SOCIALFUSION_DATA): converted/<task>_{train,test}.json (from `socialfusion convert`) and "
+        "<task>/ (the dataset root the images are relative to)")})
     overrides: Dict[str, Dict[str, Path]] = field(default_factory=dict)  # train/test/image_folder -> task -> path
-    layers: List[int] = field(default_factory=lambda: [-2])
-    poolings: List[str] = field(default_factory=lambda: ["mean"])
-    regions: List[str] = field(default_factory=lambda: ["full"])
-    max_train: Optional[int] = None
-    max_test: Optional[int] = None
-    seed: int = 0
-    batch_size: int = 32
-    workers: int = 4
-    device: str = "cpu"
-    dtype: str = "float32"
+    layers: List[int] = field(default_factory=lambda: [-2], metadata={"help": (
+        "layers, LLaVA/HF indexing: 0 embeddings (HF towers only), k block k, -1 last, -2 second to last (default: -2, "
+        "what LLaVA-1.5 reads); several values sweep")})
+    poolings: List[str] = field(default_factory=lambda: ["mean"], metadata={
+        "flag": "--pooling", "choices": POOLINGS,
+        "help": "mean of patch tokens, CLS token, or both concatenated (default: mean); SigLIP towers have no CLS "
+                "token: mean only"})
+    regions: List[str] = field(default_factory=lambda: ["full"], metadata={
+        "flag": "--region", "choices": REGIONS,
+        "help": "whole image, or the task's person/head/pair/hands box cropped before preprocessing"})
+    max_train: Optional[int] = field(default=None, metadata={"help": "subsample at most N training records (seeded)"})
+    max_test: Optional[int] = field(default=None, metadata={"help": "subsample at most N test records (seeded)"})
+    seed: int = field(default=0, metadata={"help": "seed of the subsampling (default: 0)"})
+    batch_size: int = field(default=32, metadata={"help": "images per encoder forward pass (default: 32)"})
+    workers: int = field(default=4, metadata={"help": "threads decoding images"})
+    device: str = field(default="cpu", metadata={"help": "cpu, cuda, cuda:1, ..."})
+    dtype: str = field(default="float32", metadata={"choices": tuple(DTYPES),
+                                                    "help": "dtype the encoders run in (default: float32)"})
     settings: ProbeSettings = field(default_factory=ProbeSettings)
     progress: bool = True
 

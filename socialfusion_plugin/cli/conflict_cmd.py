@@ -40,6 +40,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..analysis.conflict.report import write_conflict_report
     from ..analysis.conflict.run import ConflictConfig, run_conflict
+    from ..host_interface import active_host
     from ..preflight import check_conflict_arguments
 
     data = parse_task_paths(args.data, "--data", allow_repeat=True)
@@ -51,8 +52,9 @@ def run(args) -> int:
         vision_tower=args.vision_tower, version=args.version, lora_r=args.lora_r, lora_alpha=args.lora_alpha,
         projector_type=args.projector_type, device=args.device, dtype=args.dtype, progress=not args.no_progress,
     )
-    check_conflict_arguments(args, data, image_folders)  # every missing path, before the first model is built
-    result = run_conflict(config)
+    host = active_host()
+    check_conflict_arguments(args, data, image_folders, host)  # every missing path, before the first model is built
+    result = run_conflict(config, host)
     written = write_conflict_report(result, args.out)
     for checkpoint in result["checkpoints"]:
         print(f"{checkpoint['model_path']} ({checkpoint['kind']})")

@@ -1,13 +1,15 @@
-"""The decoding flags `eval` and `eval-suite` share, defined once so their defaults cannot drift
-(they must match evaluation.runner.EvalSettings)."""
+"""The decoding flags `eval` and `eval-suite` share, made from the fields of
+evaluation.runner.DecodingSettings (name, type, default, help), so each is declared once."""
 from __future__ import annotations
+
+import dataclasses
+
+from ..evaluation.runner import DecodingSettings
+from .dataclass_flags import add_dataclass_arguments
+
+# the flags' names as parsed (--batch-size -> batch_size)
+DECODING_FLAGS = tuple(field.name for field in dataclasses.fields(DecodingSettings))
 
 
 def add_decoding_arguments(parser) -> None:
-    parser.add_argument("--batch-size", type=int, default=8, help="samples per forward pass (default 8)")
-    parser.add_argument("--max-new-tokens", type=int, default=32)
-    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for sampling when --temperature > 0")
-    parser.add_argument("--conv-mode", default="v1", help="LLaVA conversation template used in training")
-    parser.add_argument("--multi-label-threshold", type=float, default=0.1,
-                        help="rank, multi-label tasks: predict every label with probability >= this (plus the best)")
+    add_dataclass_arguments(parser, DecodingSettings)

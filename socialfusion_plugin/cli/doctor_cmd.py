@@ -49,8 +49,9 @@ def run(args) -> int:
         # importing the checks already imports the host's libraries (DeepSpeed creates its stdout logger
         # then), so the import belongs inside the redirection too
         from ..doctor import exit_code, run_checks
+        from ..host_interface import active_host
 
-        findings = run_checks(vision_tower=args.vision_tower, strict=args.strict)
+        findings = run_checks(active_host(), vision_tower=args.vision_tower, strict=args.strict)
     code = exit_code(findings)
     if args.json:
         print(json.dumps({"exit_code": code, "findings": [f.as_dict() for f in findings]}, indent=2))

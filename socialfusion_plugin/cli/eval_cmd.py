@@ -11,7 +11,7 @@ from .. import registry
 from ..atomic_files import atomic_write_json
 from ..evaluation.output_guard import claim_output, exclusive_output
 from ..evaluation.rank_policy import rank_policy
-from ..evaluation.runner import EvalSettings, run_eval
+from ..evaluation.runner import EvalSettings, decoding_values, run_eval
 from .main import CommandError
 from .decoding_args import add_decoding_arguments
 from .options_arg import parse_key_values
@@ -40,20 +40,19 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from ..host_interface import active_host
     from ..preflight import check_eval_arguments
 
-    check_eval_arguments(args)  # every missing path and weight file, before any model loads
+    host = active_host()
+    check_eval_arguments(args, host)  # every missing path and weight file, before any model loads
     if args.device is None:
         from ..evaluation.suite_processes import Processes, default_device
 
         args.device = default_device(Processes())
-    settings = EvalSettings(
-        mode="generate" if args.mode == "loss" else args.mode, batch_size=args.batch_size,
-        max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed, conv_mode=args.conv_mode,
-        multi_label_threshold=args.multi_label_threshold, limit=args.limit,
-    )
+    settings = EvalSettings(mode="generate" if args.mode == "loss" else args.mode, limit=args.limit,
+                            **decoding_values(args))
     if args.mode == "loss":
-        return _run_loss(args, settings)
+        return _run_loss(args, settings, host)
     if not args.task:
         raise CommandError("--task is required for --mode generate and --mode rank")
     task = registry.TASKS.get(args.task)
@@ -65,28 +64,26 @@ def run(args) -> int:
     records = [r for r in load_records(args.data) if (r.get("meta") or {}).get("task", args.task) == args.task]
     if not records:
         raise CommandError(f"{args.data}: no records of task {args.task!r}")
-    from ..host_interface import active_host
-
-    kind = active_host().checkpoint_kind(args.model_path, args.model_base)  # a wrong path fails here, before any write
+    kind = host.checkpoint_kind(args.model_path, args.model_base)  # a wrong path fails here, before any write
     with exclusive_output(args.out):
-        note = claim_output(args.out, _info(args, task_options, opts, kind), overwrite=args.overwrite)
+        note = claim_output(args.out, _info(args, task_options, opts, kind, host), overwrite=args.overwrite)
         if note:
             print(note)
-        summary = _predict(args, records, settings, policy)
+        summary = _predict(args, records, settings, policy, host)
     print(f"{args.task}: {summary.line()} -> {args.out}")
     return 0
 
 
-def _predict(args, records, settings, policy):
+def _predict(args, records, settings, policy, host):
     from ..evaluation.model_calls import model_calls
 
-    generate, rank = model_calls(_load(args), args.conv_mode, args.max_new_tokens, args.temperature, args.seed,
-                                 policy)
+    generate, rank = model_calls(host, _load(args, host), args.conv_mode, args.max_new_tokens, args.temperature,
+                                 args.seed, policy)
     return run_eval(records, args.data, args.image_folder, args.out, settings, generate=generate, rank=rank,
                     policy=policy, progress=not args.no_progress)
 
 
-def _info(args, task_options, opts, kind: str) -> dict:
+def _info(args, task_options, opts, kind: str, host) -> dict:
     """What `report` needs to score the predictions later, and the provenance a rerun into the same
     --out must match (evaluation/run_info.py)."""
     import dataclasses
@@ -98,19 +95,16 @@ def _info(args, task_options, opts, kind: str) -> dict:
         resolved_options=dataclasses.asdict(opts), model_path=args.model_path, model_base=args.model_base,
         checkpoint_kind=kind, conv_mode=args.conv_mode, max_new_tokens=args.max_new_tokens,
         temperature=args.temperature, seed=args.seed, multi_label_threshold=args.multi_label_threshold,
-        limit=args.limit, dtype=weights_dtype(args.device, args.dtype)))
+        limit=args.limit, dtype=weights_dtype(host, args.device, args.dtype)))
 
 
-def _load(args):
-    from ..host_interface import active_host
-
-    return active_host().load(args.model_path, args.model_base, device=args.device, dtype=args.dtype)
+def _load(args, host):
+    return host.load(args.model_path, args.model_base, device=args.device, dtype=args.dtype)
 
 
-def _run_loss(args, settings) -> int:
+def _run_loss(args, settings, host) -> int:
     from ..evaluation.forgetting import loss_record
     from ..evaluation.records import image_path, load_records, open_image
-    from ..host_interface import active_host
     from ..progress import progress_bar
 
     records = load_records(args.data)
@@ -120,11 +114,10 @@ def _run_loss(args, settings) -> int:
         records = records[: args.limit]
     if not records:
         raise CommandError(f"{args.data}: no samples to measure")
-    host = active_host()
     if host.is_language_model_only(args.model_path, args.model_base):
         loaded = host.load_language_model(args.model_path, device=args.device, dtype=args.dtype)
     else:
-        loaded = _load(args)
+        loaded = _load(args, host)
     where = str(args.data)
     with progress_bar(enabled=not args.no_progress, total=len(records), description="eval loss", unit=" samples") as bar:
         result = host.general_loss(loaded, records, lambda r: open_image(image_path(r, args.image_folder, where), f"{where} record {r['id']!r}"),

@@ -7,11 +7,12 @@ import argparse
 import shlex
 from pathlib import Path
 
-from .decoding_args import add_decoding_arguments
+from ..evaluation.runner import decoding_values
+from .decoding_args import DECODING_FLAGS, add_decoding_arguments
 from .options_arg import parse_key_values
 
-FLAGS = ("model_path", "model_base", "tasks", "suite", "data_root", "out", "mode", "option", "batch_size",
-         "max_new_tokens", "temperature", "seed", "conv_mode", "multi_label_threshold", "device", "dtype", "overwrite")
+FLAGS = ("model_path", "model_base", "tasks", "suite", "data_root", "out", "mode", "option", *DECODING_FLAGS,
+         "device", "dtype", "overwrite")
 
 
 def register(subparsers) -> None:
@@ -49,6 +50,7 @@ def run(args) -> int:
     from ..evaluation.suite_config import SuiteError, load_suite, suite_from_names
     from ..evaluation.suite_processes import default_device, start_processes, stop_processes
     from ..evaluation.suite_results import results_table, write_results
+    from ..host_interface import active_host
 
     if args.suite is not None:
         if args.mode or args.option:
@@ -61,13 +63,12 @@ def run(args) -> int:
     try:
         settings = SuiteSettings(
             model_path=args.model_path, model_base=args.model_base, run_dir=args.out or args.model_path,
-            device=args.device or default_device(processes), dtype=args.dtype, batch_size=args.batch_size,
-            max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed,
-            conv_mode=args.conv_mode, multi_label_threshold=args.multi_label_threshold, overwrite=args.overwrite,
-            progress=not args.no_progress)
-        check_suite_arguments(suite, settings)
+            device=args.device or default_device(processes), dtype=args.dtype, overwrite=args.overwrite,
+            progress=not args.no_progress, **decoding_values(args))
+        host = active_host()
+        check_suite_arguments(suite, settings, host)
         echo = print if processes.is_main else (lambda _line: None)
-        evaluate_suite(suite, settings, processes, echo)
+        evaluate_suite(suite, settings, processes, host, echo)
         if processes.is_main:
             report = build_report(settings.run_dir, tasks=suite.names)
             table = results_table(suite, report, _command(args), settings.model_path, settings.model_base,

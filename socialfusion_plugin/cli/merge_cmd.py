@@ -22,9 +22,10 @@ def run(args) -> int:
     from ..preflight import check_merge_arguments
     from ..progress import still_running
 
-    check_merge_arguments(args)  # adapters, connector, base model, tower and --out, before the base model loads
+    host = active_host()
+    check_merge_arguments(args, host)  # adapters, connector, base model, tower and --out, before the base model loads
     with still_running("merge"):  # loading, merging and saving a 7B model takes minutes
-        out = active_host().merge_lora(args.model_path, args.model_base, args.out, device=args.device, dtype=args.dtype)
+        out = host.merge_lora(args.model_path, args.model_base, args.out, device=args.device, dtype=args.dtype)
     print(f"merged {args.model_path} + {args.model_base} -> {out}")
     print(f"load it without --model-base: `socialfusion eval --model-path {out}`, or LLaVA's load_pretrained_model "
           "(any folder name once patches/llava-1.2.2-model-hooks.patch is applied; without it the name must "

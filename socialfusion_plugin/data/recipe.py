@@ -34,7 +34,8 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from ..json_records import check_input_file, not_utf8_message
+from ..config_files import parse_yaml_mapping, reject_unknown_keys
+from ..json_records import check_input_file
 from ..tasks.geometry import finite_number
 from .env_expand import RecipeError, expand_variables
 from .strategy import Strategy, parse_strategy
@@ -48,38 +49,6 @@ JSON_SOURCE_KEYS = ("json", "image_folder", "weight", "sample", "name")
 class RecipeYamlError(RecipeError, yaml.YAMLError):
     """A recipe file that is not valid YAML for a recipe (a syntax error, a tag): both a RecipeError
     (printed as one line) and, as before, a yaml.YAMLError."""
-
-
-class _RecipeLoader(yaml.SafeLoader):
-    """yaml.SafeLoader whose integer errors carry the line: int() refuses more than 4300 digits
-    with a ValueError that knows nothing of the file."""
-
-    def construct_yaml_int(self, node):
-        try:
-            return super().construct_yaml_int(node)
-        except ValueError:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"an integer of {len(node.value)} digits is too long", node.start_mark) from None
-
-
-_RecipeLoader.add_constructor("tag:yaml.org,2002:int", _RecipeLoader.construct_yaml_int)
-
-
-def parse_recipe_yaml(text: str, path: Path):
-    """The recipe's YAML value; RecipeYamlError naming the file and line for anything YAML refuses."""
-    loader = _RecipeLoader(text)
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise RecipeYamlError(f"{path}{line}: not a valid data recipe: {problem}") from None
-    except RecursionError:
-        raise RecipeYamlError(f"{path}:{loader.get_mark().line + 1}: not a valid data recipe: "
-                              "nested too deeply") from None
-    finally:
-        loader.dispose()
 
 
 @dataclass(frozen=True)
@@ -139,14 +108,7 @@ class DataRecipe:
 def load_recipe(path, environ=None) -> DataRecipe:
     path = check_input_file(Path(path), "data recipe", RecipeError)
     raw_text = path.read_bytes()
-    try:
-        text = raw_text.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RecipeError(not_utf8_message(path)) from None
-    data = parse_recipe_yaml(text, path)
-    if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a data recipe is a mapping with keys {', '.join(RECIPE_KEYS)}")
-    _reject_unknown(data, RECIPE_KEYS, str(path))
+    data = parse_yaml_mapping(raw_text, path, "data recipe", RECIPE_KEYS, RecipeError, RecipeYamlError)
     if "seed" not in data:
         raise RecipeError(f"{path}: 'seed' is required (every sampling step derives from it)")
     seed = _integer(data["seed"], f"{path}: 'seed'")
@@ -182,7 +144,7 @@ def _parse_source(raw, index: int, path: Path, environ) -> SourceSpec:
     if ("task" in raw) == ("json" in raw):
         raise RecipeError(f"{where}: a source has exactly one of 'task' (a registered task) or 'json' (a LLaVA JSON)")
     kind = "task" if "task" in raw else "json"
-    _reject_unknown(raw, TASK_SOURCE_KEYS if kind == "task" else JSON_SOURCE_KEYS, where)
+    reject_unknown_keys(raw, TASK_SOURCE_KEYS if kind == "task" else JSON_SOURCE_KEYS, where, RecipeError)
     if "weight" in raw and "sample" in raw:
         raise RecipeError(f"{where}: give either 'weight' or 'sample', not both")
     weight = raw.get("weight")
@@ -252,8 +214,3 @@ def _integer(value, where: str) -> int:
         raise RecipeError(f"{where} must be an integer, got {value!r}")
     return value
 
-
-def _reject_unknown(mapping: dict, allowed, where: str) -> None:
-    unknown = sorted(str(key) for key in mapping if key not in allowed)
-    if unknown:
-        raise RecipeError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
+from ..host_interface import ModelHost, active_host
 from ..resources import data_recipe
 from . import defaults, results_table, stage_data, stage_diagnose, stage_evaluate, stage_train
 from .cli_calls import CommandLog
@@ -90,6 +91,7 @@ class DemoResult:
 def run_demo(config: DemoConfig, run_command: Callable[[List[str]], int], echo=print) -> DemoResult:
     """`run_command`: `socialfusion`'s `main`, which runs each step's command (the CLI passes it in)."""
     started, cpu_started = time.time(), _cpu_seconds()
+    host = active_host()  # the demo's one host: whether its training can use DeepSpeed, its loader for the answers
     # resolved: paths end up in config.json, keep them valid from any folder. Only a folder the demo
     # created is written to, and only its own earlier runs are removed (the launcher resumes from
     # checkpoints it finds): see workdir.py
@@ -109,7 +111,7 @@ def run_demo(config: DemoConfig, run_command: Callable[[List[str]], int], echo=p
              "-> convert -> mix -> validate")
         data = stage_data.prepare_data(workdir, assets.llm_dir, config.seed, log, echo, config.sizes)
         with stage_evaluate.single_thread():
-            result = _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo)
+            result = _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo, host)
     finally:
         for key, value in saved_env.items():
             if value is None:
@@ -148,14 +150,12 @@ def _stage1(config, workdir, assets, data, env, log, echo) -> Optional[Path]:
     return adapter
 
 
-def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> DemoResult:
+def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo, host: ModelHost) -> DemoResult:
     recipe = data_recipe(stage_data.GENERAL_RECIPE)
     run_dir = joint_run_dir(workdir)
     deepspeed = config.deepspeed
     if deepspeed:
-        from ..host_interface import active_host
-
-        blocker = active_host().deepspeed_cpu_blocker()
+        blocker = host.deepspeed_cpu_blocker()
         if blocker is not None:
             echo(f"      DeepSpeed cannot run on this machine ({blocker}); the demo trains without it")
             deepspeed = None
@@ -182,7 +182,7 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo) -> D
     stage_evaluate.evaluate_run(run_dir, assets.llm_dir, data, log)
     stage_evaluate.forgetting_check(run_dir, assets.llm_dir, data, log)
     result.report = stage_evaluate.report(run_dir, log, echo)
-    result.answers = stage_evaluate.color_answers(run_dir, assets.llm_dir, data, log)
+    result.answers = stage_evaluate.color_answers(run_dir, assets.llm_dir, data, log, host)
     echo("      greedy answers of the reloaded run on colored squares of the general data (expected -> answer): "
          + ", ".join(f"{a['expected']} -> {a['answer']!r}" for a in result.answers))
 

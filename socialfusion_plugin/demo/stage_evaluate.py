@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Dict, List
 
+from ..host_interface import InferenceHost
 from ..registry import TASKS
 from . import results_table
 from .cli_calls import CommandLog, run_cli  # noqa: F401  (the pipeline runs `report` through it too)
@@ -48,8 +49,8 @@ def report(run_dir: Path, log: CommandLog, echo) -> Dict:
     return result
 
 
-def color_answers(run_dir: Path, llm_dir: Path, data: DemoData, log: CommandLog) -> List[dict]:
-    """Greedy answers about colored squares of the general data, through LLaVA's own loader."""
+def color_answers(run_dir: Path, llm_dir: Path, data: DemoData, log: CommandLog, host: InferenceHost) -> List[dict]:
+    """Greedy answers about colored squares of the general data, through the host's loader (LLaVA's own)."""
     records = json.loads(data.color_json.read_text(encoding="utf-8"))[:4]
     probe = data.color_json.with_name("color_check.json")
     for record in records:
@@ -58,10 +59,8 @@ def color_answers(run_dir: Path, llm_dir: Path, data: DemoData, log: CommandLog)
     probe.write_text(json.dumps(records), encoding="utf-8")
     from PIL import Image
 
-    from ..host_interface import active_host
     from .cli_calls import quiet_host_output
 
-    host = active_host()
     with quiet_host_output():
         loaded = host.load(run_dir, str(llm_dir))
     answers = []

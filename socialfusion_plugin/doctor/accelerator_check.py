@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import List
 
-from ..host_interface import active_host
+from ..host_interface import TrainingHost
 from .findings import OK, PROBLEM, WARNING, Finding
 from .import_checks import describe_error
 from .version_checks import VersionLookup, installed_version
 
 
-def check_accelerator(lookup: VersionLookup = installed_version) -> List[Finding]:
+def check_accelerator(host: TrainingHost, lookup: VersionLookup = installed_version) -> List[Finding]:
     try:
         import torch
     except Exception as err:
@@ -21,7 +21,7 @@ def check_accelerator(lookup: VersionLookup = installed_version) -> List[Finding
         return [Finding("accelerator", OK, f"CUDA, {count} device(s): {names}; distributed backend {backend}")]
     findings = [Finding("accelerator", OK, "CPU only (torch sees no CUDA device); distributed backend gloo")]
     if lookup("deepspeed") is not None:  # without DeepSpeed there is no --deepspeed run to warn about
-        blocker = deepspeed_cpu_blocker()
+        blocker = host.deepspeed_cpu_blocker()
         if blocker is not None:
             findings.append(Finding("deepspeed on CPU", WARNING, deepspeed_cannot_run(blocker)))
     return findings
@@ -31,8 +31,3 @@ def deepspeed_cannot_run(blocker: str) -> str:
     """The doctor's sentence; `train --deepspeed` stops with it too, before the model loads
     (preflight/train_checks.py)."""
     return f"--deepspeed cannot run on this CPU-only machine: {blocker}; train here without --deepspeed"
-
-
-def deepspeed_cpu_blocker():
-    """The active host's answer (looked up here at call time, so tests can replace it)."""
-    return active_host().deepspeed_cpu_blocker()

@@ -1,14 +1,14 @@
 """Whether the modules a run needs import, each reported with the error that actually stopped it.
 
-`import_module` and the active host are looked up at call time, so tests can replace them to simulate
-a broken environment.
+`import_module` is looked up at call time, and the host is a parameter, so tests can replace them to
+simulate a broken environment.
 """
 from __future__ import annotations
 
 import importlib
 from typing import List
 
-from ..host_interface import HostEnvironmentError, active_host
+from ..host_interface import EnvironmentHost, HostEnvironmentError
 from .findings import INFO, OK, PROBLEM, WARNING, Finding
 
 import_module = importlib.import_module
@@ -27,9 +27,8 @@ def describe_error(err: BaseException) -> str:
     return f"{type(err).__name__}: {first_line[:300]}"
 
 
-def check_llava() -> Finding:
+def check_llava(host: EnvironmentHost) -> Finding:
     """The host framework imports (LLaVA for the built-in host), or the error that stops it."""
-    host = active_host()
     check = f"import {host.name}"
     try:
         where = host.import_framework()
@@ -92,9 +91,9 @@ def check_torchvision() -> Finding:
     return Finding("import torchvision", OK, "imports; compiled ops work (torchvision.ops.nms)")
 
 
-def check_imports() -> List[Finding]:
+def check_imports(host: EnvironmentHost) -> List[Finding]:
     findings = [check_torchvision()]
     findings += [check_module(name, needed_for) for name, needed_for in REQUIRED_MODULES]
     findings.append(check_deepspeed())
-    findings.append(check_llava())
+    findings.append(check_llava(host))
     return findings

@@ -12,10 +12,10 @@ lane floats on purpose (it is CI's canary), so a newer release than these is "un
 
 `declared_ranges()` reads the plugin's own requirements from its installed metadata (pyproject.toml).
 
-KNOWN_BREAKS lists versions (alone or together with another package's version) that are known to stop
-training or evaluation, each with the reason and what to install instead. Messages for the host's own
-packages (transformers and peft for LLaVA) come from the host (`ModelHost.version_breaks`), so the doctor
-and the training start-up check say the same thing.
+`break_rules(host)` lists versions (alone or together with another package's version) that are known
+to stop training or evaluation, each with the reason and what to install instead: the plugin's own
+(PLUGIN_BREAKS), after the host's for its own packages (transformers and peft for LLaVA,
+`EnvironmentHost.version_breaks`), so the doctor and the training start-up check say the same thing.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from ..host_interface import HostEnvironmentError, active_host
+from ..host_interface import EnvironmentHost, HostEnvironmentError
 from ..resources import CONSTRAINTS_DIR
 
 CHECKED = (
@@ -132,9 +132,7 @@ class KnownBreak:
         return self.reason.format(version=version, other=other)
 
 
-KNOWN_BREAKS = tuple(
-    KnownBreak(package, versions, _host_message(check)) for package, versions, check in active_host().version_breaks()
-) + (
+PLUGIN_BREAKS = (
     KnownBreak(
         "open_clip_torch", "<2.32",
         "open_clip_torch {version} has no VisionTransformer.forward_intermediates (added in 2.32.0), which "
@@ -153,3 +151,9 @@ KNOWN_BREAKS = tuple(
         together_with=("numpy", "<2"),
     ),
 )
+
+
+def break_rules(host: EnvironmentHost) -> Tuple[KnownBreak, ...]:
+    """The host's known breaks of its own packages, then the plugin's."""
+    return tuple(KnownBreak(package, versions, _host_message(check))
+                 for package, versions, check in host.version_breaks()) + PLUGIN_BREAKS

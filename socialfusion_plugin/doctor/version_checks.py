@@ -1,7 +1,7 @@
 """Installed package versions against what breaks, what the plugin declares, and what CI ran.
 
 Three cases, most serious first:
-- a version known to break (KNOWN_BREAKS), or outside the range the plugin declares: a problem;
+- a version known to break (`break_rules`), or outside the range the plugin declares: a problem;
 - inside the declared range but outside the versions CI ran (the lanes' lock and pins files): a warning,
   "untested" (a problem with `doctor --strict`), since a new release of a library is not a fault;
 - inside what CI ran: ok.
@@ -11,12 +11,14 @@ replace to simulate other environments.
 from __future__ import annotations
 
 from importlib import metadata
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from packaging.specifiers import SpecifierSet
 
+from ..host_interface import EnvironmentHost
 from .findings import INFO, OK, PROBLEM, WARNING, Finding
-from .tested_versions import CHECKED, KNOWN_BREAKS, OPTIONAL, canonical, declared_ranges, public, ci_ranges
+from .tested_versions import (CHECKED, OPTIONAL, KnownBreak, break_rules, canonical, ci_ranges, declared_ranges,
+                              public)
 
 VersionLookup = Callable[[str], Optional[str]]
 
@@ -32,10 +34,10 @@ def _matches(version: str, specifier) -> bool:
     return SpecifierSet(str(specifier)).contains(public(version), prereleases=True)
 
 
-def known_breaks(package: str, version: str, lookup: VersionLookup) -> List[str]:
-    """Messages of every known break the installed `version` of `package` hits in this environment."""
+def known_breaks(package: str, version: str, lookup: VersionLookup, rules: Sequence[KnownBreak]) -> List[str]:
+    """Messages of every known break (of `rules`) the installed `version` of `package` hits in this environment."""
     messages = []
-    for rule in KNOWN_BREAKS:
+    for rule in rules:
         if rule.package != package or not _matches(version, rule.versions):
             continue
         other = None
@@ -48,11 +50,12 @@ def known_breaks(package: str, version: str, lookup: VersionLookup) -> List[str]
     return messages
 
 
-def check_package(package: str, lookup: VersionLookup = installed_version, strict: bool = False,
-                  tested: Optional[Dict[str, Tuple[str, str]]] = None,
+def check_package(package: str, rules: Sequence[KnownBreak], lookup: VersionLookup = installed_version,
+                  strict: bool = False, tested: Optional[Dict[str, Tuple[str, str]]] = None,
                   declared: Optional[Dict[str, SpecifierSet]] = None) -> List[Finding]:
-    """`strict`: an untested version is a problem instead of a warning. `tested` ({package: (low, high)})
-    and `declared` ({canonical name: specifier}) default to the lanes' files and the plugin's metadata."""
+    """`rules`: the known breaks (`break_rules(host)`). `strict`: an untested version is a problem
+    instead of a warning. `tested` ({package: (low, high)}) and `declared` ({canonical name:
+    specifier}) default to the lanes' files and the plugin's metadata."""
     tested = ci_ranges() if tested is None else tested
     declared = declared_ranges() if declared is None else declared
     check = f"version {package}"
@@ -64,7 +67,7 @@ def check_package(package: str, lookup: VersionLookup = installed_version, stric
             return [Finding(check, INFO, f"not installed; {OPTIONAL[package]}")]
         advice = f"`pip install {package}=={high}`" if high else f"`pip install {package}`"
         return [Finding(check, PROBLEM, f"not installed: {advice} ({ran})")]
-    broken = known_breaks(package, version, lookup)
+    broken = known_breaks(package, version, lookup, rules)
     if broken:
         return [Finding(check, PROBLEM, message) for message in broken]
     specifier = declared.get(canonical(package))
@@ -80,5 +83,7 @@ def check_package(package: str, lookup: VersionLookup = installed_version, stric
     return [Finding(check, OK, f"{version} (tested {low} .. {high})")]
 
 
-def check_versions(lookup: VersionLookup = installed_version, strict: bool = False) -> List[Finding]:
-    return [finding for package in CHECKED for finding in check_package(package, lookup, strict)]
+def check_versions(host: EnvironmentHost, lookup: VersionLookup = installed_version,
+                   strict: bool = False) -> List[Finding]:
+    rules = break_rules(host)
+    return [finding for package in CHECKED for finding in check_package(package, rules, lookup, strict)]

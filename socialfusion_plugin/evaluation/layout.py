@@ -17,9 +17,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List
+from typing import Callable, List
 
 EVAL_DIR = "eval"
+
+
+def _task_file(suffix: str) -> Callable[["RunLayout", str], Path]:
+    """A task's file of one kind in the eval folder: `<task>.<suffix>`."""
+    return lambda layout, task: layout.eval_dir / f"{task}.{suffix}"
+
+
+def _run_file(name: str) -> property:
+    """A file of the whole run in the eval folder."""
+    return property(lambda layout: layout.eval_dir / name)
 
 
 @dataclass(frozen=True)
@@ -36,33 +46,16 @@ class RunLayout:
             return self.run_dir
         return nested
 
-    def predictions(self, task: str) -> Path:
-        return self.eval_dir / f"{task}.preds.jsonl"
-
-    def eval_info(self, task: str) -> Path:
-        return self.eval_dir / f"{task}.eval.json"
-
-    def metrics(self, task: str) -> Path:
-        return self.eval_dir / f"{task}.metrics.json"
+    predictions = _task_file("preds.jsonl")
+    eval_info = _task_file("eval.json")
+    metrics = _task_file("metrics.json")
+    general_loss = _run_file("general.loss.json")
+    general_base_loss = _run_file("general.base.loss.json")
+    report_json = _run_file("report.json")
+    report_md = _run_file("report.md")
 
     def chart(self, task: str, kind: str) -> Path:
         return self.eval_dir / f"{task}.{kind}.png"
-
-    @property
-    def general_loss(self) -> Path:
-        return self.eval_dir / "general.loss.json"
-
-    @property
-    def general_base_loss(self) -> Path:
-        return self.eval_dir / "general.base.loss.json"
-
-    @property
-    def report_json(self) -> Path:
-        return self.eval_dir / "report.json"
-
-    @property
-    def report_md(self) -> Path:
-        return self.eval_dir / "report.md"
 
     def evaluated_tasks(self) -> List[str]:
         """Tasks with a predictions file, sorted by name."""

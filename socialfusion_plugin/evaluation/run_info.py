@@ -9,6 +9,7 @@ import platform
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
+from ..host_interface import InferenceHost
 from .provenance import eval_provenance
 
 VERSIONED = ("socialfusion-plugin", "torch", "transformers", "peft", "accelerate", "deepspeed")
@@ -39,10 +40,8 @@ class EvalRun:
     dtype: str  # the weights' dtype, e.g. "float32"
 
 
-def weights_dtype(device: str, dtype: Optional[str]) -> str:
-    from ..host_interface import active_host
-
-    resolved = active_host().load_dtype(device, dtype)
+def weights_dtype(host: InferenceHost, device: str, dtype: Optional[str]) -> str:
+    resolved = host.load_dtype(device, dtype)
     return str(resolved).replace("torch.", "") if resolved is not None else "float16"
 
 

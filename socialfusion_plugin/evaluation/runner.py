@@ -7,9 +7,9 @@ Python that tests can drive with a fake model too:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..progress import progress_bar
 from .prediction_file import append_predictions, read_done_ids
@@ -20,25 +20,41 @@ from socialfusion_plugin.errors import UserInputError
 MODES = ("generate", "rank")
 
 
-@dataclass
-class EvalSettings:
-    mode: str = "generate"
-    batch_size: int = 8
-    max_new_tokens: int = 32
-    temperature: float = 0.0
-    seed: int = 0
-    conv_mode: str = "v1"
-    multi_label_threshold: float = 0.1
-    limit: Optional[int] = None  # evaluate only the first N records (smoke runs)
+@dataclass(frozen=True)
+class DecodingSettings:
+    """How the model answers, the same for `eval` and for every task of `eval-suite`; both commands'
+    flags are made from these fields, their defaults and help (cli/decoding_args.py)."""
+
+    batch_size: int = field(default=8, metadata={"help": "samples per forward pass (default 8)"})
+    max_new_tokens: int = field(default=32, metadata={"help": "longest answer generated, in tokens (default 32)"})
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy (default)"})
+    seed: int = field(default=0, metadata={"help": "seed for sampling when --temperature > 0"})
+    conv_mode: str = field(default="v1", metadata={"help": "LLaVA conversation template used in training"})
+    multi_label_threshold: float = field(default=0.1, metadata={
+        "help": "rank, multi-label tasks: predict every label with probability >= this (plus the best)"})
 
     def __post_init__(self):
-        if self.mode not in MODES:
-            raise UserInputError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         for name in ("batch_size", "max_new_tokens"):
             if int(getattr(self, name)) < 1:
                 raise UserInputError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.temperature < 0:
             raise UserInputError(f"temperature must be >= 0, got {self.temperature}")
+
+
+def decoding_values(source) -> Dict[str, Any]:
+    """The decoding fields of `source` (settings that extend DecodingSettings, or parsed flags)."""
+    return {f.name: getattr(source, f.name) for f in fields(DecodingSettings)}
+
+
+@dataclass(frozen=True)
+class EvalSettings(DecodingSettings):
+    mode: str = "generate"
+    limit: Optional[int] = None  # evaluate only the first N records (smoke runs)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.mode not in MODES:
+            raise UserInputError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.limit is not None and self.limit < 1:
             raise UserInputError(f"limit must be >= 1, got {self.limit}")
 

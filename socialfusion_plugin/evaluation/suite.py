@@ -14,63 +14,55 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 from .. import registry
+from ..host_interface import InferenceHost
 from .layout import RunLayout
 from .output_guard import claim_output, exclusive_output
 from .prediction_file import scan_predictions
 from .rank_policy import rank_policy
 from .records import load_records
 from .run_info import EvalRun, eval_info, weights_dtype
-from .runner import EvalSettings, run_eval
+from .runner import DecodingSettings, EvalSettings, decoding_values, run_eval
 from .suite_config import Suite, SuiteEntry
 from .suite_processes import Processes
 from .suite_shards import check_shards, done_in_shards, existing_shards, merge_shards, shard_path
 
 
-@dataclass(frozen=True)
-class SuiteSettings:
+@dataclass(frozen=True, kw_only=True)
+class SuiteSettings(DecodingSettings):
+    """The decoding settings of every task, and where the checkpoint and the run folder are."""
+
     model_path: Path
     model_base: Optional[str]
     run_dir: Path
     device: str
     dtype: Optional[str] = None
-    batch_size: int = 8
-    max_new_tokens: int = 32
-    temperature: float = 0.0
-    seed: int = 0
-    conv_mode: str = "v1"
-    multi_label_threshold: float = 0.1
     overwrite: bool = False
     progress: bool = True
 
     def eval_settings(self, mode: str) -> EvalSettings:
-        return EvalSettings(mode=mode, batch_size=self.batch_size, max_new_tokens=self.max_new_tokens,
-                            temperature=self.temperature, seed=self.seed, conv_mode=self.conv_mode,
-                            multi_label_threshold=self.multi_label_threshold)
+        return EvalSettings(mode=mode, **decoding_values(self))
 
 
 class LazyModel:
-    """The checkpoint, loaded on first use (a rerun whose tasks are all done loads nothing)."""
+    """The checkpoint on `host`, loaded on first use (a rerun whose tasks are all done loads nothing)."""
 
-    def __init__(self, settings: SuiteSettings):
+    def __init__(self, settings: SuiteSettings, host: InferenceHost):
         self.settings = settings
+        self.host = host
         self._loaded = None
 
     def get(self):
         if self._loaded is None:
-            from ..host_interface import active_host
-
-            self._loaded = active_host().load(self.settings.model_path, self.settings.model_base,
-                                           device=self.settings.device, dtype=self.settings.dtype)
+            self._loaded = self.host.load(self.settings.model_path, self.settings.model_base,
+                                          device=self.settings.device, dtype=self.settings.dtype)
         return self._loaded
 
 
-def evaluate_suite(suite: Suite, settings: SuiteSettings, processes: Processes,
+def evaluate_suite(suite: Suite, settings: SuiteSettings, processes: Processes, host: InferenceHost,
                    echo: Callable[[str], None] = print) -> List[Dict[str, Any]]:
-    """Predict every task of the suite; returns one summary per task (on every process)."""
-    from ..host_interface import active_host
-
-    kind = active_host().checkpoint_kind(settings.model_path, settings.model_base)
-    model = LazyModel(settings)
+    """Predict every task of the suite on `host`; returns one summary per task (on every process)."""
+    kind = host.checkpoint_kind(settings.model_path, settings.model_base)
+    model = LazyModel(settings, host)
     summaries = []
     for entry in suite.entries:
         summaries.append(_evaluate_task(entry, settings, processes, kind, model, echo))
@@ -96,7 +88,7 @@ def _evaluate_task(entry: SuiteEntry, settings: SuiteSettings, processes: Proces
         model_base=settings.model_base, checkpoint_kind=kind, conv_mode=settings.conv_mode,
         max_new_tokens=settings.max_new_tokens, temperature=settings.temperature, seed=settings.seed,
         multi_label_threshold=settings.multi_label_threshold, limit=entry.limit,
-        dtype=weights_dtype(settings.device, settings.dtype)))
+        dtype=weights_dtype(model.host, settings.device, settings.dtype)))
     with contextlib.ExitStack() as held:
         with processes.step(f"checking the outputs of {entry.task}"):
             if processes.is_main:
@@ -134,7 +126,7 @@ def _predict(entry, todo, settings: SuiteSettings, processes: Processes, policy,
         mine = _shard_records(todo, settings.batch_size, processes)
     if not mine:
         return
-    generate, rank = _model_calls(model.get(), settings, policy)
+    generate, rank = _model_calls(model.host, model.get(), settings, policy)
     with contextlib.ExitStack() as held:
         if not direct:
             held.enter_context(exclusive_output(out))
@@ -149,8 +141,8 @@ def _shard_records(todo, batch_size: int, processes: Processes):
     return shard_batches(todo, batch_size, processes.rank, processes.world_size)
 
 
-def _model_calls(loaded, settings: SuiteSettings, policy):
+def _model_calls(host: InferenceHost, loaded, settings: SuiteSettings, policy):
     from .model_calls import model_calls
 
-    return model_calls(loaded, settings.conv_mode, settings.max_new_tokens, settings.temperature, settings.seed,
+    return model_calls(host, loaded, settings.conv_mode, settings.max_new_tokens, settings.temperature, settings.seed,
                        policy)

@@ -1,7 +1,7 @@
 """What `socialfusion eval-suite` evaluates: a list of task entries, from task names, `all`, or a
 suite YAML that pins each task's split, options, mode and files.
 
-    # suite.yaml (yaml.safe_load; unknown keys are errors naming the file and the key)
+    # suite.yaml (read by config_files.py: unknown keys are errors naming the file and the key)
     data_root: ${SOCIALFUSION_DATA:-data}   # optional; the data layout's root (data_layout.py)
     tasks:
       - task: gesture                       # a registered task
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from .. import registry
+from ..config_files import read_yaml_mapping, reject_unknown_keys
 from ..data.env_expand import expand_variables
 from ..data_layout import DataLayout, data_root
 from ..errors import UserInputError
@@ -119,18 +120,8 @@ def suite_from_names(names: Sequence[str], layout: DataLayout, mode: Optional[st
 
 
 def load_suite(path: Path, explicit_root: Optional[Path] = None, environ: Optional[Mapping[str, str]] = None) -> Suite:
-    import yaml
-
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise SuiteError(f"{path}{line}: not a valid suite file: {getattr(err, 'problem', None) or err}") from None
-    if not isinstance(raw, dict):
-        raise SuiteError(f"{path}: a suite file is a mapping with a 'tasks' list")
-    _reject_unknown(raw, SUITE_KEYS, str(path))
+    raw = read_yaml_mapping(path, "suite file", SUITE_KEYS, SuiteError)
     root = explicit_root
     if root is None and raw.get("data_root") is not None:
         root = Path(expand_variables(str(raw["data_root"]), f"{path}: data_root", environ))
@@ -147,7 +138,7 @@ def _entry(item, index: int, path: Path, layout: DataLayout, environ) -> SuiteEn
         item = {"task": item}
     if not isinstance(item, dict) or "task" not in item:
         raise SuiteError(f"{where}: an entry is a task name or a mapping with 'task'")
-    _reject_unknown(item, ENTRY_KEYS, where)
+    reject_unknown_keys(item, ENTRY_KEYS, where, SuiteError)
     options = item.get("options") or {}
     if not isinstance(options, dict):
         raise SuiteError(f"{where}.options: a mapping of option names to values")
@@ -165,12 +156,6 @@ def _entry(item, index: int, path: Path, layout: DataLayout, environ) -> SuiteEn
         raise SuiteError(message if message.startswith(str(path)) else f"{where}: {message}") from None
     except registry.RegistryError as err:
         raise SuiteError(f"{where}.task: {err}") from None
-
-
-def _reject_unknown(mapping: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
-    unknown = sorted(set(mapping) - set(allowed))
-    if unknown:
-        raise SuiteError(f"{where}: unknown key(s) {', '.join(map(str, unknown))} (allowed: {', '.join(allowed)})")
 
 
 def describe(entry: SuiteEntry) -> Dict[str, Any]:

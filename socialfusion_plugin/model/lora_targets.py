@@ -3,7 +3,7 @@
 PEFT matches a bare `target_modules` name against EVERY module of the model, so a leaf name shared
 by the language model and the vision tower would put LoRA inside the frozen tower. A full-match
 regex that excludes the multimodal modules by path closes that. Which modules those are is the
-host's knowledge (`ModelHost.lora_targets`; LLaVA's in `host/llava/environment/llava_modules.py`).
+host's knowledge (LLaVA's in `host/llava/environment/llava_modules.py`).
 """
 from __future__ import annotations
 
@@ -37,10 +37,3 @@ def lora_target_regex(leaf_names: Iterable[str], excluded: Sequence[str]) -> str
     if not skipped:
         return rf"^.*\.(?:{alternatives})$"
     return rf"^(?!.*(?:{skipped})).*\.(?:{alternatives})$"
-
-
-def language_model_lora_targets(model: nn.Module) -> str:
-    """The active host's rule (LLaVA: every language-model linear layer but lm_head)."""
-    from ..host_interface import active_host
-
-    return active_host().lora_targets(model)

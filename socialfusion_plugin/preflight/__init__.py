@@ -3,11 +3,11 @@ loaded (which takes minutes at 7B), with every problem in one report.
 
 Each command has one entry, called first thing by the command:
 
-    check_train_arguments(argv)        socialfusion train / python -m socialfusion_plugin.train
-    check_eval_arguments(args)         socialfusion eval
+    check_train_arguments(argv, host)  socialfusion train / python -m socialfusion_plugin.train
+    check_eval_arguments(args, host)   socialfusion eval
     check_probe_arguments(args, ...)   socialfusion probe
-    check_conflict_arguments(args, ...) socialfusion conflict
-    check_merge_arguments(args)        socialfusion merge
+    check_conflict_arguments(args, ..., host) socialfusion conflict
+    check_merge_arguments(args, host)  socialfusion merge
 
 They raise `PreflightError` (a ValueError; one line per problem, naming the flag, the path and what
 is missing or what to do) and return quietly when everything is there. The checks are cheap: stat

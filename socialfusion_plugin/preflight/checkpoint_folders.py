@@ -1,10 +1,10 @@
 """What a checkpoint folder must hold for the way a command loads it, decided from its files as the
 loaders decide (never from the folder name):
 
-- `check_loaded_checkpoint`: LLaVA's loader through `ModelHost.load` (eval, merge):
+- `check_loaded_checkpoint`: LLaVA's loader through `InferenceHost.load` (eval, merge):
   LoRA adapters + non_lora_trainables.bin on --model-base, a connector-only folder (mm_projector.bin)
   on --model-base, or a full/merged checkpoint or plain language model with its own weights;
-- `check_trainable_checkpoint`: `ModelHost.load_trainable` (conflict): LoRA (base from --model-base
+- `check_trainable_checkpoint`: `DiagnosticsHost.load_trainable` (conflict): LoRA (base from --model-base
   or adapter_config.json), full (a fresh LoRA), or a plain language model plus --vision-tower.
 In every case the tower named by config.json's `mm_vision_tower` must be resolvable here.
 
@@ -20,25 +20,20 @@ import re
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from ..host_interface import CheckpointFiles, active_host
+from ..host_interface import CheckpointFiles
 from .weight_integrity import non_finite_tensor_problem, weight_file_problem
 from .locations import input_folder_problem
 from .model_folders import adapter_weights_problem, adapter_weights_read, model_folder_problems
 from .report import PreflightReport
 from .towers import vision_tower_problem
 
-def _files() -> CheckpointFiles:
-    """The active host's checkpoint file names (LLaVA: adapter_config.json, non_lora_trainables.bin, ...)."""
-    return active_host().checkpoint_files
-
-
 REBUILT = "the tower is rebuilt from this value: make its weights available on this machine"
 
 
-def check_loaded_checkpoint(report: PreflightReport, path_flag: str, model_path, base_flag: str,
-                            model_base: Optional[str], lora_only: bool = False) -> None:
-    """eval (`lora_only` False) and merge (True, a LoRA checkpoint of a LLaVA model)."""
-    files = _files()
+def check_loaded_checkpoint(report: PreflightReport, files: CheckpointFiles, path_flag: str, model_path,
+                            base_flag: str, model_base: Optional[str], lora_only: bool = False) -> None:
+    """eval (`lora_only` False) and merge (True, a LoRA checkpoint of a LLaVA model); `files`: the host's
+    checkpoint file names (LLaVA: adapter_config.json, non_lora_trainables.bin, ...)."""
     if model_base is not None:
         _check_model(report, base_flag, model_base)
     folder = _folder(report, path_flag, model_path)
@@ -58,7 +53,7 @@ def check_loaded_checkpoint(report: PreflightReport, path_flag: str, model_path,
     if has_adapters:
         if model_base is None:
             report.add(path_flag, model_path, f"holds LoRA adapters: pass the base language model with {base_flag}")
-        _check_adapters(report, path_flag, folder)
+        _check_adapters(report, path_flag, folder, files)
         if tower and not (folder / files.connector).is_file():
             report.add(path_flag, model_path, f"has LoRA adapters but no {files.connector} (the trained connector); "
                        "checkpoints written by `socialfusion train` always have it, stock LLaVA writes it only at "
@@ -73,10 +68,10 @@ def check_loaded_checkpoint(report: PreflightReport, path_flag: str, model_path,
         _check_checkpoint_tower(report, path_flag, model_path, tower)
 
 
-def check_trainable_checkpoint(report: PreflightReport, path_flag: str, model_path, base_flag: str,
-                               model_base: Optional[str], tower_flag: str, vision_tower: Optional[str]) -> None:
+def check_trainable_checkpoint(report: PreflightReport, files: CheckpointFiles, path_flag: str, model_path,
+                               base_flag: str, model_base: Optional[str], tower_flag: str,
+                               vision_tower: Optional[str]) -> None:
     """conflict: one --model-path value."""
-    files = _files()
     folder = _folder(report, path_flag, model_path)
     if folder is None:
         return
@@ -87,7 +82,7 @@ def check_trainable_checkpoint(report: PreflightReport, path_flag: str, model_pa
         return
     tower = config.get("mm_vision_tower")
     if (folder / files.adapter_config).is_file():
-        _check_trainable_lora(report, path_flag, model_path, folder, base_flag, model_base, tower)
+        _check_trainable_lora(report, path_flag, model_path, folder, base_flag, model_base, tower, files)
     elif not tower:
         for problem in model_folder_problems(folder):
             report.add(path_flag, None, problem)
@@ -103,9 +98,9 @@ def check_trainable_checkpoint(report: PreflightReport, path_flag: str, model_pa
         _check_checkpoint_tower(report, path_flag, model_path, tower)
 
 
-def _check_trainable_lora(report, path_flag, model_path, folder: Path, base_flag, model_base, tower) -> None:
-    files = _files()
-    _check_adapters(report, path_flag, folder)
+def _check_trainable_lora(report, path_flag, model_path, folder: Path, base_flag, model_base, tower,
+                          files: CheckpointFiles) -> None:
+    _check_adapters(report, path_flag, folder, files)
     if not (folder / files.connector).is_file():
         report.add(path_flag, model_path, f"has LoRA adapters but no {files.connector} (the trained connector)")
     _check_trained(report, path_flag, _read_twin(folder / files.connector))
@@ -155,12 +150,11 @@ def last_checkpoint(output_dir) -> Optional[Path]:
     return max(found)[1] if found else None
 
 
-def check_resume_checkpoint(report: PreflightReport, flag: str, checkpoint: Path) -> None:
+def check_resume_checkpoint(report: PreflightReport, flag: str, checkpoint: Path, files: CheckpointFiles) -> None:
     """The trained weights a resumed run restores (LoRA adapters, connector): complete and finite,
     so a diverged or cut checkpoint stops the run before the model is built, not after it."""
-    files = _files()
     if (checkpoint / files.adapter_config).is_file():
-        _check_adapters(report, flag, checkpoint)
+        _check_adapters(report, flag, checkpoint, files)
     _check_trained(report, flag, _read_twin(checkpoint / files.connector))
 
 
@@ -180,10 +174,10 @@ def _read_twin(path: Path) -> Path:
     return twin if path.suffix == ".bin" and twin.is_file() else path
 
 
-def _check_adapters(report: PreflightReport, flag: str, folder: Path) -> None:
-    problem = adapter_weights_problem(folder)
+def _check_adapters(report: PreflightReport, flag: str, folder: Path, files: CheckpointFiles) -> None:
+    problem = adapter_weights_problem(folder, files.adapter_weights)
     report.add(flag, None, problem)
-    read = adapter_weights_read(folder)
+    read = adapter_weights_read(folder, files.adapter_weights)
     if problem is None and read is not None:
         report.add(flag, None, non_finite_tensor_problem(read))
 

@@ -1,7 +1,7 @@
 """`socialfusion conflict`: every checkpoint (and its base and tower), every task's records and
 images, and the output folder, before the first model is rebuilt.
 
-- each `--model-path`: what `ModelHost.load_trainable` reads for its kind (`checkpoint_folders.py`);
+- each `--model-path`: what `DiagnosticsHost.load_trainable` reads for its kind (`checkpoint_folders.py`);
   `--vision-tower` when given (and required by a plain language model);
 - per task: the file `--data-root` / `--data` names, a JSON list, and a sample of its records'
   images resolved as the diagnostic resolves them (relative to the task's image folder, never
@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..analysis.conflict.task_batches import task_locations
+from ..host_interface import DiagnosticsHost
 from ..tasks.paths import safe_relative_path
 from .checkpoint_folders import check_trainable_checkpoint
 from .data_files import check_record_file
@@ -21,13 +22,13 @@ from .report import PreflightReport
 from .towers import vision_tower_problem
 
 
-def check_conflict_arguments(args, data, image_folders) -> None:
+def check_conflict_arguments(args, data, image_folders, host: DiagnosticsHost) -> None:
     """`data`, `image_folders`: task -> path, as conflict_cmd parsed --data and --image-folder."""
     report = PreflightReport()
     if args.vision_tower:
         report.add("--vision-tower", args.vision_tower, vision_tower_problem(args.vision_tower))
     for model_path in args.model_path:
-        check_trainable_checkpoint(report, "--model-path", model_path, "--model-base", args.model_base,
+        check_trainable_checkpoint(report, host.checkpoint_files, "--model-path", model_path, "--model-base", args.model_base,
                                    "--vision-tower", args.vision_tower)
     for name in args.tasks:
         _check_task(report, name, args.data_root, data, image_folders)

@@ -15,14 +15,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from ..evaluation.records import image_path
-from ..host_interface import active_host
+from ..host_interface import InferenceHost
 from .checkpoint_folders import check_loaded_checkpoint
 from .data_files import check_record_file
 from .locations import output_file_problem
 from .report import PreflightReport
 
 
-def check_suite_arguments(suite, settings) -> None:
+def check_suite_arguments(suite, settings, host: InferenceHost) -> None:
     """eval-suite: every task's data file, images and output, and the checkpoint, before any model
     loads (`suite`: an evaluation.suite_config.Suite; `settings`: its SuiteSettings)."""
     from ..evaluation.layout import RunLayout
@@ -32,14 +32,14 @@ def check_suite_arguments(suite, settings) -> None:
         check_eval_arguments(SimpleNamespace(
             model_path=settings.model_path, model_base=settings.model_base, mode=entry.mode, text_only=False,
             task=entry.task, data=entry.data, image_folder=entry.image_folder, limit=entry.limit,
-            out=layout.predictions(entry.task)))
+            out=layout.predictions(entry.task)), host)
 
 
-def check_eval_arguments(args) -> None:
+def check_eval_arguments(args, host: InferenceHost) -> None:
     report = PreflightReport()
-    check_loaded_checkpoint(report, "--model-path", args.model_path, "--model-base", args.model_base)
+    check_loaded_checkpoint(report, host.checkpoint_files, "--model-path", args.model_path, "--model-base", args.model_base)
     loss = args.mode == "loss"
-    language_model_only = _language_model_only(args)
+    language_model_only = _language_model_only(args, host)
     if language_model_only and not loss:
         report.add("--model-path", args.model_path,
                    f"is a plain language model (its config.json names no mm_vision_tower): it cannot see the images "
@@ -68,8 +68,8 @@ def check_eval_arguments(args) -> None:
     report.raise_if_any()
 
 
-def _language_model_only(args) -> bool:
+def _language_model_only(args, host: InferenceHost) -> bool:
     try:
-        return active_host().is_language_model_only(args.model_path, args.model_base)
+        return host.is_language_model_only(args.model_path, args.model_base)
     except (OSError, ValueError):
         return False  # an unreadable config.json is reported by the checkpoint check

@@ -13,9 +13,8 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
-from ..host_interface import active_host
 from .weight_integrity import weight_file_problem
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -126,16 +125,15 @@ def _missing_shards(folder: Path, index: Path) -> Optional[str]:
     return f"{len(missing)} of {len(shards)} weight shards listed in {index} are missing: {shown}"
 
 
-def adapter_weights_read(folder: Path) -> Optional[Path]:
-    """The LoRA weight file peft reads: the first of the host's names present (safetensors first)."""
-    adapter_weights = active_host().checkpoint_files.adapter_weights
+def adapter_weights_read(folder: Path, adapter_weights: Sequence[str]) -> Optional[Path]:
+    """The LoRA weight file peft reads: the first of the host's names (`CheckpointFiles.adapter_weights`,
+    safetensors first) present."""
     present = [Path(folder) / name for name in adapter_weights if (Path(folder) / name).is_file()]
     return present[0] if present else None
 
 
-def adapter_weights_problem(folder: Path) -> Optional[str]:
-    read = adapter_weights_read(folder)
+def adapter_weights_problem(folder: Path, adapter_weights: Sequence[str]) -> Optional[str]:
+    read = adapter_weights_read(folder, adapter_weights)
     if read is not None:
         return weight_file_problem(read)
-    adapter_weights = active_host().checkpoint_files.adapter_weights
     return f"{folder} has adapter_config.json but no {' or '.join(adapter_weights)} (the LoRA weights)"

@@ -13,7 +13,7 @@ before the hooks are installed and LLaVA's train() loads anything.
 - `--output_dir`: a folder that is, or can be created, writable; when it holds `checkpoint-N` folders
   (LLaVA's train() then resumes from the last), that checkpoint's trained weights are complete and finite;
 - the launcher's own arguments (`--attn_implementation`, `--seed`), in the launcher's words
-  (`ModelHost.train_argument_problems`).
+  (`TrainingHost.train_argument_problems`).
 LLaVA's parser still owns the arguments: an unknown or malformed one is its error, later.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from ..host_interface import active_host
+from ..host_interface import TrainingHost
 from .checkpoint_folders import check_resume_checkpoint, last_checkpoint
 from .data_files import check_record_file
 from .data_recipe import check_data_recipe
@@ -59,13 +59,14 @@ def llava_image_path(image_folder: Optional[str]):
     return resolve
 
 
-def check_train_arguments(argv: List[str]) -> None:
-    """Raise PreflightError listing every missing path; return quietly when all are there."""
+def check_train_arguments(argv: List[str], host: TrainingHost) -> None:
+    """Raise PreflightError listing every missing path (and what `host`'s launcher refuses); return
+    quietly when all are there."""
     argv = list(argv)
     if any(item in HELP_FLAGS for item in argv):
         return
     report = PreflightReport()
-    for line in active_host().train_argument_problems(argv):
+    for line in host.train_argument_problems(argv):
         report.add_line(line)
     model = flag_value(argv, "--model_name_or_path")
     if model is not None:
@@ -84,21 +85,21 @@ def check_train_arguments(argv: List[str]) -> None:
         report.add("--pretrain_mm_mlp_adapter", None,
                    weight_file_problem(adapter) or non_finite_tensor_problem(adapter))
     if any(item == "--deepspeed" or item.startswith("--deepspeed=") for item in argv):
-        _check_deepspeed_runs_here(report)
+        _check_deepspeed_runs_here(report, host)
     _check_data(report, argv)
     output_dir = flag_value(argv, "--output_dir")
     if output_dir:
         report.add("--output_dir", None, output_folder_problem(output_dir))
         resumed = last_checkpoint(output_dir)
         if resumed is not None:
-            check_resume_checkpoint(report, "--output_dir", resumed)
+            check_resume_checkpoint(report, "--output_dir", resumed, host.checkpoint_files)
     report.raise_if_any()
 
 
-def _check_deepspeed_runs_here(report: PreflightReport) -> None:
+def _check_deepspeed_runs_here(report: PreflightReport, host: TrainingHost) -> None:
     from ..doctor.accelerator_check import deepspeed_cannot_run
 
-    blocker = active_host().deepspeed_cpu_blocker()  # None on GPU machines, without importing DeepSpeed
+    blocker = host.deepspeed_cpu_blocker()  # None on GPU machines, without importing DeepSpeed
     if blocker:
         report.add_line(deepspeed_cannot_run(blocker))
 

@@ -115,6 +115,7 @@ class AnswerSpace:
         return {"kind": self.kind, "labels": self.label_names(options), "extras": list(self.extras)}
 
 
+@dataclass(frozen=True)
 class _Closed(AnswerSpace):
     labels: Labels
 
@@ -127,7 +128,6 @@ class _Closed(AnswerSpace):
 class SingleLabel(_Closed):
     """One label of a closed set. Ranking scores every label as a complete answer."""
 
-    labels: Labels
     truth: Field = "label"
     predicted: ParsedField = None
     extras: Tuple[str, ...] = ()
@@ -158,7 +158,6 @@ class MultiLabel(_Closed):
     """Any subset of a closed set, answered as a list. Ranking scores each label on its own as the
     start of the answer, and predicts every label whose probability reaches a threshold."""
 
-    labels: Labels
     truth: Field = "labels"
     predicted: ParsedField = None
     extras: Tuple[str, ...] = ()

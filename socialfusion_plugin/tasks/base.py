@@ -15,8 +15,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
-from socialfusion_plugin.errors import UserInputError
 
+from ..config_files import dataclass_from_mapping
+from ..errors import UserInputError
 from .answer_space import AnswerSpace
 
 
@@ -70,18 +71,8 @@ class TaskOptions:
 
     @classmethod
     def from_mapping(cls, values: Optional[Mapping[str, Any]], where: str = "task options"):
-        values = dict(values or {})
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise TaskOptionsError(
-                f"{where}: unknown option(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(known)) or 'none'}"
-            )
-        converted = {}
-        for name, raw in values.items():
-            converted[name] = _coerce(raw, known[name], where)
-        return cls(**converted)
+        return dataclass_from_mapping(cls, values, where, TaskOptionsError, noun="option",
+                                      convert=lambda raw, f: _coerce(raw, f, where))
 
     @classmethod
     def describe(cls) -> List[Tuple[str, Any, str]]:

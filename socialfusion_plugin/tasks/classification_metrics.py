@@ -31,14 +31,9 @@ def score_matrix(
     matrix = np.zeros((len(predicted), len(classes)), dtype=np.float64)
     index = {name: i for i, name in enumerate(classes)}
     for row, (labels, scores) in enumerate(zip(predicted, class_scores)):
-        if scores:
-            for name, value in scores.items():
-                if name in index:
-                    matrix[row, index[name]] = float(value)
-            continue
-        for name in labels or ():
+        for name, value in (scores or {name: 1.0 for name in labels or ()}).items():
             if name in index:
-                matrix[row, index[name]] = 1.0
+                matrix[row, index[name]] = float(value)
     return matrix
 
 

@@ -134,11 +134,7 @@ def pixel_box(box: Sequence[object], width: float, height: float, digits: int) -
     normalized and clamped to the image, not rounded (the reader rounds as its records do).
     `digits`: the decimals the record keeps; the box must still have an area at that precision.
     Raises InvalidBox (inverted corners included: the same rule as every other format)."""
-    x1, y1, x2, y2 = _finite_box(box)
-    if x2 < x1 or y2 < y1:
-        raise InvalidBox(INVERTED, box)
-    if x1 == x2 or y1 == y2:
-        raise InvalidBox(ZERO_AREA, box)
+    x1, y1, x2, y2 = _corners(box)
     return _with_area([x1 / width, y1 / height, x2 / width, y2 / height], box, digits)
 
 
@@ -170,12 +166,7 @@ def xywh_box(box: Sequence[object], digits: int) -> List[float]:
 def valid_box(box: Sequence[object]) -> List[float]:
     """A normalized [x1, y1, x2, y2] read from a record, as floats with a positive area (no clamping,
     no repair: records hold boxes that were checked when converted). Raises InvalidBox."""
-    x1, y1, x2, y2 = _finite_box(box)
-    if x2 < x1 or y2 < y1:
-        raise InvalidBox(INVERTED, box)
-    if x1 == x2 or y1 == y2:
-        raise InvalidBox(ZERO_AREA, box)
-    return [x1, y1, x2, y2]
+    return _corners(box)
 
 
 def pixel_crop(box: Sequence[float], width: int, height: int) -> Tuple[int, int, int, int]:
@@ -194,6 +185,16 @@ def _finite_box(box: Sequence[object]) -> List[float]:
     if len(values) != 4 or any(v is None for v in values):
         raise InvalidBox(NON_FINITE, box)
     return values  # type: ignore[return-value]
+
+
+def _corners(box: Sequence[object]) -> List[float]:
+    """Finite [x1, y1, x2, y2], the corners in order and with an area; InvalidBox otherwise."""
+    x1, y1, x2, y2 = _finite_box(box)
+    if x2 < x1 or y2 < y1:
+        raise InvalidBox(INVERTED, box)
+    if x1 == x2 or y1 == y2:
+        raise InvalidBox(ZERO_AREA, box)
+    return [x1, y1, x2, y2]
 
 
 def _with_area(unclamped: List[float], box: Sequence[object], digits: int) -> List[float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping, Optional, Tuple
 
+from ..config_files import read_yaml_mapping
 from .base import AnswerDataError
 
 _SEPARATORS = re.compile(r"[_\-]+")
@@ -60,24 +61,11 @@ def load_synonym_matcher(path, labels: Iterable[str], kind: str) -> PhraseMatche
         labels:  {<canonical label>: [<phrase>, ...]}   # each label also matches its own name
         fillers: [<phrase>, ...]                        # optional, removed before matching
     """
-    import yaml
-
     labels = tuple(labels)
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
-    except (OSError, UnicodeDecodeError) as err:
+        data = read_yaml_mapping(path, f"{kind} synonyms file", ("labels", "fillers"), AnswerDataError)
+    except OSError as err:  # scoring stops on an AnswerDataError naming the file, not on a traceback
         raise AnswerDataError(f"{path}: the {kind} synonyms file cannot be read ({err})") from None
-    except yaml.YAMLError as err:
-        where = getattr(err, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        problem = getattr(err, "problem", None) or type(err).__name__
-        raise AnswerDataError(f"{path}: the {kind} synonyms file is not valid YAML{line} ({problem})") from None
-    if not isinstance(data, dict):
-        raise AnswerDataError(f"{path}: expected a mapping with the keys labels, fillers")
-    unknown_keys = sorted(set(data) - {"labels", "fillers"})
-    if unknown_keys:
-        raise AnswerDataError(f"{path}: unknown key(s) {', '.join(map(str, unknown_keys))}; expected labels, fillers")
     table = data.get("labels") or {}
     fillers = data.get("fillers") or []
     if not isinstance(table, dict) or not isinstance(fillers, list):

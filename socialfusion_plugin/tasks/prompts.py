@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping
 
-import yaml
-from socialfusion_plugin.errors import UserInputError
+from ..config_files import read_yaml_mapping
+from ..errors import UserInputError
 
 PROMPT_MODES = ("train", "eval")
 
@@ -33,16 +33,7 @@ class PromptSet:
 
     @classmethod
     def load(cls, path: Path) -> "PromptSet":
-        path = Path(path)
-        if not path.is_file():
-            raise PromptFileError(f"{path}: prompt file not found")
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-        if not isinstance(data, dict):
-            raise PromptFileError(f"{path}: expected a mapping with keys 'train' and 'eval'")
-        unknown = sorted(set(data) - {"train", "eval"})
-        if unknown:
-            raise PromptFileError(f"{path}: unknown key(s) {', '.join(unknown)}; expected 'train' and 'eval'")
+        data = read_yaml_mapping(path, "prompt file", PROMPT_MODES, PromptFileError)
         train, evaluation = data.get("train"), data.get("eval")
         if not isinstance(train, list) or not train or not all(isinstance(t, str) and t.strip() for t in train):
             raise PromptFileError(f"{path}: 'train' must be a non-empty list of non-empty strings")

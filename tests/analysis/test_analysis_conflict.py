@@ -11,6 +11,7 @@ import torch
 
 from socialfusion_plugin.analysis.conflict.similarity import conflict_groups, parameter_groups, pair_summary
 from socialfusion_plugin.cli.main import main
+from socialfusion_plugin.host.llava.llava_host import LLAVA
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -19,13 +20,13 @@ def test_groups_and_cosines_on_constructed_gradients():
     names = ["base_model.model.model.mm_projector.0.weight",
              "base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight",
              "base_model.model.model.layers.1.self_attn.q_proj.lora_B.default.weight"]
-    groups = parameter_groups(names)
+    groups = parameter_groups(names, LLAVA)
     assert groups["connector"] == names[:1] and groups["lora_layer_00"] == names[1:2]
     assert groups["lora_layer_01"] == names[2:] and len(groups["all"]) == 3
     g = {"a": {n: torch.tensor([1.0, 2.0]) for n in names},
          "b": {n: torch.tensor([2.0, 4.0]) for n in names},
          "c": {names[0]: torch.tensor([-1.0, -2.0]), names[1]: torch.tensor([2.0, -1.0]), names[2]: torch.zeros(2)}}
-    out = conflict_groups(g)
+    out = conflict_groups(g, LLAVA)
     assert out["connector"]["matrix"][0][1] == pytest.approx(1.0) and out["connector"]["matrix"][0][2] == pytest.approx(-1.0)
     assert out["lora_layer_00"]["matrix"][0][2] == pytest.approx(0.0)
     assert out["lora_layer_01"]["matrix"][2][0] is None  # a zero gradient has no direction

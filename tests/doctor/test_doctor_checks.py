@@ -1,5 +1,6 @@
 """Import, accelerator and vision-tower checks in simulated broken environments."""
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -8,6 +9,7 @@ from socialfusion_plugin.demo.tiny_assets import build_tiny_tower
 from socialfusion_plugin.doctor import accelerator_check, import_checks
 from socialfusion_plugin.doctor.findings import INFO, OK, PROBLEM
 from socialfusion_plugin.doctor.tower_check import check_vision_tower
+from socialfusion_plugin.host.llava.llava_host import LLAVA
 
 
 def failing_import(broken, error):
@@ -51,7 +53,7 @@ def fake_llava(tmp_path, monkeypatch):
 
 
 def test_llava_whose_import_error_is_swallowed_is_reported_with_the_real_error(fake_llava):
-    finding = import_checks.check_llava()
+    finding = import_checks.check_llava(LLAVA)
     assert finding.level == PROBLEM
     assert finding.message == (
         "LLaVA is installed but its model code does not import: ImportError: cannot import name "
@@ -60,7 +62,7 @@ def test_llava_whose_import_error_is_swallowed_is_reported_with_the_real_error(f
 
 
 def test_the_real_llava_imports():
-    finding = import_checks.check_llava()
+    finding = import_checks.check_llava(LLAVA)
     assert (finding.level, finding.message.split(" (")[0]) == (OK, "LlavaLlamaForCausalLM available")
 
 
@@ -95,14 +97,14 @@ def test_cpu_machine_reports_gloo_and_why_deepspeed_cannot_run(monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(accelerator_check, "deepspeed_cpu_blocker", lambda: "accelerate 0.21.0 forces NCCL")
-    findings = accelerator_check.check_accelerator(lambda name: "0.12.6")
+    host = SimpleNamespace(deepspeed_cpu_blocker=lambda: "accelerate 0.21.0 forces NCCL")
+    findings = accelerator_check.check_accelerator(host, lambda name: "0.12.6")
     assert [f.line() for f in findings] == [
         "[ok]      accelerator: CPU only (torch sees no CUDA device); distributed backend gloo",
         "[warning] deepspeed on CPU: --deepspeed cannot run on this CPU-only machine: accelerate 0.21.0 forces "
         "NCCL; train here without --deepspeed",
     ]
-    assert len(accelerator_check.check_accelerator(lambda name: None)) == 1  # no DeepSpeed, nothing to warn
+    assert len(accelerator_check.check_accelerator(host, lambda name: None)) == 1  # no DeepSpeed, nothing to warn
 
 
 def test_gpu_machine_reports_devices_and_nccl_without_deepspeed_warning(monkeypatch):
@@ -112,8 +114,8 @@ def test_gpu_machine_reports_devices_and_nccl_without_deepspeed_warning(monkeypa
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "NVIDIA H200")
     monkeypatch.setattr(torch.distributed, "is_nccl_available", lambda: True)
-    monkeypatch.setattr(accelerator_check, "deepspeed_cpu_blocker", lambda: pytest.fail("asked on a GPU machine"))
-    findings = accelerator_check.check_accelerator(lambda name: "0.12.6")
+    host = SimpleNamespace(deepspeed_cpu_blocker=lambda: pytest.fail("asked on a GPU machine"))
+    findings = accelerator_check.check_accelerator(host, lambda name: "0.12.6")
     assert [(f.level, f.message) for f in findings] == [
         (OK, "CUDA, 2 device(s): NVIDIA H200, NVIDIA H200; distributed backend nccl")]
 

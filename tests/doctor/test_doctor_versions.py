@@ -7,9 +7,10 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from socialfusion_plugin.doctor.findings import INFO, OK, PROBLEM, WARNING, exit_code
-from socialfusion_plugin.doctor.tested_versions import CHECKED, declared_ranges, ci_ranges
+from socialfusion_plugin.doctor.tested_versions import CHECKED, break_rules, declared_ranges, ci_ranges
 from socialfusion_plugin.doctor.version_checks import check_package, check_versions
 from socialfusion_plugin.host.llava.environment.versions import check_peft_version, check_transformers_version, HostEnvironmentError
+from socialfusion_plugin.host.llava.llava_host import LLAVA
 
 # A fixed world for the rules, independent of the lane files' versions of the day.
 TESTED = {"filelock": ("3.12.0", "4.3.1"), "accelerate": ("0.21.0", "0.34.2"), "torch": ("2.1.2", "2.13.0"),
@@ -31,7 +32,8 @@ def environment(**versions):
 
 
 def check(package, strict=False, **versions):
-    return check_package(package, environment(**versions), strict=strict, tested=TESTED, declared=DECLARED)
+    return check_package(package, break_rules(LLAVA), environment(**versions), strict=strict, tested=TESTED,
+                         declared=DECLARED)
 
 
 def host_message(check_version, version):
@@ -119,10 +121,10 @@ def test_the_lanes_highest_versions_are_all_ok_with_the_shipped_files():
     ranges = ci_ranges()
     assert set(ranges) == set(CHECKED), "every checked package is pinned by some lane file"
     lookup = {name: high for name, (low, high) in ranges.items()}.get
-    findings = check_versions(lookup)
+    findings = check_versions(LLAVA, lookup)
     assert [f.level for f in findings] == [OK] * len(CHECKED), [f.line() for f in findings if f.level != OK]
     lowest = {name: low for name, (low, high) in ranges.items()}.get
-    assert {f.level for f in check_versions(lowest)} == {OK}
+    assert {f.level for f in check_versions(LLAVA, lowest)} == {OK}
 
 
 def test_the_declared_ranges_are_the_plugins_metadata():

@@ -100,7 +100,7 @@ def test_the_training_entry_prints_a_save_failure_as_one_line(monkeypatch, capsy
     def failing_train(argv):
         raise CheckpointSaveError("saving checkpoint-4 into /r failed: ...")
 
-    monkeypatch.setattr(train_entry, "check_train_arguments", lambda argv: None)
+    monkeypatch.setattr(train_entry, "check_train_arguments", lambda argv, host: None)
     monkeypatch.setattr(train_entry, "active_host", lambda: SimpleNamespace(train=failing_train))
     assert train_entry.run(["--output_dir", "/r"]) == 2
     assert capsys.readouterr().err == "socialfusion train: error: saving checkpoint-4 into /r failed: ...\n"

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from socialfusion_plugin.host.llava.diagnostics.model_factory import ModelSpec, build_model, make_batch
+from socialfusion_plugin.host.llava.llava_host import LLAVA
 from socialfusion_plugin.model.trainable_report import format_trainable_report, trainable_parameters_by_group
 
 
@@ -35,12 +36,12 @@ def test_tower_gets_zero_gradient_connector_and_lora_get_some(built, records, co
 
 
 def test_trainable_report_counts_the_tower_as_zero(built):
-    counts = trainable_parameters_by_group(built.model)
+    counts = trainable_parameters_by_group(built.model, LLAVA.parameter_role)
     assert counts["vision tower"][0] == 0 and counts["vision tower"][1] > 0
     assert counts["connector"][0] == counts["connector"][1] > 0
     assert counts["language-model LoRA"][0] > 0
     assert counts["language model (non-LoRA)"][0] == 0
-    assert "vision tower                            0 trainable" in format_trainable_report(built.model)
+    assert "vision tower                            0 trainable" in format_trainable_report(built.model, LLAVA.parameter_role)
 
 
 def test_loss_falls_on_a_repeated_batch(built, records, color_data):

@@ -3,8 +3,8 @@ import re
 import torch.nn as nn
 from peft import LoraConfig, get_peft_model
 
-from socialfusion_plugin.host.llava.environment.llava_modules import language_model_linear_names
-from socialfusion_plugin.model.lora_targets import language_model_lora_targets
+from socialfusion_plugin.host.llava.environment.llava_modules import (language_model_linear_names,
+                                                                      language_model_lora_targets)
 
 
 class Attention(nn.Module):

@@ -11,6 +11,7 @@ from test_preflight_train import train_argv
 from socialfusion_plugin.doctor import accelerator_check
 from socialfusion_plugin.doctor.accelerator_check import deepspeed_cannot_run
 from socialfusion_plugin.host.llava.environment import deepspeed_support
+from socialfusion_plugin.host.llava.llava_host import LLAVA
 from socialfusion_plugin.resources import deepspeed_config
 
 REASON = "accelerate 0.21.0 always initialises DeepSpeed with NCCL, which needs a GPU"
@@ -25,9 +26,9 @@ def test_deepspeed_that_cannot_run_stops_before_the_model_loads(layout, no_model
 
 
 def test_the_message_is_the_doctors(monkeypatch):
-    monkeypatch.setattr(accelerator_check, "deepspeed_cpu_blocker", lambda: REASON)
+    monkeypatch.setattr(deepspeed_support, "deepspeed_cpu_blocker", lambda: REASON)
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
-    findings = accelerator_check.check_accelerator(lookup=lambda name: "0.12.6")
+    findings = accelerator_check.check_accelerator(LLAVA, lookup=lambda name: "0.12.6")
     assert [f.message for f in findings if f.check == "deepspeed on CPU"] == [deepspeed_cannot_run(REASON)]
 
 
@@ -35,7 +36,7 @@ def test_where_deepspeed_runs_nothing_is_refused(layout, no_model_loads, capsys,
     monkeypatch.setattr(deepspeed_support, "deepspeed_cpu_blocker", lambda: None)
     from socialfusion_plugin.preflight import check_train_arguments
 
-    check_train_arguments(train_argv(layout, **{"--deepspeed": deepspeed_config("zero2")}))
+    check_train_arguments(train_argv(layout, **{"--deepspeed": deepspeed_config("zero2")}), LLAVA)
 
 
 def test_on_this_machine_if_deepspeed_cannot_run_here(layout, tmp_path):

@@ -7,6 +7,7 @@ import sys
 import pytest
 from preflight_helpers import ModelLoadReached, llava_records, placeholder, run_cli, write_json
 
+from socialfusion_plugin.host.llava.llava_host import LLAVA
 from socialfusion_plugin.preflight import PreflightError, check_train_arguments
 
 
@@ -142,7 +143,7 @@ def test_all_problems_are_reported_together_one_line_each(layout, no_model_loads
 
 
 def test_a_complete_layout_passes_and_reaches_the_launcher(layout, no_model_loads, capsys):
-    check_train_arguments(train_argv(layout))
+    check_train_arguments(train_argv(layout), LLAVA)
     with pytest.raises(ModelLoadReached):
         run_cli(["train", *train_argv(layout)], capsys)
     assert no_model_loads == ["socialfusion_plugin.host.llava.training.launcher.main"]
@@ -150,10 +151,10 @@ def test_a_complete_layout_passes_and_reaches_the_launcher(layout, no_model_load
 
 def test_text_only_data_needs_no_image_folder_and_a_recipe_needs_no_data_path(layout):
     check_train_arguments(train_argv(layout, **{"--data_path": None, "--image_folder": None,
-                                                "--data_recipe": layout.recipe}))
+                                                "--data_recipe": layout.recipe}), LLAVA)
     write_json(layout.data, [{"id": "t", "conversations": [{"from": "human", "value": "1+1?"},
                                                           {"from": "gpt", "value": "2"}]}])
-    check_train_arguments(train_argv(layout, **{"--image_folder": layout.root / "absent"}))
+    check_train_arguments(train_argv(layout, **{"--image_folder": layout.root / "absent"}), LLAVA)
 
 
 def test_hub_ids_pass_unless_offline_and_not_cached(layout, monkeypatch, tmp_path):
@@ -161,15 +162,15 @@ def test_hub_ids_pass_unless_offline_and_not_cached(layout, monkeypatch, tmp_pat
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
-    check_train_arguments(train_argv(layout, **{"--model_name_or_path": "lmsys/vicuna-7b-v1.5"}))
+    check_train_arguments(train_argv(layout, **{"--model_name_or_path": "lmsys/vicuna-7b-v1.5"}), LLAVA)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(PreflightError, match="lmsys/vicuna-7b-v1.5 is not a local folder and not in the Hugging Face "
                                              "cache, and HF_HUB_OFFLINE is set"):
-        check_train_arguments(train_argv(layout, **{"--model_name_or_path": "lmsys/vicuna-7b-v1.5"}))
+        check_train_arguments(train_argv(layout, **{"--model_name_or_path": "lmsys/vicuna-7b-v1.5"}), LLAVA)
 
 
 def test_help_is_left_to_llava(layout):
-    check_train_arguments(["--model_name_or_path", str(layout.root / "nope"), "--help"])
+    check_train_arguments(["--model_name_or_path", str(layout.root / "nope"), "--help"], LLAVA)
 
 
 def test_python_module_entry_checks_first(layout, no_model_loads, capsys):
@@ -195,11 +196,11 @@ def test_python_module_entry_as_a_process(layout, tmp_path):
 
 def test_a_complete_finite_projector_passes(layout):
     adapter = projector(layout.root / "mm_projector.safetensors", [0.0, 1.0, -1.0, 0.5])
-    check_train_arguments(train_argv(layout, **{"--pretrain_mm_mlp_adapter": adapter}))
+    check_train_arguments(train_argv(layout, **{"--pretrain_mm_mlp_adapter": adapter}), LLAVA)
 
 
 def test_only_the_checkpoint_a_rerun_resumes_from_is_read(layout):
     """LLaVA's train() resumes from the highest checkpoint-N: a diverged earlier one does not block it."""
     resume_checkpoint(layout, 9, [float("nan")] * 4)
     resume_checkpoint(layout, 10, [0.0, 1.0, -1.0, 0.5])
-    check_train_arguments(train_argv(layout))
+    check_train_arguments(train_argv(layout), LLAVA)

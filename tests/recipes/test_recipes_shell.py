@@ -25,7 +25,7 @@ def test_the_training_recipes_are_shipped():
             "train_single_task_lora.sh"} <= names
 
 
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("script", SCRIPTS + sorted((REPO / "recipes" / "lib").glob("*.sh")), ids=lambda p: p.name)
 def test_bash_syntax(script):
     result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

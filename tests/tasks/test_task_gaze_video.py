@@ -1,8 +1,8 @@
-"""`gaze_video` (VideoAttentionTarget): conversion, options, skips, errors, golden prompts, CLI."""
+"""`gaze_video` (VideoAttentionTarget): conversion, options, skips, errors, golden prompts
+(the CLI round trip: test_every_task.py)."""
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 from socialfusion_plugin.demo.releases.video_attention_target import (
@@ -20,7 +20,6 @@ from socialfusion_plugin.demo.releases.video_attention_target import (
 from socialfusion_plugin.registry import TASKS
 from socialfusion_plugin.tasks.base import TaskOptionsError
 from socialfusion_plugin.tasks.conversion import convert
-from socialfusion_plugin.tasks.paths import PathEscapeError
 
 
 @pytest.fixture
@@ -109,15 +108,7 @@ def test_bad_options_are_rejected(task, options):
         task.options(options)
 
 
-def test_escaping_frame_name_is_refused(task, tmp_path):
-    root = build_release(tmp_path / "vat", tracks={(SHOW, CLIP, "s00"): [line("../../../../secret.jpg", (4, 2, 12, 8), (16, 8))]})
-    with pytest.raises(PathEscapeError):
-        run_convert(task, root, "train", tmp_path)
-
-
-def test_missing_root_and_annotation_folder(task, tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        convert(task, tmp_path / "nowhere", "test", tmp_path / "out.json", progress=False)
+def test_missing_annotation_folder(task, tmp_path):
     root = build_release(tmp_path / "vat", split="train")
     with pytest.raises(FileNotFoundError, match="annotations/test"):
         convert(task, root, "test", tmp_path / "out.json", progress=False)
@@ -129,34 +120,6 @@ def test_prompts_have_paraphrases_and_mention_out_of_frame(task):
     prompts = load_prompts(task.prompts_file)
     assert len(prompts.train) >= 4 and prompts.fields() == ["box"]
     assert all("out of frame" in p for p in prompts.train + (prompts.eval,))
-
-
-def test_cli_round_trip_perfect_predictions(tmp_path):
-    from socialfusion_plugin.cli.main import main
-
-    root = build_release(tmp_path / "vat", split="test", tracks={
-        (SHOW, CLIP, "s00"): [line(1, (4, 2, 12, 8), (8, 4)), line(2, (4, 2, 12, 8), (-1, -1)),
-                              line(3, (4, 2, 12, 8), (24, 12))],
-        (SHOW, CLIP, "s01"): [line(1, (20, 4, 26, 10), (-0.4, 8))],
-    })
-    converted = tmp_path / "vat_test.json"
-    assert main(["convert", "gaze_video", "--root", str(root), "--split", "test", "--out", str(converted),
-                 "--no-progress"]) == 0
-    records = json.loads(converted.read_text())
-    assert len(records) == 4
-    predictions = tmp_path / "predictions.jsonl"
-    predictions.write_text(
-        "".join(json.dumps({"id": r["id"], "text": r["conversations"][1]["value"]}) + "\n" for r in records)
-    )
-    metrics_path = tmp_path / "metrics.json"
-    assert main(["score", "gaze_video", "--predictions", str(predictions), "--references", str(converted),
-                 "--out", str(metrics_path)]) == 0
-    result = json.loads(metrics_path.read_text())
-    assert result["n"] == 4 and result["unparsed"] == 0
-    metrics = result["metrics"]
-    assert metrics["auc"] == 1.0 and metrics["inout_ap"] == 1.0
-    assert math.isclose(metrics["l2"], 0.0, abs_tol=1e-12)
-    assert metrics["frames_in_frame"] == 3
 
 
 def test_unreadable_frame_is_skipped_and_the_clip_size_still_found(task, tmp_path):

@@ -8,7 +8,6 @@ import pytest
 from socialfusion_plugin.demo.releases.hagrid import hand_record, standard_release, write_release
 from socialfusion_plugin.registry import TASKS
 from socialfusion_plugin.tasks.conversion import convert
-from socialfusion_plugin.tasks.paths import PathEscapeError
 
 TASK = TASKS.get("gesture")
 
@@ -96,9 +95,7 @@ def test_label_names_follow_reference_order():
     assert len(names) == 34 and names[0] == "grabbing" and names[16] == "like" and names[-1] == "no_gesture"
 
 
-def test_missing_root_and_annotation_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        run_convert(tmp_path / "nowhere", tmp_path)
+def test_missing_annotation_folder(tmp_path):
     root = standard_release(tmp_path / "hagrid")
     with pytest.raises(FileNotFoundError, match="hagrid_annotations/val"):
         run_convert(root, tmp_path, split="val")
@@ -109,12 +106,6 @@ def test_unreadable_class_file_names_the_file(tmp_path, content):
     root = write_release(tmp_path / "hagrid", {("test", "ok"): {}}, [])
     (root / "hagrid_annotations" / "test" / "ok.json").write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match="ok.json"):
-        run_convert(root, tmp_path, split="test")
-
-
-def test_escaping_image_id_is_refused(tmp_path):
-    root = write_release(tmp_path / "hagrid", {("test", "ok"): {"../../../outside": hand_record(["ok"])}}, [])
-    with pytest.raises(PathEscapeError):
         run_convert(root, tmp_path, split="test")
 
 

@@ -1,12 +1,8 @@
-"""gesture (HaGRIDv2): answer parser, hand-computed metrics, CLI round trip."""
+"""gesture (HaGRIDv2): answer parser and hand-computed metrics (the CLI round trip: test_every_task.py)."""
 from __future__ import annotations
-
-import json
 
 import pytest
 
-from socialfusion_plugin.demo.releases.hagrid import standard_release
-from socialfusion_plugin.cli.main import main as cli
 from socialfusion_plugin.registry import TASKS
 
 TASK = TASKS.get("gesture")
@@ -54,11 +50,6 @@ def score(labels, predictions, class_scores=None, in_label_set=True):
 )
 def test_parser_reads_names_synonyms_and_spellings(text, expected):
     assert TASK.parse_answer(text, OPTIONS) == expected
-
-
-@pytest.mark.parametrize("text", ["", "   ", "I cannot tell.", "banana", "%%%", None, 42])
-def test_parser_returns_none_for_garbage(text):
-    assert TASK.parse_answer(text, OPTIONS) is None
 
 
 def test_every_formatted_answer_parses_back():
@@ -117,28 +108,3 @@ def test_label_set_without_no_gesture_comes_from_meta():
     result = score(["like", "fist"], ["like", "fist"], in_label_set=False)
     assert result["num_classes"] == 33 and "no_gesture" not in result["per_class_recall"]
     assert result["f1_macro"] == 1.0
-
-
-def test_cli_round_trip_perfect_predictions(tmp_path):
-    root = standard_release(tmp_path / "hagrid")
-    converted, report = tmp_path / "test.json", tmp_path / "report.json"
-    argv = ["convert", "gesture", "--root", str(root), "--split", "test", "--out", str(converted)]
-    assert cli(argv + ["--report", str(report), "--no-progress"]) == 0
-    records = json.loads(converted.read_text(encoding="utf-8"))
-    assert json.loads(report.read_text(encoding="utf-8"))["read"] == 4 and len(records) == 4
-    assert {r["conversations"][0]["value"] for r in records} == {
-        "<image>\nWhich hand gesture is shown in this image? Answer with the gesture name."
-    }
-    predictions = tmp_path / "predictions.jsonl"
-    predictions.write_text(
-        "".join(json.dumps({"id": r["id"], "text": r["conversations"][1]["value"]}) + "\n" for r in records),
-        encoding="utf-8",
-    )
-    metrics_path = tmp_path / "metrics.json"
-    argv = ["score", "gesture", "--predictions", str(predictions), "--references", str(converted)]
-    assert cli(argv + ["--out", str(metrics_path)]) == 0
-    result = json.loads(metrics_path.read_text(encoding="utf-8"))
-    assert result["n"] == 4 and result["unparsed"] == 0
-    metrics = result["metrics"]
-    assert metrics["f1_micro"] == 1.0 and metrics["f1_macro"] == 1.0
-    assert metrics["without_no_gesture"]["n"] == 3 and metrics["without_no_gesture"]["f1_macro"] == 1.0

@@ -2,7 +2,7 @@
 import pytest
 
 from socialfusion_plugin.registry import TASKS
-from socialfusion_plugin.tasks.boxes import union_box
+from socialfusion_plugin.tasks.geometry import union_box
 
 BUILTIN = ("gesture", "relation", "gaze", "gaze_video", "emotion")
 

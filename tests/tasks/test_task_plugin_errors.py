@@ -28,7 +28,7 @@ def broken_synonyms(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("labels: {like: [thumbs up]\n", "is not valid YAML"),
+    ("labels: {like: [thumbs up]\n", "not a valid gesture synonyms file"),
     ("labels: {banana: [yellow]}\n", "unknown gesture 'banana'"),
     ("words: {}\n", r"unknown key\(s\) words"),
     ("- like\n", "expected a mapping"),
@@ -52,7 +52,7 @@ def test_score_stops_on_a_broken_synonyms_file_instead_of_reading_every_answer_a
     assert main(["score", "gesture", "--predictions", str(predictions), "--references", str(references)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("socialfusion score: error: ") and str(broken_synonyms) in error
-    assert "not valid YAML" in error and len(error.splitlines()) == 1
+    assert "not a valid gesture synonyms file" in error and len(error.splitlines()) == 1
 
 
 def write_distribution(site, name, entry_points, modules):

@@ -1,7 +1,7 @@
 """`socialfusion conflict`: per-task gradient cosine similarity for one or more checkpoints.
 
 For each checkpoint the host rebuilds the model with trainable connector + LoRA
-(`ModelHost.load_trainable`), K seeded batches per task go through the host's own training
+(`DiagnosticsHost.load_trainable`), K seeded batches per task go through the host's own training
 preprocessing (`training_batch`, `batch_loss`), and the gradients averaged per task are compared
 pairwise. A diagnostic: weights never change.
 """
@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from ...host_interface import DiagnosticsHost
 from ...progress import progress_bar
 from .gradients import average_gradient
 from .similarity import conflict_groups
@@ -66,10 +67,7 @@ class ConflictConfig:
                 raise UserInputError(f"conflict: {kind} names task(s) {stray} that are not in --tasks")
 
 
-def run_conflict(config: ConflictConfig) -> Dict[str, Any]:
-    from ...host_interface import active_host
-
-    host = active_host()
+def run_conflict(config: ConflictConfig, host: DiagnosticsHost) -> Dict[str, Any]:
     task_records = {name: load_task_records(name, *task_locations(name, config.data_root, config.data,
                                                                   config.image_folders)) for name in config.tasks}
     plans = {name: sample_batches(records, config.batches, config.batch_size, config.seed)
@@ -102,7 +100,7 @@ def run_conflict(config: ConflictConfig) -> Dict[str, Any]:
     }
 
 
-def _forward(host, trainable, device: str, dtype: torch.dtype):
+def _forward(host: DiagnosticsHost, trainable, device: str, dtype: torch.dtype):
     def forward(model, batch):
         return host.batch_loss(trainable, batch, device, dtype)
 

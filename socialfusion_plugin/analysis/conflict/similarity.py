@@ -5,13 +5,12 @@ from typing import Dict, List, Mapping, Optional
 
 import torch
 
-from ...host_interface import CONNECTOR, LORA, ModelHost, active_host
+from ...host_interface import CONNECTOR, LORA, DiagnosticsHost
 
 
-def parameter_groups(names: List[str], host: Optional[ModelHost] = None) -> Dict[str, List[str]]:
+def parameter_groups(names: List[str], host: DiagnosticsHost) -> Dict[str, List[str]]:
     """all / connector / lora / lora_layer_NN -> parameter names (sorted, so flattening is stable).
     What a parameter is comes from the host (`parameter_role`, `layer_index`)."""
-    host = host or active_host()
     groups: Dict[str, List[str]] = {"all": sorted(names), "connector": [], "lora": []}
     for name in sorted(names):
         role = host.parameter_role(name)
@@ -54,7 +53,7 @@ def pair_summary(tasks: List[str], matrix: List[List[Optional[float]]]) -> Dict[
 
 
 def conflict_groups(gradients: Mapping[str, Mapping[str, torch.Tensor]],
-                    host: Optional[ModelHost] = None) -> Dict[str, Dict[str, object]]:
+                    host: DiagnosticsHost) -> Dict[str, Dict[str, object]]:
     tasks = list(gradients)
     names = list(next(iter(gradients.values())))
     out = {}

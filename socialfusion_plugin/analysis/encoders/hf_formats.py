@@ -17,7 +17,7 @@ Outside packages add either with `TOWER_FAMILIES.register(...)` / `VLM_FORMATS.r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from ...registry import Registry
 
@@ -115,17 +115,13 @@ VLM_FORMATS.register("paligemma", VlmFormat(
     reads_note="the VLM reads the last block after post_layernorm (the probe's -1 is before it)"))
 
 
+def _first_family(matches: Callable[[TowerFamily], bool]) -> Optional[TowerFamily]:
+    return next((family for family in map(TOWER_FAMILIES.get, TOWER_FAMILIES.names()) if matches(family)), None)
+
+
 def family_of_vision_type(vision_type: str) -> Optional[TowerFamily]:
-    for name in TOWER_FAMILIES.names():
-        family = TOWER_FAMILIES.get(name)
-        if vision_type in family.vision_types:
-            return family
-    return None
+    return _first_family(lambda family: vision_type in family.vision_types)
 
 
 def family_of_model_type(model_type: str) -> Optional[TowerFamily]:
-    for name in TOWER_FAMILIES.names():
-        family = TOWER_FAMILIES.get(name)
-        if model_type in family.model_types:
-            return family
-    return None
+    return _first_family(lambda family: model_type in family.model_types)

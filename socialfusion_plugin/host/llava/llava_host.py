@@ -1,4 +1,4 @@
-"""LLaVA-1.5 as a `ModelHost`: the interface's methods over the modules of this package.
+"""LLaVA-1.5 as a `ModelHost` (every capability): the interface's methods over the modules of this package.
 
 Each method looks its implementation up in its module when called (not at import), so importing
 this file imports no LLaVA, and a test that replaces e.g. `checkpoints.load_checkpoint` sees every
@@ -6,10 +6,11 @@ caller go through the replacement.
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from socialfusion_plugin.host_interface import HOSTS, LoadedModel, ModelHost, TrainableModel
+from socialfusion_plugin.host_interface import HOSTS, LoadedModel, ModelHost, OptionScorer, TrainableModel
 from socialfusion_plugin.host.llava.environment import llava_modules
 from socialfusion_plugin.host.llava.loading.checkpoint_files import LLAVA_CHECKPOINT_FILES
 
@@ -18,7 +19,7 @@ class LlavaHost(ModelHost):
     name = "llava"
     checkpoint_files = LLAVA_CHECKPOINT_FILES
 
-    # -- loading ---------------------------------------------------------------------------------
+    # -- inference: loading -----------------------------------------------------------------------
     def checkpoint_kind(self, model_path, model_base: Optional[str]) -> str:
         from socialfusion_plugin.host.llava.loading.checkpoint_files import checkpoint_kind
 
@@ -39,7 +40,7 @@ class LlavaHost(ModelHost):
 
         return checkpoints.merge_lora(model_path, model_base, out_dir, device=device, dtype=dtype)
 
-    # -- evaluation ------------------------------------------------------------------------------
+    # -- inference: answers -----------------------------------------------------------------------
     def generate(self, loaded, questions, images, conv_mode="v1", max_new_tokens=32, temperature=0.0,
                  seed=0) -> List[str]:
         from socialfusion_plugin.host.llava.inference import batch_generation
@@ -47,18 +48,14 @@ class LlavaHost(ModelHost):
         return batch_generation.generate_answers(loaded, questions, images, conv_mode=conv_mode,
                                                  max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
 
-    def option_token_ids(self, loaded, options: Mapping[str, str], conv_mode: str = "v1",
-                         complete: bool = True) -> Dict[str, List[int]]:
+    def option_loglikelihoods(self, loaded, options: Mapping[str, str], conv_mode: str = "v1",
+                              complete: bool = True) -> OptionScorer:
         from socialfusion_plugin.host.llava.inference import option_ranking
 
-        return option_ranking.option_token_ids(loaded.tokenizer, options, conv_mode, complete=complete)
+        option_ids = option_ranking.option_token_ids(loaded.tokenizer, options, conv_mode, complete=complete)
+        return partial(option_ranking.rank_options, loaded, option_ids=option_ids, conv_mode=conv_mode)
 
-    def rank_options(self, loaded, questions, images, option_ids, conv_mode: str = "v1") -> List[Dict[str, float]]:
-        from socialfusion_plugin.host.llava.inference import option_ranking
-
-        return option_ranking.rank_options(loaded, questions, images, option_ids, conv_mode=conv_mode)
-
-    # -- forgetting check ------------------------------------------------------------------------
+    # -- inference: forgetting check --------------------------------------------------------------
     def is_language_model_only(self, model_path, model_base: Optional[str]) -> bool:
         from socialfusion_plugin.host.llava.inference import general_loss
 
@@ -75,7 +72,7 @@ class LlavaHost(ModelHost):
         return general_loss.general_loss(loaded, records, load_image, conv_mode=conv_mode, batch_size=batch_size,
                                          progress=progress)
 
-    # -- diagnostics (gradients) -----------------------------------------------------------------
+    # -- diagnostics (gradients) ------------------------------------------------------------------
     def load_trainable(self, model_path, model_base=None, vision_tower=None, version="v1", lora_r=8, lora_alpha=16,
                        projector_type="mlp2x_gelu", dtype=None, seed=0) -> TrainableModel:
         import torch
@@ -107,10 +104,7 @@ class LlavaHost(ModelHost):
     def layer_index(self, name: str) -> Optional[int]:
         return llava_modules.layer_index(name)
 
-    def lora_targets(self, model) -> str:
-        return llava_modules.language_model_lora_targets(model)
-
-    # -- training --------------------------------------------------------------------------------
+    # -- training ---------------------------------------------------------------------------------
     def train(self, argv: List[str]) -> int:
         from socialfusion_plugin.host.llava.training import launcher
 
@@ -142,6 +136,12 @@ class LlavaHost(ModelHost):
                                                    model_max_length=model_max_length, image_tokens=image_tokens,
                                                    mm_use_im_start_end=mm_use_im_start_end))
 
+    def deepspeed_cpu_blocker(self) -> Optional[str]:
+        from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
+
+        return deepspeed_cpu_blocker()
+
+    # -- environment ------------------------------------------------------------------------------
     def import_framework(self) -> str:
         import os
 
@@ -155,11 +155,6 @@ class LlavaHost(ModelHost):
         from socialfusion_plugin.host.llava.environment.versions import version_breaks
 
         return version_breaks()
-
-    def deepspeed_cpu_blocker(self) -> Optional[str]:
-        from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
-
-        return deepspeed_cpu_blocker()
 
 
 LLAVA = LlavaHost()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..gaze_metrics import (
     WORST_AUC,
@@ -63,15 +63,18 @@ def person_metrics(meta: Mapping[str, Any], point: Sequence[float]) -> Dict[str,
     truth = multi_hot_map(annotations, width, height)
     sigma = SIGMA_FRACTION_OF_DIAGONAL * math.hypot(width, height)
     heatmap = log_gaussian_map(pixel_of(point, width, height), width, height, sigma)
-    mean_point = (
-        sum(x for x, _ in annotations) / len(annotations),
-        sum(y for _, y in annotations) / len(annotations),
-    )
     return {
         "auc": heatmap_auc(truth, heatmap),
-        "avg_l2": l2(point, mean_point),
+        "avg_l2": l2(point, mean_point(annotations)),
         "min_l2": min(l2(point, a) for a in annotations),
     }
+
+
+def mean_point(points) -> Optional[Tuple[float, float]]:
+    """The mean of a person's annotator points (None when there is none)."""
+    if not points:
+        return None
+    return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
 
 
 def _as_point(prediction: Optional[Any]) -> Optional[tuple]:

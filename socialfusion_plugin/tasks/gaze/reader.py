@@ -8,13 +8,14 @@ ValueError (grouping it silently would need the whole file in memory and would h
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
-from ...json_records import check_input_file, not_utf8_message
+from ...json_records import check_input_file
 from ..base import Sample, Skip
-from ..geometry import InvalidBox, finite_floats, format_box, image_point, integer_code, pixel_box, rounded
+from ..csv_rows import csv_rows
+from ..geometry import InvalidBox, finite_floats, image_point, integer_code, rounded
+from ..head_samples import head_box, head_sample
 from ..paths import safe_relative_path
 from ..image_sizes import ImageFiles
 from socialfusion_plugin.errors import UserInputError
@@ -35,35 +36,11 @@ def annotation_path(root: Path, split: str) -> Path:
                             hint="expected in the dataset root")
 
 
-def iter_rows(path: Path) -> Iterator[Row]:
-    """Non-empty CSV rows with their line numbers (utf-8-sig: some copies start with a BOM).
-    A file that is not UTF-8, or a cell over csv's field size limit (128 KiB), stops the reading
-    with a ValueError naming the file and line."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        try:
-            for fields in reader:
-                if fields and any(f.strip() for f in fields):
-                    yield reader.line_num, fields
-        except csv.Error as err:
-            raise UserInputError(f"{path}:{reader.line_num}: not readable as CSV ({err})") from None
-        except UnicodeDecodeError:
-            raise UserInputError(not_utf8_message(path)) from None
-
-
-class _ImageLookup:
-    """Existence, readability and size of images under the root (tasks/image_sizes.py)."""
-
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        self.files = ImageFiles(root)
-
-    def locate(self, raw_path: str, ref: str) -> Union[Tuple[str, Tuple[int, int]], Skip]:
-        relative = safe_relative_path(self.root, raw_path, ref)  # escaping paths raise on purpose
-        size = self.files.check(relative, ref)
-        if isinstance(size, Skip):
-            return size
-        return relative, size
+def _locate(images: ImageFiles, raw_path: str, ref: str) -> Union[Tuple[str, Tuple[int, int]], Skip]:
+    """The image's path under the root and its size, or the skip of an image missing or unreadable."""
+    relative = safe_relative_path(images.root, raw_path, ref)  # escaping paths raise on purpose
+    size = images.check(relative, ref)
+    return size if isinstance(size, Skip) else (relative, size)
 
 
 def _sample_id(relative: str, line: int) -> str:
@@ -73,8 +50,8 @@ def _sample_id(relative: str, line: int) -> str:
 
 def read_train(root: Path) -> Iterator[Union[Sample, Skip]]:
     path = annotation_path(root, "train")
-    images = _ImageLookup(root)
-    for line, fields in iter_rows(path):
+    images = ImageFiles(root)
+    for line, fields in csv_rows(path):
         ref = f"{path.name}:{line}"
         if len(fields) < MIN_COLUMNS["train"]:
             yield Skip(ref, "too few columns", detail=f"{len(fields)} columns, expected 17")
@@ -100,7 +77,7 @@ def read_train(root: Path) -> Iterator[Union[Sample, Skip]]:
         if inout != IN_FRAME:
             yield Skip(ref, "invalid inout", detail=fields[INOUT].strip())
             continue
-        located = images.locate(fields[PATH], ref)
+        located = _locate(images, fields[PATH], ref)
         if isinstance(located, Skip):
             yield located
             continue
@@ -110,11 +87,11 @@ def read_train(root: Path) -> Iterator[Union[Sample, Skip]]:
 
 def read_test(root: Path) -> Iterator[Union[Sample, Skip]]:
     path = annotation_path(root, "test")
-    images = _ImageLookup(root)
+    images = ImageFiles(root)
     finished: Dict[tuple, int] = {}  # person key -> first line, to detect a key coming back
     run: List[Row] = []
     run_key: Optional[tuple] = None
-    for line, fields in iter_rows(path):
+    for line, fields in csv_rows(path):
         if len(fields) < MIN_COLUMNS["test"]:
             # cannot be attributed to a person: the row itself is the record
             yield Skip(f"{path.name}:{line}", "too few columns", detail=f"{len(fields)} columns, expected 16")
@@ -147,7 +124,7 @@ def _person_key(fields: Sequence[str]) -> tuple:
     return (fields[PATH].strip(), *eye)
 
 
-def _test_person(file_name: str, run: List[Row], images: _ImageLookup) -> Union[Sample, Skip]:
+def _test_person(file_name: str, run: List[Row], images: ImageFiles) -> Union[Sample, Skip]:
     first_line, first = run[0]
     ref = f"{file_name}:{first_line}" + (f"-{run[-1][0]}" if len(run) > 1 else "")
     try:
@@ -169,27 +146,18 @@ def _test_person(file_name: str, run: List[Row], images: _ImageLookup) -> Union[
     safe_relative_path(images.root, first[PATH], ref)  # refused even when the person is skipped
     if not points:
         return Skip(ref, "no valid gaze point")
-    located = images.locate(first[PATH], ref)
+    located = _locate(images, first[PATH], ref)
     if isinstance(located, Skip):
         return located
     relative, size = located
     return _person_sample(ref, relative, size, first_line, eye, box_pixels, points)
 
 
-def _person_sample(
-    ref: str,
-    relative: str,
-    size: Tuple[int, int],
-    line: int,
-    eye: List[float],
-    box_pixels: List[float],
-    points: List[List[float]],
-) -> Union[Sample, Skip]:
-    width, height = size
-    try:  # clamped to the image when it reaches a little past it (the release's quirk; tasks/geometry.py)
-        box = rounded(pixel_box(box_pixels, width, height, digits=6))
-    except InvalidBox as err:
-        return Skip(ref, "invalid head box", detail=f"{err} (image {width}x{height})")
+def _person_sample(ref: str, relative: str, size: Tuple[int, int], line: int, eye: List[float],
+                   box_pixels: List[float], points: List[List[float]]) -> Union[Sample, Skip]:
+    box = head_box(ref, box_pixels, size, "image")
+    if isinstance(box, Skip):
+        return box
     try:  # eye and gaze are normalized already: only a point just past the border is clamped
         eye_point = rounded(image_point(eye))
     except InvalidBox as err:
@@ -198,15 +166,5 @@ def _person_sample(
         gaze_points = [rounded(image_point(point)) for point in points]
     except InvalidBox as err:
         return Skip(ref, "invalid gaze point", detail=str(err))
-    return Sample(
-        id=_sample_id(relative, line),
-        ref=ref,
-        image=relative,
-        prompt_fields={"box": format_box(box)},
-        target={
-            "gaze_points": gaze_points,
-            "head_box": box,
-            "eye": eye_point,
-            "image_size": [width, height],
-        },
-    )
+    return head_sample(_sample_id(relative, line), ref, relative, box,
+                       {"gaze_points": gaze_points, "head_box": box, "eye": eye_point, "image_size": list(size)})

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from ..answer_space import Point
 from ..base import ClassScores, Item, Predictions, References, Task, TaskOptions
 from ..point_answers import format_point, parse_point
-from .metrics import METRIC_NOTES, score_gazefollow
+from .metrics import METRIC_NOTES, mean_point, score_gazefollow
 from .reader import read_test, read_train
 
 
@@ -42,10 +42,3 @@ class GazeFollowTask(Task):
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
         return meta.get("head_box")
-
-
-def mean_point(points) -> Optional[Tuple[float, float]]:
-    """The mean of a person's annotator points (None when there is none)."""
-    if not points:
-        return None
-    return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))

@@ -7,19 +7,18 @@ small (at most a few thousand lines), so it is read whole: smoothing needs its n
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ...json_records import not_utf8_message
 from ..base import Sample, Skip
+from ..csv_rows import csv_rows
+from ..geometry import InvalidBox, finite_floats, image_point, rounded
+from ..head_samples import head_box, head_sample
 from ..image_sizes import ImageFiles
-from ..geometry import InvalidBox, finite_floats, format_box, image_point, pixel_box, rounded
 from ..paths import safe_relative_path
-from socialfusion_plugin.errors import UserInputError
 
 COLUMNS = 7
 OUT_OF_FRAME_MARKER = (-1.0, -1.0)
@@ -67,20 +66,8 @@ def read_track(
 ) -> Iterator[Union[Sample, Skip]]:
     show, clip, track = track_file.parent.parent.name, track_file.parent.name, track_file.stem
     where = f"annotations/{split}/{show}/{clip}/{track_file.name}"
-    parsed: List[Union[TrackLine, Skip]] = []
-    with open(track_file, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        position = 0
-        try:
-            for fields in reader:
-                if not fields or not any(f.strip() for f in fields):
-                    continue
-                parsed.append(_parse_line(fields, reader.line_num, position, where))
-                position += 1
-        except csv.Error as err:  # also a cell over csv's field size limit (128 KiB)
-            raise UserInputError(f"{track_file}:{reader.line_num}: not readable as CSV ({err})") from None
-        except UnicodeDecodeError:
-            raise UserInputError(not_utf8_message(track_file)) from None
+    parsed = [_parse_line(fields, line, position, where)
+              for position, (line, fields) in enumerate(csv_rows(track_file))]
     if smooth_boxes:
         smooth_track_boxes([p for p in parsed if isinstance(p, TrackLine)])
     seen_frames = set()
@@ -137,11 +124,10 @@ def smooth_track_boxes(lines: List[TrackLine]) -> None:
 
 
 def _sample(item: TrackLine, ref: str, relative: str, size, show: str, clip: str, track: str) -> Union[Sample, Skip]:
+    box = head_box(ref, item.box, size, "frame")
+    if isinstance(box, Skip):
+        return box
     width, height = size
-    try:  # clamped to the frame when it reaches a little past it (tasks/geometry.py)
-        box = rounded(pixel_box(item.box, width, height, digits=6))
-    except InvalidBox as err:
-        return Skip(ref, "invalid head box", detail=f"{err} (frame {width}x{height})")
     gaze: Optional[List[float]] = None
     in_frame = tuple(item.gaze) != OUT_OF_FRAME_MARKER
     if in_frame:
@@ -152,20 +138,9 @@ def _sample(item: TrackLine, ref: str, relative: str, size, show: str, clip: str
         except InvalidBox as err:
             return Skip(ref, "invalid gaze point", detail=f"{err} (frame {width}x{height})")
     frame_stem = PurePosixPath(item.frame).stem
-    return Sample(
-        # readable and unique: show names keep their spaces and apostrophes (ids are JSON strings, not paths)
-        id=f"{show}/{clip}/{track}/{frame_stem}",
-        ref=ref,
-        image=relative,
-        prompt_fields={"box": format_box(box)},
-        target={
-            "in_frame": in_frame,
-            "gaze": gaze,
-            "head_box": box,
-            "image_size": [width, height],
-            "show": show,
-            "clip": clip,
-            "track": track,
-            "frame": item.frame,
-        },
-    )
+    # the id is readable and unique: show names keep their spaces and apostrophes (ids are JSON
+    # strings, not paths)
+    return head_sample(f"{show}/{clip}/{track}/{frame_stem}", ref, relative, box, {
+        "in_frame": in_frame, "gaze": gaze, "head_box": box, "image_size": [width, height],
+        "show": show, "clip": clip, "track": track, "frame": item.frame,
+    })

@@ -10,9 +10,5 @@ from .labels import GESTURE_LABELS
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
 
 
-def format_gesture(label: str) -> str:
-    return label
-
-
 # Canonical gesture name named in `text`, or None. Never raises on any input.
 parse_gesture = SynonymParser(SYNONYMS_FILE, GESTURE_LABELS, "gesture")

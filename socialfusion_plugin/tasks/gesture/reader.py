@@ -106,16 +106,8 @@ def _image_folder(root: Path, stem: str, folder_class: str) -> str:
     return stem
 
 
-def _convert_record(
-    root: Path,
-    where: str,
-    folder_class: str,
-    folder: str,
-    image_id: str,
-    record: Any,
-    images: Optional[ImageFiles],
-    keep_no_gesture: bool,
-) -> Item:
+def _convert_record(root: Path, where: str, folder_class: str, folder: str, image_id: str, record: Any,
+                    images: Optional[ImageFiles], keep_no_gesture: bool) -> Item:
     ref = f"{where}:{image_id}"
     if not isinstance(record, dict):
         return Skip(ref, "malformed record", detail=f"expected an object, got {type(record).__name__}")
@@ -147,18 +139,9 @@ def _convert_record(
         readable = images.check(relative, ref)
         if isinstance(readable, Skip):
             return readable
-    return Sample(
-        id=f"{folder_class}/{image_id}",
-        ref=ref,
-        image=relative,
-        prompt_fields={},
-        target={
-            "label": gesture,
-            "hand_labels": hand_labels,
-            "hand_boxes": boxes,
-            "no_gesture_in_label_set": keep_no_gesture,
-        },
-    )
+    return Sample(id=f"{folder_class}/{image_id}", ref=ref, image=relative, prompt_fields={}, target={
+        "label": gesture, "hand_labels": hand_labels, "hand_boxes": boxes, "no_gesture_in_label_set": keep_no_gesture,
+    })
 
 
 def image_gesture(hand_labels: List[str], united: List[str]) -> str:

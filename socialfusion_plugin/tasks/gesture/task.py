@@ -5,15 +5,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
-from ..boxes import union_box
 from ..answer_space import SingleLabel
-from ..base import ClassScores, Item, Predictions, References, Task, TaskOptions
+from ..base import ClassScores, Item, Predictions, References, TaskOptions
 from ..classification_metrics import top_class
-from .answers import format_gesture, parse_gesture
+from ..geometry import union_box
+from ..label_task import LabelTask
+from .answers import parse_gesture
 from .labels import label_names
 from .metrics import multiclass_report
 from .reader import class_files, read_class_file, read_split
-from socialfusion_plugin.errors import UserInputError
 
 
 @dataclass
@@ -34,7 +34,7 @@ class GestureOptions(TaskOptions):
     )
 
 
-class GestureTask(Task):
+class GestureTask(LabelTask):
     name = "gesture"
     dataset = "HaGRIDv2"
     description = (
@@ -46,6 +46,7 @@ class GestureTask(Task):
     metric_names = ("f1_micro", "f1_macro", "accuracy", "per_class_recall")
     Options = GestureOptions
     answer_space = SingleLabel(labels=lambda options: label_names(options.keep_no_gesture), truth="label")
+    parse_label = parse_gesture
     primary_metric = "f1_micro"
     metric_notes = (
         "f1_micro equals accuracy (single label); f1_macro follows torchmetrics "
@@ -65,22 +66,12 @@ class GestureTask(Task):
     def read_part(self, root: Path, split: str, options: TaskOptions, part: Any) -> Iterator[Item]:
         return read_class_file(Path(root), split, part, options.keep_no_gesture, options.check_images)
 
-    def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
-        return format_gesture(target["label"])
-
-    def parse_answer(self, text: str, options: TaskOptions) -> Optional[str]:
-        return parse_gesture(text)
-
     def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
               options: TaskOptions) -> Dict[str, Any]:
         space = self.answer_space
         known = space.label_names(self.options({"keep_no_gesture": True}))
-        truths = []
-        for index, meta in enumerate(references):
-            label = space.truth_label(meta)
-            if label not in known:
-                raise UserInputError(f"gesture reference {index} has no known 'label' in its meta (got {label!r})")
-            truths.append(label)
+        truths = self.true_labels(references, known,
+                                  "gesture reference {index} has no known 'label' in its meta (got {label!r})")
         # The label set the data was converted with travels in each record's meta, so scoring needs no option.
         with_no_gesture = any(meta.get("no_gesture_in_label_set", True) for meta in references)
         classes = space.label_names(self.options({"keep_no_gesture": with_no_gesture}))

@@ -14,9 +14,5 @@ SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
 ALL_LABELS = tuple(dict.fromkeys(LABELS["fine"] + LABELS["coarse"]))
 
 
-def format_relation(label: str) -> str:
-    return label
-
-
 # A fine or coarse label named in `text`, or None. Never raises on any input.
 parse_relation = SynonymParser(SYNONYMS_FILE, ALL_LABELS, "relation label")

@@ -67,16 +67,8 @@ def _decimal(text: str) -> str:
     return str(int(text)) if len(text) <= 100 else text  # other scripts' digits (int() reads them)
 
 
-def _convert_pair(
-    root: Path,
-    ref: str,
-    image_id: str,
-    pair_key: str,
-    raw_label: Any,
-    info: Optional[Dict[str, Any]],
-    images: ImageFiles,
-    granularity: str,
-) -> Item:
+def _convert_pair(root: Path, ref: str, image_id: str, pair_key: str, raw_label: Any, info: Optional[Dict[str, Any]],
+                  images: ImageFiles, granularity: str) -> Item:
     pair = _parse_pair(pair_key)
     if pair is None:
         return Skip(ref, "malformed pair", detail=f"expected two different 1-based indices 'i j', got {pair_key!r}")
@@ -108,23 +100,12 @@ def _convert_pair(
     readable = images.check(relative, ref)  # the file training will open must open
     if isinstance(readable, Skip):
         return readable
-    return Sample(
-        id=f"{image_id}_{first}_{second}",
-        ref=ref,
-        image=relative,
-        prompt_fields={
-            "box1": format_box(normalized[0]),
-            "box2": format_box(normalized[1]),
-            "choices": ", ".join(LABELS[granularity]),
-        },
-        target={
-            "label": label,
-            "granularity": granularity,
-            "image_id": image_id,
-            "pair": [first, second],
-            "boxes": [[round(v, 4) for v in box] for box in normalized],
-        },
-    )
+    prompt_fields = {"box1": format_box(normalized[0]), "box2": format_box(normalized[1]),
+                     "choices": ", ".join(LABELS[granularity])}
+    return Sample(id=f"{image_id}_{first}_{second}", ref=ref, image=relative, prompt_fields=prompt_fields, target={
+        "label": label, "granularity": granularity, "image_id": image_id, "pair": [first, second],
+        "boxes": [[round(v, 4) for v in box] for box in normalized],
+    })
 
 
 def _parse_pair(key: Any) -> Optional[Tuple[int, int]]:

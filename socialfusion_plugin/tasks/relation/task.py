@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 
-from ..boxes import union_box
 from ..answer_space import SingleLabel
-from ..base import ClassScores, Item, Predictions, References, Task, TaskOptions
-from .answers import format_relation, parse_relation
+from ..base import ClassScores, Item, Predictions, References, TaskOptions
+from ..geometry import union_box
+from ..label_task import LabelTask
+from .answers import parse_relation
 from .labels import FINE, GRANULARITIES, LABELS, label_for
 from .metrics import relation_report
 from .reader import read_split
@@ -27,7 +28,7 @@ class RelationOptions(TaskOptions):
     )
 
 
-class RelationTask(Task):
+class RelationTask(LabelTask):
     name = "relation"
     dataset = "PISC"
     description = (
@@ -38,6 +39,7 @@ class RelationTask(Task):
     metric_names = ("mean_ap", "per_class_recall", "mean_recall", "accuracy")
     Options = RelationOptions
     answer_space = SingleLabel(labels=lambda options: LABELS[options.granularity], truth="label")
+    parse_label = parse_relation
     primary_metric = "mean_ap"
     metric_notes = (
         "mAP: mean over classes with positives of sklearn average_precision_score; a text answer "
@@ -49,12 +51,6 @@ class RelationTask(Task):
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
         return read_split(Path(root), split, options.granularity)
-
-    def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
-        return format_relation(target["label"])
-
-    def parse_answer(self, text: str, options: TaskOptions) -> Optional[str]:
-        return parse_relation(text)
 
     def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
               options: TaskOptions) -> Dict[str, Any]:
@@ -68,12 +64,8 @@ class RelationTask(Task):
         granularity = granularities.pop()
         space = self.answer_space
         classes = space.label_names(self.options({"granularity": granularity}))
-        truths = []
-        for index, meta in enumerate(references):
-            label = space.truth_label(meta)
-            if label not in classes:
-                raise UserInputError(f"relation reference {index} has no {granularity} 'label' in its meta")
-            truths.append(label)
+        truths = self.true_labels(references, classes,
+                                  f"relation reference {{index}} has no {granularity} 'label' in its meta")
         mapped = [label_for(space.predicted_label(answer), granularity) for answer in predictions]
         report = relation_report(truths, mapped, class_scores, classes)
         return {"granularity": granularity, **report}

@@ -41,6 +41,7 @@ import os
 
 import torch
 
+from socialfusion_plugin.host.llava.environment import llava_modules
 from socialfusion_plugin.model.trainable_report import format_trainable_report
 from socialfusion_plugin.host.llava.loading.checkpoint_files import NON_LORA_FILE, NON_LORA_SAFETENSORS, PROJECTOR_FILE
 from socialfusion_plugin.host.llava.training.resume import (check_lora_settings, checkpoint_save_faults, deepspeed_loads_saved_module_states,
@@ -150,7 +151,7 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
             if getattr(self, "is_deepspeed_enabled", False):
                 align_trainable_dtype(self.model, self.args)
             if is_main_process(self.args):
-                print(format_trainable_report(self.model), flush=True)
+                print(format_trainable_report(self.model, llava_modules.parameter_role), flush=True)
 
         def _get_train_sampler(self):
             # --group_by_modality_length: seeded (same order on every rank and after a restart) and

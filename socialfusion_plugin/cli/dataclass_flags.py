@@ -1,0 +1,50 @@
+"""Command-line flags made from the fields of a settings dataclass, so that a flag's name, type,
+default and help are declared once, on its field.
+
+A field with `metadata={"help": ...}` is the flag `--field-name` (or `metadata["flag"]`): its type
+(a list takes one or more values), its default (a field without one is a required flag), and
+argparse's `choices` and `metavar` where the metadata gives them. Fields without help are not flags.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, Dict, List
+
+
+def add_dataclass_arguments(parser, cls) -> None:
+    hints = typing.get_type_hints(cls)
+    for field in _flag_fields(cls):
+        options = {key: field.metadata[key] for key in ("choices", "metavar") if key in field.metadata}
+        value_type = _without_none(hints[field.name])
+        if typing.get_origin(value_type) in (list, List):
+            options["nargs"] = "+"
+            value_type = typing.get_args(value_type)[0]
+        if field.default is not dataclasses.MISSING:
+            options["default"] = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            options["default"] = field.default_factory()
+        else:
+            options["required"] = True
+        parser.add_argument(_flag(field), type=value_type, help=field.metadata["help"], **options)
+
+
+def flag_values(cls, args) -> Dict[str, Any]:
+    """{field name: value} of the flags `add_dataclass_arguments` made from `cls`, as parsed into `args`."""
+    return {field.name: getattr(args, _flag(field)[2:].replace("-", "_")) for field in _flag_fields(cls)}
+
+
+def _flag_fields(cls) -> List[dataclasses.Field]:
+    return [field for field in dataclasses.fields(cls) if "help" in field.metadata]
+
+
+def _flag(field: dataclasses.Field) -> str:
+    return field.metadata.get("flag", "--" + field.name.replace("_", "-"))
+
+
+def _without_none(hint):
+    """Optional[X] -> X: a flag that is not given keeps the field's default (None)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Union and type(None) in args:
+        return next(arg for arg in args if arg is not type(None))
+    return hint
