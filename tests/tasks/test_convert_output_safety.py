@@ -116,7 +116,10 @@ def test_killing_a_parallel_conversion_leaves_no_worker_behind(tmp_path, signum)
     root = annotation_release(tmp_path / "hagrid", files=8, per_file=12000)
     out = tmp_path / "out.json"
     log = open(tmp_path / "convert.log", "w")  # a file, not a pipe: a surviving worker would hold a pipe open
-    parent = subprocess.Popen(CLI + convert_argv(root, out, "--workers", "2"), stdout=log, stderr=subprocess.STDOUT)
+    # Ctrl-C reaches the conversion even when this suite runs as a background job (`cmd &`), which
+    # starts every child with SIGINT ignored
+    parent = subprocess.Popen(CLI + convert_argv(root, out, "--workers", "2"), stdout=log, stderr=subprocess.STDOUT,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     log.close()
     workers = []
     try:
