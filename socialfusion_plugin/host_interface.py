@@ -160,6 +160,11 @@ class TrainingHost(HostCapability):
         """None when a `--deepspeed` training run can run here; else why not."""
         return None
 
+    def resume_checkpoint(self, output_dir) -> Optional[Path]:
+        """The checkpoint folder a rerun of a train command into `output_dir` resumes from; None when
+        it starts afresh (what pre-flight checks before a resumed run builds its model)."""
+        return None
+
 
 class DiagnosticsHost(HostCapability, abc.ABC):
     """Gradients of the training loss (the conflict diagnostic) and what each parameter is (the

@@ -16,7 +16,6 @@ weights (connector, LoRA) are also read whole here and refused when a tensor hol
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -134,20 +133,6 @@ def _check_checkpoint_tower(report: PreflightReport, flag: str, model_path, towe
     problem = vision_tower_problem(str(tower))
     if problem:
         report.add(flag, model_path, f"mm_vision_tower {tower} in its config.json: {problem} ({REBUILT})")
-
-
-CHECKPOINT_FOLDER = re.compile(r"^checkpoint-(\d+)$")  # the trainer's own pattern (get_last_checkpoint)
-
-
-def last_checkpoint(output_dir) -> Optional[Path]:
-    """The `checkpoint-N` folder with the highest N in output_dir, the one rerunning a LLaVA train
-    command resumes from; None when there is none."""
-    folder = Path(str(output_dir)).expanduser()
-    if not folder.is_dir():
-        return None
-    found = [(int(match.group(1)), entry) for entry in folder.iterdir()
-             if entry.is_dir() and (match := CHECKPOINT_FOLDER.match(entry.name))]
-    return max(found)[1] if found else None
 
 
 def check_resume_checkpoint(report: PreflightReport, flag: str, checkpoint: Path, files: CheckpointFiles) -> None:

@@ -22,7 +22,7 @@ import os
 from typing import List, Optional
 
 from ..host_interface import TrainingHost
-from .checkpoint_folders import check_resume_checkpoint, last_checkpoint
+from .checkpoint_folders import check_resume_checkpoint
 from .data_files import check_record_file
 from .data_recipe import check_data_recipe
 from .locations import input_file_problem, output_folder_problem
@@ -90,7 +90,7 @@ def check_train_arguments(argv: List[str], host: TrainingHost) -> None:
     output_dir = flag_value(argv, "--output_dir")
     if output_dir:
         report.add("--output_dir", None, output_folder_problem(output_dir))
-        resumed = last_checkpoint(output_dir)
+        resumed = host.resume_checkpoint(output_dir)
         if resumed is not None:
             check_resume_checkpoint(report, "--output_dir", resumed, host.checkpoint_files)
     report.raise_if_any()

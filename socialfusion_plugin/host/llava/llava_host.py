@@ -136,6 +136,12 @@ class LlavaHost(ModelHost):
                                                    model_max_length=model_max_length, image_tokens=image_tokens,
                                                    mm_use_im_start_end=mm_use_im_start_end))
 
+    def resume_checkpoint(self, output_dir) -> Optional[Path]:
+        from socialfusion_plugin.host.llava.training.resume import last_checkpoint
+
+        last = last_checkpoint(str(Path(str(output_dir)).expanduser()))
+        return Path(last) if last else None
+
     def deepspeed_cpu_blocker(self) -> Optional[str]:
         from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
 

@@ -123,9 +123,9 @@ def final_save_faults(argv: List[str]):
         cause = save_fault(err, output_dir) if output_dir else None
         if cause is None:
             raise
-        from transformers.trainer_utils import get_last_checkpoint
+        from socialfusion_plugin.host.llava.training.resume import last_checkpoint
 
-        last = get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+        last = last_checkpoint(output_dir)
         resume = (f"once fixed, rerun the same command to resume from {last}" if last
                   else "no checkpoint is complete: once fixed, rerunning the same command starts afresh")
         raise CheckpointSaveError(f"writing the trained model into {output_dir} failed: {cause}; {resume}") from err

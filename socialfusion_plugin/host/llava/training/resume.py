@@ -95,9 +95,15 @@ def save_fault(err: BaseException, output_dir: str) -> Optional[str]:
     return None
 
 
-def save_failure_message(output_dir: str, step: int, cause: str, in_place: bool, main_process: bool) -> str:
+def last_checkpoint(output_dir: str) -> Optional[str]:
+    """The `checkpoint-N` folder with the highest N in output_dir, the one rerunning the same train
+    command resumes from (as the trainer decides); None when there is none."""
     from transformers.trainer_utils import get_last_checkpoint
 
+    return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+
+
+def save_failure_message(output_dir: str, step: int, cause: str, in_place: bool, main_process: bool) -> str:
     staging = os.path.join(output_dir, f"tmp-checkpoint-{step}")
     if in_place:
         left = (f"checkpoint-{step} was being rewritten in place and may be incomplete: move it out of "
@@ -106,7 +112,7 @@ def save_failure_message(output_dir: str, step: int, cause: str, in_place: bool,
         if main_process and os.path.isdir(staging):
             shutil.rmtree(staging, ignore_errors=True)  # the unfinished copy: frees its space, never a checkpoint
         left = f"the unfinished {staging} was removed"
-    last = get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+    last = last_checkpoint(output_dir)
     resume = (f"once fixed, rerun the same command to resume from {last}" if last
               else "no checkpoint is complete yet: once fixed, rerunning the same command starts afresh")
     return f"saving checkpoint-{step} into {output_dir} failed: {cause}; {left}; {resume}"
@@ -155,9 +161,7 @@ def resolve_checkpoint(resume_from_checkpoint, output_dir: str) -> Optional[str]
     if resume_from_checkpoint is None or resume_from_checkpoint is False:
         return None
     if resume_from_checkpoint is True:
-        from transformers.trainer_utils import get_last_checkpoint
-
-        return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+        return last_checkpoint(output_dir)
     return str(resume_from_checkpoint)
 
 
