@@ -67,7 +67,7 @@ def main() -> None:
               f"{args.workers} worker(s), peak RSS {cold['peak_rss_mib']:,.0f} MiB")
         print(f"warm (fingerprint + memory-map): {warm['wall_s']:.2f} s, peak RSS {warm['peak_rss_mib']:,.0f} MiB "
               f"({cold['wall_s'] / warm['wall_s']:.0f}x faster)")
-        from socialfusion_plugin.data.fingerprint import tree_fingerprint
+        from socialfusion_plugin.data.source_cache import release_fingerprint
 
         images = workdir / "images"
         for index in range(args.image_files):
@@ -76,7 +76,7 @@ def main() -> None:
                 folder.mkdir(parents=True)
             (folder / f"{index:08d}.jpg").touch()
         began = time.perf_counter()
-        tree_fingerprint(images)
+        release_fingerprint(images)
         walk = time.perf_counter() - began
         print(f"release fingerprint: {args.image_files:,} files stat'ed in {walk:.2f} s "
               f"({args.image_files / walk:,.0f} files/s, warm file-system cache)")

@@ -34,26 +34,10 @@ WRITE_FAULTS = DISK_FULL + (errno.EFBIG, errno.EROFS)
 
 PARTIAL_SUFFIX = ".partial"
 
-
-def temporary_path(out: Path) -> Path:
-    """`<out>.<pid>.<random>.partial`, beside `out` (same file system, so os.replace is atomic)."""
-    out = Path(out)
-    return out.with_name(f"{out.name}.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
-
-
 try:  # POSIX; elsewhere abandoned temporary files are left alone and sole_writer uses filelock
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None
-
-
-def _hold(handle: IO) -> None:
-    """Take an exclusive flock on a fresh temporary file: the mark of a live writer. On a file system
-    without flock the file stays unmarked, and remove_abandoned_partials, unable to lock it either,
-    leaves it alone."""
-    if fcntl is not None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
 
 
 def _process_exists(pid: int) -> bool:
@@ -174,11 +158,15 @@ def atomic_output(out: Path, binary: bool = False, keep: Callable[[], bool] = la
     if out.is_dir():
         raise UserInputError(f"{out}: is a folder; the output must be a file path")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_path(out)
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}")
     remove_abandoned_partials(out)
     try:
         with open(tmp, "xb") if binary else open(tmp, "x", encoding="utf-8") as handle:
-            _hold(handle)
+            # an exclusive flock marks a live writer's file; on a file system without flock it stays
+            # unmarked, and remove_abandoned_partials, unable to lock it either, leaves it alone
+            if fcntl is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -206,7 +194,8 @@ def atomic_write_json(out: Path, value: Any, indent: int = 2, ensure_ascii: bool
 
 
 class JsonListWriter:
-    """`write(encoded_record)` appends one record; `discard()` drops the whole output."""
+    """`writer(encoded_record)` appends one record; `discard()` leaves no output at all (and an
+    earlier file at the output path as it was)."""
 
     def __init__(self, handle: IO):
         self._handle = handle
@@ -214,14 +203,10 @@ class JsonListWriter:
         self.discarded = False
 
     def __call__(self, text: str) -> None:
-        self._handle.write("\n" if self.count == 0 else ",\n")
-        self._handle.write(text)
+        self._handle.write((",\n" if self.count else "\n") + text)
         self.count += 1
 
-    write = __call__
-
     def discard(self) -> None:
-        """Leave no output at all (and an earlier file at the output path as it was)."""
         self.discarded = True
 
 

@@ -52,8 +52,7 @@ def parse_yaml_mapping(raw: bytes, path: Path, what: str, keys: Collection[str],
     except UnicodeDecodeError:
         raise error(not_utf8_message(path)) from None
     data = _parse_yaml(text, path, what, yaml_error or error)
-    if data is None:
-        data = {}
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise error(f"{path}: expected a mapping with the keys {', '.join(keys)}")
     reject_unknown_keys(data, keys, str(path), error)

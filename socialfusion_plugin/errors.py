@@ -11,6 +11,7 @@ says, in one line, which path and what to do.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 from typing import Optional
@@ -93,6 +94,11 @@ def describe_environment_fault(err: OSError, where: Optional[str] = None, near=N
 
 # How a command's exception becomes its one line (the CLI and `python -m socialfusion_plugin.train`).
 OUTPUT_FLAGS = ("out", "report", "manifest", "cache_dir", "output_dir")
+# What a user can fix, printed as one line: the plugin's own user errors, a registry lookup of an
+# unknown name, an unusable environment (host.versions.HostEnvironmentError is a UserInputError), and
+# files that are missing, unreadable or not JSON/UTF-8. Anything else is a bug and keeps its traceback.
+USER_ERRORS = (CommandError, UserInputError, UnknownNameError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+               PermissionError, json.JSONDecodeError, UnicodeDecodeError)
 
 
 def one_line(err: BaseException, args=None) -> Optional[str]:
@@ -101,29 +107,14 @@ def one_line(err: BaseException, args=None) -> Optional[str]:
     if not isinstance(err, (CommandError, UserInputError, UnknownNameError)):  # the plugin's own words come first
         fault = environment_fault(err)
         if fault is not None:
-            outputs = [getattr(args, name) for name in OUTPUT_FLAGS if getattr(args, name, None) is not None]
-            return describe_environment_fault(fault, written_outputs(args), outputs[0] if outputs else None)
-    if not isinstance(err, user_errors()):
+            # what the command was writing (`--out X`), for a fault whose system error names no file
+            flags = [name for name in OUTPUT_FLAGS if getattr(args, name, None) is not None]
+            writing = ", ".join(f"--{name.replace('_', '-')} {getattr(args, name)}" for name in flags)
+            return describe_environment_fault(fault, f"writing {writing}" if flags else "writing an output",
+                                              getattr(args, flags[0]) if flags else None)
+    if not isinstance(err, USER_ERRORS):
         return None
     return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-
-
-def written_outputs(args) -> str:
-    """What a command was writing, for a fault whose system error names no file: `--out X`."""
-    outputs = [f"--{name.replace('_', '-')} {getattr(args, name)}" for name in OUTPUT_FLAGS
-               if getattr(args, name, None) is not None]
-    return f"writing {', '.join(outputs)}" if outputs else "writing an output"
-
-
-def user_errors() -> tuple:
-    """What a user can fix, printed as one line: the plugin's own user errors, a registry lookup of an
-    unknown name, an unusable environment, and files that are missing, unreadable or not JSON/UTF-8.
-    Anything else is a bug and shows its traceback."""
-    import json
-
-    # UserInputError: also host.versions.HostEnvironmentError; UnknownNameError: registry lookups
-    return (CommandError, UserInputError, UnknownNameError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
-            PermissionError, json.JSONDecodeError, UnicodeDecodeError)
 
 
 class CheckpointError(UserInputError):

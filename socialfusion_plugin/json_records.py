@@ -83,7 +83,7 @@ class _Scanner:
     def __init__(self, path: Path, error: Type[ValueError], handle=None, text: Optional[str] = None,
                  chunk_size: int = 1 << 20):
         self.path, self.error, self.handle, self.chunk_size = path, error, handle, chunk_size
-        self.buffer = text if text is not None else ""
+        self.buffer = text or ""
         self.position = 0
         self.eof = handle is None
         self.lines_before = 0  # newlines in the text already dropped from the buffer
@@ -124,6 +124,22 @@ class _Scanner:
                 return
             self.refill()
 
+    def take(self, pattern: "re.Pattern[str]") -> Optional[str]:
+        """Group 1 of `pattern` matched at the position, which moves past it; None when it does not
+        match, or ends too close to the buffer's end to be whole (the caller takes the general path)."""
+        match = pattern.match(self.buffer, self.position)
+        if match is None or not (self.eof or match.end() + _CUT_MARGIN < len(self.buffer)):
+            return None
+        self.position = match.end()
+        return match.group(1)
+
+    def next_character(self) -> str:
+        """The next character after whitespace, stepped past ('' at the end of the file)."""
+        self.skip_whitespace()
+        character = self.peek()
+        self.position += 1 if character else 0
+        return character
+
     def fail(self, message: str, position: Optional[int] = None):
         raise self.error(f"{self.path}: {message} (line {self.line(position)})")
 
@@ -156,11 +172,6 @@ class _Scanner:
             self.fail(f"unexpected text after the top-level value: {self.buffer[self.position:self.position + 20]!r}")
 
 
-def _open_scanner(stack: contextlib.ExitStack, path: Path, error, chunk_size: int) -> _Scanner:
-    handle = stack.enter_context(open(path, "r", encoding="utf-8"))
-    return _Scanner(path, error, handle=handle, chunk_size=chunk_size)
-
-
 def _open_container(scanner: _Scanner, what: str, opener: str, closer: str) -> bool:
     """Steps into the top-level list or object; True when it is empty (and nothing follows it)."""
     scanner.skip_whitespace()
@@ -180,10 +191,7 @@ def _list_items(scanner: _Scanner, what: str) -> Iterator[Tuple[int, Any]]:
         return
     for index in itertools.count():
         yield index, scanner.decode(f"record {index}")
-        scanner.skip_whitespace()
-        separator = scanner.peek()
-        scanner.position += 1 if separator else 0
-        if _closed(scanner, separator, "]", f"record {index}"):
+        if _closed(scanner, scanner.next_character(), "]", f"record {index}"):
             return
         scanner.skip_whitespace()
 
@@ -194,21 +202,13 @@ def _object_items(scanner: _Scanner, what: str) -> Iterator[Tuple[str, Any, int]
     previous = None
     while True:
         line = scanner.line()
-        match = _PLAIN_KEY.match(scanner.buffer, scanner.position)
-        if match is not None and (scanner.eof or match.end() + _CUT_MARGIN < len(scanner.buffer)):
-            key = match.group(1)
-            scanner.position = match.end()
-        else:
+        key = scanner.take(_PLAIN_KEY)
+        if key is None:
             key = _general_key(scanner, previous)
         yield key, scanner.decode(f"the value of key {key!r}"), line
-        match = _SEPARATOR.match(scanner.buffer, scanner.position)
-        if match is not None and (scanner.eof or match.end() + _CUT_MARGIN < len(scanner.buffer)):
-            separator = match.group(1)
-            scanner.position = match.end()
-        else:
-            scanner.skip_whitespace()
-            separator = scanner.peek()
-            scanner.position += 1 if separator else 0
+        separator = scanner.take(_SEPARATOR)
+        if separator is None:
+            separator = scanner.next_character()
             scanner.skip_whitespace()
         if _closed(scanner, separator, "}", f"the value of key {key!r}"):
             return
@@ -244,9 +244,8 @@ def _general_key(scanner: _Scanner, previous: Optional[str]) -> str:
 def iter_json_list(path: Path, chunk_size: int = 1 << 20, error: Type[ValueError] = JsonListError,
                    what: str = "a LLaVA data file is one JSON list of records") -> Iterator[Tuple[int, Any]]:
     """(index, record) for each element of the top-level JSON list in `path`, read in chunks."""
-    path = Path(path)
-    with contextlib.ExitStack() as stack:
-        yield from _list_items(_open_scanner(stack, path, error, chunk_size), what)
+    with open(path, "r", encoding="utf-8") as handle:
+        yield from _list_items(_Scanner(Path(path), error, handle, chunk_size=chunk_size), what)
 
 
 def iter_json_object(path: Path, chunk_size: int = 1 << 20, error: Type[ValueError] = InputFileError,
@@ -255,11 +254,8 @@ def iter_json_object(path: Path, chunk_size: int = 1 << 20, error: Type[ValueErr
     """(key, value, line of the key) for each entry of the top-level JSON object in `path`, in file
     order and with repeated keys kept (json.load would keep only the last). `text`: the file's text,
     when the caller already holds it."""
-    path = Path(path)
-    with contextlib.ExitStack() as stack:
-        scanner = (_Scanner(path, error, text=text) if text is not None
-                   else _open_scanner(stack, path, error, chunk_size))
-        yield from _object_items(scanner, what)
+    with open(path, "r", encoding="utf-8") if text is None else contextlib.nullcontext() as handle:
+        yield from _object_items(_Scanner(Path(path), error, handle, text, chunk_size), what)
 
 
 def read_json(path: Path, what: str = "data file", kind: type = list, expected: str = "a JSON list of records",
@@ -267,8 +263,8 @@ def read_json(path: Path, what: str = "data file", kind: type = list, expected: 
     """The JSON value in `path`. Missing file -> FileNotFoundError; a folder, not JSON, not of
     `kind`, or an object with a key listed twice -> `error` naming the file and line."""
     path = check_input_file(path, what, error, hint)
-    with contextlib.ExitStack() as stack:
-        scanner = _open_scanner(stack, path, error, 1 << 20)
+    with open(path, "r", encoding="utf-8") as handle:
+        scanner = _Scanner(path, error, handle)
         scanner.skip_whitespace()
         found = _TOP_KINDS.get(scanner.peek())
         if found is None:  # a scalar: read it to name its type

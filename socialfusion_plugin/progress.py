@@ -28,7 +28,7 @@ def progress_bar(iterable: Optional[Iterable] = None, *, enabled: bool = True, d
     stream = sys.stderr
     if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)
-    if enabled and not _is_terminal(stream):
+    if enabled and not is_terminal(stream):
         interval = line_interval()
         if interval > 0:
             return ProgressLines(iterable, description=description, total=total, unit=unit, stream=stream,
@@ -53,11 +53,7 @@ def line_interval() -> float:
 
 
 def is_terminal(stream: Optional[TextIO] = None) -> bool:
-    return _is_terminal(stream if stream is not None else sys.stderr)
-
-
-def _is_terminal(stream) -> bool:
-    isatty = getattr(stream, "isatty", None)
+    isatty = getattr(sys.stderr if stream is None else stream, "isatty", None)
     try:
         return bool(isatty and isatty())
     except (ValueError, OSError):  # a closed stream
@@ -97,7 +93,16 @@ def progress_line(description: str, count: int, total: Optional[int], unit: str,
     return f"{description}: " + ", ".join(parts) if description else ", ".join(parts)
 
 
-class ProgressLines:
+class _LogLines:
+    """Whole lines to a log stream, flushed at once and counted."""
+
+    def _write(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+        self.lines_written += 1
+
+
+class ProgressLines(_LogLines):
     """Periodic progress lines for logs, with the part of tqdm's interface the package uses."""
 
     def __init__(self, iterable: Optional[Iterable] = None, *, description: str = "", total: Optional[int] = None,
@@ -106,9 +111,7 @@ class ProgressLines:
         self.iterable, self.desc, self.total, self.unit = iterable, description, total, unit
         self.stream = stream if stream is not None else sys.stderr
         self.interval, self.clock = interval, clock
-        self.n = 0
-        self.lines_written = 0
-        self.closed = False
+        self.n, self.lines_written, self.closed = 0, 0, False
         self.started = clock()
         self._last_line = self.started
 
@@ -142,13 +145,8 @@ class ProgressLines:
             rate = format_rate(self.n / elapsed) if elapsed > 0 else "-"
             self._write(f"{self.desc}: done, {self.n} {self.unit.strip()} in {format_duration(elapsed)} ({rate})")
 
-    def _write(self, line: str) -> None:
-        self.stream.write(line + "\n")
-        self.stream.flush()
-        self.lines_written += 1
 
-
-class still_running:
+class still_running(_LogLines):
     """For a step with nothing to count (loading and merging a model): off a terminal, one line per
     interval saying it is still running and for how long, then how long it took; silent on a
     terminal, with `enabled=False`, and when it ends within one interval.
@@ -169,7 +167,7 @@ class still_running:
         import threading
 
         self.started = self.clock()
-        if self.interval > 0 and not _is_terminal(self.stream):
+        if self.interval > 0 and not is_terminal(self.stream):
             self._stop = threading.Event()
             self._thread = threading.Thread(target=self._beat, name=f"still running: {self.description}", daemon=True)
             self._thread.start()
@@ -186,8 +184,3 @@ class still_running:
         self._thread.join()
         if self.lines_written and kind is None:
             self._write(f"{self.description}: done in {format_duration(self.clock() - self.started)}")
-
-    def _write(self, line: str) -> None:
-        self.stream.write(line + "\n")
-        self.stream.flush()
-        self.lines_written += 1

@@ -35,8 +35,6 @@ import torch
 
 from .errors import CheckpointError
 
-_TRUE = ("1", "y", "yes", "true")
-
 
 class UnsafeFileError(CheckpointError):
     """A checkpoint file whose pickle needs more than the data it is supposed to hold; nothing ran."""
@@ -150,23 +148,16 @@ def restricted_pickle_module(allowed: Dict[str, Any]) -> SimpleNamespace:
                            UnpicklingError=pickle.UnpicklingError)
 
 
-def torch_forces_weights_only() -> bool:
-    """TORCH_FORCE_WEIGHTS_ONLY_LOAD as torch reads it (then torch.load refuses a pickle_module)."""
-    return os.getenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in _TRUE
-
-
-def _safetensors_device(map_location) -> str:
-    return str(map_location) if isinstance(map_location, (str, torch.device)) else "cpu"
-
-
 def read(path, kind: FileKind = TENSORS, map_location: Any = "cpu", mmap: bool = False) -> Any:
     """The contents of a checkpoint file, never running code from it (see the module docstring)."""
     if str(path).endswith(".safetensors"):
         from safetensors.torch import load_file
 
-        return load_file(str(path), device=_safetensors_device(map_location))
+        device = str(map_location) if isinstance(map_location, (str, torch.device)) else "cpu"
+        return load_file(str(path), device=device)
     extra = {"mmap": True} if mmap else {}
-    if torch_forces_weights_only():
+    # TORCH_FORCE_WEIGHTS_ONLY_LOAD as torch reads it: torch.load then refuses any pickle_module
+    if os.getenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in ("1", "y", "yes", "true"):
         return _read_weights_only(path, kind, map_location, extra)
     try:
         return torch.load(path, map_location=map_location, pickle_module=restricted_pickle_module(kind.allowed()),
@@ -193,7 +184,6 @@ def _read_weights_only(path, kind: FileKind, map_location, extra) -> Any:
 
 
 def read_state_dict(path, kind: FileKind = TENSORS) -> Dict[str, torch.Tensor]:
-    """A dict of tensors (a state dict) from `path`, read as `read` does."""
     state = read(path, kind)
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: expected a dict of tensors, found {type(state).__name__}")

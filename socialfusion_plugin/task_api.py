@@ -75,11 +75,10 @@ from .tasks.contract import TaskContractError
 from .tasks.geometry import (INVERTED, NON_FINITE, OUT_OF_RANGE, OUTSIDE, ZERO_AREA, InvalidBox, InvalidPoint, clamp01,
                              decimal_number, finite_floats, finite_number, format_box, format_point, image_point,
                              integer_code, pixel_box, rounded, union_box, valid_box, xywh_box)
-from .tasks.image_sizes import IMAGE_NOT_FOUND, UNREADABLE_IMAGE, ImageFiles
-from .tasks.paths import ImageIndex, PathEscapeError, safe_relative_path
+from .tasks.paths import IMAGE_NOT_FOUND, UNREADABLE_IMAGE, ImageFiles, ImageIndex, PathEscapeError, safe_relative_path
 from .tasks.phrase_matching import SynonymParser
 from .tasks.plugins import ENTRY_POINT_GROUP
-from .tasks.point_answers import parse_point
+from .tasks.gaze_targets import parse_point
 
 __all__ = [
     # declaring and registering a task

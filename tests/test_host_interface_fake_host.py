@@ -178,7 +178,7 @@ def test_the_active_host_is_the_registered_one_and_unknown_names_are_refused(fak
 
 @pytest.mark.parametrize("mode", ["generate", "rank"])
 def test_evaluation_and_scoring_run_through_the_host(fake_host, gesture_data, tmp_path, mode):
-    from socialfusion_plugin.evaluation.model_calls import model_calls
+    from socialfusion_plugin.evaluation.suite import model_calls
     from socialfusion_plugin.evaluation.rank_policy import rank_policy
     from socialfusion_plugin.evaluation.runner import EvalSettings, run_eval
     from socialfusion_plugin.evaluation.scoring import load_predictions, load_references, score_predictions

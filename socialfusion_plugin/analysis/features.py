@@ -18,7 +18,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -74,32 +74,21 @@ class FeatureCache:
         self.progress = progress
         self.stats = ExtractionStats()
 
-    def features(
-        self,
-        identity: EncoderIdentity,
-        get_encoder: Callable[[], FeatureEncoder],
-        items: Sequence[ImageItem],
-        keys: Sequence[FeatureKey],
-        region: str,
-        label: str = "",
-    ) -> Dict[FeatureKey, np.ndarray]:
+    def features(self, identity: EncoderIdentity, get_encoder: Callable[[], FeatureEncoder], items: Sequence[ImageItem],
+                 keys: Sequence[FeatureKey], region: str, label: str = "") -> Dict[FeatureKey, np.ndarray]:
         """{(layer, pooling): (len(items), width)} for every key; duplicates are encoded once."""
-        unique: Dict[Tuple[str, Optional[tuple]], int] = {}
         item_keys = [(image_key(item.path), item.box) for item in items]
-        for key in item_keys:
-            unique.setdefault(key, len(unique))
-        rows = np.fromiter((unique[key] for key in item_keys), dtype=np.int64, count=len(item_keys))
-        unique_items = [None] * len(unique)
-        for item, key in zip(items, item_keys):
-            unique_items[unique[key]] = item
+        unique = dict(zip(item_keys, items))  # in order of first occurrence
+        row_of = {key: row for row, key in enumerate(unique)}
+        rows = np.array([row_of[key] for key in item_keys], dtype=np.int64)
         digest = text_digest("\n".join(f"{path}|{box}" for path, box in unique))
         paths = {key: self._path(identity, key, region, digest) for key in keys}
         missing = [key for key in keys if not paths[key].is_file()]
         self.stats.cache_hits += len(keys) - len(missing)
         if missing:
-            self._extract(get_encoder(), unique_items, {key: paths[key] for key in missing}, label)
+            self._extract(get_encoder(), list(unique.values()), {key: paths[key] for key in missing}, label)
             for key in missing:
-                self._write_sidecar(paths[key], identity, key, region, len(unique_items))
+                self._write_sidecar(paths[key], identity, key, region, len(unique))
         return {key: np.load(paths[key], allow_pickle=False)[rows] for key in keys}
 
     def _path(self, identity: EncoderIdentity, key: FeatureKey, region: str, digest: str) -> Path:

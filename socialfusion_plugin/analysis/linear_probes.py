@@ -12,8 +12,8 @@ ridge) are deterministic given the data, so the same features give the same scor
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Sequence, Tuple
 
 import numpy as np
 
@@ -28,8 +28,12 @@ class ProbeError(UserInputError):
 
 @dataclass(frozen=True)
 class ProbeSettings:
-    C: float = 1.0  # inverse L2 strength of the logistic probes
-    ridge_alpha: float = 1.0  # L2 strength of the point regressor
+    """The fields with help are `socialfusion probe`'s flags (cli/dataclass_flags.py)."""
+
+    C: float = field(default=1.0, metadata={
+        "help": "inverse L2 strength of the logistic probes (default: %(default)g)"})
+    ridge_alpha: float = field(default=1.0, metadata={
+        "help": "L2 strength of the gaze-point regressor (default: %(default)g)"})
     max_iter: int = 2000
     multi_threshold: float = 0.5
 
@@ -45,28 +49,23 @@ def target_kind(targets: Sequence[Tuple[str, Any]], where: str) -> str:
     return kinds.pop()
 
 
-def predict_lines(train_x: np.ndarray, train_targets, test_x: np.ndarray, test_ids: Sequence[str],
-                  settings: ProbeSettings, where: str) -> List[Dict[str, Any]]:
-    """Fit on train, predict test; prediction lines {"id", "text", ["scores"]} as `score` reads them."""
+def probe_and_score(task, train_x: np.ndarray, train_targets, test_x: np.ndarray,
+                    test_records: Sequence[Mapping[str, Any]], settings: ProbeSettings, where: str) -> Dict[str, Any]:
+    """The task's own `score` result for a probe trained on (train_x, targets), tested on test_x
+    through prediction lines {"id", "text", ["scores"]} as `score` reads them."""
     from sklearn.preprocessing import StandardScaler
 
-    kind = target_kind(train_targets, where)
+    fit = {"single": _single, "multi": _multi, "point": _point}[target_kind(train_targets, where)]
     scaler = StandardScaler().fit(train_x)
-    train_z, test_z = scaler.transform(train_x), scaler.transform(test_x)
-    values = [value for _, value in train_targets]
-    if kind == "single":
-        texts, scores = _single(train_z, values, test_z, settings, where)
-    elif kind == "multi":
-        texts, scores = _multi(train_z, values, test_z, settings, where)
-    else:
-        texts, scores = _point(train_z, values, test_z, settings), [None] * len(test_z)
-    lines = []
-    for record_id, text, row_scores in zip(test_ids, texts, scores):
-        line: Dict[str, Any] = {"id": str(record_id), "text": text}
+    texts, scores = fit(scaler.transform(train_x), [value for _, value in train_targets], scaler.transform(test_x),
+                        settings, where)
+    predictions: Dict[str, Dict[str, Any]] = {}
+    for record, text, row_scores in zip(test_records, texts, scores):
+        line: Dict[str, Any] = {"id": str(record["id"]), "text": text}
         if row_scores is not None:
             line["scores"] = row_scores
-        lines.append(line)
-    return lines
+        predictions[line["id"]] = line
+    return score_predictions(task, list(test_records), predictions)
 
 
 def _single(train_z, labels, test_z, settings: ProbeSettings, where: str):
@@ -108,15 +107,8 @@ def _multi(train_z, label_sets, test_z, settings: ProbeSettings, where: str):
     return texts, scores
 
 
-def _point(train_z, points, test_z, settings: ProbeSettings):
+def _point(train_z, points, test_z, settings: ProbeSettings, where: str):
     from sklearn.linear_model import Ridge
 
     model = Ridge(alpha=settings.ridge_alpha).fit(train_z, np.asarray(points, dtype=np.float64))
-    return [format_point(point) for point in model.predict(test_z)]  # clamped into the image
-
-
-def probe_and_score(task, train_x, train_targets, test_x, test_records: Sequence[Mapping[str, Any]],
-                    settings: ProbeSettings, where: str) -> Dict[str, Any]:
-    """The task's own `score` result for a probe trained on (train_x, targets), tested on test_x."""
-    lines = predict_lines(train_x, train_targets, test_x, [r["id"] for r in test_records], settings, where)
-    return score_predictions(task, list(test_records), {line["id"]: line for line in lines})
+    return [format_point(point) for point in model.predict(test_z)], [None] * len(test_z)  # clamped into the image

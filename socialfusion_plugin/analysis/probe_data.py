@@ -1,14 +1,9 @@
 """What a probe reads for one task: converted train/test records, their images and probe targets.
 
-Data layout (`--data-root DIR`, default $SOCIALFUSION_DATA): the package's one layout
-(socialfusion_plugin/data_layout.py):
-
-    DIR/converted/<task>_train.json   socialfusion convert <task> --split train (--data-root DIR)
-    DIR/converted/<task>_test.json    (same, --split test)
-    DIR/<task>/                       the dataset root; record `image` paths are relative to it
-
-`--train TASK=FILE`, `--test TASK=FILE` and `--image-folder TASK=DIR` override any of the three per
-task. Records converted with --absolute-paths are used as they are. A relative image path that
+The files are found in the package's data layout (data_layout.py) under `--data-root DIR`:
+`DIR/converted/<task>_{train,test}.json` and the dataset root `DIR/<task>/` that record `image`
+paths are relative to; `--train`, `--test` and `--image-folder` (TASK=...) override any of the three
+per task. Records converted with --absolute-paths are used as they are. A relative image path that
 would leave its image folder is refused; a missing image is an error naming the file and record.
 """
 from __future__ import annotations
@@ -74,7 +69,7 @@ def task_files(task: str, data_root: Optional[Path], overrides: Mapping[str, Map
 def load_split(task, path: Path, image_folder: Path, region: str, limit: Optional[int] = None, seed: int = 0) -> ProbeSplit:
     """Records of `task` in a converted file, with targets and image items; `limit` subsamples
     (seeded, order kept) AFTER records without a probe target are set aside."""
-    records = _read_records(path)
+    records = read_json_list(path, "converted file", ProbeDataError, hint="make it with `socialfusion convert`")
     skipped: Counter = Counter()
     kept, targets = [], []
     for index, record in enumerate(records):
@@ -104,10 +99,6 @@ def load_split(task, path: Path, image_folder: Path, region: str, limit: Optiona
             split.full_image_fallbacks += 1
         split.items.append(ImageItem(path=_image_path(path, image_folder, record), box=_checked_box(box, path, record)))
     return split
-
-
-def _read_records(path: Path) -> List[Any]:
-    return read_json_list(path, "converted file", ProbeDataError, hint="make it with `socialfusion convert`")
 
 
 def _image_path(path: Path, image_folder: Path, record: Mapping[str, Any]) -> Path:

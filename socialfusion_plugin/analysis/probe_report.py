@@ -20,12 +20,8 @@ def _row_label(row: Dict[str, Any]) -> Tuple:
 
 def result_table(results: List[Dict[str, Any]]):
     """(row labels, task names, values matrix with NaN where a metric is undefined)."""
-    rows, tasks = [], []
-    for row in results:
-        if _row_label(row) not in rows:
-            rows.append(_row_label(row))
-        if row["task"] not in tasks:
-            tasks.append(row["task"])
+    rows = list(dict.fromkeys(_row_label(row) for row in results))  # in order of first appearance
+    tasks = list(dict.fromkeys(row["task"] for row in results))
     values = np.full((len(rows), len(tasks)), np.nan)
     for row in results:
         if row["value"] is not None and not math.isnan(row["value"]):

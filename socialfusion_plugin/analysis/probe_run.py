@@ -7,6 +7,7 @@ cache or one extraction pass for all requested layers and poolings), and one pro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
@@ -67,12 +68,10 @@ class ProbeConfig:
                 raise UserInputError(f"probe: --{name} needs at least one value")
             if len(set(values)) != len(values):
                 raise UserInputError(f"probe: --{name} lists a value twice: {values}")
-        for value in self.poolings:
-            if value not in POOLINGS:
-                raise UserInputError(f"probe: unknown pooling {value!r}; choose from {', '.join(POOLINGS)}")
-        for value in self.regions:
-            if value not in REGIONS:
-                raise UserInputError(f"probe: unknown region {value!r}; choose from {', '.join(REGIONS)}")
+        for kind, values, known in (("pooling", self.poolings, POOLINGS), ("region", self.regions, REGIONS)):
+            for value in values:
+                if value not in known:
+                    raise UserInputError(f"probe: unknown {kind} {value!r}; choose from {', '.join(known)}")
         for task in self.tasks:
             registry.TASKS.get(task)  # unknown task: error listing the registered ones
         unknown = set(self.overrides) - {"train", "test", "image_folder"}
@@ -95,13 +94,9 @@ def run_probe(config: ProbeConfig, encoder_loader: Callable[..., FeatureEncoder]
                         total=len(config.encoders) * len(config.regions) * len(config.tasks) * len(keys))
     for name in config.encoders:
         identity = identify_encoder(name)
-        loaded: Dict[str, FeatureEncoder] = {}
-
-        def get_encoder(name=name, loaded=loaded) -> FeatureEncoder:  # built only on a cache miss
-            if "encoder" not in loaded:
-                loaded["encoder"] = encoder_loader(name, device=config.device, dtype=DTYPES[config.dtype])
-            return loaded["encoder"]
-
+        # built once, and only on a cache miss
+        get_encoder = lru_cache(maxsize=None)(partial(encoder_loader, name, device=config.device,
+                                                      dtype=DTYPES[config.dtype]))
         for region in config.regions:
             for task_name in config.tasks:
                 task = registry.TASKS.get(task_name)
@@ -115,13 +110,9 @@ def run_probe(config: ProbeConfig, encoder_loader: Callable[..., FeatureEncoder]
                                             config.settings, where)
                     results.append(_row(name, identity.encoder_id, key, region, task, score, train, test))
                     fits.update(1)
-        loaded.clear()  # free the encoder before the next one is built
+        get_encoder.cache_clear()  # free the encoder before the next one is built
     fits.close()
-    return {
-        "config": _config_summary(config),
-        "results": results,
-        "feature_cache": vars(cache.stats),
-    }
+    return {"config": _config_summary(config), "results": results, "feature_cache": vars(cache.stats)}
 
 
 def _load_splits(config: ProbeConfig):
@@ -158,18 +149,9 @@ def _row(name, encoder_id, key, region, task, score: Mapping[str, Any], train, t
 
 
 def _config_summary(config: ProbeConfig) -> Dict[str, Any]:
-    return {
-        "encoders": config.encoders,
-        "tasks": config.tasks,
-        "layers": config.layers,
-        "poolings": config.poolings,
-        "regions": config.regions,
-        "max_train": config.max_train,
-        "max_test": config.max_test,
-        "seed": config.seed,
-        "probe": vars(config.settings),
-        "standardization": "per feature, mean/std of the train split",
-    }
+    names = ("encoders", "tasks", "layers", "poolings", "regions", "max_train", "max_test", "seed")
+    return {**{name: getattr(config, name) for name in names}, "probe": vars(config.settings),
+            "standardization": "per feature, mean/std of the train split"}
 
 
 def short_encoder_name(name: str) -> str:

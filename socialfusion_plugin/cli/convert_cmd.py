@@ -12,6 +12,7 @@ from ..data_layout import DataLayout
 from ..tasks.conversion import convert
 from .file_errors import file_errors_as_command_errors, require_writable
 from .options_arg import parse_key_values
+from .shared_flags import add_no_progress
 
 
 def register(subparsers) -> None:
@@ -41,7 +42,7 @@ def register(subparsers) -> None:
         help="processes reading independent parts of the split (tasks that have parts, e.g. HaGRID class "
         "files); the output is identical for any value (default: %(default)s)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(parser)
     parser.set_defaults(handler=run)
 
 

@@ -2,8 +2,9 @@
 default and help are declared once, on its field.
 
 A field with `metadata={"help": ...}` is the flag `--field-name` (or `metadata["flag"]`): its type
-(a list takes one or more values), its default (a field without one is a required flag), and
-argparse's `choices` and `metavar` where the metadata gives them. Fields without help are not flags.
+(a list takes one or more values; a bool that defaults to False is a switch), its default (a field
+without one is a required flag), and argparse's `choices` and `metavar` where the metadata gives
+them. Fields without help are not flags.
 """
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ def add_dataclass_arguments(parser, cls) -> None:
     for field in _flag_fields(cls):
         options = {key: field.metadata[key] for key in ("choices", "metavar") if key in field.metadata}
         value_type = _without_none(hints[field.name])
+        if value_type is bool and field.default is False:
+            parser.add_argument(_flag(field), action="store_true", help=field.metadata["help"])
+            continue
         if typing.get_origin(value_type) in (list, List):
             options["nargs"] = "+"
             value_type = typing.get_args(value_type)[0]

@@ -4,21 +4,23 @@ every process predicts its share of each task (evaluation/suite*.py)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 from pathlib import Path
 
-from ..evaluation.runner import decoding_values
-from .decoding_args import DECODING_FLAGS, add_decoding_arguments
+from ..evaluation.runner import DecodingSettings
+from ..evaluation.suite import SuiteSettings
+from .dataclass_flags import add_dataclass_arguments, flag_values
 from .options_arg import parse_key_values
+from .shared_flags import add_no_progress
 
-FLAGS = ("model_path", "model_base", "tasks", "suite", "data_root", "out", "mode", "option", *DECODING_FLAGS,
-         "device", "dtype", "overwrite")
+# the order flags take in the results table's reproducing command line
+FLAGS = ("model_path", "model_base", "tasks", "suite", "data_root", "out", "mode", "option",
+         *(field.name for field in dataclasses.fields(DecodingSettings)), "device", "dtype", "overwrite")
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("eval-suite", help="evaluate a checkpoint on several tasks into one results table")
-    parser.add_argument("--model-path", required=True, type=Path, help="LoRA run, merged/full checkpoint or base model")
-    parser.add_argument("--model-base", help="base language model of a LoRA (or connector-only) checkpoint")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--tasks", nargs="+", metavar="TASK", help="task names, or `all` (default: all)")
     which.add_argument("--suite", type=Path, help="suite YAML pinning each task's split, mode, options and files")
@@ -29,14 +31,8 @@ def register(subparsers) -> None:
                         help="with --tasks: one mode for every task (default: rank where a task has answer options "
                              "to rank, generate otherwise)")
     parser.add_argument("--option", action="append", metavar="TASK.KEY=VALUE", help="task option (repeatable)")
-    add_decoding_arguments(parser)
-    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available, one GPU per process "
-                                         "under a launcher; else cpu)")
-    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
-                        help="dtype the weights are loaded in (default: float32 on cpu, float16 on cuda as LLaVA)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="discard predictions in the run folder made another way and predict afresh")
-    parser.add_argument("--no-progress", action="store_true")
+    add_dataclass_arguments(parser, SuiteSettings)
+    add_no_progress(parser)
     # the deepspeed launcher appends --local_rank=N; the process reads LOCAL_RANK from the environment
     parser.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
@@ -45,7 +41,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..data_layout import DataLayout
     from ..evaluation.report import build_report
-    from ..evaluation.suite import SuiteSettings, evaluate_suite
+    from ..evaluation.suite import evaluate_suite
     from ..preflight import check_suite_arguments
     from ..evaluation.suite_config import SuiteError, load_suite, suite_from_names
     from ..evaluation.suite_processes import default_device, start_processes, stop_processes
@@ -61,10 +57,9 @@ def run(args) -> int:
                                  _task_options(args.option))
     processes = start_processes()
     try:
-        settings = SuiteSettings(
-            model_path=args.model_path, model_base=args.model_base, run_dir=args.out or args.model_path,
-            device=args.device or default_device(processes), dtype=args.dtype, overwrite=args.overwrite,
-            progress=not args.no_progress, **decoding_values(args))
+        values = flag_values(SuiteSettings, args)
+        values["device"] = values["device"] or default_device(processes)
+        settings = SuiteSettings(**values, run_dir=args.out or args.model_path, progress=not args.no_progress)
         host = active_host()
         check_suite_arguments(suite, settings, host)
         echo = print if processes.is_main else (lambda _line: None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .shared_flags import add_no_progress
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -21,7 +23,7 @@ def register(subparsers) -> None:
                         help="converted-source cache (default: $SOCIALFUSION_CACHE/data or ~/.cache/socialfusion/data)")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                         help="processes for converting task sources (output identical for any value)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_no_progress(parser)
     parser.set_defaults(handler=run)
 
 

@@ -9,9 +9,9 @@ from ..cache_root import cache_dir
 from .dataclass_flags import add_dataclass_arguments, flag_values
 from .main import CommandError
 from .options_arg import parse_task_paths
+from .shared_flags import add_no_progress
 
 PROBE_CACHE = "probe-features"  # the feature cache's folder under the plugin's cache root
-PROBE_DEFAULTS = ProbeSettings()
 
 
 def register(subparsers) -> None:
@@ -26,11 +26,8 @@ def register(subparsers) -> None:
     parser.add_argument("--image-folder", action="append", metavar="TASK=DIR", help="image folder of a task (overrides --data-root)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help=f"feature cache (default: $SOCIALFUSION_CACHE/{PROBE_CACHE}, ~/.cache/socialfusion/{PROBE_CACHE})")
-    parser.add_argument("--C", type=float, default=PROBE_DEFAULTS.C,
-                        help=f"inverse L2 strength of the logistic probes (default: {PROBE_DEFAULTS.C:g})")
-    parser.add_argument("--ridge-alpha", type=float, default=PROBE_DEFAULTS.ridge_alpha,
-                        help=f"L2 strength of the gaze-point regressor (default: {PROBE_DEFAULTS.ridge_alpha:g})")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_dataclass_arguments(parser, ProbeSettings)
+    add_no_progress(parser)
     parser.set_defaults(handler=run)
 
 
@@ -49,7 +46,7 @@ def run(args) -> int:
     # resolved before the checks, so they look at the folder the probe will write
     args.cache_dir = args.cache_dir or cache_dir(PROBE_CACHE)
     config = ProbeConfig(**flag_values(ProbeConfig, args), cache_dir=args.cache_dir, overrides=overrides,
-                         settings=ProbeSettings(C=args.C, ridge_alpha=args.ridge_alpha), progress=not args.no_progress)
+                         settings=ProbeSettings(**flag_values(ProbeSettings, args)), progress=not args.no_progress)
     check_probe_arguments(args, overrides)  # every missing file and weight, before any encoder is built
     for name in args.encoders:  # what each tower is and how images are prepared for it, from its files
         description = describe_encoder(name)

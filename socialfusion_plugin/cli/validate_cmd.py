@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .file_errors import file_errors_as_command_errors
 from .main import CommandError
+from .shared_flags import add_no_progress
 
 
 def register(subparsers) -> None:
@@ -25,7 +26,7 @@ def register(subparsers) -> None:
     parser.add_argument("--cache-dir", type=Path, help="converted-source cache (as for `socialfusion mix`)")
     parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1),
                         help="threads for image checks, processes for tokenization checks")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_no_progress(parser)
     parser.set_defaults(handler=run)
 
 

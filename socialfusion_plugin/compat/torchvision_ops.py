@@ -55,11 +55,8 @@ def ensure_torchvision_importable() -> bool:
     """Install the schema shim if (and only if) torchvision is installed, not yet imported, and its
     compiled ops fail to load. Returns True when the shim was installed by this call."""
     global _shim_library, shim_installed
-    if shim_installed or "torchvision" in sys.modules:
-        return False
-    if _compiled_ops_path() is None:  # torchvision not installed: nothing to fix
-        return False
-    if compiled_ops_load():
+    # nothing to fix: already done, torchvision imported or not installed, or its ops load
+    if shim_installed or "torchvision" in sys.modules or _compiled_ops_path() is None or compiled_ops_load():
         return False
     import torch
 

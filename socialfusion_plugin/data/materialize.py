@@ -37,11 +37,6 @@ def sole_mixture_writer(out: Path):
         "or write to another --out"))
 
 
-def default_manifest_path(out: Path) -> Path:
-    out = Path(out)
-    return out.with_name(out.stem + ".manifest.json")
-
-
 def write_mixture(mixture: Mixture, out: Path, image_root: Optional[Path] = None,
                   manifest_path: Optional[Path] = None, progress: bool = True) -> Path:
     out = Path(out)
@@ -59,10 +54,9 @@ def write_mixture(mixture: Mixture, out: Path, image_root: Optional[Path] = None
                 bar.update(1)
     finally:
         bar.close()
-    manifest = mixture.manifest()
-    manifest["output"] = out.name
-    manifest["image_paths"] = f"relative to {root}" if root is not None else "absolute"
-    manifest_path = Path(manifest_path) if manifest_path is not None else default_manifest_path(out)
+    manifest = dict(mixture.manifest(), output=out.name,
+                    image_paths=f"relative to {root}" if root is not None else "absolute")
+    manifest_path = Path(manifest_path) if manifest_path is not None else out.with_name(out.stem + ".manifest.json")
     atomic_write_json(manifest_path, manifest, ensure_ascii=False)
     return manifest_path
 

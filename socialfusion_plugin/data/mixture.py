@@ -25,9 +25,9 @@ import numpy as np
 from ..json_records import check_input_file
 from ..tasks.paths import safe_relative_path
 from .env_expand import RecipeError
-from .recipe import DataRecipe
+from .recipe import DataRecipe, SourceSpec
 from .source_cache import CachedSource, load_source
-from .strategy import draw_count, select_rows
+from .strategy import Strategy, draw_count, select_rows
 from socialfusion_plugin.errors import UserInputError
 
 
@@ -85,8 +85,8 @@ class SourcePlan:
             "selected": len(self.rows),
         }
         if spec.kind == "task":
-            entry.update(task=spec.task, split=spec.split, options=spec.options, prompts=spec.prompts)
-            entry["conversion"] = self.cached.conversion
+            entry.update(task=spec.task, split=spec.split, options=spec.options, prompts=spec.prompts,
+                         conversion=self.cached.conversion)
         entry["weight" if spec.weight is not None else "sample"] = (
             spec.weight if spec.weight is not None else str(spec.strategy))
         return entry
@@ -100,8 +100,8 @@ class Mixture:
         self.plans = plans
         self.order_source = order_source
         self.order_row = order_row
-        self._records = [plan.cached.table.data.table.column("record") for plan in plans]
         tables = [plan.cached.table.data.table for plan in plans]
+        self._records = [table.column("record") for table in tables]
         # one flat index over all sources' rows: a vectorized gather instead of a Python loop
         offsets = np.cumsum([0] + [len(table) for table in tables[:-1]]).astype(np.int64)
         flat = offsets[order_source] + order_row
@@ -126,18 +126,12 @@ class Mixture:
         return record
 
     def counts(self) -> Dict[str, int]:
-        counts = {plan.cached.spec.name: 0 for plan in self.plans}
-        for source in self.order_source:
-            counts[self.plans[source].cached.spec.name] += 1
-        return counts
+        names = [plan.cached.spec.name for plan in self.plans]
+        return dict(zip(names, np.bincount(self.order_source, minlength=len(names)).tolist()))
 
     def manifest(self) -> Dict[str, Any]:
-        counts = self.counts()
-        sources = []
-        for plan in self.plans:
-            entry = plan.summary()
-            entry["in_mixture"] = counts[plan.cached.spec.name]  # after max_samples
-            sources.append(entry)
+        counts = self.counts()  # after max_samples
+        sources = [dict(plan.summary(), in_mixture=counts[plan.cached.spec.name]) for plan in self.plans]
         return {
             "recipe": str(self.recipe.path),
             "recipe_sha256": self.recipe.sha256,
@@ -163,19 +157,17 @@ def resolve_image(spec, image: Any, row: int, record: Dict[str, Any]) -> str:
 def build_mixture(recipe: DataRecipe, cache_dir: Optional[Path] = None, progress: bool = True,
                   workers: int = 1) -> Mixture:
     cached = [load_source(spec, recipe.seed, cache_dir, progress, workers) for spec in recipe.sources]
-    rows: List[Optional[List[int]]] = [None] * len(cached)
     weighted = [i for i, source in enumerate(cached) if source.spec.weight is not None]
-    if weighted:
-        counts = weighted_counts([len(cached[i]) for i in weighted], [cached[i].spec.weight for i in weighted],
-                                 recipe.temperature or 1.0, str(recipe.path))
-        for i, count in zip(weighted, counts):
-            rng = np.random.default_rng(derive_seed(recipe.seed, f"source/{cached[i].spec.name}"))
-            rows[i] = draw_count(count, len(cached[i]), rng)
+    sizes, weights = [len(cached[i]) for i in weighted], [cached[i].spec.weight for i in weighted]
+    counts = dict(zip(weighted, weighted_counts(sizes, weights, recipe.temperature or 1.0, str(recipe.path))))
+    plans = []
     for i, source in enumerate(cached):
-        if rows[i] is None:
-            rng = np.random.default_rng(derive_seed(recipe.seed, f"source/{source.spec.name}"))
-            rows[i] = select_rows(source.spec.strategy, len(source), rng, f"{recipe.path}: source {source.spec.name}")
-    plans = [SourcePlan(source, source_rows) for source, source_rows in zip(cached, rows)]
+        rng = np.random.default_rng(derive_seed(recipe.seed, f"source/{source.spec.name}"))
+        if i in counts:
+            rows = draw_count(counts[i], len(source), rng)
+        else:
+            rows = select_rows(source.spec.strategy, len(source), rng, f"{recipe.path}: source {source.spec.name}")
+        plans.append(SourcePlan(source, rows))
     order_source = np.concatenate([np.full(len(plan.rows), i, dtype=np.int32) for i, plan in enumerate(plans)])
     order_row = np.concatenate([np.asarray(plan.rows, dtype=np.int64) for plan in plans])
     if len(order_row) == 0:
@@ -191,9 +183,6 @@ def file_mixture(json_path: Path, image_folder: Path, cache_dir: Optional[Path] 
     """One LLaVA JSON + its image folder as a one-source mixture in file order (what `validate
     FILE.json` checks). Relative image paths follow a recipe's json-source rules (inside the image
     folder); absolute ones are taken as they are, as LLaVA takes them (mix writes them by default)."""
-    from .recipe import SourceSpec
-    from .strategy import Strategy
-
     json_path, image_folder = Path(os.path.abspath(json_path)), Path(os.path.abspath(image_folder))
     check_input_file(json_path, "LLaVA JSON")
     if not image_folder.is_dir():

@@ -153,12 +153,11 @@ def _parse_source(raw, index: int, path: Path, environ) -> SourceSpec:
         if weight is None or weight <= 0:  # .inf and .nan too: they would turn every share into NaN
             raise RecipeError(f"{where}.weight: must be a positive number (finite), got {raw['weight']!r}")
     strategy = None if weight is not None else parse_strategy(raw.get("sample", "all"), f"{where}.sample")
-    if kind == "task":
-        return _task_source(raw, where, environ, strategy, weight)
-    return _json_source(raw, where, environ, strategy, weight)
+    fields = _task_fields(raw, where, environ) if kind == "task" else _json_fields(raw, where, environ)
+    return SourceSpec(kind=kind, strategy=strategy, weight=weight, **fields)
 
 
-def _task_source(raw, where, environ, strategy, weight) -> SourceSpec:
+def _task_fields(raw, where, environ) -> Dict[str, Any]:
     from ..registry import TASKS
 
     task_name = str(raw["task"])
@@ -182,12 +181,11 @@ def _task_source(raw, where, environ, strategy, weight) -> SourceSpec:
     prompts = raw.get("prompts")
     if prompts is not None and prompts not in ("train", "eval"):
         raise RecipeError(f"{where}.prompts: must be train or eval, got {prompts!r}")
-    return SourceSpec(name=str(raw.get("name", task_name)), kind="task", path=root, image_folder=root,
-                      task=task_name, split=split, options=dict(options), prompts=prompts,
-                      strategy=strategy, weight=float(weight) if weight is not None else None)
+    return dict(name=str(raw.get("name", task_name)), path=root, image_folder=root, task=task_name, split=split,
+                options=dict(options), prompts=prompts)
 
 
-def _json_source(raw, where, environ, strategy, weight) -> SourceSpec:
+def _json_fields(raw, where, environ) -> Dict[str, Any]:
     json_path = _path(raw["json"], f"{where}.json", environ)
     if json_path.is_dir():
         raise RecipeError(f"{where}.json: {json_path} is a folder, not a LLaVA JSON file")
@@ -198,9 +196,7 @@ def _json_source(raw, where, environ, strategy, weight) -> SourceSpec:
     image_folder = _path(raw["image_folder"], f"{where}.image_folder", environ)
     if not image_folder.is_dir():
         raise FileNotFoundError(f"{where}.image_folder: image folder {image_folder} does not exist")
-    return SourceSpec(name=str(raw.get("name", json_path.stem)), kind="json", path=json_path,
-                      image_folder=image_folder, strategy=strategy,
-                      weight=float(weight) if weight is not None else None)
+    return dict(name=str(raw.get("name", json_path.stem)), path=json_path, image_folder=image_folder)
 
 
 def _path(value, where: str, environ) -> Path:

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from ..cache_root import cache_dir
+from ..json_records import iter_json_list
 from .fingerprint import combine, file_sha256
-from .json_stream import iter_json_list
 from .recipe import SourceSpec
 from socialfusion_plugin.errors import UserInputError
 
@@ -194,11 +194,8 @@ def _rows(path: str):
 def count_words(record: Dict[str, Any]) -> int:
     """LLaVA's length proxy (LazySupervisedDataset.lengths): words over all turns. Malformed turns
     count 0 here; `socialfusion validate` reports them."""
-    total = 0
     turns = record.get("conversations")
-    if isinstance(turns, list):
-        for turn in turns:
-            value = turn.get("value") if isinstance(turn, dict) else None
-            if isinstance(value, str):
-                total += len(value.split())
-    return total
+    if not isinstance(turns, list):
+        return 0
+    values = [turn.get("value") for turn in turns if isinstance(turn, dict)]
+    return sum(len(value.split()) for value in values if isinstance(value, str))

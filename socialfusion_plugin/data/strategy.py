@@ -68,18 +68,15 @@ def select_rows(strategy: Strategy, available: int, rng: np.random.Generator, wh
     seeded random order otherwise."""
     if strategy.kind == "all":
         return list(range(available))
+    if strategy.kind == "percent":
+        return draw_count(int(round(available * strategy.amount / 100.0)), available, rng)
+    wanted = int(strategy.amount)
+    if wanted > available:
+        hint = "; use a percentage above 100% or a weight to upsample" if strategy.kind == "random" else ""
+        raise RecipeError(f"{where}: {strategy} asks for more records than the source has ({available}){hint}")
     if strategy.kind == "first":
-        wanted = int(strategy.amount)
-        if wanted > available:
-            raise RecipeError(f"{where}: first:{wanted} asks for more records than the source has ({available})")
         return list(range(wanted))
-    if strategy.kind == "random":
-        wanted = int(strategy.amount)
-        if wanted > available:
-            raise RecipeError(f"{where}: random:{wanted} asks for more records than the source has ({available}); "
-                              "use a percentage above 100% or a weight to upsample")
-        return sorted(rng.choice(available, size=wanted, replace=False).tolist())
-    return draw_count(int(round(available * strategy.amount / 100.0)), available, rng)
+    return sorted(rng.choice(available, size=wanted, replace=False).tolist())
 
 
 def draw_count(count: int, available: int, rng: np.random.Generator) -> List[int]:

@@ -70,25 +70,27 @@ class ValidationReport:
 def validate_mixture(mixture: Mixture, input_name: str, label_check: Optional[LabelCheck] = None,
                      check_images: bool = True, workers: int = 8, progress: bool = True) -> ValidationReport:
     report = ValidationReport(input=input_name, records=len(mixture))
-    single_source = len(mixture.plans) == 1
     sound: List[int] = []
     images: Dict[str, List[int]] = {}
     ids: Dict[int, Any] = {}
+
+    def add(index: int, kind: str, detail: str) -> None:
+        source = "" if len(mixture.plans) == 1 else mixture.source_name(index)
+        report.add(index, ids[index], source, kind, detail)
+
     for index in progress_bar(range(len(mixture)), enabled=progress, description="check records"):
-        source = "" if single_source else mixture.source_name(index)
         raw = json.loads(mixture.raw_text(index))
-        record_id = raw.get("id") if isinstance(raw, dict) else None
-        ids[index] = record_id
+        ids[index] = raw.get("id") if isinstance(raw, dict) else None
         problems = structure_findings(raw)
         for kind, detail in problems:
-            report.add(index, record_id, source, kind, detail)
+            add(index, kind, detail)
         if any(kind == MALFORMED for kind, _ in problems):
             continue
         if "image" in raw:
             try:
                 images.setdefault(mixture.record(index)["image"], []).append(index)
             except ValueError as err:  # the path leaves its image folder, or is not a string
-                report.add(index, record_id, source, IMAGE_OUTSIDE, str(err))
+                add(index, IMAGE_OUTSIDE, str(err))
                 continue
         if not problems:
             sound.append(index)
@@ -96,11 +98,11 @@ def validate_mixture(mixture: Mixture, input_name: str, label_check: Optional[La
     if check_images:
         for path, (kind, detail) in _check_images(list(images), workers, progress):
             for index in images[path]:
-                report.add(index, ids[index], "" if single_source else mixture.source_name(index), kind, detail)
+                add(index, kind, detail)
     report.checks["tokenization"] = label_check is not None
     if label_check is not None:
         for index, kind, detail in label_check(mixture, sound, workers, progress):
-            report.add(index, ids[index], "" if single_source else mixture.source_name(index), kind, detail)
+            add(index, kind, detail)
     return report
 
 
@@ -108,6 +110,7 @@ def _check_images(paths: List[str], workers: int, progress: bool) -> Iterable[Tu
     # threads: PIL releases the GIL while decoding, and file reads wait on I/O, not on Python
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(check_image, paths, chunksize=64)
-        for path, result in zip(paths, progress_bar(results, enabled=progress, description="check images", total=len(paths))):
+        bar = progress_bar(results, enabled=progress, description="check images", total=len(paths))
+        for path, result in zip(paths, bar):
             if result[0]:
                 yield path, result

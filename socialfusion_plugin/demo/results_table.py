@@ -26,39 +26,21 @@ WORDS = {"joint-untrained": ("above untrained", "below untrained"), "joint-chanc
 
 
 @dataclass
-class TaskResult:
-    comparison: compare.TaskComparison
-
-    @property
-    def task(self) -> str:
-        return self.comparison.task
-
-    @property
-    def metric(self) -> str:
-        return self.comparison.metric
-
-    @property
-    def n(self) -> int:
-        return self.comparison.n
-
-    @property
-    def chance_answer(self) -> Optional[str]:
-        return self.comparison.chance_answer
+class TaskResult(compare.TaskComparison):
+    """A task's comparison, read in the demo's columns."""
 
     @property
     def values(self) -> Dict[str, Optional[float]]:
-        sides = self.comparison.sides
-        return {c: sides[c].value if c in sides else None for c in COLUMNS}
+        return {c: self.sides[c].value if c in self.sides else None for c in COLUMNS}
 
     @property
     def unparsed(self) -> Dict[str, Optional[int]]:
         """Answers without a parseable answer (unparsed or missing) per column; None: not run."""
-        sides = self.comparison.sides
-        return {c: sides[c].unanswered if c in sides else None for c in COLUMNS}
+        return {c: self.sides[c].unanswered if c in self.sides else None for c in COLUMNS}
 
     @property
     def differences(self) -> Dict[str, compare.Pair]:
-        return {f"{p.first}-{p.second}": p for p in self.comparison.pairs}
+        return {f"{p.first}-{p.second}": p for p in self.pairs}
 
 
 def task_result(task_name: str, test_json: Path, train_json: Path, predictions: Dict[str, Optional[Path]],
@@ -66,20 +48,18 @@ def task_result(task_name: str, test_json: Path, train_json: Path, predictions: 
     """predictions: column -> predictions file of that evaluation (None: not run)."""
     task = TASKS.get(task_name)
     references = load_references(test_json, task)
-    sides: Dict[str, List[compare.ScoredRun]] = {}
-    for column, path in predictions.items():
-        if path is not None:
-            sides[column] = [compare.parse_predictions_file(task, references, path)]
+    sides: Dict[str, List[compare.ScoredRun]] = {column: [compare.parse_predictions_file(task, references, path)]
+                                                 for column, path in predictions.items() if path is not None}
     chance_side, answer = compare.chance_run(task, references, train_json)
     sides[compare.CHANCE] = [chance_side]
     pairs = [(a, b) for a, b in COMPARISONS if a in sides and b in sides]
-    return TaskResult(compare.compare_task(task, sides, pairs, seed=seed, resamples=RESAMPLES,
-                                           chance_answer=answer))
+    return TaskResult(**vars(compare.compare_task(task, sides, pairs, seed=seed, resamples=RESAMPLES,
+                                                  chance_answer=answer)))
 
 
 def _cell(r: TaskResult, column: str) -> str:
     """"0.456 (3/24)": the value and its unparsed answers of all answers; "n/a" when not run."""
-    side = r.comparison.sides.get(column)
+    side = r.sides.get(column)
     if side is None:
         return "n/a"
     value = "n/a" if side.value is None else f"{side.value:.3f}"
@@ -87,12 +67,9 @@ def _cell(r: TaskResult, column: str) -> str:
 
 
 def table_lines(results: List[TaskResult]) -> List[str]:
-    header = f"{'task':<11}{'metric':<10}{'n':>4}  " + "".join(f"{c:>15}" for c in COLUMNS)
-    lines = [header]
-    for r in results:
-        lines.append(f"{r.task:<11}{r.metric:<10}{r.n:>4}  " + "".join(f"{_cell(r, c):>15}" for c in COLUMNS))
-    lines.append("(in brackets: unparsed or missing answers of all answers)")
-    return lines
+    lines = [f"{'task':<11}{'metric':<10}{'n':>4}  " + "".join(f"{c:>15}" for c in COLUMNS)]
+    lines += [f"{r.task:<11}{r.metric:<10}{r.n:>4}  " + "".join(f"{_cell(r, c):>15}" for c in COLUMNS) for r in results]
+    return lines + ["(in brackets: unparsed or missing answers of all answers)"]
 
 
 def verdict(pair: Optional[compare.Pair], better: str, worse: str) -> str:
@@ -118,11 +95,8 @@ def summary_lines(results: List[TaskResult]) -> List[str]:
 
 
 def _comparisons_json(r: TaskResult) -> Dict:
-    out = {}
-    for key, p in r.differences.items():
-        out[key] = {"difference": p.value, "low": p.low, "high": p.high, "n": p.n, "within_noise": p.within_noise,
-                    "verdict": p.verdict, "text": verdict(p, *WORDS[key])}
-    return out
+    return {key: {"difference": p.value, "low": p.low, "high": p.high, "n": p.n, "within_noise": p.within_noise,
+                  "verdict": p.verdict, "text": verdict(p, *WORDS[key])} for key, p in r.differences.items()}
 
 
 def to_json(results: List[TaskResult]) -> Dict:
@@ -138,8 +112,7 @@ def to_json(results: List[TaskResult]) -> Dict:
 
 def to_markdown(results: List[TaskResult]) -> str:
     lines = ["| task | metric | n | " + " | ".join(COLUMNS) + " |", "|---|---|---|" + "---|" * len(COLUMNS)]
-    for r in results:
-        lines.append(f"| {r.task} | {r.metric} | {r.n} | " + " | ".join(_cell(r, c) for c in COLUMNS) + " |")
+    lines += [f"| {r.task} | {r.metric} | {r.n} | " + " | ".join(_cell(r, c) for c in COLUMNS) + " |" for r in results]
     lines += ["", "In brackets: unparsed or missing answers of all answers. chance: one fixed answer for every test "
               "sample (the training split's most frequent answer; mean point for gaze tasks), scored by the task's "
               "scorer.", "", threshold_note() + ".", "",

@@ -40,11 +40,6 @@ def pretrain_command(llm_dir: Path, vision_tower: str, data_path: Path, image_fo
     ]
 
 
-def stage1_projector(run_dir: Path) -> Path:
-    """What stage 1 wrote for stage 2's --pretrain_mm_mlp_adapter: the .safetensors twin (holds no code)."""
-    return Path(run_dir) / "mm_projector.safetensors"
-
-
 def train_command(llm_dir: Path, vision_tower: str, data_args: List[str], run_dir: Path, steps: int, seed: int,
                   learning_rate: float, deepspeed: Optional[str], connector: str = "mlp2x_gelu",
                   save_steps: Optional[int] = None, batch_size: int = 8,

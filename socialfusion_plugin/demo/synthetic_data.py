@@ -38,19 +38,9 @@ def write_color_dataset(out_dir: Path, count: int = 16, seed: int = 0, size: int
         ImageDraw.Draw(image).rectangle([left, top, left + side, top + side], fill=COLORS[color])
         file_name = f"square_{index:03d}.png"
         image.save(image_dir / file_name)
-        records.append(
-            {
-                "id": f"color-{index:03d}",
-                "image": file_name,
-                "conversations": [
-                    {"from": "human", "value": f"<image>\n{QUESTION}"},
-                    {"from": "gpt", "value": color},
-                ],
-            }
-        )
-    data_path = out_dir / "data.json"
-    data_path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
-    return data_path
+        records.append({"id": f"color-{index:03d}", "image": file_name,
+                        "conversations": _conversation(f"<image>\n{QUESTION}", color)})
+    return _write_json(out_dir / "data.json", records)
 
 
 def write_arithmetic_dataset(out_path: Path, count: int = 12, seed: int = 0) -> Path:
@@ -60,16 +50,16 @@ def write_arithmetic_dataset(out_path: Path, count: int = 12, seed: int = 0) -> 
     records = []
     for index in range(count):
         a, b = rng.randint(1, 9), rng.randint(1, 9)
-        records.append(
-            {
-                "id": f"sum-{index:03d}",
-                "conversations": [
-                    {"from": "human", "value": f"What is {a} plus {b}? Answer with a number."},
-                    {"from": "gpt", "value": str(a + b)},
-                ],
-            }
-        )
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
-    return out_path
+        records.append({"id": f"sum-{index:03d}",
+                        "conversations": _conversation(f"What is {a} plus {b}? Answer with a number.", str(a + b))})
+    return _write_json(Path(out_path), records)
+
+
+def _conversation(question: str, answer: str) -> List[dict]:
+    return [{"from": "human", "value": question}, {"from": "gpt", "value": answer}]
+
+
+def _write_json(path: Path, records: List[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+    return path

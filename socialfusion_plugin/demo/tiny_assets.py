@@ -44,7 +44,20 @@ class TinyAssets:
         return f"open_clip:{self.tower_arch}@{self.tower_weights}"
 
 
-def build_tiny_tokenizer(out_dir: Path, extra_texts: Iterable[str] = (), vocab_size: int = 400):
+@dataclass(frozen=True)
+class TinyLlmShape:
+    """How the tiny language model is built; the default is the one the tests use."""
+
+    hidden_size: int = 64
+    layers: int = 2
+    # re-draw the output layer with this std. With LLaMA's default 0.02 and hidden size 64, no logit can
+    # exceed about 1.3 (the final norm fixes the hidden state's length, and the head is frozen under
+    # LoRA), so such a model can never put much probability on one answer
+    head_init_std: Optional[float] = None
+    extra_texts: Tuple[str, ...] = ()  # more tokenizer training sentences (e.g. label names as whole pieces)
+
+
+def build_tiny_tokenizer(out_dir: Path, extra_texts: Iterable[str] = ()):
     """Train a SentencePiece model in well under a second and wrap it as LLaMA's slow tokenizer."""
     import sentencepiece as spm
     from transformers import LlamaTokenizer
@@ -53,20 +66,9 @@ def build_tiny_tokenizer(out_dir: Path, extra_texts: Iterable[str] = (), vocab_s
     out_dir.mkdir(parents=True, exist_ok=True)
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(list(_CORPUS) + list(extra_texts)),
-        model_writer=model,
-        vocab_size=vocab_size,
-        model_type="bpe",
-        byte_fallback=True,
-        character_coverage=1.0,
-        hard_vocab_limit=False,
-        unk_id=0,
-        bos_id=1,
-        eos_id=2,
-        pad_id=-1,
-        num_threads=1,
-        minloglevel=2,
-    )
+        sentence_iterator=iter(list(_CORPUS) + list(extra_texts)), model_writer=model, vocab_size=400,
+        model_type="bpe", byte_fallback=True, character_coverage=1.0, hard_vocab_limit=False,
+        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1, minloglevel=2)
     vocab_file = out_dir / "tokenizer.model"
     vocab_file.write_bytes(model.getvalue())
     # legacy=True: LLaVA's preprocess_v1 counts tokens the legacy way; legacy=False masks every label.
@@ -75,35 +77,22 @@ def build_tiny_tokenizer(out_dir: Path, extra_texts: Iterable[str] = (), vocab_s
     return tokenizer
 
 
-def build_tiny_llm(out_dir: Path, seed: int = 0, hidden_size: int = 64, layers: int = 2,
-                   extra_texts: Iterable[str] = (), vocab_size: int = 400,
-                   head_init_std: Optional[float] = None) -> Path:
-    """head_init_std: re-draw the output layer with this std. With LLaMA's default 0.02 and hidden
-    size 64, no logit can exceed about 1.3 (the final norm fixes the hidden state's length, and
-    the head is frozen under LoRA), so such a model can never put much probability on one answer."""
+def build_tiny_llm(out_dir: Path, seed: int = 0, shape: TinyLlmShape = TinyLlmShape()) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     out_dir = Path(out_dir)
-    tokenizer = build_tiny_tokenizer(out_dir, extra_texts=extra_texts, vocab_size=vocab_size)
+    tokenizer = build_tiny_tokenizer(out_dir, extra_texts=shape.extra_texts)
     config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        intermediate_size=hidden_size * 2,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=512,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=None,
-        tie_word_embeddings=False,
-    )
+        vocab_size=len(tokenizer), hidden_size=shape.hidden_size, intermediate_size=shape.hidden_size * 2,
+        num_hidden_layers=shape.layers, num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=None,
+        tie_word_embeddings=False)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
-    if head_init_std is not None:
+    if shape.head_init_std is not None:
         with torch.no_grad():
-            model.lm_head.weight.normal_(0.0, head_init_std)
+            model.lm_head.weight.normal_(0.0, shape.head_init_std)
     model.save_pretrained(out_dir, safe_serialization=True)
     return out_dir
 
@@ -117,35 +106,25 @@ def tiny_tower_architecture(width: int = 64, layers: int = 3, image_size: int = 
     }
 
 
-def build_tiny_tower(out_dir: Path, seed: int = 0, arch_name: str = TOWER_ARCH_NAME, image_size: int = 32) -> tuple:
+def build_tiny_tower(out_dir: Path, seed: int = 0) -> tuple:
     """(architecture json path, weights path) of a tiny random open_clip ViT (8 px patches)."""
     import open_clip
     import torch
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    arch_file = out_dir / f"{arch_name}.json"
-    arch_file.write_text(json.dumps(tiny_tower_architecture(image_size=image_size), indent=2) + "\n", encoding="utf-8")
-    if arch_name not in open_clip.list_models():
+    arch_file = out_dir / f"{TOWER_ARCH_NAME}.json"
+    arch_file.write_text(json.dumps(tiny_tower_architecture(), indent=2) + "\n", encoding="utf-8")
+    if TOWER_ARCH_NAME not in open_clip.list_models():
         open_clip.add_model_config(arch_file)
     from ..model.open_clip_tower import quiet_random_init_warning
 
     torch.manual_seed(seed)
     with quiet_random_init_warning():  # random on purpose: this IS the tiny tower's checkpoint
-        model = open_clip.create_model(arch_name, pretrained=None)
-    weights = out_dir / f"{arch_name}.pt"
+        model = open_clip.create_model(TOWER_ARCH_NAME, pretrained=None)
+    weights = out_dir / f"{TOWER_ARCH_NAME}.pt"
     torch.save(model.state_dict(), weights)
     return arch_file, weights
-
-
-@dataclass(frozen=True)
-class TinyLlmShape:
-    """How the tiny language model is built; the default is the one the tests use."""
-
-    hidden_size: int = 64
-    layers: int = 2
-    head_init_std: Optional[float] = None
-    extra_texts: Tuple[str, ...] = ()  # more tokenizer training sentences (e.g. label names as whole pieces)
 
 
 def build_tiny_assets(root: Path, seed: int = 0, llm: TinyLlmShape = TinyLlmShape()) -> TinyAssets:
@@ -157,8 +136,7 @@ def build_tiny_assets(root: Path, seed: int = 0, llm: TinyLlmShape = TinyLlmShap
     recipe_file = llm_dir / "tiny_llm_build.json"
     complete = (llm_dir / "model.safetensors").is_file() and (llm_dir / "tokenizer.model").is_file()
     if not complete or not recipe_file.is_file() or recipe_file.read_text(encoding="utf-8") != recipe:
-        build_tiny_llm(llm_dir, seed=seed, hidden_size=llm.hidden_size, layers=llm.layers,
-                       extra_texts=llm.extra_texts, head_init_std=llm.head_init_std)
+        build_tiny_llm(llm_dir, seed=seed, shape=llm)
         recipe_file.write_text(recipe, encoding="utf-8")
     if not arch_file.is_file() or not weights.is_file():
         arch_file, weights = build_tiny_tower(tower_dir, seed=seed)

@@ -22,36 +22,23 @@ MARKER = ".socialfusion-demo"
 MARKER_TEXT = ("This folder was created by `socialfusion demo`. When the demo runs here again, it removes "
                "its own earlier runs (runs/llava-tiny-*-lora, runs/llava-tiny-connector-pretrain) and diagnostics "
                "(diagnose/probe, diagnose/conflict) and rewrites its other outputs.\n")
-JOINT_RUN = "llava-tiny-socialfusion-lora"
 
 
 class DemoWorkdirError(UserInputError):
     """A --workdir the demo may not write into; the message names it and says why."""
 
 
-def joint_run_dir(workdir: Path) -> Path:
-    return Path(workdir) / "runs" / JOINT_RUN
-
-
-def untrained_run_dir(workdir: Path) -> Path:
-    return Path(workdir) / "runs" / "llava-tiny-untrained-lora"
-
-
-def pretrain_run_dir(workdir: Path) -> Path:
-    """Stage 1: the connector trained alone (mm_projector.bin / .safetensors)."""
-    return Path(workdir) / "runs" / "llava-tiny-connector-pretrain"
-
-
-def single_run_dir(workdir: Path, task: str) -> Path:
-    return Path(workdir) / "runs" / f"llava-tiny-{task}-lora"
+def run_dir(workdir: Path, name: str) -> Path:
+    """runs/llava-tiny-<name>: "socialfusion-lora" (joint), "untrained-lora", "<task>-lora" (single-task),
+    "connector-pretrain" (stage 1: the connector trained alone, mm_projector.bin / .safetensors)."""
+    return Path(workdir) / "runs" / f"llava-tiny-{name}"
 
 
 def earlier_outputs(workdir: Path, tasks) -> List[Path]:
     """The outputs of an earlier demo run that are removed before a new one (those that exist)."""
-    workdir = Path(workdir)
-    candidates = [pretrain_run_dir(workdir), joint_run_dir(workdir), untrained_run_dir(workdir),
-                  *(single_run_dir(workdir, task) for task in tasks),
-                  workdir / "diagnose" / "probe", workdir / "diagnose" / "conflict"]
+    names = ["connector-pretrain", "socialfusion-lora", "untrained-lora", *(f"{task}-lora" for task in tasks)]
+    candidates = [*(run_dir(workdir, name) for name in names), Path(workdir) / "diagnose" / "probe",
+                  Path(workdir) / "diagnose" / "conflict"]
     return [path for path in candidates if path.exists() or path.is_symlink()]
 
 

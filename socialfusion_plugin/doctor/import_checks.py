@@ -92,8 +92,5 @@ def check_torchvision() -> Finding:
 
 
 def check_imports(host: EnvironmentHost) -> List[Finding]:
-    findings = [check_torchvision()]
-    findings += [check_module(name, needed_for) for name, needed_for in REQUIRED_MODULES]
-    findings.append(check_deepspeed())
-    findings.append(check_llava(host))
-    return findings
+    return [check_torchvision(), *(check_module(name, needed_for) for name, needed_for in REQUIRED_MODULES),
+            check_deepspeed(), check_llava(host)]

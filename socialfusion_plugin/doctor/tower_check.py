@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 
-from ..model.tower_spec import PREFIX, OpenClipTowerSpec, VisionTowerSpecError, VisionWeightsNotFound, is_open_clip_tower
+from ..model.tower_spec import (PREFIX, OpenClipTowerSpec, VisionTowerSpecError, VisionWeightsNotFound,
+                                is_open_clip_tower)
 from .findings import INFO, OK, PROBLEM, Finding
 from .import_checks import describe_error
 

@@ -18,21 +18,28 @@ Verdicts follow the intervals, never the sign alone, and a side whose answers ar
 or missing (more than MOSTLY_UNPARSED of them) gets no verdict at all: its metric is the floor
 value of the scorer, not a measurement of the model, so any difference with it is reported as
 "no parseable answers (k/n)".
+
+The chance side, given a training split: the score of the best answer that ignores the image, i.e. the
+same answer for every test sample, taken from the training split: its most frequent answer (closed sets;
+for emotion the most frequent category list), or its mean point (gaze tasks, answers "(x, y)"). It is
+scored by the task's own scorer, so it is the chance level of exactly the metric shown.
 """
 from __future__ import annotations
 
 import math
 import random
+import re
 import statistics
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import registry
+from ..json_records import read_json_list
 from ..tasks.base import Task
 from .scoring import load_predictions, load_references, parse_predictions
-from . import chance
 from .layout import RunLayout
 from .provenance import read_info
 from socialfusion_plugin.errors import UserInputError
@@ -40,6 +47,7 @@ from socialfusion_plugin.errors import UserInputError
 RESAMPLES = 1000
 MOSTLY_UNPARSED = 0.5  # share of unparsed or missing answers above which a side gets no verdict
 CHANCE = "chance"  # the name of the chance side
+_POINT = re.compile(r"^\(\s*([0-9.]+)\s*,\s*([0-9.]+)\s*\)$")
 
 # verdicts
 ABOVE, BELOW, WITHIN_NOISE = "above", "below", "within noise"
@@ -113,11 +121,6 @@ def _quantiles(draws: Sequence[float]) -> Tuple[Optional[float], Optional[float]
     return ordered[int(0.025 * (len(ordered) - 1))], ordered[int(math.ceil(0.975 * (len(ordered) - 1)))]
 
 
-def _mean(values: Sequence[Optional[float]], indices: Sequence[int]) -> Optional[float]:
-    present = [values[i] for i in indices if values[i] is not None]
-    return sum(present) / len(present) if present else None
-
-
 def _side_draws(task: Task, runs: Sequence[ScoredRun], wholes: Sequence[Optional[float]], name: str,
                 draws: Sequence[Sequence[int]]) -> List[Optional[float]]:
     """The side's metric on every draw: the mean over its runs (None where a run's metric is undefined)."""
@@ -125,16 +128,13 @@ def _side_draws(task: Task, runs: Sequence[ScoredRun], wholes: Sequence[Optional
     for run, whole in zip(runs, wholes):
         values = per_sample(task, run, name, whole) if whole is not None else None
         if values is not None:
-            per_run.append([_mean(values, indices) for indices in draws])
+            present = ([values[i] for i in indices if values[i] is not None] for indices in draws)
+            per_run.append([sum(drawn) / len(drawn) if drawn else None for drawn in present])
             continue
         with warnings.catch_warnings():  # a draw without a positive of some class: AP warns, it is left out
             warnings.simplefilter("ignore")
             per_run.append([metric(task, run, name, indices) for indices in draws])
-    out: List[Optional[float]] = []
-    for index in range(len(draws)):
-        values = [column[index] for column in per_run]
-        out.append(None if any(v is None for v in values) else sum(values) / len(values))
-    return out
+    return [None if None in on_draw else sum(on_draw) / len(on_draw) for on_draw in zip(*per_run)]
 
 
 @dataclass
@@ -201,10 +201,14 @@ class Pair:
             return "n/a"
         return f"{self.value:+.3f} (95% interval {self.low:+.3f} to {self.high:+.3f}, n={self.n})"
 
+    def unparsed_text(self) -> str:
+        """"no parseable answers (k/n) from SIDE" for each mostly-unparsed side."""
+        return "; ".join(f"{NO_PARSEABLE} ({count}) from {side}" for side, count in self.unparsed_sides)
+
     def describe(self) -> str:
         """The verdict in words, e.g. "above: +0.650 (95% interval +0.5 to +0.8, n=40)"."""
         if self.verdict == NO_PARSEABLE:
-            return "; ".join(f"{NO_PARSEABLE} ({count}) from {side}" for side, count in self.unparsed_sides)
+            return self.unparsed_text()
         if self.verdict == NOT_MEASURABLE:
             return "not measurable (metric undefined)"
         return f"{self.verdict}: {self.interval_text()}"
@@ -220,24 +224,22 @@ class TaskComparison:
     pairs: List[Pair]
     chance_answer: Optional[str] = None
 
-    def pair(self, first: str, second: str) -> Optional[Pair]:
-        return next((p for p in self.pairs if (p.first, p.second) == (first, second)), None)
-
 
 def _pair(first: Side, second: Side, draws_first, draws_second, higher_is_better: bool) -> Pair:
     bad = [(s.name, s.unparsed_text()) for s in (first, second) if s.mostly_unparsed]
     value = None if first.value is None or second.value is None else first.value - second.value
     differences = [a - b for a, b in zip(draws_first, draws_second) if a is not None and b is not None]
     low, high = _quantiles(differences)
-    n = first.n
+    better = None
     if bad:
-        return Pair(first.name, second.name, value, low, high, n, NO_PARSEABLE, None, bad)
-    if value is None or low is None:
-        return Pair(first.name, second.name, value, low, high, n, NOT_MEASURABLE)
-    if low <= 0.0 <= high:
-        return Pair(first.name, second.name, value, low, high, n, WITHIN_NOISE)
-    verdict = ABOVE if value > 0 else BELOW
-    return Pair(first.name, second.name, value, low, high, n, verdict, (value > 0) == higher_is_better)
+        verdict = NO_PARSEABLE
+    elif value is None or low is None:
+        verdict = NOT_MEASURABLE
+    elif low <= 0.0 <= high:
+        verdict = WITHIN_NOISE
+    else:
+        verdict, better = (ABOVE if value > 0 else BELOW), (value > 0) == higher_is_better
+    return Pair(first.name, second.name, value, low, high, first.n, verdict, better, bad)
 
 
 def compare_task(task: Task, sides: Mapping[str, Sequence[ScoredRun]], pairs: Sequence[Tuple[str, str]],
@@ -262,10 +264,45 @@ def compare_task(task: Task, sides: Mapping[str, Sequence[ScoredRun]], pairs: Se
 def chance_run(task: Task, references: Sequence[Mapping[str, Any]], train_json: Path,
                options: Optional[Mapping[str, Any]] = None) -> Tuple[ScoredRun, str]:
     """The chance side: the training split's constant answer for every test sample."""
-    answer = chance.constant_answer(chance.training_answers(train_json, task))
-    run = parse_run(task, references, chance.constant_predictions(list(references), answer), options,
+    answer = constant_answer(training_answers(train_json, task))
+    run = parse_run(task, references, constant_predictions(list(references), answer), options,
                     f"{CHANCE}: {answer} (from {train_json})")
     return run, answer
+
+
+def training_answers(train_json: Path, task: Task) -> List[str]:
+    """The answers (second turn) of `task`'s records in a converted training split."""
+    path = Path(train_json)
+    answers = []
+    for index, record in enumerate(read_json_list(path, "training split", UserInputError)):
+        meta = record.get("meta") if isinstance(record, dict) else None
+        if not isinstance(meta, dict) or meta.get("task") != task.name:
+            continue
+        turns = record.get("conversations")
+        if not (isinstance(turns, list) and len(turns) > 1 and isinstance(turns[1], dict)
+                and isinstance(turns[1].get("value"), str)):
+            raise UserInputError(f"{path}: record {index} ({record.get('id')!r}) has no answer turn")
+        answers.append(turns[1]["value"])
+    if not answers:
+        raise UserInputError(f"{path}: no training records of task {task.name!r} to take the chance answer from")
+    return answers
+
+
+def constant_answer(answers: List[str]) -> str:
+    """The mean point when most answers are points, else the most frequent answer (ties: first in
+    sorted order, so the choice does not depend on the order of the file)."""
+    points = [tuple(float(v) for v in m.groups()) for m in (_POINT.match(a.strip()) for a in answers) if m]
+    if points and len(points) * 2 > len(answers):
+        x = sum(p[0] for p in points) / len(points)
+        y = sum(p[1] for p in points) / len(points)
+        return f"({x:.2f}, {y:.2f})"
+    counts = Counter(answers)
+    best = max(counts.values())
+    return sorted(a for a, c in counts.items() if c == best)[0]
+
+
+def constant_predictions(references: List[Mapping[str, Any]], answer: str) -> Dict[str, Dict[str, str]]:
+    return {str(r["id"]): {"id": r["id"], "text": answer} for r in references}
 
 
 # --- run folders ---------------------------------------------------------------------------------

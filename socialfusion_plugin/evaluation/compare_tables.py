@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from .. import plots
 from ..atomic_files import atomic_write_json, atomic_write_text
 from .compare import MOSTLY_UNPARSED, NO_PARSEABLE, Comparison, Side, TaskComparison
 
@@ -90,10 +91,8 @@ def markdown(comparison: Comparison) -> str:
 def verdict_text(p) -> str:
     """The verdict without the numbers (they have their own columns)."""
     if p.verdict == NO_PARSEABLE:
-        return "; ".join(f"{NO_PARSEABLE} ({count}) from {side}" for side, count in p.unparsed_sides)
-    if p.better is None:
-        return p.verdict
-    return f"{p.verdict} ({'better' if p.better else 'worse'})"
+        return p.unparsed_text()
+    return p.verdict if p.better is None else f"{p.verdict} ({'better' if p.better else 'worse'})"
 
 
 CSV_COLUMNS = ("task", "metric", "higher_is_better", "n", "kind", "name", "runs", "value", "std", "low", "high",
@@ -151,7 +150,7 @@ def latex(comparison: Comparison) -> str:
             if side.mostly_unparsed:
                 cells.append(f"\\shortstack{{{_tex(NO_PARSEABLE)}\\\\ {{\\scriptsize ({side.unparsed_text()})}}}}")
                 continue
-            value = "n/a" if side.value is None else f"{side.value:.3f}"
+            value = _num(side.value)
             if side.std is not None:
                 value = f"${side.value:.3f} \\pm {side.std:.3f}$"
             below = side_interval_text(side)
@@ -164,8 +163,6 @@ def latex(comparison: Comparison) -> str:
 
 
 def chart(comparison: Comparison):
-    from .. import plots
-
     panels = []
     for t in comparison.tasks:
         entries = []
@@ -183,11 +180,8 @@ def write(comparison: Comparison, out_dir: Path) -> Dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {kind: out_dir / f"compare.{kind}" for kind in ("json", "md", "csv", "tex", "png")}
     atomic_write_json(paths["json"], to_json(comparison))
-    atomic_write_text(paths["md"], markdown(comparison))
-    atomic_write_text(paths["csv"], csv_text(comparison))
-    atomic_write_text(paths["tex"], latex(comparison))
-    from .. import plots
-
+    for kind, text in (("md", markdown), ("csv", csv_text), ("tex", latex)):
+        atomic_write_text(paths[kind], text(comparison))
     paths["pdf"] = plots.save_figure(chart(comparison), paths["png"])[1]
     return paths
 

@@ -6,29 +6,18 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 from socialfusion_plugin.errors import UserInputError
+
+MEASURED = ("samples", "skipped_image_samples", "tokens", "mean_loss", "perplexity")
+COMPARED = ("model_path", "samples", "tokens", "mean_loss", "perplexity")
 
 
 def loss_record(result: Dict[str, Any], model_path: str, model_base: Optional[str], data: Path) -> Dict[str, Any]:
     """What `eval --mode loss` writes: the measurement plus where it came from."""
-    ids: List[str] = result["sample_ids"]
-    return {
-        "mode": "loss",
-        "model_path": str(model_path),
-        "model_base": model_base,
-        "data": str(data),
-        "samples": result["samples"],
-        "skipped_image_samples": result["skipped_image_samples"],
-        "tokens": result["tokens"],
-        "mean_loss": result["mean_loss"],
-        "perplexity": result["perplexity"],
-        "sample_ids_sha256": ids_digest(ids),
-    }
-
-
-def ids_digest(ids: List[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256("\n".join(sorted(result["sample_ids"])).encode("utf-8")).hexdigest()
+    return {"mode": "loss", "model_path": str(model_path), "model_base": model_base, "data": str(data),
+            **{key: result[key] for key in MEASURED}, "sample_ids_sha256": digest}
 
 
 def read_loss(path: Path) -> Dict[str, Any]:
@@ -46,11 +35,9 @@ def compare(base: Dict[str, Any], trained: Dict[str, Any]) -> Dict[str, Any]:
     """delta_loss > 0 means the trained model fits general data worse (forgetting)."""
     same = base["sample_ids_sha256"] == trained["sample_ids_sha256"]
     result: Dict[str, Any] = {
-        "base": {k: base[k] for k in ("model_path", "samples", "tokens", "mean_loss", "perplexity") if k in base},
-        "trained": {k: trained[k] for k in ("model_path", "samples", "tokens", "mean_loss", "perplexity") if k in trained},
-        "same_samples": same,
-        "delta_loss": None,
-        "perplexity_ratio": None,
+        "base": {k: base[k] for k in COMPARED if k in base},
+        "trained": {k: trained[k] for k in COMPARED if k in trained},
+        "same_samples": same, "delta_loss": None, "perplexity_ratio": None,
     }
     if base["mean_loss"] is not None and trained["mean_loss"] is not None:
         result["delta_loss"] = trained["mean_loss"] - base["mean_loss"]

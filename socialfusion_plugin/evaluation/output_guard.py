@@ -30,9 +30,8 @@ class EvalOutputError(UserInputError):
 
 @contextlib.contextmanager
 def exclusive_output(out: Path) -> Iterator[None]:
-    """Hold `<out>.lock` (atomic_files.sole_writer) for the block. A block that fails, is refused or is
-    interrupted before its first prediction takes back what this run made, so a rerun finds the
-    folder as it was: the info file it wrote (when there was none) and an empty predictions file."""
+    """Hold `<out>.lock` (atomic_files.sole_writer) for the block; a block that ends before its first
+    prediction takes back the info file and empty predictions file it made (module docstring)."""
     out = Path(out)
 
     def busy(lock: Path) -> Exception:
@@ -87,7 +86,8 @@ def _check_same_evaluation(out: Path, info_file: Path, count: int, provenance: D
               "predictions and predict afresh.")
     recorded = (read_info(info_file) or {}).get("provenance")
     if recorded is None:
-        why = "is missing" if not info_file.is_file() else "does not record what produced them (an older version wrote it)"
+        why = ("is missing" if not info_file.is_file()
+               else "does not record what produced them (an older version wrote it)")
         raise EvalOutputError(f"{out} holds {count} predictions, but {info_file} {why}, so this run cannot tell "
                               f"whether they were made the same way. {advice}")
     changed = differences(recorded, provenance)

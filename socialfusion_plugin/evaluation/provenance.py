@@ -24,6 +24,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
+from socialfusion_plugin.data.fingerprint import file_sha256
 from socialfusion_plugin.errors import UserInputError
 from socialfusion_plugin.json_records import read_json
 
@@ -47,14 +48,6 @@ def read_info(path: Path) -> Optional[Dict[str, Any]]:
         return None
     return read_json(path, "eval info file", dict, "an eval info file (a JSON object)", UserInputError,
                      hint="fix or delete it")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sampled_fingerprint(path: Path) -> str:

@@ -1,26 +1,33 @@
 """`socialfusion report RUN_DIR`: score every evaluated task of a run, add the forgetting check,
-and write report.json, report.md and the charts (see layout.py for the file names)."""
+and write report.json, report.md and the charts (see layout.py for the file names).
+
+Per task, the per-class views its answer space gives, each charted (titles name the evaluated
+checkpoint; every PNG has a PDF copy beside it):
+- a confusion matrix where each record has one decision (a single label, or an in/out decision);
+- per-class bars of the metric the task is scored by: `per_class_<m>` when the task's primary
+  metric is `mean_<m>` (or `<m>_macro`, `<m>_micro`) and its scores hold it, per-class recall
+  otherwise (also of multi-label answers); each class with its support;
+- the distribution of the distance error where the answer is a point (the answer space's
+  `point_errors`).
+"""
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .. import registry
+from .. import plots, registry
 from ..atomic_files import atomic_write_json, atomic_write_text
-from ..plots import checkpoint_name
-from .scoring import (ScoringInputError, load_predictions, load_references, parse_predictions,
-                             score_predictions)
-from .confusion import (confusion_matrix, multi_label_recall, multi_label_sets, recall_from_confusion,
-                        single_label_pairs)
+from ..tasks.base import Task, TaskOptions
+from .scoring import ScoringInputError, load_predictions, load_references, parse_predictions, score_predictions
 from .forgetting import compare, read_loss
 from .layout import RunLayout
 from .provenance import read_info
-from .report_charts import task_charts
 from socialfusion_plugin.errors import UserInputError
 
-
-def eval_info(layout: RunLayout, task: str) -> Dict[str, Any]:
-    return read_info(layout.eval_info(task)) or {}
+UNPARSED = "(unparsed)"
+OTHER = "(other)"
 
 
 def scoring_context(info: Mapping[str, Any], task_name: str, where: Path) -> Optional[int]:
@@ -36,7 +43,7 @@ def scoring_context(info: Mapping[str, Any], task_name: str, where: Path) -> Opt
 def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = None,
                task_options: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """Score one task's predictions, write <task>.metrics.json and its charts; return the summary."""
-    info = eval_info(layout, task_name)
+    info = read_info(layout.eval_info(task_name)) or {}
     refs_path = Path(references) if references else (Path(info["data"]) if info.get("data") else None)
     if refs_path is None:
         raise UserInputError(f"{layout.eval_info(task_name)} missing: pass --references {task_name}=FILE.json")
@@ -62,7 +69,7 @@ def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = N
     }
     model_path = (info.get("provenance") or {}).get("model_path")
     summary.update(_per_class(layout, task, options, refs, predictions, scored["metrics"],
-                              checkpoint_name(model_path) if model_path else layout.run_dir.name))
+                              plots.checkpoint_name(model_path) if model_path else layout.run_dir.name))
     return summary
 
 
@@ -70,10 +77,9 @@ def _per_class(layout, task, options, refs, predictions, metrics, checkpoint=Non
     opts = task.options(options)
     metas = [r["meta"] for r in refs]
     answers = parse_predictions(task, refs, predictions, opts)
-    parsed, scores = answers.parsed, answers.class_scores
     out: Dict[str, Any] = {}
-    single = single_label_pairs(task, opts, metas, parsed, scores)
-    multi = multi_label_sets(task, metas, parsed)
+    single = single_label_pairs(task, opts, metas, answers.parsed, answers.class_scores)
+    multi = multi_label_sets(task, metas, answers.parsed)
     recall = metrics.get("per_class_recall")
     if single is not None:
         out["confusion"] = confusion_matrix(*single)
@@ -82,9 +88,113 @@ def _per_class(layout, task, options, refs, predictions, metrics, checkpoint=Non
         recall = multi_label_recall(task.label_names(opts), *multi)
     if recall:
         out["per_class_recall"] = recall
-    out["charts"] = task_charts(layout, task, opts, metas, parsed, metrics, checkpoint, out.get("confusion"), recall,
-                                multi[0] if multi is not None else None)
+    out["charts"] = task_charts(layout, task, opts, metas, answers.parsed, metrics, checkpoint, out.get("confusion"),
+                                recall, multi[0] if multi is not None else None)
     return out
+
+
+def single_label_pairs(task: Task, options: TaskOptions, metas: Sequence[Mapping[str, Any]],
+                       parsed: Sequence[Any], scores: Sequence[Optional[Mapping[str, float]]]
+                       ) -> Optional[Tuple[List[str], List[Tuple[str, str]]]]:
+    """(classes, [(truth, predicted)]) or None when the task's answer space has no single decision
+    per record; an unparsed answer is predicted "(unparsed)", one outside the classes "(other)"."""
+    decisions = task.answer_space.class_decisions(options, metas, parsed, scores)
+    if decisions is None:
+        return None
+    classes, pairs = decisions
+    return classes, [(truth, UNPARSED if predicted is None else predicted if predicted in classes else OTHER)
+                     for truth, predicted in pairs]
+
+
+def multi_label_sets(task: Task, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any]
+                     ) -> Optional[Tuple[List[List[str]], List[Optional[List[str]]]]]:
+    """(true label sets, predicted label sets); None where the task's answer is not a label set."""
+    return task.answer_space.label_sets(metas, parsed)
+
+
+def confusion_matrix(classes: Sequence[str], pairs: Sequence[Tuple[str, str]]) -> Dict[str, Any]:
+    """Rows: true classes; columns: the classes, then "(other)" and "(unparsed)" when they occur."""
+    columns = list(classes) + [c for c in (OTHER, UNPARSED) if any(p == c for _, p in pairs)]
+    row_index = {c: i for i, c in enumerate(classes)}
+    col_index = {c: i for i, c in enumerate(columns)}
+    matrix = [[0] * len(columns) for _ in classes]
+    for truth, predicted in pairs:
+        if truth in row_index:
+            matrix[row_index[truth]][col_index.get(predicted, col_index.get(OTHER, 0))] += 1
+    return {"rows": list(classes), "columns": columns, "counts": matrix}
+
+
+def recall_from_confusion(confusion: Mapping[str, Any]) -> Dict[str, Optional[float]]:
+    recall: Dict[str, Optional[float]] = {}
+    for name, counts in zip(confusion["rows"], confusion["counts"]):
+        recall[name] = counts[confusion["columns"].index(name)] / sum(counts) if sum(counts) else None
+    return recall
+
+
+def multi_label_recall(classes: Sequence[str], truths: Sequence[Sequence[str]],
+                       predicted: Sequence[Optional[Sequence[str]]]) -> Dict[str, Optional[float]]:
+    """Per class: the share of records with that label whose predicted set contains it."""
+    recall: Dict[str, Optional[float]] = {}
+    for name in classes:
+        having = [i for i, t in enumerate(truths) if name in t]
+        hits = sum(1 for i in having if predicted[i] and name in predicted[i])
+        recall[name] = hits / len(having) if having else None
+    return recall
+
+
+def task_charts(layout, task, options, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any],
+                metrics: Mapping[str, Any], checkpoint: Optional[str], confusion: Optional[Mapping[str, Any]],
+                recall: Optional[Mapping[str, Optional[float]]],
+                truth_sets: Optional[Sequence[Sequence[str]]]) -> List[str]:
+    """Write the task's charts into the run's eval folder; returns the PNG file names."""
+    written: List[str] = []
+
+    def save(figure, kind: str) -> None:
+        written.append(plots.save_figure(figure, layout.chart(task.name, kind))[0].name)
+
+    title = lambda what: plots.checkpoint_title(f"{task.name}: {what}", checkpoint)  # noqa: E731
+    if confusion is not None:
+        save(plots.confusion_chart(confusion["counts"], confusion["rows"], confusion["columns"], title("confusion")),
+             "confusion")
+    metric, values = per_class_metric(task, metrics, recall)
+    if values:
+        support = class_support(confusion, truth_sets)
+        labels = list(values)
+        shown = metric.upper() if len(metric) <= 3 else metric  # AP, F1; recall
+        save(plots.per_class_bars(labels, [values[label] for label in labels],
+                                  [support.get(label) for label in labels], shown, title(f"per-class {shown}")),
+             metric)
+    errors = task.answer_space.point_errors(metas, parsed)
+    if errors is not None:
+        distances, without = errors
+        save(plots.error_distribution(distances, title("distance error, predicted to true point"),
+                                      "L2 distance (normalized image coordinates)", without_value=without,
+                                      value_range=(0.0, math.sqrt(2.0)),
+                                      without_value_note="without a point (scored as the worst value)"),
+             "error")
+    return written
+
+
+def per_class_metric(task, metrics: Mapping[str, Any], recall) -> Tuple[str, Optional[Mapping[str, Optional[float]]]]:
+    """(metric name, {class: value}): the per-class form of the primary metric where the scores have
+    it, else recall."""
+    base = task.primary_metric
+    for prefix in ("mean_", "macro_", "micro_"):
+        base = base[len(prefix):] if base.startswith(prefix) else base
+    for suffix in ("_macro", "_micro", "_mean"):
+        base = base[: -len(suffix)] if base.endswith(suffix) else base
+    per_class = metrics.get(f"per_class_{base}")
+    if isinstance(per_class, Mapping) and per_class:
+        return base, per_class
+    return "recall", recall
+
+
+def class_support(confusion: Optional[Mapping[str, Any]], truth_sets) -> Dict[str, int]:
+    if confusion is not None:
+        return {row: int(sum(counts)) for row, counts in zip(confusion["rows"], confusion["counts"])}
+    if truth_sets is not None:
+        return dict(Counter(label for labels in truth_sets for label in set(labels)))
+    return {}
 
 
 def build_report(run_dir: Path, references: Optional[Mapping[str, Path]] = None,
@@ -98,9 +208,8 @@ def build_report(run_dir: Path, references: Optional[Mapping[str, Path]] = None,
     for name in names:
         if not layout.predictions(name).is_file():
             raise FileNotFoundError(f"predictions file {layout.predictions(name)} not found")
-    report: Dict[str, Any] = {"run": str(layout.run_dir), "tasks": {}}
-    for name in names:
-        report["tasks"][name] = score_task(layout, name, references.get(name))
+    report: Dict[str, Any] = {"run": str(layout.run_dir),
+                              "tasks": {name: score_task(layout, name, references.get(name)) for name in names}}
     base_loss = base_loss or (layout.general_base_loss if layout.general_base_loss.is_file() else None)
     trained_loss = trained_loss or (layout.general_loss if layout.general_loss.is_file() else None)
     if base_loss and trained_loss:
@@ -113,12 +222,10 @@ def build_report(run_dir: Path, references: Optional[Mapping[str, Path]] = None,
     return report
 
 
-def _fmt(value: Any) -> str:
+def value_text(value: Any) -> str:
     if value is None:
         return "n/a"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def n_text(scored: Mapping[str, Any]) -> str:
@@ -135,7 +242,7 @@ def markdown(report: Mapping[str, Any]) -> str:
     for name, t in report["tasks"].items():
         arrow = "higher is better" if t["higher_is_better"] else "lower is better"
         lines.append(f"| {name} | {t.get('mode') or 'n/a'} | {n_text(t)} | {t['unparsed']} | {t['missing']} | "
-                     f"{t['primary_metric']} ({arrow}) | {_fmt(t['primary_value'])} |")
+                     f"{t['primary_metric']} ({arrow}) | {value_text(t['primary_value'])} |")
     forgetting = report.get("forgetting")
     if forgetting and "delta_loss" in forgetting:
         lines += ["", "## Forgetting check (general instruction data)", "",
@@ -143,9 +250,9 @@ def markdown(report: Mapping[str, Any]) -> str:
         for key in ("base", "trained"):
             m = forgetting[key]
             lines.append(f"| {key}: {m.get('model_path', '')} | {m.get('samples')} | {m.get('tokens')} | "
-                         f"{_fmt(m.get('mean_loss'))} | {_fmt(m.get('perplexity'))} |")
-        lines += ["", f"Loss change (trained - base): {_fmt(forgetting['delta_loss'])}; perplexity ratio: "
-                      f"{_fmt(forgetting['perplexity_ratio'])}."]
+                         f"{value_text(m.get('mean_loss'))} | {value_text(m.get('perplexity'))} |")
+        lines += ["", f"Loss change (trained - base): {value_text(forgetting['delta_loss'])}; perplexity ratio: "
+                      f"{value_text(forgetting['perplexity_ratio'])}."]
         if forgetting.get("warning"):
             lines.append(f"Warning: {forgetting['warning']}.")
     elif forgetting:

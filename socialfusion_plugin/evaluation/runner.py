@@ -1,4 +1,5 @@
-"""`eval`'s loop: records -> batches -> predictions lines, resumable, with a progress bar.
+"""The prediction loop of `eval` and `eval-suite`: records -> batches -> predictions lines,
+resumable, with a progress bar.
 
 The model calls arrive as callables (built in `socialfusion_plugin.host`), so this loop is plain
 Python that tests can drive with a fake model too:
@@ -65,10 +66,6 @@ class EvalSummary:
     already_done: int
     written: int
     dropped_truncated_line: bool
-
-    def line(self) -> str:
-        extra = " (a truncated last line was dropped and predicted again)" if self.dropped_truncated_line else ""
-        return f"{self.written} predicted, {self.already_done} already in the file, {self.total} records{extra}"
 
 
 def run_eval(records: Sequence[Dict], data_file: Path, image_folder: Optional[Path], out: Path,

@@ -85,30 +85,18 @@ def load_predictions(path: Path) -> Dict[str, Dict[str, Any]]:
     return predictions
 
 
-def score_predictions(
-    task: Task,
-    references: List[Dict[str, Any]],
-    predictions: Mapping[str, Mapping[str, Any]],
-    options: Optional[Mapping[str, Any]] = None,
-    expected: Optional[int] = None,
-    source: str = "the predictions",
-) -> Dict[str, Any]:
+def score_predictions(task: Task, references: List[Dict[str, Any]], predictions: Mapping[str, Mapping[str, Any]],
+                      options: Optional[Mapping[str, Any]] = None, expected: Optional[int] = None,
+                      source: str = "the predictions") -> Dict[str, Any]:
     """Metrics of `predictions` against `references`. `expected`: how many references (the first
     ones) the predictions were made for, when an evaluation was limited; default all. `source`
     names the predictions in errors."""
     extra = check_predictions_belong(task, references, predictions, expected, source)
     opts = task.options(options)
-    metas = [record["meta"] for record in references]
     answers = parse_predictions(task, references, predictions, opts)
-    metrics = task.score(metas, answers.parsed, answers.class_scores, opts)
-    result: Dict[str, Any] = {
-        "task": task.name,
-        "n": len(references),
-        "unparsed": answers.unparsed,
-        "missing": answers.missing,
-        "extra": extra,
-        "metrics": metrics,
-    }
+    metrics = task.score([record["meta"] for record in references], answers.parsed, answers.class_scores, opts)
+    result: Dict[str, Any] = {"task": task.name, "n": len(references), "unparsed": answers.unparsed,
+                              "missing": answers.missing, "extra": extra, "metrics": metrics}
     if answers.parser_errors:
         result["parser_errors"] = answers.parser_errors
     if task.metric_notes:
@@ -133,22 +121,20 @@ def parse_predictions(task: Task, references: List[Dict[str, Any]],
     answers = ParsedAnswers()
     for record in references:
         row = predictions.get(str(record["id"]))
+        value = None
         if row is None:
             answers.missing += 1
-            answers.parsed.append(None)
-            answers.class_scores.append(None)
-            continue
-        try:
-            value = task.parse_answer(row.get("text", ""), opts)
-        except AnswerDataError:
-            raise  # the parser's own data file is broken: every answer would read as unparsed
-        except Exception:  # a parser bug must not lose a whole evaluation: count it, score as wrong
-            answers.parser_errors += 1
-            value = None
-        if value is None:
-            answers.unparsed += 1
+        else:
+            try:
+                value = task.parse_answer(row.get("text", ""), opts)
+            except AnswerDataError:
+                raise  # the parser's own data file is broken: every answer would read as unparsed
+            except Exception:  # a parser bug must not lose a whole evaluation: count it, score as wrong
+                answers.parser_errors += 1
+            if value is None:
+                answers.unparsed += 1
         answers.parsed.append(value)
-        answers.class_scores.append(row.get("scores"))
+        answers.class_scores.append(None if row is None else row.get("scores"))
     return answers
 
 

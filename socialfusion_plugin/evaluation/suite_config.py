@@ -18,7 +18,6 @@ A task may appear once: its outputs are RUN/eval/<task>.* and two entries would 
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -48,11 +47,12 @@ def ranks_by_default(task) -> bool:
 class SuiteEntry:
     task: str
     data: Path
-    image_folder: Path
+    image_folder: Optional[Path]  # None: image paths are absolute or relative to the current directory
     split: str = "test"
     mode: str = "generate"
     options: Dict[str, Any] = field(default_factory=dict)
     limit: Optional[int] = None
+    predictions: Optional[Path] = None  # `eval --out`; None: RUN/eval/<task>.preds.jsonl
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -157,6 +157,3 @@ def _entry(item, index: int, path: Path, layout: DataLayout, environ) -> SuiteEn
     except registry.RegistryError as err:
         raise SuiteError(f"{where}.task: {err}") from None
 
-
-def describe(entry: SuiteEntry) -> Dict[str, Any]:
-    return {key: (str(value) if isinstance(value, Path) else value) for key, value in dataclasses.asdict(entry).items()}

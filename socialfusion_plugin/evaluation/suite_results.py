@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Mapping
 from ..atomic_files import atomic_write_json, atomic_write_text
 from .layout import RunLayout
 from .provenance import weights_fingerprint
-from .report import n_text
+from .report import n_text, value_text
 from .run_info import software_versions, versions_text
 from .suite_config import Suite
 
@@ -35,17 +35,12 @@ def results_table(suite: Suite, report: Mapping[str, Any], command: str, model_p
         })
     return {
         "command": command, "suite": suite.source,
-        "checkpoint": {"model_path": str(Path(model_path).resolve()), "model_path_weights": weights_fingerprint(model_path),
+        "checkpoint": {"model_path": str(Path(model_path).resolve()),
+                       "model_path_weights": weights_fingerprint(model_path),
                        "model_base": str(Path(model_base).resolve()) if model_base else None,
                        "model_base_weights": weights_fingerprint(model_base)},
         "versions": software_versions(), "processes": world_size, "rows": rows,
     }
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def markdown(table: Mapping[str, Any]) -> str:
@@ -57,7 +52,7 @@ def markdown(table: Mapping[str, Any]) -> str:
     for row in table["rows"]:
         arrow = "↑" if row["higher_is_better"] else "↓"
         lines.append(f"| {row['task']} | {row['split']} | {row['mode']} | {n_text(row)} | {row['metric']} {arrow} | "
-                     f"{_fmt(row['value'])} | {row['unparsed']} | {row['missing']} |")
+                     f"{value_text(row['value'])} | {row['unparsed']} | {row['missing']} |")
     weights = checkpoint["model_path_weights"]
     lines += ["", "## Provenance", "", f"- command: `{table['command']}`", f"- suite: {table['suite']}",
               f"- processes: {table['processes']}"]
@@ -78,8 +73,7 @@ def csv_text(table: Mapping[str, Any]) -> str:
 
 def write_results(table: Mapping[str, Any], run_dir: Path) -> Dict[str, Path]:
     layout = RunLayout(run_dir)
-    paths = {"json": layout.eval_dir / "results.json", "md": layout.eval_dir / "results.md",
-             "csv": layout.eval_dir / "results.csv"}
+    paths = {kind: layout.eval_dir / f"results.{kind}" for kind in ("json", "md", "csv")}
     atomic_write_json(paths["json"], table)
     atomic_write_text(paths["md"], markdown(table))
     atomic_write_text(paths["csv"], csv_text(table))

@@ -23,17 +23,13 @@ from .provenance import differences, info_path, read_info
 SHARDS_DIR = "shards"
 
 
-def shard_dir(eval_dir: Path) -> Path:
-    return Path(eval_dir) / SHARDS_DIR
-
-
 def shard_path(eval_dir: Path, task: str, rank: int, world_size: int) -> Path:
-    return shard_dir(eval_dir) / f"{task}.rank{rank}-of-{world_size}.preds.jsonl"
+    return Path(eval_dir) / SHARDS_DIR / f"{task}.rank{rank}-of-{world_size}.preds.jsonl"
 
 
 def existing_shards(eval_dir: Path, task: str) -> List[Path]:
     """Every shard file of `task`, whatever the number of processes that wrote it."""
-    folder = shard_dir(eval_dir)
+    folder = Path(eval_dir) / SHARDS_DIR
     if not folder.is_dir():
         return []
     pattern = re.compile(re.escape(task) + r"\.rank\d+-of-\d+\.preds\.jsonl")
@@ -63,11 +59,7 @@ def check_shards(eval_dir: Path, task: str, provenance: Mapping[str, Any], overw
 
 
 def done_in_shards(eval_dir: Path, task: str) -> Set[str]:
-    done: Set[str] = set()
-    for path in existing_shards(eval_dir, task):
-        ids, _ = scan_predictions(path, strict=False)
-        done |= ids
-    return done
+    return set().union(*(scan_predictions(path, strict=False)[0] for path in existing_shards(eval_dir, task)))
 
 
 def merge_shards(eval_dir: Path, task: str, record_ids: Iterable[str], merged: Path) -> int:

@@ -55,7 +55,8 @@ def relative_change(single: Optional[float], joint: Optional[float], higher_is_b
     return change if higher_is_better else -change
 
 
-def transfer_table(single_runs: Mapping[str, Path], joint_run: Path, tasks: Optional[List[str]] = None) -> Dict[str, Any]:
+def transfer_table(single_runs: Mapping[str, Path], joint_run: Path,
+                   tasks: Optional[List[str]] = None) -> Dict[str, Any]:
     names = tasks or list(single_runs)
     rows = []
     for name in names:

@@ -16,14 +16,5 @@ from socialfusion_plugin.host.llava.loading.llava_loader import file_dispatch
 from socialfusion_plugin.host.llava.training.install import install, install_train_hooks
 from socialfusion_plugin.host.llava.training.trainer import FrozenTowerViolation
 
-__all__ = [
-    "FrozenTowerViolation",
-    "HostEnvironmentError",
-    "TokenizationMismatchError",
-    "check_environment",
-    "check_transformers_version",
-    "file_dispatch",
-    "install",
-    "install_model_hooks",
-    "install_train_hooks",
-]
+__all__ = ["FrozenTowerViolation", "HostEnvironmentError", "TokenizationMismatchError", "check_environment",
+           "check_transformers_version", "file_dispatch", "install", "install_model_hooks", "install_train_hooks"]

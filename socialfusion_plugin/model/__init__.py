@@ -6,10 +6,11 @@ from .connectors import build_connector, register_builtin_connectors
 
 
 def register_builtin_model_parts() -> None:
-    from .open_clip_tower import ENCODER_NAME, build_open_clip_tower
+    from .open_clip_tower import OpenClipVisionTower
+    from .tower_spec import PREFIX
 
-    if ENCODER_NAME not in VISION_ENCODERS:
-        VISION_ENCODERS.register(ENCODER_NAME, build_open_clip_tower)
+    if PREFIX not in VISION_ENCODERS:
+        VISION_ENCODERS.register(PREFIX, OpenClipVisionTower)
     register_builtin_connectors()
 
 

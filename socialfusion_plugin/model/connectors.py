@@ -75,14 +75,10 @@ class PooledMLPConnector(nn.Module):
         return self.mlp(pooled)
 
 
-def build_avgpool2x2_mlp2x_gelu(mm_hidden_size: int, hidden_size: int) -> nn.Module:
-    return PooledMLPConnector(mm_hidden_size, hidden_size, pool=2)
-
-
 BUILTIN_CONNECTORS = {
     "linear": build_linear,
     "mlp2x_gelu": build_mlp2x_gelu,
-    "avgpool2x2_mlp2x_gelu": build_avgpool2x2_mlp2x_gelu,
+    "avgpool2x2_mlp2x_gelu": PooledMLPConnector,  # pool=2
 }
 
 

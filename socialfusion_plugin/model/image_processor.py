@@ -17,27 +17,13 @@ def build_image_processor(preprocess_cfg: Mapping[str, Any]):
     from transformers import CLIPImageProcessor
 
     size = preprocess_cfg.get("size", 224)
-    if isinstance(size, (list, tuple)):
-        height, width = int(size[0]), int(size[1])
-    else:
-        height = width = int(size)
+    height, width = (int(size[0]), int(size[1])) if isinstance(size, (list, tuple)) else (int(size), int(size))
     resize_mode = preprocess_cfg.get("resize_mode", "shortest")
     if resize_mode not in ("shortest", "squash"):
         raise UserInputError(f"unsupported open_clip resize_mode {resize_mode!r}")
-    if resize_mode == "squash":
-        resize = {"height": height, "width": width}
-    else:
-        resize = {"shortest_edge": min(height, width)}
+    resize = {"height": height, "width": width} if resize_mode == "squash" else {"shortest_edge": min(height, width)}
     return CLIPImageProcessor(
-        do_resize=True,
-        size=resize,
-        resample=_RESAMPLE.get(preprocess_cfg.get("interpolation", "bicubic"), 3),
-        do_center_crop=True,
-        crop_size={"height": height, "width": width},
-        do_rescale=True,
-        rescale_factor=1 / 255,
-        do_normalize=True,
-        image_mean=[float(v) for v in preprocess_cfg.get("mean")],
-        image_std=[float(v) for v in preprocess_cfg.get("std")],
-        do_convert_rgb=True,
-    )
+        do_resize=True, size=resize, resample=_RESAMPLE.get(preprocess_cfg.get("interpolation", "bicubic"), 3),
+        do_center_crop=True, crop_size={"height": height, "width": width}, do_rescale=True, rescale_factor=1 / 255,
+        do_normalize=True, image_mean=[float(v) for v in preprocess_cfg.get("mean")],
+        image_std=[float(v) for v in preprocess_cfg.get("std")], do_convert_rgb=True)

@@ -4,49 +4,45 @@ It is the "original state" encoder of SocialFusion: weights exactly as released,
 never wrapped by LoRA, always in eval mode, and its forward runs without autograd so it can receive
 no gradient whatever flags the training run passes.
 
-LLaVA's layer selection is kept: `--mm_vision_select_layer k` indexes hidden states the way
-Hugging Face's CLIP does (index 0 = embeddings, i = output of block i, negative from the end), so
-the default -2 (second-to-last block) picks the same features for the same weights.
-
-The activation is the one the weights were trained with. OpenAI's CLIP weights use QuickGELU; open_clip
-records that on the pretrained tag (`openai`), not on the architecture (`ViT-L-14-336` is built with
-GELU, `ViT-L-14-336-quickgelu` with QuickGELU), and only warns when they differ. A tag whose weights
-need QuickGELU builds it here, so `open_clip:ViT-L-14-336@openai` computes what LLaVA-1.5's HF tower
-(`openai/clip-vit-large-patch14-336`, hidden_act quick_gelu) computes. For a local file the
-architecture decides: name a `-quickgelu` architecture for OpenAI weights.
+It computes what LLaVA's Hugging Face tower computes for the same weights (docs/training.md, "The
+frozen vision tower"): `--mm_vision_select_layer` indexes hidden states as HF CLIP does, and the
+activation is the one the weights were trained with. open_clip records QuickGELU on the pretrained
+tag (`openai`), not on the architecture, and only warns when they differ, so a tag whose weights
+need it builds it here; a local file carries no such record: its architecture decides.
+Weights are read without arbitrary unpickling (safetensors, or torch.load with weights_only=True).
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 from types import SimpleNamespace
-from typing import List, Optional, Union
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
 
+from ..errors import UserInputError
 from .image_processor import build_image_processor
-from .tower_spec import PREFIX, OpenClipTowerSpec, VisionTowerSpecError
-from .weights import load_visual_state_dict
+from .tower_spec import OpenClipTowerSpec, VisionTowerSpecError
 
 SELECT_FEATURES = ("patch", "cls_patch")
 
 
 class OpenClipVisionTower(nn.Module):
+    """The vision-encoder registry entry for `open_clip:`: `vision_tower` is the full `open_clip:ARCH@WEIGHTS`."""
+
     def __init__(self, vision_tower: str, args=None, delay_load: bool = False):
         super().__init__()
         self.is_loaded = False
         self.spec = OpenClipTowerSpec.parse(vision_tower)
         self.vision_tower_name = self.spec.as_string()
-        self.select_layer = int(getattr(args, "mm_vision_select_layer", -2) if args is not None else -2)
-        self.select_feature = getattr(args, "mm_vision_select_feature", "patch") if args is not None else "patch"
+        self.select_layer = int(getattr(args, "mm_vision_select_layer", -2))  # args=None: LLaVA's defaults
+        self.select_feature = getattr(args, "mm_vision_select_feature", "patch")
         if self.select_feature not in SELECT_FEATURES:
             raise VisionTowerSpecError(
-                f"mm_vision_select_feature must be one of {SELECT_FEATURES}, got {self.select_feature!r}"
-            )
-        vision_cfg = self.spec.vision_config()
-        self.cfg_only = _tower_config(vision_cfg)
-        self._block_index = self._resolve_block_index(self.select_layer, self.cfg_only.num_hidden_layers)
+                f"mm_vision_select_feature must be one of {SELECT_FEATURES}, got {self.select_feature!r}")
+        self.config = _tower_config(self.spec.vision_config())
+        self._block_index = self._resolve_block_index(self.select_layer, self.config.num_hidden_layers)
         if not delay_load:
             self.load_model()
 
@@ -74,11 +70,8 @@ class OpenClipVisionTower(nn.Module):
         visual = clip.visual
         del clip  # the text tower is not needed; free it before loading weights
         load_visual_state_dict(visual, weights_path)
-        preprocess = self._preprocess_cfg(open_clip, visual)
-        self.image_processor = build_image_processor(preprocess)
-        self.vision_tower = visual
-        self.vision_tower.requires_grad_(False)
-        self.vision_tower.eval()
+        self.image_processor = build_image_processor(self._preprocess_cfg(open_clip, visual))
+        self.vision_tower = visual.requires_grad_(False).eval()
         device = _device_from_map(device_map)
         if device is not None:
             self.vision_tower.to(device)
@@ -91,7 +84,7 @@ class OpenClipVisionTower(nn.Module):
             for key in ("mean", "std", "interpolation", "resize_mode"):
                 if pretrained.get(key) is not None:
                     cfg[key] = pretrained[key]
-        cfg.setdefault("size", self.cfg_only.image_size)
+        cfg.setdefault("size", self.config.image_size)
         cfg.setdefault("mean", open_clip.OPENAI_DATASET_MEAN)
         cfg.setdefault("std", open_clip.OPENAI_DATASET_STD)
         return cfg
@@ -103,25 +96,23 @@ class OpenClipVisionTower(nn.Module):
             self.vision_tower.eval()
         return self
 
-    def _features(self, images: torch.Tensor) -> torch.Tensor:
+    def block_tokens(self, images: torch.Tensor, blocks: List[int], with_class_token: bool) -> List[torch.Tensor]:
+        """Tokens (batch, tokens, width) output by each of `blocks` (0-based), the class token first if asked."""
         out = self.vision_tower.forward_intermediates(
-            images.to(device=self.device, dtype=self.dtype),
-            indices=[self._block_index],
-            stop_early=True,
-            intermediates_only=True,
-            output_fmt="NLC",
-            output_extra_tokens=self.select_feature == "cls_patch",
-        )
-        patches = out["image_intermediates"][0]
-        if self.select_feature == "cls_patch":
-            patches = torch.cat([out["image_intermediates_prefix"][0], patches], dim=1)
-        return patches
+            images.to(device=self.device, dtype=self.dtype), indices=blocks, stop_early=True,
+            intermediates_only=True, output_fmt="NLC", output_extra_tokens=with_class_token)
+        if not with_class_token:
+            return out["image_intermediates"]
+        return [torch.cat([prefix, patches], dim=1)
+                for prefix, patches in zip(out["image_intermediates_prefix"], out["image_intermediates"])]
 
     @torch.no_grad()
     def forward(self, images: Union[torch.Tensor, List[torch.Tensor]]) -> Union[torch.Tensor, List[torch.Tensor]]:
+        with_class_token = self.select_feature == "cls_patch"
         if isinstance(images, list):
-            return [self._features(image.unsqueeze(0)).to(image.dtype) for image in images]
-        return self._features(images).to(images.dtype)
+            return [self.block_tokens(image.unsqueeze(0), [self._block_index], with_class_token)[0].to(image.dtype)
+                    for image in images]
+        return self.block_tokens(images, [self._block_index], with_class_token)[0].to(images.dtype)
 
     @property
     def dummy_feature(self) -> torch.Tensor:
@@ -136,26 +127,67 @@ class OpenClipVisionTower(nn.Module):
         return next(self.vision_tower.parameters()).device
 
     @property
-    def config(self) -> SimpleNamespace:
-        return self.cfg_only
-
-    @property
     def hidden_size(self) -> int:
-        return self.cfg_only.hidden_size
+        return self.config.hidden_size
 
     @property
     def num_patches_per_side(self) -> int:
-        return self.cfg_only.image_size // self.cfg_only.patch_size
+        return self.config.image_size // self.config.patch_size
 
     @property
     def num_patches(self) -> int:
         return self.num_patches_per_side ** 2
 
 
+class VisionWeightsError(UserInputError):
+    """A checkpoint that does not fit the tower."""
+
+
+def _read_state_dict(path: str) -> Dict[str, torch.Tensor]:
+    """A state dict from .safetensors or a torch file loaded with weights_only=True."""
+    if str(path).endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        state = load_file(path, device="cpu")
+    else:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # pickle of arbitrary objects, JIT archives, truncated files
+            raise VisionWeightsError(
+                f"{path}: cannot be read as a plain state dict with weights_only=True ({type(err).__name__}: "
+                f"{str(err).splitlines()[0][:200]}). Save it as a state dict or .safetensors."
+            ) from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not state:
+        raise VisionWeightsError(f"{path}: expected a non-empty state dict")
+    if all(key.startswith("module.") for key in state):
+        state = {key[len("module."):]: value for key, value in state.items()}
+    return state
+
+
+def load_visual_state_dict(visual: nn.Module, path: str) -> None:
+    """Load the vision part of a CLIP checkpoint (keys `visual.*`) or a vision-only checkpoint."""
+    state = _read_state_dict(path)
+    if any(key.startswith("visual.") for key in state):
+        state = {key[len("visual."):]: value for key, value in state.items() if key.startswith("visual.")}
+    try:
+        missing, unexpected = visual.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shape mismatches raise even with strict=False
+        raise VisionWeightsError(
+            f"{path}: does not match the vision tower architecture ({str(err).splitlines()[-1].strip()}). "
+            "Check that ARCH in --vision_tower open_clip:ARCH@WEIGHTS is the checkpoint's architecture."
+        ) from None
+    if missing or unexpected:
+        raise VisionWeightsError(
+            f"{path}: does not match the vision tower architecture "
+            f"(missing {len(missing)} keys, e.g. {missing[:3]}; unexpected {len(unexpected)}, e.g. {unexpected[:3]}). "
+            "Check that ARCH in --vision_tower open_clip:ARCH@WEIGHTS is the checkpoint's architecture."
+        )
+
+
 def weights_need_quick_gelu(spec: OpenClipTowerSpec) -> bool:
-    """Whether the tower's pretrained tag was trained with QuickGELU (OpenAI's CLIP weights, and a few
-    others) while open_clip would build the architecture with GELU. A local checkpoint file carries no
-    such record: its architecture decides."""
+    """Whether the tower's pretrained tag was trained with QuickGELU (see the module docstring)."""
     if spec.weights_is_file:
         return False
     import open_clip
@@ -163,56 +195,32 @@ def weights_need_quick_gelu(spec: OpenClipTowerSpec) -> bool:
     return bool((open_clip.get_pretrained_cfg(spec.architecture, spec.weights) or {}).get("quick_gelu"))
 
 
-class _RandomInitFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "initialized randomly" not in record.getMessage()
-
-
 @contextlib.contextmanager
 def quiet_random_init_warning():
     """open_clip warns "Model initialized randomly" when built without a tag; the weights are loaded
     right after from the local checkpoint, so the warning would only mislead."""
+    def keep(record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
     root = logging.getLogger()
-    log_filter = _RandomInitFilter()
-    root.addFilter(log_filter)
+    root.addFilter(keep)
     try:
         yield
     finally:
-        root.removeFilter(log_filter)
+        root.removeFilter(keep)
 
 
 def _tower_config(vision_cfg: dict) -> SimpleNamespace:
-    image_size = vision_cfg.get("image_size", 224)
-    patch_size = vision_cfg.get("patch_size", 16)
-    if isinstance(image_size, (list, tuple)):
-        image_size = image_size[0]
-    if isinstance(patch_size, (list, tuple)):
-        patch_size = patch_size[0]
     if "width" not in vision_cfg or "layers" not in vision_cfg or isinstance(vision_cfg["layers"], (list, tuple)):
         raise VisionTowerSpecError(
-            "only open_clip ViT towers (vision_cfg with integer 'layers' and 'width') are supported"
-        )
-    return SimpleNamespace(
-        hidden_size=int(vision_cfg["width"]),
-        image_size=int(image_size),
-        patch_size=int(patch_size),
-        num_hidden_layers=int(vision_cfg["layers"]),
-    )
+            "only open_clip ViT towers (vision_cfg with integer 'layers' and 'width') are supported")
+    sizes = {key: vision_cfg.get(key, default) for key, default in (("image_size", 224), ("patch_size", 16))}
+    sizes = {key: int(value[0] if isinstance(value, (list, tuple)) else value) for key, value in sizes.items()}
+    return SimpleNamespace(hidden_size=int(vision_cfg["width"]), num_hidden_layers=int(vision_cfg["layers"]), **sizes)
 
 
 def _device_from_map(device_map) -> Optional[torch.device]:
-    if device_map in (None, "auto"):
-        return None
-    if isinstance(device_map, dict):
-        device_map = device_map.get("", None)
-        if device_map is None:
-            return None
-    return torch.device(device_map)
+    if isinstance(device_map, dict):  # {"": device}: the whole model on one device
+        device_map = device_map.get("")
+    return None if device_map in (None, "auto") else torch.device(device_map)
 
-
-def build_open_clip_tower(name: str, args=None, delay_load: bool = False) -> OpenClipVisionTower:
-    """Vision-encoder registry entry: `name` is the full `open_clip:ARCH@WEIGHTS` string."""
-    return OpenClipVisionTower(name, args=args, delay_load=delay_load)
-
-
-ENCODER_NAME = PREFIX

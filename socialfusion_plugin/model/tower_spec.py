@@ -1,23 +1,11 @@
-"""The `--vision_tower` name scheme for frozen open_clip towers, and where their weights come from.
+"""The `--vision_tower` name scheme for frozen open_clip towers, `open_clip:<ARCH>@<WEIGHTS>`, and
+where their weights come from (docs/training.md, "The frozen vision tower", lists the forms).
 
-    open_clip:<ARCH>@<WEIGHTS>
-
-ARCH     an open_clip architecture name (`open_clip.list_models()`, e.g. ViT-L-14-336), or the path
-         of an architecture JSON file in open_clip's format (a custom tower; it is registered with
-         `open_clip.add_model_config` under its file stem). A file whose stem is already an
-         architecture (built-in, or another file) is used when its contents are the same, and refused,
-         naming both, when they differ: open_clip keys architectures by name.
-WEIGHTS  an open_clip pretrained tag (e.g. `openai`), resolved from local caches only, never
-         downloaded at run time; or the path of a local checkpoint file (.pt/.pth/.bin/.safetensors,
-         a full CLIP state dict or a vision-only one).
-
-Examples:
-    open_clip:ViT-L-14-336@openai
-    open_clip:ViT-L-14-336@/models/open_clip/ViT-L-14-336-openai.safetensors
-    open_clip:/models/my-vit.json@/models/my-vit.pt
-
-The same string is stored as `mm_vision_tower` in the trained model's config.json, so LLaVA's
-loader rebuilds the same tower at inference: the weights must be resolvable there too.
+ARCH is an open_clip architecture name or the path of an architecture JSON in open_clip's format
+(registered under its file stem); WEIGHTS a pretrained tag, resolved from local caches only and
+never downloaded at run time, or the path of a local checkpoint file. The same string is stored as
+`mm_vision_tower` in the trained model's config.json, so LLaVA's loader rebuilds the same tower at
+inference: the weights must be resolvable there too.
 """
 from __future__ import annotations
 
@@ -54,7 +42,8 @@ class OpenClipTowerSpec:
 
     @property
     def weights_is_file(self) -> bool:
-        return _looks_like_path(self.weights)
+        weights = self.weights
+        return os.sep in weights or "/" in weights or weights.endswith(CHECKPOINT_SUFFIXES) or weights.startswith("~")
 
     @classmethod
     def parse(cls, value: str) -> "OpenClipTowerSpec":
@@ -64,8 +53,7 @@ class OpenClipTowerSpec:
         if not sep or not arch or not weights:
             raise VisionTowerSpecError(
                 f"vision tower {value!r}: expected open_clip:<ARCH>@<WEIGHTS>, e.g. "
-                "open_clip:ViT-L-14-336@openai or open_clip:ViT-L-14-336@/path/to/weights.safetensors"
-            )
+                "open_clip:ViT-L-14-336@openai or open_clip:ViT-L-14-336@/path/to/weights.safetensors")
         architecture_file = None
         if arch.endswith(".json"):
             architecture_file = str(Path(arch).expanduser())
@@ -130,14 +118,9 @@ class OpenClipTowerSpec:
             if not path.is_file():
                 raise VisionWeightsNotFound(
                     f"vision tower weights {path} not found. Put the open_clip checkpoint of "
-                    f"{self.architecture} there, or point --vision_tower at the file you downloaded."
-                )
+                    f"{self.architecture} there, or point --vision_tower at the file you downloaded.")
             return str(path)
         return _resolve_pretrained_tag(self.architecture, self.weights, cache_dir)
-
-
-def _looks_like_path(weights: str) -> bool:
-    return os.sep in weights or "/" in weights or weights.endswith(CHECKPOINT_SUFFIXES) or weights.startswith("~")
 
 
 def _resolve_pretrained_tag(architecture: str, tag: str, cache_dir: Optional[str]) -> str:
@@ -148,8 +131,7 @@ def _resolve_pretrained_tag(architecture: str, tag: str, cache_dir: Optional[str
         known = ", ".join(open_clip.list_pretrained_tags_by_model(architecture)) or "none"
         raise VisionTowerSpecError(
             f"open_clip has no pretrained tag {tag!r} for {architecture}; known tags: {known}. "
-            "A local checkpoint file path works too."
-        )
+            "A local checkpoint file path works too.")
     if config.get("file"):
         return config["file"]
     candidates = []
@@ -158,9 +140,12 @@ def _resolve_pretrained_tag(architecture: str, tag: str, cache_dir: Optional[str
         # open_clip writes 'org/repo/' for the default file name and 'org/repo/file' otherwise
         repo_id, filename = (hub.rstrip("/"), "") if hub.endswith("/") else os.path.split(hub)
         names = [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
-        found = _find_in_hf_cache(repo_id, names, cache_dir)
-        if found:
-            return found
+        from huggingface_hub import try_to_load_from_cache  # installed with transformers
+
+        for name in names:
+            found = try_to_load_from_cache(repo_id, name, cache_dir=cache_dir)
+            if isinstance(found, str) and os.path.isfile(found):
+                return found
         candidates.append(f"the Hugging Face repository {repo_id} (file {' or '.join(names)})")
     url = config.get("url", "")
     if url:
@@ -180,18 +165,5 @@ def _resolve_pretrained_tag(architecture: str, tag: str, cache_dir: Optional[str
         "them into this machine's Hugging Face cache (HF_HOME) or pass the file directly"
         + (f" (with QuickGELU, as these weights were trained: {file_architecture} builds it)"
            if file_architecture != architecture else "")
-        + f": --vision_tower open_clip:{file_architecture}@/path/to/the/downloaded/file"
-    )
-
-
-def _find_in_hf_cache(repo_id: str, filenames, cache_dir: Optional[str]) -> Optional[str]:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - transformers always brings huggingface_hub
-        return None
-    for filename in filenames:
-        found = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir)
-        if isinstance(found, str) and os.path.isfile(found):
-            return found
-    return None
+        + f": --vision_tower open_clip:{file_architecture}@/path/to/the/downloaded/file")
 

@@ -6,7 +6,6 @@ the real size).
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Callable, Dict, Tuple
 
 import torch.nn as nn
@@ -16,31 +15,21 @@ from ..host_interface import CONNECTOR, LANGUAGE_MODEL, LORA, VISION_TOWER
 # What a parameter name is: one of the host's PARAMETER_ROLES (`DiagnosticsHost.parameter_role`).
 ParameterRole = Callable[[str], str]
 
-# report line -> the parameter role it counts, in report order
-GROUP_ROLES = OrderedDict((("language-model LoRA", LORA), ("connector", CONNECTOR), ("vision tower", VISION_TOWER),
-                           ("language model (non-LoRA)", LANGUAGE_MODEL)))
-GROUPS = tuple(GROUP_ROLES)
-_GROUP_OF_ROLE = {role: group for group, role in GROUP_ROLES.items()}
-
-
-def parameter_group(name: str, parameter_role: ParameterRole) -> str:
-    return _GROUP_OF_ROLE[parameter_role(name)]
-
-
-def _numel(param) -> int:
-    return int(getattr(param, "ds_numel", 0) or param.numel())
+# the parameter role -> its report line, in report order
+GROUP_OF_ROLE = {LORA: "language-model LoRA", CONNECTOR: "connector", VISION_TOWER: "vision tower",
+                 LANGUAGE_MODEL: "language model (non-LoRA)"}
 
 
 def trainable_parameters_by_group(model: nn.Module, parameter_role: ParameterRole) -> Dict[str, Tuple[int, int]]:
-    """{group: (trainable, total)} in GROUPS order."""
-    counts = OrderedDict((group, [0, 0]) for group in GROUPS)
+    """{group: (trainable, total)} in report order."""
+    counts = {group: [0, 0] for group in GROUP_OF_ROLE.values()}
     for name, param in model.named_parameters():
-        group = parameter_group(name, parameter_role)
-        size = _numel(param)
+        group = GROUP_OF_ROLE[parameter_role(name)]
+        size = int(getattr(param, "ds_numel", 0) or param.numel())
         counts[group][1] += size
         if param.requires_grad:
             counts[group][0] += size
-    return OrderedDict((group, (t, n)) for group, (t, n) in counts.items())
+    return {group: (trainable, total) for group, (trainable, total) in counts.items()}
 
 
 def format_trainable_report(model: nn.Module, parameter_role: ParameterRole) -> str:

@@ -5,6 +5,7 @@ Saving is deterministic: same data, same bytes (the PDF's creation date is left 
 one thing that would change between reruns), and atomic, as every output of the package."""
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -30,8 +31,6 @@ def new_figure(width: float, height: float):
 
 def style(function):
     """Build a chart under the package's rc settings (fonts, spines)."""
-    import functools
-
     @functools.wraps(function)
     def styled(*args, **kwargs):
         import matplotlib
@@ -59,10 +58,8 @@ def save_figure(figure, png_path: Path, vector_format: str = "pdf") -> List[Path
     return [png_path, vector_path]
 
 
-def value_text(value: Optional[float], digits: int = 2, percent: bool = False) -> str:
-    if value is None or value != value:  # None or NaN
-        return NA
-    return f"{100 * value:+.{digits - 1}f}%" if percent else f"{value:.{digits}f}"
+def value_text(value: Optional[float], digits: int = 2) -> str:
+    return NA if value is None or value != value else f"{value:.{digits}f}"  # NA for None or NaN
 
 
 def safe_file_part(name: str) -> str:

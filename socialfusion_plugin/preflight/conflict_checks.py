@@ -10,16 +10,13 @@ images, and the output folder, before the first model is rebuilt.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..analysis.conflict.task_batches import task_locations
 from ..host_interface import DiagnosticsHost
-from ..tasks.paths import safe_relative_path
 from .checkpoint_folders import check_trainable_checkpoint
-from .data_files import check_record_file
+from .data_files import check_record_file, inside_folder
 from .locations import output_folder_problem
+from .model_folders import vision_tower_problem
 from .report import PreflightReport
-from .towers import vision_tower_problem
 
 
 def check_conflict_arguments(args, data, image_folders, host: DiagnosticsHost) -> None:
@@ -28,8 +25,8 @@ def check_conflict_arguments(args, data, image_folders, host: DiagnosticsHost) -
     if args.vision_tower:
         report.add("--vision-tower", args.vision_tower, vision_tower_problem(args.vision_tower))
     for model_path in args.model_path:
-        check_trainable_checkpoint(report, host.checkpoint_files, "--model-path", model_path, "--model-base", args.model_base,
-                                   "--vision-tower", args.vision_tower)
+        check_trainable_checkpoint(report, host.checkpoint_files, "--model-path", model_path, "--model-base",
+                                   args.model_base, "--vision-tower", args.vision_tower)
     for name in args.tasks:
         _check_task(report, name, args.data_root, data, image_folders)
     report.add("--out", None, output_folder_problem(args.out))
@@ -49,10 +46,4 @@ def _check_task(report: PreflightReport, name: str, data_root, data, image_folde
         meta = record.get("meta") if isinstance(record, dict) else None
         return isinstance(record, dict) and (not isinstance(meta, dict) or meta.get("task") in (None, name))
 
-    def resolve(image, record, index):
-        if Path(image).is_absolute():
-            return image
-        where = f"{file}: record {record.get('id', index)}"
-        return str(Path(folder) / safe_relative_path(folder, image, where))
-
-    check_record_file(report, data_flag, file, folder_flag, folder, resolve, keep=keep)
+    check_record_file(report, data_flag, file, folder_flag, folder, inside_folder(file, folder), keep=keep)

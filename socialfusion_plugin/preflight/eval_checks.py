@@ -32,12 +32,13 @@ def check_suite_arguments(suite, settings, host: InferenceHost) -> None:
         check_eval_arguments(SimpleNamespace(
             model_path=settings.model_path, model_base=settings.model_base, mode=entry.mode, text_only=False,
             task=entry.task, data=entry.data, image_folder=entry.image_folder, limit=entry.limit,
-            out=layout.predictions(entry.task)), host)
+            out=entry.predictions or layout.predictions(entry.task)), host)
 
 
 def check_eval_arguments(args, host: InferenceHost) -> None:
     report = PreflightReport()
-    check_loaded_checkpoint(report, host.checkpoint_files, "--model-path", args.model_path, "--model-base", args.model_base)
+    check_loaded_checkpoint(report, host.checkpoint_files, "--model-path", args.model_path, "--model-base",
+                            args.model_base)
     loss = args.mode == "loss"
     language_model_only = _language_model_only(args, host)
     if language_model_only and not loss:

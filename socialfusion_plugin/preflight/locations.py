@@ -13,20 +13,18 @@ from typing import Optional
 
 def input_file_problem(path) -> Optional[str]:
     path = Path(path).expanduser()
-    missing = _not_there(path, path.is_file(), path.is_dir(), "a folder, not a file")
-    return missing or (None if os.access(path, os.R_OK) else f"{path} is not readable")
+    if path.is_dir():
+        return f"{path} is a folder, not a file"
+    if not path.is_file():
+        return f"{path} not found"
+    return None if os.access(path, os.R_OK) else f"{path} is not readable"
 
 
 def input_folder_problem(path) -> Optional[str]:
     path = Path(path).expanduser()
-    return _not_there(path, path.is_dir(), path.is_file(), "a file, not a folder")
-
-
-def _not_there(path: Path, found: bool, other_kind: bool, other: str) -> Optional[str]:
-    """Why the input asked for is not at `path`: the other kind of entry stands there, or nothing."""
-    if other_kind:
-        return f"{path} is {other}"
-    return None if found else f"{path} not found"
+    if path.is_file():
+        return f"{path} is a file, not a folder"
+    return None if path.is_dir() else f"{path} not found"
 
 
 def output_folder_problem(path) -> Optional[str]:

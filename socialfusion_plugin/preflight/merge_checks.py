@@ -10,7 +10,7 @@ from .report import PreflightReport
 
 def check_merge_arguments(args, host: InferenceHost) -> None:
     report = PreflightReport()
-    check_loaded_checkpoint(report, host.checkpoint_files, "--model-path", args.model_path, "--model-base", args.model_base,
-                            lora_only=True)
+    check_loaded_checkpoint(report, host.checkpoint_files, "--model-path", args.model_path, "--model-base",
+                            args.model_base, lora_only=True)
     report.add("--out", None, output_folder_problem(args.out))
     report.raise_if_any()

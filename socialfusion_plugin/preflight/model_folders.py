@@ -6,6 +6,11 @@ A value that is not a local path may be a Hugging Face Hub id (`lmsys/vicuna-7b-
 when it is in the local Hugging Face cache, or when downloads are allowed (transformers fetches it);
 with HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE set it must be in the cache. A value whose first folder
 exists here (`runs/typo`) is a local path, never a Hub id.
+
+A vision tower value (`--vision_tower`, a checkpoint's `mm_vision_tower`, a probe encoder) is such a
+folder or Hub id, as LLaVA's own builder takes it (a Hugging Face CLIP folder, `openai/clip-vit-...`),
+or `open_clip:ARCH@WEIGHTS`, which goes through the doctor's check (`doctor/tower_check.py`: the same
+parsing and local resolution as training, so the message says what to download).
 """
 from __future__ import annotations
 
@@ -13,14 +18,18 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Tuple
 
+from ..doctor.findings import PROBLEM
+from ..doctor.tower_check import check_vision_tower
+from ..model.tower_spec import is_open_clip_tower
 from .weight_integrity import weight_file_problem
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 WEIGHT_INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+PROCESSOR_FILE = "preprocessor_config.json"
 
 
 def is_hub_id(value: str) -> bool:
@@ -68,72 +77,55 @@ def model_folder_problems(path, tokenizer: bool = True, config: bool = True) -> 
     if config and not (folder / "config.json").is_file():
         problems.append(f"no config.json in {folder}: not a Hugging Face model folder")
     elif config:
-        problems += filter(None, [config_problem(folder / "config.json")])
-    weights = weight_files_problem(folder)
-    if weights:
-        problems.append(weights)
-    else:
-        problems += filter(None, (weight_file_problem(path) for path in present_weight_files(folder)))
+        problems.append(read_json_object(folder / "config.json")[1])
+    missing, files = _weight_files(folder)
+    problems += [missing] if missing else map(weight_file_problem, files)
     if tokenizer and not any((folder / name).is_file() for name in TOKENIZER_FILES):
         problems.append(f"no tokenizer in {folder} (none of {', '.join(TOKENIZER_FILES)})")
-    return problems
+    return [problem for problem in problems if problem]
 
 
-def config_problem(path: Path) -> Optional[str]:
+def read_json_object(path: Path) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    """(the JSON object in `path`, None) or (None, why it is not one)."""
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        return f"{path} cannot be read as JSON ({type(err).__name__}: {err})"
-    return None if isinstance(config, dict) else f"{path} is not a JSON object"
+        return None, f"{path} cannot be read as JSON ({type(err).__name__}: {err})"
+    return (value, None) if isinstance(value, dict) else (None, f"{path} is not a JSON object")
 
 
-def present_weight_files(folder: Path) -> List[Path]:
-    """The weight files from_pretrained would read: every shard an index lists, or the single file
-    (model.safetensors where both are there: transformers reads it first, and only it)."""
-    for name in WEIGHT_INDEXES:
-        index = folder / name
-        if index.is_file():
-            weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map") or {}
-            return [folder / name for name in sorted({str(v) for v in weight_map.values()})]
-    return [folder / name for name in WEIGHT_FILES if (folder / name).is_file()][:1]
-
-
-def weight_files_problem(folder: Path) -> Optional[str]:
-    """None when the weights are all there: a single file, or every shard of an index."""
-    for name in WEIGHT_INDEXES:
-        index = folder / name
-        if index.is_file():
-            return _missing_shards(folder, index)
-    if any((folder / name).is_file() for name in WEIGHT_FILES):
-        return None
-    return (f"no weights in {folder} (none of {', '.join(WEIGHT_FILES + WEIGHT_INDEXES)}); "
-            "was the download or the save interrupted?")
-
-
-def _missing_shards(folder: Path, index: Path) -> Optional[str]:
+def _weight_files(folder: Path) -> Tuple[Optional[str], List[Path]]:
+    """(what is missing, the weight files from_pretrained would read): every shard an index lists, or the
+    single file (model.safetensors where both are there: transformers reads it first, and only it)."""
+    index = next((folder / name for name in WEIGHT_INDEXES if (folder / name).is_file()), None)
+    if index is None:
+        present = [folder / name for name in WEIGHT_FILES if (folder / name).is_file()]
+        if present:
+            return None, present[:1]
+        return (f"no weights in {folder} (none of {', '.join(WEIGHT_FILES + WEIGHT_INDEXES)}); "
+                "was the download or the save interrupted?"), []
     try:
         weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map")
     except (OSError, ValueError, AttributeError) as err:
-        return f"{index} cannot be read as a weight index ({type(err).__name__})"
+        return f"{index} cannot be read as a weight index ({type(err).__name__})", []
     if not isinstance(weight_map, dict) or not weight_map:
-        return f"{index} has no weight_map"
+        return f"{index} has no weight_map", []
     shards = sorted({str(name) for name in weight_map.values()})
     missing = [name for name in shards if not (folder / name).is_file()]
-    if not missing:
-        return None
-    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-    return f"{len(missing)} of {len(shards)} weight shards listed in {index} are missing: {shown}"
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        return f"{len(missing)} of {len(shards)} weight shards listed in {index} are missing: {shown}", []
+    return None, [folder / name for name in shards]
 
 
-def adapter_weights_read(folder: Path, adapter_weights: Sequence[str]) -> Optional[Path]:
-    """The LoRA weight file peft reads: the first of the host's names (`CheckpointFiles.adapter_weights`,
-    safetensors first) present."""
-    present = [Path(folder) / name for name in adapter_weights if (Path(folder) / name).is_file()]
-    return present[0] if present else None
-
-
-def adapter_weights_problem(folder: Path, adapter_weights: Sequence[str]) -> Optional[str]:
-    read = adapter_weights_read(folder, adapter_weights)
-    if read is not None:
-        return weight_file_problem(read)
-    return f"{folder} has adapter_config.json but no {' or '.join(adapter_weights)} (the LoRA weights)"
+def vision_tower_problem(value: str) -> Optional[str]:
+    """None when the tower's architecture and weights are on this machine (or, for a Hub id, can be
+    fetched); else what is missing and what to do."""
+    if is_open_clip_tower(str(value)):
+        finding = check_vision_tower(str(value))
+        return finding.message if finding.level == PROBLEM else None
+    problems = model_folder_problems(value, tokenizer=False)
+    folder = Path(str(value)).expanduser()
+    if not problems and not is_hub_id(str(value)) and not (folder / PROCESSOR_FILE).is_file():
+        problems.append(f"no {PROCESSOR_FILE} in {folder} (LLaVA's CLIP tower reads its image processor from it)")
+    return "; ".join(problems) if problems else None

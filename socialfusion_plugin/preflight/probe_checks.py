@@ -1,11 +1,13 @@
 """`socialfusion probe`: every encoder's weights, every task's train/test files and images, and the
 output and cache folders, before any encoder is built.
 
-- `open_clip:ARCH@WEIGHTS`: resolves locally, as `--vision_tower` (`towers.py`);
-- `hf_clip:` / `hf_siglip:` / `hf_vlm:` FOLDER: config.json names a tower (or a VLM checkpoint with
-  one) of the kind asked for, the tower's weights are in the shards that are there and complete, with
-  every block the config has (`towers.hf_probe_tower_check`); a tower without a class token (SigLIP)
-  with `--pooling cls` or `cls_mean` is refused, since its token 0 is the patch mean;
+- `open_clip:ARCH@WEIGHTS`: resolves locally, as `--vision_tower` (`model_folders.vision_tower_problem`);
+- `hf_clip:` / `hf_siglip:` / `hf_vlm:` FOLDER: the folder's layout as the probe reads it (config.json
+  names a tower, or a VLM checkpoint with one, of the kind asked for; the tower's family and key prefix,
+  the weight index and the shards that hold the tower, the tower's blocks against the config,
+  preprocessor_config.json against the tower's image size), then each of those shards for being
+  complete: headers and small JSON files only (`hf_probe_tower_check`); a tower without a class token
+  (SigLIP) with `--pooling cls` or `cls_mean` is refused, since its token 0 is the patch mean;
 - per task: the files `--data-root` / `--train` / `--test` / `--image-folder` name
   (`analysis.probe_data.task_files`), each a JSON list, and a sample of the images of the records
   the probe reads (the task's records with a probe target), resolved as the probe resolves them;
@@ -13,16 +15,16 @@ output and cache folders, before any encoder is built.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from typing import List, Optional, Tuple
 
 from .. import registry
-from ..analysis.encoders import PROBE_ENCODERS, HfTowerKind, encoder_prefix
+from ..analysis.encoders import PROBE_ENCODERS, EncoderSpecError, HfTowerKind, encoder_prefix
 from ..analysis.probe_data import ProbeDataError, task_files
-from ..tasks.paths import safe_relative_path
-from .data_files import check_record_file
+from .data_files import check_record_file, inside_folder
 from .locations import output_folder_problem
+from .model_folders import vision_tower_problem
 from .report import PreflightReport
-from .towers import hf_probe_tower_check, vision_tower_problem
+from .weight_integrity import weight_file_problem
 
 CLASS_TOKEN_POOLINGS = ("cls", "cls_mean")
 
@@ -48,8 +50,7 @@ def _check_encoder(report: PreflightReport, encoder: str, poolings) -> None:
     kind = PROBE_ENCODERS.get(prefix)
     if isinstance(kind, HfTowerKind):
         problems, layout = hf_probe_tower_check(kind, encoder)
-        for problem in problems:
-            report.add("--encoders", encoder, problem)
+        report.add_each("--encoders", encoder, problems)
         asked = [pooling for pooling in poolings if pooling in CLASS_TOKEN_POOLINGS]
         if layout is not None and not layout.family.class_token and asked:
             report.add("--encoders", encoder, f"a {layout.family.label} tower has no class token, so --pooling "
@@ -57,6 +58,18 @@ def _check_encoder(report: PreflightReport, encoder: str, poolings) -> None:
                        "if other encoders need cls)")
     elif prefix == "open_clip":
         report.add("--encoders", encoder, vision_tower_problem(encoder))
+
+
+def hf_probe_tower_check(kind, name: str) -> Tuple[List[str], Optional[object]]:
+    """(problems, the tower's layout or None) of a probe encoder of a Hugging Face tower kind
+    (`analysis.encoders.HfTowerKind`); each problem one line naming the folder or file."""
+    try:
+        layout = kind.layout(name, file_check=weight_file_problem)
+        kind.describe(name)  # reads preprocessor_config.json against the tower's image size
+    except EncoderSpecError as err:
+        return [str(err)], None
+    problems = [problem for problem in map(weight_file_problem, layout.weight_files) if problem]
+    return problems, (None if problems else layout)
 
 
 def _check_task(report: PreflightReport, task_name: str, data_root, overrides) -> None:
@@ -81,18 +94,9 @@ def _check_task(report: PreflightReport, task_name: str, data_root, overrides) -
         except (KeyError, TypeError, ValueError):
             return True  # a malformed record: the probe names it; its image is checked here meanwhile
 
-    def resolver(path: Path):
-        def resolve(image, record, index):
-            if Path(image).is_absolute():  # convert --absolute-paths
-                return image
-            where = f"{path}: record {record.get('id', index)}"
-            return str(Path(files.image_folder) / safe_relative_path(files.image_folder, image, where))
-
-        return resolve
-
     for kind, path in (("train", files.train), ("test", files.test)):
         check_record_file(report, _flag(kind, task_name, overrides), path, folder_flag, files.image_folder,
-                          resolver(path), keep=keep)
+                          inside_folder(path, files.image_folder), keep=keep)
 
 
 def _flag(kind: str, task_name: str, overrides) -> str:

@@ -10,7 +10,7 @@ broken path instead of the first one. `PreflightError` is a ValueError: the CLI 
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Iterable, List, Optional
 from socialfusion_plugin.errors import UserInputError
 
 
@@ -19,12 +19,9 @@ class PreflightError(UserInputError):
 
     def __init__(self, lines: List[str]):
         self.lines = list(lines)
-        if len(self.lines) == 1:
-            message = self.lines[0]
-        else:
-            message = f"{len(self.lines)} problems found before loading any model:\n" + "\n".join(
-                f"  {line}" for line in self.lines)
-        super().__init__(message)
+        listed = "".join(f"\n  {line}" for line in self.lines)
+        super().__init__(self.lines[0] if len(self.lines) == 1 else
+                         f"{len(self.lines)} problems found before loading any model:{listed}")
 
 
 def flag_with_value(flag: str, value) -> str:
@@ -46,6 +43,10 @@ class PreflightReport:
         if not message:
             return
         self.add_line(f"{flag_with_value(flag, value)}: {message}")
+
+    def add_each(self, flag: str, value, messages: Iterable[Optional[str]]) -> None:
+        for message in messages:
+            self.add(flag, value, message)
 
     def add_line(self, line: str) -> None:
         """A line already worded (e.g. an argument error in the launcher's own words)."""

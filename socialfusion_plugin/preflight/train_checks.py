@@ -2,13 +2,15 @@
 before the hooks are installed and LLaVA's train() loads anything.
 
 - `--model_name_or_path`: config.json, the weights (every shard of an index) and a tokenizer;
-- `--vision_tower`: the tower's architecture and weights resolve locally (`towers.py`);
+- `--vision_tower`: the tower's architecture and weights resolve locally (`model_folders.vision_tower_problem`);
 - `--pretrain_mm_mlp_adapter`, `--deepspeed`: the files exist (the adapter also complete and finite); and
-  DeepSpeed can run on this machine
-  (on a CPU-only one the host's pins may stop it: the doctor's message, instead of an NCCL traceback
-  after the model has loaded);
+  DeepSpeed can run on this machine (on a CPU-only one the host's pins may stop it: the doctor's
+  message, instead of an NCCL traceback after the model has loaded);
 - `--data_path` (a JSON list) with `--image_folder`, its folders and a sample of its images, joined
-  the way LLaVA joins them (`os.path.join(image_folder, image)`); or `--data_recipe` (`data_recipe.py`);
+  the way LLaVA joins them (`os.path.join(image_folder, image)`); or `--data_recipe`: the recipe parses
+  and every source's root, JSON file and image folder exists (`data.recipe.load_recipe` checks those), and
+  the images of each JSON source are there (sampled, with the mixture's rule: `data.mixture.resolve_image`;
+  task sources are converted from their release on first use, and the converter checks their images);
   exactly one of the two;
 - `--output_dir`: a folder that is, or can be created, writable; when it holds `checkpoint-N` folders
   (LLaVA's train() then resumes from the last), that checkpoint's trained weights are complete and finite;
@@ -21,14 +23,15 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
+from ..data.env_expand import RecipeError
+from ..data.mixture import resolve_image
+from ..data.recipe import load_recipe
 from ..host_interface import TrainingHost
 from .checkpoint_folders import check_resume_checkpoint
 from .data_files import check_record_file
-from .data_recipe import check_data_recipe
 from .locations import input_file_problem, output_folder_problem
-from .model_folders import model_folder_problems
+from .model_folders import model_folder_problems, vision_tower_problem
 from .report import PreflightReport
-from .towers import vision_tower_problem
 from .weight_integrity import non_finite_tensor_problem, weight_file_problem
 from socialfusion_plugin.errors import UserInputError
 
@@ -70,8 +73,7 @@ def check_train_arguments(argv: List[str], host: TrainingHost) -> None:
         report.add_line(line)
     model = flag_value(argv, "--model_name_or_path")
     if model is not None:
-        for problem in model_folder_problems(model):
-            report.add("--model_name_or_path", None, problem)
+        report.add_each("--model_name_or_path", None, model_folder_problems(model))
     tower = flag_value(argv, "--vision_tower")
     if tower:
         report.add("--vision_tower", tower, vision_tower_problem(tower))
@@ -116,3 +118,25 @@ def _check_data(report: PreflightReport, argv: List[str]) -> None:
                           llava_image_path(image_folder))
     else:
         report.add("--data_path", None, "give --data_path FILE.json (with --image_folder) or --data_recipe RECIPE.yaml")
+
+
+def check_data_recipe(report: PreflightReport, flag: str, path) -> None:
+    problem = input_file_problem(path)
+    if problem:
+        report.add(flag, None, problem)
+        return
+    try:
+        recipe = load_recipe(path)
+    except (RecipeError, FileNotFoundError, ValueError) as err:
+        report.add(flag, None, str(err))
+        return
+    for source in recipe.sources:
+        if source.kind != "json":
+            continue
+
+        def resolve(image, record, index, spec=source):
+            return resolve_image(spec, image, index, record)
+
+        where = f"{flag} {path}: source {source.name}:"
+        check_record_file(report, f"{where} json", source.path, f"{where} image_folder", source.image_folder,
+                          resolve, data_label=f"its json {source.path}")

@@ -29,9 +29,5 @@ def load_builtin_tasks() -> List[str]:
     return loaded
 
 
-def get_task(name: str) -> Task:
-    return TASKS.get(name)
-
-
 __all__ = ["ENTRY_POINT_GROUP", "Sample", "Skip", "Task", "TaskOptions", "TaskPluginError", "broken_task_plugins",
-           "get_task", "load_builtin_tasks", "load_entry_point_tasks"]
+           "load_builtin_tasks", "load_entry_point_tasks"]

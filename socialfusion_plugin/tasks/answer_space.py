@@ -1,33 +1,18 @@
 """What a task answers, declared once: every consumer asks this declaration for its behaviour, and
-no module outside this one switches on the kind.
-
-A task sets `answer_space` to one of four kinds:
-
-- `SingleLabel(labels, truth="label")`: one label of a closed set (gesture, relation);
-- `MultiLabel(labels, truth=..., predicted=...)`: any subset of a closed set (emotion);
-- `Point(truth=...)`: a normalized (x, y) point in the image (gaze);
-- `PointOrOutside(point=..., inside=...)`: a point, or the fixed answer that the target is outside
-  the frame (gaze_video).
+no module outside this one switches on the kind (SingleLabel, MultiLabel, Point, PointOrOutside).
 
 `labels` is a sequence of names or a function of the task's options (a label set that an option
 changes). `truth` and `point`/`inside` say where a record's meta holds the ground truth: a meta key,
 or a function of the meta. `predicted` (and `predicted_inside`) say where the task's `parse_answer`
 output holds the predicted label(s) or point: None for the value itself, a key of a parsed mapping,
-or a function. `extras` names
-further parts of an answer that are scored but are not the answer space itself (emotion's VAD).
+or a function. `extras` names further parts of an answer that are scored but are not the answer
+space itself (emotion's VAD).
 
-Each kind carries its behaviour. In its own terms, for the task's `score`: the label set
-(`label_names`), a record's truth and an answer's prediction (`truth_label`, `truth_labels`,
-`truth_point`, `truth_decision` and their `predicted_*` pairs). Asked of any kind, and answered with
-None (or False) where it does not apply:
-
-- how `eval --mode rank` scores and reads its options (`rank_answers`, and the flags
-  `rank_complete`, `rank_label_subset`, `rank_keeps_generated_text`; evaluation/rank_policy.py);
-- the per-class view of `report`: one decision per record for a confusion matrix
-  (`class_decisions`), or label sets for per-class recall (`label_sets`) (evaluation/confusion.py);
-- the distance errors of point answers charted by `report` (`point_errors`;
-  evaluation/report_charts.py);
-- the target of a linear probe (`probe_target`), and what `socialfusion tasks` prints (`describe`).
+Asked of any kind, and answered with None (or False) where it does not apply: how `eval --mode rank`
+scores (`rank_answers` and the `rank_*` flags; evaluation/rank_policy.py), the per-class view of
+`report` (`class_decisions`, `label_sets`; evaluation/report.py), the distance errors of point
+answers (`point_errors`; evaluation/report.py), a linear probe's target (`probe_target`) and
+what `socialfusion tasks` prints (`describe`).
 """
 from __future__ import annotations
 
@@ -69,9 +54,7 @@ def _as_point(value: Any) -> Optional[Tuple[float, float]]:
 
 
 class AnswerSpace:
-    """Base of the four kinds; `kind` is the name `socialfusion tasks` shows. What a consumer asks
-    of any task (ranking, per-class view, point errors) every kind answers, with None (or False)
-    where the question does not apply to it."""
+    """Base of the four kinds; `kind` is the name `socialfusion tasks` shows."""
 
     kind: str = ""
     extras: Tuple[str, ...] = ()

@@ -11,10 +11,11 @@ The shared machinery (conversation building, streaming JSON output, reports, sco
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ..config_files import dataclass_from_mapping
 from ..errors import UserInputError
@@ -23,20 +24,14 @@ from .answer_space import AnswerSpace
 
 @dataclass
 class Sample:
-    """One converted example, before it becomes a LLaVA record.
+    """One converted example, before it becomes a LLaVA record."""
 
-    id:          stable, unique within the split (used to join predictions to references)
-    image:       path RELATIVE to the dataset root, '/'-separated, already checked to stay inside it
-    prompt_fields: values substituted into the prompt templates (e.g. {"box": "[0.12, 0.30, 0.45, 0.88]"})
-    target:      structured ground truth; stored as record["meta"] (plus "task") and used by score()
-    ref:         optional, where the record is ("<file>:<line or key>"), for the report when the
-                 sample is skipped after reading (a repeated id, a non-finite value); default: the id
-    """
-
-    id: str
-    image: str
-    prompt_fields: Dict[str, str]
-    target: Dict[str, Any]
+    id: str  # stable, unique within the split (used to join predictions to references)
+    image: str  # path RELATIVE to the dataset root, '/'-separated, already checked to stay inside it
+    prompt_fields: Dict[str, str]  # substituted into the prompt templates (e.g. {"box": "[0.12, 0.30, 0.45, 0.88]"})
+    target: Dict[str, Any]  # structured ground truth; stored as record["meta"] (plus "task") and used by score()
+    # Where the record is ("<file>:<line or key>"), for the report when the sample is skipped after
+    # reading (a repeated id, a non-finite value); default: the id.
     ref: str = ""
 
 
@@ -77,11 +72,18 @@ class TaskOptions:
     @classmethod
     def describe(cls) -> List[Tuple[str, Any, str]]:
         """(name, default, help) for every option, for `socialfusion tasks`."""
-        out = []
-        for f in dataclasses.fields(cls):
-            default = f.default if f.default is not dataclasses.MISSING else None
-            out.append((f.name, default, f.metadata.get("help", "")))
-        return out
+        return [(f.name, None if f.default is dataclasses.MISSING else f.default, f.metadata.get("help", ""))
+                for f in dataclasses.fields(cls)]
+
+
+def option(default: Any, help: str, **metadata: Any) -> Any:
+    """A TaskOptions field with its help text (and `choices`, where given)."""
+    return field(default=default, metadata={"help": help, **metadata})
+
+
+# What a CLI string of a bool/int/float option may be: (parse, what the error says it expects).
+_NUMBER_PARSERS = {"int": (int, "an integer"), "float": (float, "a number")}
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 
 
 def _coerce(raw: Any, f: dataclasses.Field, where: str) -> Any:
@@ -90,24 +92,18 @@ def _coerce(raw: Any, f: dataclasses.Field, where: str) -> Any:
     value = raw
     if kind == "bool" and isinstance(raw, str):
         lowered = raw.strip().lower()
-        if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+        if lowered not in _TRUE | _FALSE:
             raise TaskOptionsError(f"{where}: option {f.name} expects true/false, got {raw!r}")
-        value = lowered in {"true", "1", "yes"}
-    elif kind == "int" and isinstance(raw, str):
+        value = lowered in _TRUE
+    elif kind in _NUMBER_PARSERS and isinstance(raw, str):
+        parse, expected = _NUMBER_PARSERS[kind]
         try:
-            value = int(raw)
+            value = parse(raw)
         except ValueError:
-            raise TaskOptionsError(f"{where}: option {f.name} expects an integer, got {raw!r}") from None
-    elif kind == "float" and isinstance(raw, str):
-        try:
-            value = float(raw)
-        except ValueError:
-            raise TaskOptionsError(f"{where}: option {f.name} expects a number, got {raw!r}") from None
+            raise TaskOptionsError(f"{where}: option {f.name} expects {expected}, got {raw!r}") from None
     choices = f.metadata.get("choices")
     if choices is not None and value not in choices:
-        raise TaskOptionsError(
-            f"{where}: option {f.name}={value!r} is not one of {', '.join(map(str, choices))}"
-        )
+        raise TaskOptionsError(f"{where}: option {f.name}={value!r} is not one of {', '.join(map(str, choices))}")
     return value
 
 
@@ -138,19 +134,14 @@ class Task(ABC):
     def options(self, values: Optional[Mapping[str, Any]] = None, where: str = "") -> TaskOptions:
         return self.Options.from_mapping(values, where or f"task {self.name} options")
 
-    # -- derived from answer_space (not overridden by tasks) --------------------------------------
+    # -- derived from answer_space (not overridden by tasks; tasks/answer_space.py says what each is) --
     def label_names(self, options: TaskOptions) -> Optional[List[str]]:
-        """The closed label set under these options, or None for open answers."""
         return self.answer_space.label_names(options)
 
     def rank_options(self, options: TaskOptions) -> Optional[Dict[str, str]]:
-        """For ranking mode (`eval --mode rank`): label -> the answer text whose log-likelihood
-        scores that label; None: the task has no closed answer set."""
         return self.answer_space.rank_answers(options)
 
     def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
-        """What a linear probe predicts from a record: ("single", label), ("multi", [labels]) or
-        ("point", [x, y]); None when the record has nothing to probe."""
         return self.answer_space.probe_target(meta)
 
     # -- optional ---------------------------------------------------------------------------------
@@ -162,8 +153,6 @@ class Task(ABC):
     @property
     def prompts_file(self) -> Path:
         """`prompts.yaml` next to the module that defines the task class."""
-        import inspect
-
         return Path(inspect.getfile(type(self))).with_name("prompts.yaml")
 
     def read_parts(self, root: Path, split: str, options: TaskOptions) -> Optional[List[Any]]:
@@ -198,3 +187,27 @@ class Task(ABC):
         """Reference metrics. `references` are record metas; `predictions[i]` is parse_answer's
         output for reference i (None = unparseable or missing: scored as wrong); `class_scores[i]`
         optional per-class scores from ranking mode (used by mAP/AP instead of one-hot)."""
+
+
+class LabelTask(Task):
+    """A task answering one label of its `SingleLabel` answer space; `parse_label` (a
+    SynonymParser) finds the label named in an answer."""
+
+    parse_label: Callable[[str], Optional[str]]
+
+    def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
+        return target["label"]  # the canonical label is the answer
+
+    def parse_answer(self, text: str, options: TaskOptions) -> Optional[str]:
+        return self.parse_label(text)
+
+    def true_labels(self, references: References, classes: Sequence[str], missing: str) -> List[str]:
+        """Each reference's label through the answer space; a label outside `classes` stops the
+        score with `missing` (formatted with the reference's `index` and `label`)."""
+        truths = []
+        for index, meta in enumerate(references):
+            label = self.answer_space.truth_label(meta)
+            if label not in classes:
+                raise UserInputError(missing.format(index=index, label=label))
+            truths.append(label)
+        return truths

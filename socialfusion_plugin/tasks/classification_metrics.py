@@ -6,6 +6,7 @@ and listed under `classes_without_positives`, instead of silently counting as 0 
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -21,11 +22,8 @@ def label_matrix(labels: Sequence[Iterable[str]], classes: Sequence[str]) -> np.
     return matrix
 
 
-def score_matrix(
-    predicted: Sequence[Optional[Iterable[str]]],
-    class_scores: Sequence[Optional[Mapping[str, float]]],
-    classes: Sequence[str],
-) -> np.ndarray:
+def score_matrix(predicted: Sequence[Optional[Iterable[str]]], class_scores: Sequence[Optional[Mapping[str, float]]],
+                 classes: Sequence[str]) -> np.ndarray:
     """(n, C) scores: real per-class scores where given (ranking mode), else one-hot of the parsed
     answer (1 for each predicted label, 0 otherwise); an unparseable answer scores 0 everywhere."""
     matrix = np.zeros((len(predicted), len(classes)), dtype=np.float64)
@@ -45,6 +43,14 @@ def top_class(parsed: Optional[str], scores: Optional[Mapping[str, float]], clas
         if ranked:
             return max(ranked)[2]
     return parsed
+
+
+def per_class_recall(truths: Sequence[str], predictions: Sequence[Optional[str]],
+                     classes: Sequence[str]) -> Dict[str, Optional[float]]:
+    """Per class: the share of its references predicted as it (None for a class without references)."""
+    positives = Counter(truths)
+    hits = Counter(truth for truth, predicted in zip(truths, predictions) if predicted == truth)
+    return {name: (hits[name] / positives[name] if positives[name] else None) for name in classes}
 
 
 def mean_average_precision(y_true: np.ndarray, scores: np.ndarray, classes: Sequence[str]) -> Dict[str, object]:

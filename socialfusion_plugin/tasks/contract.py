@@ -7,6 +7,7 @@ from typing import List
 from socialfusion_plugin.errors import UserInputError
 
 from .answer_space import KINDS, AnswerSpace
+from .base import Task
 
 DERIVED = ("label_names", "rank_options", "probe_target")
 # Attributes of an earlier contract that the answer space replaces; a task that still sets them
@@ -20,8 +21,6 @@ class TaskContractError(UserInputError):
 
 def check_task(name: str, task: object) -> None:
     """Raise TaskContractError listing every problem of `task`, registered under `name`."""
-    from .base import Task
-
     if not isinstance(task, Task):
         raise TaskContractError(f"task {name!r}: {task!r} is not a socialfusion_plugin.tasks.Task")
     problems = _problems(name, task)
@@ -50,7 +49,7 @@ def _problems(name: str, task) -> List[str]:
         problems.append(f"primary_metric {task.primary_metric!r} is not one of metric_names ({', '.join(metrics)})")
     if not isinstance(task.higher_is_better, bool):
         problems.append(f"higher_is_better must be True or False, got {task.higher_is_better!r}")
-    overridden = [member for member in DERIVED if getattr(type(task), member) is not getattr(_base(), member)]
+    overridden = [member for member in DERIVED if getattr(type(task), member) is not getattr(Task, member)]
     if overridden:
         problems.append(f"it overrides {', '.join(overridden)}, which come from answer_space: declare the "
                         "labels there instead")
@@ -58,12 +57,6 @@ def _problems(name: str, task) -> List[str]:
     if replaced:
         problems.append(f"it sets {', '.join(replaced)}, which answer_space replaces")
     return problems
-
-
-def _base():
-    from .base import Task
-
-    return Task
 
 
 def _label_problems(task, space: AnswerSpace) -> List[str]:

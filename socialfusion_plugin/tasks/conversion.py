@@ -14,6 +14,7 @@ still equals read.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 from collections import Counter
@@ -53,9 +54,7 @@ class ConversionReport:
         self.skipped += 1
         self.skip_reasons[skip.reason] += 1
         entry = {"ref": skip.ref, "reason": skip.reason}
-        if skip.detail:
-            entry["detail"] = skip.detail
-        self.skipped_records.append(entry)
+        self.skipped_records.append({**entry, "detail": skip.detail} if skip.detail else entry)
 
     def add_converted(self) -> None:
         self.read += 1
@@ -63,50 +62,30 @@ class ConversionReport:
 
     def to_json(self) -> Dict[str, Any]:
         assert self.converted + self.skipped == self.read
-        return {
-            "task": self.task,
-            "split": self.split,
-            "root": self.root,
-            "options": self.options,
-            "read": self.read,
-            "converted": self.converted,
-            "skipped": self.skipped,
-            "skip_reasons": dict(sorted(self.skip_reasons.items())),
-            "skipped_records": self.skipped_records,
-        }
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {**fields, "skip_reasons": dict(sorted(self.skip_reasons.items()))}
 
     def summary(self) -> str:
         lines = [f"{self.task}/{self.split}: read {self.read}, converted {self.converted}, skipped {self.skipped}"]
-        for reason, count in sorted(self.skip_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
-            lines.append(f"  skipped {count}: {reason}")
+        lines += [f"  skipped {count}: {reason}"
+                  for reason, count in sorted(self.skip_reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
         return "\n".join(lines)
 
 
-def build_record(
-    task: Task,
-    sample: Sample,
-    split: str,
-    options: TaskOptions,
-    prompt_mode: str,
-    seed: int,
-    image_root: Optional[Path] = None,
-    prompts: Optional[PromptSet] = None,
-) -> Dict[str, Any]:
+def build_record(task: Task, sample: Sample, split: str, options: TaskOptions, prompt_mode: str, seed: int,
+                 image_root: Optional[Path] = None, prompts: Optional[PromptSet] = None) -> Dict[str, Any]:
     """One LLaVA record. `image_root` set -> absolute image path (for --absolute-paths).
     `prompts`: the task's prompt set, when the caller already loaded it (once per conversion)."""
     prompts = prompts or load_prompts(task.prompts_file)
     question = prompts.render(prompt_mode, sample.id, seed, sample.prompt_fields)
-    image = sample.image if image_root is None else str((Path(image_root) / sample.image).resolve())
-    meta = {"task": task.name, "split": split}
-    meta.update(sample.target)
     return {
         "id": f"{task.name}/{split}/{sample.id}",
-        "image": image,
+        "image": sample.image if image_root is None else str((Path(image_root) / sample.image).resolve()),
         "conversations": [
             {"from": "human", "value": f"{IMAGE_TOKEN}\n{question}"},
             {"from": "gpt", "value": task.format_answer(sample.target, options)},
         ],
-        "meta": meta,
+        "meta": {"task": task.name, "split": split, **sample.target},
     }
 
 
@@ -114,20 +93,9 @@ def default_prompt_mode(split: str) -> str:
     return "train" if split == "train" else "eval"
 
 
-def convert(
-    task: Task,
-    root: Path,
-    split: str,
-    out: Path,
-    options: Optional[Mapping[str, Any]] = None,
-    report_path: Optional[Path] = None,
-    absolute_paths: bool = False,
-    prompt_mode: Optional[str] = None,
-    seed: int = 0,
-    progress: bool = True,
-    workers: int = 1,
-    write_empty: bool = True,
-) -> ConversionReport:
+def convert(task: Task, root: Path, split: str, out: Path, options: Optional[Mapping[str, Any]] = None,
+            report_path: Optional[Path] = None, absolute_paths: bool = False, prompt_mode: Optional[str] = None,
+            seed: int = 0, progress: bool = True, workers: int = 1, write_empty: bool = True) -> ConversionReport:
     """Convert one split of a task's original release into a LLaVA JSON file.
 
     workers > 1 reads the split's independent parts (Task.read_parts) in that many processes; the
@@ -145,7 +113,7 @@ def convert(
     mode = prompt_mode or default_prompt_mode(split)
     if mode not in PROMPT_MODES:
         raise UserInputError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
-    report = ConversionReport(task=task.name, split=split, root=str(root), options=_options_json(opts))
+    report = ConversionReport(task=task.name, split=split, root=str(root), options=dataclasses.asdict(opts))
     with sigterm_unwinds():
         _write_records(task, report, out, _PartSettings(task.name, str(root), split, opts, mode, seed, absolute_paths),
                        progress, workers, write_empty)
@@ -157,8 +125,10 @@ def convert(
 def _write_records(task: Task, report: ConversionReport, out: Path, settings: "_PartSettings", progress: bool,
                    workers: int, write_empty: bool) -> None:
     seen_ids = set()
-    parts = task.read_parts(Path(settings.root), settings.split, settings.options) if workers > 1 else None
-    entries = ordered_results(_convert_part, settings, parts, workers) if parts else _sequential_entries(task, settings)
+    root, split, options = Path(settings.root), settings.split, settings.options
+    parts = task.read_parts(root, split, options) if workers > 1 else None
+    entries = (ordered_results(_convert_part, settings, parts, workers) if parts
+               else _encode_items(task, settings, task.read(root, split, options)))
     bar = progress_bar(enabled=progress, description=f"convert {task.name}/{settings.split}", unit=" records")
     # closing: on an error the workers stop now, not when the traceback lets go of the generator
     with contextlib.closing(entries), atomic_json_list(out) as write:
@@ -239,19 +209,9 @@ def non_finite_path(value: Any, where: str = "record") -> Optional[str]:
     return None
 
 
-def _sequential_entries(task: Task, settings: _PartSettings):
-    return _encode_items(task, settings, task.read(Path(settings.root), settings.split, settings.options))
-
-
 def _convert_part(settings: _PartSettings, part) -> List:
     from ..registry import TASKS
 
     task = TASKS.get(settings.task)
     items = task.read_part(Path(settings.root), settings.split, settings.options, part)
     return list(_encode_items(task, settings, items))
-
-
-def _options_json(opts: TaskOptions) -> Dict[str, Any]:
-    import dataclasses
-
-    return {k: v for k, v in dataclasses.asdict(opts).items()}

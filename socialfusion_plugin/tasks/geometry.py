@@ -134,7 +134,7 @@ def pixel_box(box: Sequence[object], width: float, height: float, digits: int) -
     normalized and clamped to the image, not rounded (the reader rounds as its records do).
     `digits`: the decimals the record keeps; the box must still have an area at that precision.
     Raises InvalidBox (inverted corners included: the same rule as every other format)."""
-    x1, y1, x2, y2 = _corners(box)
+    x1, y1, x2, y2 = valid_box(box)
     return _with_area([x1 / width, y1 / height, x2 / width, y2 / height], box, digits)
 
 
@@ -163,12 +163,6 @@ def xywh_box(box: Sequence[object], digits: int) -> List[float]:
     return _with_area([x, y, x + w, y + h], box, digits)
 
 
-def valid_box(box: Sequence[object]) -> List[float]:
-    """A normalized [x1, y1, x2, y2] read from a record, as floats with a positive area (no clamping,
-    no repair: records hold boxes that were checked when converted). Raises InvalidBox."""
-    return _corners(box)
-
-
 def pixel_crop(box: Sequence[float], width: int, height: int) -> Tuple[int, int, int, int]:
     """(left, top, right, bottom) pixels of a normalized box in a `width` x `height` image: the
     pixels the box touches, clamped to the image and at least one pixel wide and high."""
@@ -187,8 +181,10 @@ def _finite_box(box: Sequence[object]) -> List[float]:
     return values  # type: ignore[return-value]
 
 
-def _corners(box: Sequence[object]) -> List[float]:
-    """Finite [x1, y1, x2, y2], the corners in order and with an area; InvalidBox otherwise."""
+def valid_box(box: Sequence[object]) -> List[float]:
+    """Finite [x1, y1, x2, y2], the corners in order and with an area; InvalidBox otherwise. Also how
+    a normalized box read back from a record is checked (no clamping, no repair: records hold boxes
+    that were checked when converted)."""
     x1, y1, x2, y2 = _finite_box(box)
     if x2 < x1 or y2 < y1:
         raise InvalidBox(INVERTED, box)

@@ -56,11 +56,6 @@ class WorkerFailed(RuntimeError):
     """A part's worker raised an exception that could not be sent back as it was, or died."""
 
 
-def _worker_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def die_with_parent(parent: int) -> bool:
     """Have the kernel SIGKILL this process when its parent dies, however the parent dies; False where
     the platform has no such request (not Linux). The parent may have died between the fork and this
@@ -85,7 +80,8 @@ def die_with_parent(parent: int) -> bool:
 def _serve(function: Callable[..., List[Any]], settings: Any, tasks, results, parent: int) -> None:
     """A worker's loop: (index, part) in, (index, True, items) or (index, False, error) out."""
     die_with_parent(parent)
-    _worker_signals()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     while True:
         try:
             task = tasks.recv()
@@ -132,16 +128,12 @@ class _Worker:
         self.results.close()
 
 
-def _start_method() -> str:
-    # fork: workers inherit the registry (tasks registered at run time too) without re-importing
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-
-
 def ordered_results(function: Callable[..., List[Any]], settings: Any, parts: Sequence[Any],
                     workers: int) -> Iterator[Any]:
     """The items of function(settings, part) for every part, in part order. At most 2 x workers
     parts are sent out or waiting to be yielded, so memory is bounded by a few parts, not the split."""
-    context = multiprocessing.get_context(_start_method())
+    # fork: workers inherit the registry (tasks registered at run time too) without re-importing
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     pool: List[_Worker] = []
     finished = False
     try:

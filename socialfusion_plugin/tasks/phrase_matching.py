@@ -25,11 +25,8 @@ class PhraseMatcher:
     def __init__(self, phrases: Mapping[str, str], fillers: Iterable[str] = ()):
         """`phrases`: phrase -> label. `fillers`: phrases removed before matching because they
         contain a label word without naming it ("looks like" is not the gesture "like")."""
-        table = {}
-        for phrase, label in phrases.items():
-            key = normalize(phrase)
-            if key:
-                table[key] = label
+        table = {normalize(phrase): label for phrase, label in phrases.items()}
+        table.pop("", None)  # a phrase of punctuation only matches nothing
         self._phrases: Tuple[Tuple[str, str], ...] = tuple(
             sorted(((f" {p} ", l) for p, l in table.items()), key=lambda item: -len(item[0]))
         )

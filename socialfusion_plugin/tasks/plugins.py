@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ..errors import UserInputError
 from ..registry import TASKS, RegistryError
+from .base import Task
 
 ENTRY_POINT_GROUP = "socialfusion_plugin.tasks"
 
@@ -79,7 +80,7 @@ def _load(entry, key: _Key) -> None:
     try:
         with TASKS.registering_as(f"{distribution}, entry point '{entry.name}'"):
             obj = entry.load()
-            if isinstance(obj, _task_class()):
+            if isinstance(obj, Task):
                 taken = TASKS.peek(obj.name)
                 if taken is not None and taken is not obj:
                     clash = obj.name
@@ -134,12 +135,6 @@ class _Plugins:
 
 def _registered() -> set:
     return set(TASKS.names())  # loads nothing: TASKS is marked loaded before any plugin loads
-
-
-def _task_class():
-    from .base import Task  # the Task contract, imported here to keep this module's imports light
-
-    return Task
 
 
 def _distribution(entry) -> str:

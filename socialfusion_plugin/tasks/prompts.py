@@ -50,18 +50,16 @@ class PromptSet:
             names.update(f for _, f, _, _ in string.Formatter().parse(template) if f)
         return sorted(names)
 
-    def choose(self, mode: str, sample_id: str, seed: int) -> str:
-        """The template for a sample: fixed in eval mode; in train mode picked from a hash of
-        (seed, sample id), so the choice does not depend on record order or process."""
-        if mode == "eval":
-            return self.eval
-        if mode != "train":
-            raise UserInputError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
-        digest = hashlib.sha256(f"{seed}:{sample_id}".encode()).digest()
-        return self.train[int.from_bytes(digest[:8], "big") % len(self.train)]
-
     def render(self, mode: str, sample_id: str, seed: int, fields: Mapping[str, str]) -> str:
-        template = self.choose(mode, sample_id, seed)
+        """The sample's prompt. Its template is fixed in eval mode; in train mode it is picked from a
+        hash of (seed, sample id), so the choice does not depend on record order or process."""
+        if mode == "eval":
+            template = self.eval
+        elif mode == "train":
+            digest = hashlib.sha256(f"{seed}:{sample_id}".encode()).digest()
+            template = self.train[int.from_bytes(digest[:8], "big") % len(self.train)]
+        else:
+            raise UserInputError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
         try:
             return template.format(**fields)
         except KeyError as missing:

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from socialfusion_plugin.analysis.conflict.similarity import conflict_groups, parameter_groups, pair_summary
+from socialfusion_plugin.analysis.conflict.gradients import conflict_groups, parameter_groups, pair_summary
 from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.host.llava.llava_host import LLAVA
 
@@ -50,7 +50,7 @@ def test_fresh_model_from_a_plain_language_model(tiny_assets, color_data, tmp_pa
     """--model-path a base LLM + --vision-tower: fresh connector and LoRA (B = 0, so LoRA A has no gradient)."""
     from socialfusion_plugin.analysis.conflict.gradients import average_gradient
     from socialfusion_plugin.host.llava.diagnostics.model_factory import make_batch
-    from socialfusion_plugin.host.llava.diagnostics.trainable_checkpoint import load_trainable_model
+    from socialfusion_plugin.host.llava.diagnostics.model_factory import load_trainable_model
 
     trainable = load_trainable_model(tiny_assets.llm_dir, vision_tower=tiny_assets.vision_tower)
     assert trainable.kind == "base"

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from socialfusion_plugin.data.json_stream import JsonListError, iter_json_list
+from socialfusion_plugin.json_records import JsonListError, iter_json_list
 
 
 @pytest.mark.parametrize("indent", [None, 1])

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from socialfusion_plugin.cli.main import main
-from socialfusion_plugin.data.json_stream import JsonListError, iter_json_list
+from socialfusion_plugin.json_records import JsonListError, iter_json_list
 from socialfusion_plugin.json_records import read_json
 
 RECORD = {"id": "r", "image": "a.png",

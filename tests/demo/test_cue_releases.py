@@ -8,11 +8,8 @@ import pytest
 from PIL import Image
 
 from socialfusion_plugin import registry
-from socialfusion_plugin.demo.cue_releases import CueReleaseSizes, write_cue_releases
-from socialfusion_plugin.demo.cue_releases.emotion import BODY_COLOR, EMOTION_CUES, quadrant
-from socialfusion_plugin.demo.cue_releases.gaze_marks import HEAD_COLOR
-from socialfusion_plugin.demo.cue_releases.gesture import GESTURE_COLORS
-from socialfusion_plugin.demo.cue_releases.relation import RELATION_CUES
+from socialfusion_plugin.demo.cue_releases import (BODY_COLOR, EMOTION_CUES, GESTURE_COLORS, HEAD_COLOR, RELATION_CUES,
+                                                   CueReleaseSizes, quadrant, write_cue_releases)
 from socialfusion_plugin.tasks.conversion import convert
 
 SIZES = CueReleaseSizes(gesture_train_per_class=3, gesture_test_per_class=2, relation_train_per_class=3,

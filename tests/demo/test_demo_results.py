@@ -5,7 +5,7 @@ import json
 
 from socialfusion_plugin import registry
 from socialfusion_plugin.demo import results_table
-from socialfusion_plugin.evaluation import chance, compare
+from socialfusion_plugin.evaluation import compare
 
 GESTURES = ["like", "peace", "palm", "fist"]
 
@@ -30,16 +30,16 @@ def pair(task, first, second, name, resamples=400):
 
 
 def test_constant_answer_is_the_most_frequent_answer_or_the_mean_point():
-    assert chance.constant_answer(["palm", "fist", "palm", "fist", "like"]) == "fist"  # tie: first in sorted order
-    assert chance.constant_answer(["(0.20, 0.40)", "(0.40, 0.80)", "out of frame"]) == "(0.30, 0.60)"
-    assert chance.constant_answer(["out of frame", "out of frame", "(0.5, 0.5)"]) == "out of frame"
+    assert compare.constant_answer(["palm", "fist", "palm", "fist", "like"]) == "fist"  # tie: first in sorted order
+    assert compare.constant_answer(["(0.20, 0.40)", "(0.40, 0.80)", "out of frame"]) == "(0.30, 0.60)"
+    assert compare.constant_answer(["out of frame", "out of frame", "(0.5, 0.5)"]) == "out of frame"
 
 
 def test_a_clear_gain_is_above_noise_and_equal_answers_are_within_it():
     task = registry.TASKS.get("gesture")
     references = gesture_references(10)
     learned = compare.parse_run(task, references, answers(references, wrong_every=10))
-    blind = compare.parse_run(task, references, chance.constant_predictions(references, "like"))
+    blind = compare.parse_run(task, references, compare.constant_predictions(references, "like"))
     gain = pair(task, learned, blind, "f1_micro")
     assert abs(gain.value - (0.9 - 0.25)) < 1e-9 and gain.n == 40
     assert 0 < gain.low <= gain.value <= gain.high and not gain.within_noise and gain.better
@@ -69,7 +69,7 @@ def test_per_sample_values_are_used_only_when_they_reproduce_the_metric():
     guesses = {f"p{i}": {"text": text} for i, text in enumerate(["Anger", "Anger", "Fear", "Sadness"])}
     assert compare.per_sample(emotion, compare.parse_run(emotion, people, guesses), "mean_ap") is None  # not a mean
     interval = pair(emotion, compare.parse_run(emotion, people, guesses),
-                    compare.parse_run(emotion, people, chance.constant_predictions(people, "Anger")), "mean_ap",
+                    compare.parse_run(emotion, people, compare.constant_predictions(people, "Anger")), "mean_ap",
                     resamples=50)
     assert interval is not None and interval.low <= interval.value <= interval.high
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from socialfusion_plugin.cli.main import main
-from socialfusion_plugin.demo.stage_data import TASK_NAMES
+from socialfusion_plugin.demo.pipeline import TASK_NAMES
 
 MARKER = ".socialfusion-demo"
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from socialfusion_plugin.demo.cue_releases.gaze_marks import gaze_scene
+from socialfusion_plugin.demo.cue_releases import gaze_scene
 from socialfusion_plugin.demo.tiny_assets import build_tiny_tower
 from socialfusion_plugin.model.open_clip_tower import OpenClipVisionTower
-from socialfusion_plugin.tasks.gaze.metrics import person_metrics
+from socialfusion_plugin.tasks.gaze import person_metrics
 
 SCENES, FIT = 400, 300
 PATCHES_PER_SIDE = 4  # 32 px tower input, 8 px patches

@@ -9,7 +9,7 @@ from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.demo.tiny_assets import build_tiny_tower
 from socialfusion_plugin.doctor import import_checks, version_checks
 from socialfusion_plugin.doctor.findings import TAGS
-from socialfusion_plugin.doctor.tested_versions import CHECKED, ci_ranges
+from socialfusion_plugin.doctor.version_checks import CHECKED, ci_ranges
 
 
 def report_lines(out):

@@ -7,8 +7,8 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from socialfusion_plugin.doctor.findings import INFO, OK, PROBLEM, WARNING, exit_code
-from socialfusion_plugin.doctor.tested_versions import CHECKED, break_rules, declared_ranges, ci_ranges
-from socialfusion_plugin.doctor.version_checks import check_package, check_versions
+from socialfusion_plugin.doctor.version_checks import (CHECKED, break_rules, check_package, check_versions,
+                                                       ci_ranges, declared_ranges)
 from socialfusion_plugin.host.llava.environment.versions import check_peft_version, check_transformers_version, HostEnvironmentError
 from socialfusion_plugin.host.llava.llava_host import LLAVA
 

@@ -49,7 +49,7 @@ def test_a_rerun_with_another_model_or_mode_is_refused_naming_each_difference(co
 
     # the identical rerun resumes as before
     assert main(eval_args(color_checkpoint, data, root, out, "--batch-size", "3")) == 0
-    assert f"0 predicted, {n} already in the file" in capsys.readouterr().out
+    assert f"0 predicted, {n} already done" in capsys.readouterr().out
 
     # --overwrite starts afresh with the new settings and records them
     assert main(eval_args(other, data, root, out, "--mode", "rank", "--overwrite")) == 0

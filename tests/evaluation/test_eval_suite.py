@@ -9,6 +9,7 @@ import pytest
 
 from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.data_layout import DataLayout
+from socialfusion_plugin.evaluation.output_guard import info_path
 
 COMMON = ["--max-new-tokens", "8", "--batch-size", "3", "--device", "cpu", "--no-progress"]
 
@@ -48,6 +49,10 @@ def test_suite_writes_one_table_and_predictions_equal_to_eval(color_checkpoint, 
                      "--data", str(layout.converted(task, "test")), "--image-folder", str(layout.release(task)),
                      "--out", str(single), *COMMON]) == 0
         assert single.read_bytes() == (eval_dir / f"{task}.preds.jsonl").read_bytes()
+        # eval is eval-suite with one task: the same provenance, and the same line printed
+        assert (json.loads(info_path(single).read_text())["provenance"]
+                == json.loads((eval_dir / f"{task}.eval.json").read_text())["provenance"])
+        assert f"{task} ({mode}): " in capsys.readouterr().out
 
     # a rerun predicts nothing; another mode into the same folder is refused, naming the difference
     capsys.readouterr()

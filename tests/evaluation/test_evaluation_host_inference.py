@@ -84,7 +84,7 @@ def test_mismatched_inputs_and_empty_options_are_errors(trained_color_model):
 
 
 def test_one_question_goes_through_batched_generation(trained_color_model):
-    from socialfusion_plugin.host.llava.inference.inference import answer_question
+    from socialfusion_plugin.host.llava.inference.batch_generation import answer_question
 
     loaded = trained_color_model.loaded
     questions, images = color_questions(trained_color_model), color_images(trained_color_model)

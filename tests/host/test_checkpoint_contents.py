@@ -6,7 +6,7 @@ import pytest
 
 from socialfusion_plugin.host.llava.loading import checkpoints
 from socialfusion_plugin.host.llava.inference import general_loss
-from socialfusion_plugin.host.llava.diagnostics import trainable_checkpoint
+from socialfusion_plugin.host.llava.diagnostics import model_factory
 from socialfusion_plugin.host.llava.loading.checkpoint_files import inspect_checkpoint
 
 
@@ -37,7 +37,7 @@ def test_every_loader_reads_the_same_files_the_same_way(tmp_path, name, config, 
     contents = inspect_checkpoint(path)
     assert contents.multimodal == ("mm_vision_tower" in config)
     assert checkpoints.checkpoint_kind(path, base) == loader
-    assert trainable_checkpoint.checkpoint_kind(path) == trainable
+    assert model_factory.checkpoint_kind(path) == trainable
     assert general_loss.is_language_model_only(path, base) is language_only
 
 
@@ -51,11 +51,11 @@ def test_missing_pieces_are_named(tmp_path):
     with pytest.raises(checkpoints.CheckpointError, match="has no config.json"):
         checkpoints.checkpoint_kind(empty, None)
     with pytest.raises(checkpoints.CheckpointError, match="no config.json"):
-        trainable_checkpoint.checkpoint_kind(empty)
+        model_factory.checkpoint_kind(empty)
     assert general_loss.is_language_model_only(empty, None) is False
 
 
 def test_dead_helpers_are_gone():
-    from socialfusion_plugin.host.llava.inference import inference
+    from socialfusion_plugin.host.llava.inference import batch_generation
 
-    assert not hasattr(checkpoints, "is_lora_checkpoint") and not hasattr(inference, "first_line")
+    assert not hasattr(checkpoints, "is_lora_checkpoint") and not hasattr(batch_generation, "first_line")

@@ -38,7 +38,7 @@ def assert_lora_run_outputs(run_dir):
 
 def generate(model_path, model_base, color_data):
     from socialfusion_plugin.host.llava.loading.checkpoints import load_checkpoint
-    from socialfusion_plugin.host.llava.inference.inference import answer_question
+    from socialfusion_plugin.host.llava.inference.batch_generation import answer_question
 
     loaded = load_checkpoint(model_path, model_base)
     image = Image.open(color_data.parent / "images" / "square_000.png").convert("RGB")

@@ -200,7 +200,7 @@ def assert_loads_and_answers(run_dir: Path, tiny_assets, color_data):
     from PIL import Image
 
     from socialfusion_plugin.host.llava.loading.checkpoints import load_checkpoint
-    from socialfusion_plugin.host.llava.inference.inference import answer_question
+    from socialfusion_plugin.host.llava.inference.batch_generation import answer_question
 
     loaded = load_checkpoint(run_dir, str(tiny_assets.llm_dir))
     saved = torch.load(run_dir / "non_lora_trainables.bin", weights_only=True)

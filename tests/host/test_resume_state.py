@@ -1,14 +1,12 @@
 """The pieces of resuming that need no training run: what a checkpoint restores and what it refuses."""
-import random
 import types
 
-import numpy as np
 import pytest
 import torch
 
 from socialfusion_plugin.host.llava.loading.checkpoints import CheckpointError
 from socialfusion_plugin.host.llava.training.resume import (
-    LossState, ResumeError, load_deepspeed_checkpoint, load_saved_module_states, numpy_rng_state_globals,
+    LossState, ResumeError, load_deepspeed_checkpoint, load_saved_module_states,
     read_loss_state, resolve_checkpoint, restore_non_lora_trainables, save_loss_state,
 )
 
@@ -22,25 +20,6 @@ class Tiny(torch.nn.Module):
         self.lora_A = torch.nn.Linear(3, 2, bias=False)
         self.mm_projector = torch.nn.Linear(3, 4)
         self.base.requires_grad_(False)
-
-
-def test_rng_state_file_loads_with_torch_default_and_only_numpy_is_allowed(tmp_path):
-    # what the trainer writes into rng_state.pth (python, numpy and torch states)
-    path = tmp_path / "rng_state.pth"
-    torch.save({"python": random.getstate(), "numpy": np.random.get_state(), "cpu": torch.random.get_rng_state()}, path)
-    with numpy_rng_state_globals():
-        state = torch.load(path)  # torch's default weights_only, as transformers 4.37 calls it
-    expected = np.random.get_state()
-    assert state["numpy"][0] == expected[0] and np.array_equal(state["numpy"][1], expected[1])
-    assert torch.equal(state["cpu"], torch.random.get_rng_state())
-    if not hasattr(torch.serialization, "safe_globals"):
-        return  # torch < 2.5: nothing is allow-listed (weights_only is off by default before 2.6)
-    with pytest.raises(Exception, match="_reconstruct"):
-        torch.load(path, weights_only=True)  # torch >= 2.6's default, without the allow-list
-    other = tmp_path / "other.pth"
-    torch.save({"x": types.SimpleNamespace(a=1)}, other)
-    with numpy_rng_state_globals(), pytest.raises(Exception, match="SimpleNamespace"):
-        torch.load(other, weights_only=True)
 
 
 def test_connector_is_restored_in_place_and_must_match(tmp_path):

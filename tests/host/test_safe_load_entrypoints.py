@@ -78,7 +78,7 @@ def through_merge(folder, base, tmp_path, capsys):
 
 
 def through_trainable_model(folder, base, tmp_path, capsys):
-    from socialfusion_plugin.host.llava.diagnostics.trainable_checkpoint import load_trainable_model
+    from socialfusion_plugin.host.llava.diagnostics.model_factory import load_trainable_model
 
     load_trainable_model(folder, model_base=str(base))
 
@@ -144,7 +144,7 @@ def test_the_safetensors_connector_is_read_instead_of_the_bin(clean, tiny_assets
     from safetensors.torch import save_file
 
     from socialfusion_plugin.host.llava.training.resume import restore_non_lora_trainables
-    from socialfusion_plugin.host.llava.diagnostics.trainable_checkpoint import load_trainable_model
+    from socialfusion_plugin.host.llava.diagnostics.model_factory import load_trainable_model
 
     folder = copy_of(clean[0], tmp_path)
     saved = torch.load(folder / "non_lora_trainables.bin", weights_only=True)

@@ -7,7 +7,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from socialfusion_plugin.doctor.tested_versions import ci_ranges
+from socialfusion_plugin.doctor.version_checks import ci_ranges
 
 REPO = Path(__file__).resolve().parents[2]
 

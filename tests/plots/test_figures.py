@@ -144,7 +144,7 @@ class Layout:
 
 
 def test_emotion_charts_its_scoring_metric_ap_not_recall(tmp_path):
-    from socialfusion_plugin.evaluation.report_charts import per_class_metric, task_charts
+    from socialfusion_plugin.evaluation.report import per_class_metric, task_charts
 
     emotion = TASKS.get("emotion")
     metrics = {"mean_ap": 0.5, "per_class_ap": {"Anger": 0.25, "Joy": None}}
@@ -156,7 +156,7 @@ def test_emotion_charts_its_scoring_metric_ap_not_recall(tmp_path):
 
 
 def test_gesture_without_a_per_class_primary_metric_charts_recall():
-    from socialfusion_plugin.evaluation.report_charts import per_class_metric
+    from socialfusion_plugin.evaluation.report import per_class_metric
 
     recall = {"like": 1.0}
     assert per_class_metric(TASKS.get("gesture"), {"f1_micro": 0.5, "per_class_recall": recall}, recall) == \
@@ -164,7 +164,7 @@ def test_gesture_without_a_per_class_primary_metric_charts_recall():
 
 
 def test_gaze_gets_a_distance_error_chart(tmp_path):
-    from socialfusion_plugin.evaluation.report_charts import task_charts
+    from socialfusion_plugin.evaluation.report import task_charts
 
     gaze = TASKS.get("gaze")
     metas = [{"gaze_points": [[0.5, 0.5], [0.7, 0.5]]}, {"gaze_points": [[0.1, 0.1]]}, {"gaze_points": [[0.2, 0.2]]}]

@@ -61,7 +61,7 @@ def no_model_loads(monkeypatch):
     import socialfusion_plugin.train as train_entry
     from socialfusion_plugin.analysis import probe_run
     from socialfusion_plugin.analysis.conflict import run as conflict_run
-    from socialfusion_plugin.host.llava.diagnostics import model_factory, trainable_checkpoint
+    from socialfusion_plugin.host.llava.diagnostics import model_factory
     from socialfusion_plugin.host.llava.environment import model_hooks
     from socialfusion_plugin.host.llava.loading import checkpoints
     from socialfusion_plugin.host.llava.training import install, launcher
@@ -77,7 +77,7 @@ def no_model_loads(monkeypatch):
 
     targets = [
         (transformers.PreTrainedModel, "from_pretrained"), (open_clip, "create_model"), (torch.nn.Module, "__init__"),
-        (checkpoints, "load_checkpoint"), (model_factory, "build_model"), (trainable_checkpoint, "load_trainable_model"),
+        (checkpoints, "load_checkpoint"), (model_factory, "build_model"), (model_factory, "load_trainable_model"),
         (install, "install_train_hooks"), (install, "install_model_hooks"),
         (model_hooks, "install_model_hooks"), (launcher, "main"), (train_entry, "main"),
         (probe_run, "run_probe"), (conflict_run, "run_conflict"),

@@ -3,8 +3,7 @@ import os
 
 from preflight_helpers import image_folder, llava_records, write_json
 
-from socialfusion_plugin.preflight.data_files import check_record_file
-from socialfusion_plugin.preflight.images import SAMPLE_SIZE, scan_images
+from socialfusion_plugin.preflight.data_files import SAMPLE_SIZE, check_record_file, scan_images
 from socialfusion_plugin.preflight.report import PreflightReport
 
 

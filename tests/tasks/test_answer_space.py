@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import socialfusion_plugin
-from socialfusion_plugin.evaluation.confusion import single_label_pairs
+from socialfusion_plugin.evaluation.report import single_label_pairs
 from socialfusion_plugin.registry import TASKS
 from socialfusion_plugin.tasks import answer_space
 from socialfusion_plugin.tasks.answer_space import KINDS, AnswerSpace, MultiLabel, Point, PointOrOutside, SingleLabel

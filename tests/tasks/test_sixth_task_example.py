@@ -152,7 +152,7 @@ def test_sixth_task_converts_and_scores(smile_plugin, tmp_path, capsys):
 @pytest.mark.slow
 def test_sixth_task_goes_through_every_stage(tmp_path):
     from socialfusion_plugin.demo.releases import hagrid
-    from socialfusion_plugin.demo.stage_data import write_general_data
+    from socialfusion_plugin.demo.pipeline import write_general_data
     from socialfusion_plugin.demo.tiny_assets import build_tiny_assets
 
     site = tmp_path / "site"

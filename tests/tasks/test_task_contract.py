@@ -5,7 +5,7 @@ import json
 import pytest
 
 from socialfusion_plugin.cli.main import main
-from socialfusion_plugin.evaluation.confusion import multi_label_sets, single_label_pairs
+from socialfusion_plugin.evaluation.report import multi_label_sets, single_label_pairs
 from socialfusion_plugin.evaluation.rank_policy import rank_policy
 from socialfusion_plugin.registry import TASKS, Registry
 from socialfusion_plugin.tasks.answer_space import MultiLabel, Point, PointOrOutside, SingleLabel

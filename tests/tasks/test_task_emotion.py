@@ -124,7 +124,7 @@ def test_malformed_mat_records_are_skipped(tmp_path):
 def test_struct_accessors_read_both_loadmat_layouts(tmp_path):
     from scipy.io import loadmat
 
-    from socialfusion_plugin.tasks.emotion.matstruct import as_float, as_string, elements, field, strings
+    from socialfusion_plugin.tasks.emotion.matreader import as_float, as_string, elements, field, strings
 
     path = build_mat_release(tmp_path / "emotic") / "Annotations" / "Annotations.mat"
     for flags in ({}, {"squeeze_me": True, "struct_as_record": False}):

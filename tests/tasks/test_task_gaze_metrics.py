@@ -6,7 +6,7 @@ import math
 import pytest
 
 from socialfusion_plugin.registry import TASKS
-from socialfusion_plugin.tasks.gaze_metrics import reference_labelmap
+from socialfusion_plugin.tasks.gaze_targets import reference_labelmap
 
 
 @pytest.fixture

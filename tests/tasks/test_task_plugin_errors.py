@@ -14,7 +14,7 @@ from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.registry import TASKS, RegistryError
 from socialfusion_plugin.tasks import TaskPluginError, broken_task_plugins, load_entry_point_tasks
 from socialfusion_plugin.tasks.base import AnswerDataError
-from socialfusion_plugin.tasks.gesture.answers import parse_gesture
+from socialfusion_plugin.tasks.gesture import parse_gesture
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,7 +110,7 @@ def test_a_plugin_that_fails_to_import_is_one_line_naming_its_distribution(site)
 
 def test_a_plugin_task_whose_name_is_a_builtin_is_broken_and_the_builtin_stays(site):
     write_distribution(site, "my-clashing-tasks", {"gesture": "plugin_clash:TASK"}, {"plugin_clash": """
-        from socialfusion_plugin.tasks.gesture.task import GestureTask
+        from socialfusion_plugin.tasks.gesture import GestureTask
         TASK = GestureTask()
     """})
     original = TASKS.get("gesture")
@@ -125,7 +125,7 @@ def test_a_plugin_task_whose_name_is_a_builtin_is_broken_and_the_builtin_stays(s
 def test_a_plugin_module_registering_a_taken_name_names_both_sides(site):
     write_distribution(site, "my-clashing-module", {"relation": "plugin_clash_module"}, {"plugin_clash_module": """
         from socialfusion_plugin.registry import TASKS
-        from socialfusion_plugin.tasks.relation.task import RelationTask
+        from socialfusion_plugin.tasks.relation import RelationTask
         TASKS.register("relation", RelationTask())
     """})
     load_entry_point_tasks()

@@ -16,8 +16,7 @@ import torch
 
 from ...host_interface import DiagnosticsHost
 from ...progress import progress_bar
-from .gradients import average_gradient
-from .similarity import conflict_groups
+from .gradients import average_gradient, conflict_groups
 from .task_batches import load_task_records, sample_batches, task_locations
 from socialfusion_plugin.errors import UserInputError
 
@@ -33,23 +32,32 @@ NOTES = (
 
 @dataclass
 class ConflictConfig:
-    model_paths: List[Path]
-    tasks: List[str]
-    out_dir: Path
-    data_root: Optional[Path] = None
-    data: Dict[str, Path] = field(default_factory=dict)
-    image_folders: Dict[str, Path] = field(default_factory=dict)
-    batches: int = 4
-    batch_size: int = 4
-    seed: int = 0
-    model_base: Optional[str] = None
-    vision_tower: Optional[str] = None
-    version: str = "v1"
-    lora_r: int = 8
-    lora_alpha: int = 16
-    projector_type: str = "mlp2x_gelu"
-    device: str = "cpu"
-    dtype: str = "float32"
+    """One conflict run; the fields with help are `socialfusion conflict`'s flags (cli/dataclass_flags.py)."""
+
+    model_paths: List[Path] = field(metadata={"flag": "--model-path", "metavar": "PATH", "help": (
+        "LoRA checkpoint(s) (adapter + non_lora_trainables.bin), a merged LLaVA checkpoint, or a plain language model "
+        "(then --vision-tower; connector and LoRA start fresh)")})
+    tasks: List[str] = field(metadata={"metavar": "TASK", "help": "two or more task names"})
+    out_dir: Path = field(metadata={"flag": "--out", "help": "output folder (conflict.json, PNG heatmaps, trend)"})
+    data_root: Optional[Path] = field(default=None, metadata={"help": (
+        "data layout root ($SOCIALFUSION_DATA): converted/<task>_train.json and the image folder <task>/")})
+    data: Dict[str, Path] = field(default_factory=dict)  # --data TASK=FILE (overrides data_root)
+    image_folders: Dict[str, Path] = field(default_factory=dict)  # --image-folder TASK=DIR
+    batches: int = field(default=4, metadata={"help": "K batches per task (default: 4)"})
+    batch_size: int = field(default=4, metadata={"help": "samples per batch (default: 4)"})
+    seed: int = field(default=0, metadata={"help": "seed of batch sampling and of fresh initializations"})
+    model_base: Optional[str] = field(default=None, metadata={
+        "help": "base language model of LoRA checkpoints (default: from adapter_config.json)"})
+    vision_tower: Optional[str] = field(default=None, metadata={
+        "help": "tower for a plain language model, e.g. open_clip:ViT-L-14-336@openai"})
+    version: str = field(default="v1", metadata={
+        "help": "LLaVA conversation template used in training (default: v1)"})
+    lora_r: int = field(default=8, metadata={"help": "rank of a fresh LoRA (plain or merged models)"})
+    lora_alpha: int = field(default=16, metadata={"help": "alpha of a fresh LoRA"})
+    projector_type: str = field(default="mlp2x_gelu", metadata={"help": "connector of a plain language model"})
+    device: str = field(default="cpu", metadata={"help": "cpu, cuda, cuda:1, ... (default: cpu)"})
+    dtype: str = field(default="float32", metadata={
+        "choices": tuple(DTYPES), "help": "dtype the model runs in (default: float32)"})
     progress: bool = True
 
     def __post_init__(self):
@@ -81,10 +89,10 @@ def run_conflict(config: ConflictConfig, host: DiagnosticsHost) -> Dict[str, Any
         trainable.model.to(config.device)
         gradients = {}
         for name in config.tasks:
-            batches = (host.training_batch(trainable, records)
-                       for records in _progress(plans[name], name, config.progress))
-            gradients[name] = average_gradient(trainable.model, batches, _forward(host, trainable, config.device,
-                                                                                  DTYPES[config.dtype]))
+            plan = progress_bar(plans[name], enabled=config.progress, description=f"gradients {name}", unit=" batches")
+            batches = (host.training_batch(trainable, records) for records in plan)
+            gradients[name] = average_gradient(trainable.model, batches, lambda model, batch: host.batch_loss(
+                trainable, batch, config.device, DTYPES[config.dtype]))
         checkpoints.append({"model_path": str(model_path), "kind": trainable.kind, "step": checkpoint_step(Path(model_path)),
                             "loaded_tensors": trainable.loaded_keys, "groups": conflict_groups(gradients, host)})
         del trainable, gradients
@@ -98,17 +106,6 @@ def run_conflict(config: ConflictConfig, host: DiagnosticsHost) -> Dict[str, Any
         "checkpoints": checkpoints,
         "notes": list(NOTES),
     }
-
-
-def _forward(host: DiagnosticsHost, trainable, device: str, dtype: torch.dtype):
-    def forward(model, batch):
-        return host.batch_loss(trainable, batch, device, dtype)
-
-    return forward
-
-
-def _progress(items, name: str, enabled: bool):
-    return progress_bar(items, enabled=enabled, description=f"gradients {name}", unit=" batches")
 
 
 def checkpoint_step(path: Path) -> Optional[int]:

@@ -1,9 +1,10 @@
 """Seeded batches of converted LLaVA records per task, for the gradient-conflict diagnostic.
 
 Task data is found like the probe's, in the data layout (data_layout.py): `--data-root DIR` holds
-`converted/<task>_train.json` and the image folder `<task>/`; `--data TASK=FILE` and `--image-folder TASK=DIR` override either. Names are
-labels here: any LLaVA record file works (a registered task's file, or your own). When a record has
-`meta.task` and it is another task (mixture files), it is set aside and counted.
+`converted/<task>_train.json` and the image folder `<task>/`; `--data TASK=FILE` and
+`--image-folder TASK=DIR` override either. Names are labels here: any LLaVA record file works (a
+registered task's file, or your own). When a record has `meta.task` and it is another task (mixture
+files), it is set aside and counted.
 """
 from __future__ import annotations
 
@@ -70,8 +71,6 @@ def sample_batches(task: TaskRecords, batches: int, batch_size: int, seed: int) 
     """`batches` batches of `batch_size` records: a seeded permutation of the task's records, read in
     order and restarted (same permutation) when a task has fewer than batches * batch_size records.
     The same seed gives the same batches for every checkpoint, so a trend compares like with like."""
-    if batches <= 0 or batch_size <= 0:
-        raise UserInputError("--batches and --batch-size must be positive")
     order = list(range(len(task.records)))
     random.Random(f"{seed}:{task.name}").shuffle(order)
     picks = [order[i % len(order)] for i in range(batches * batch_size)]

@@ -1,10 +1,5 @@
-"""Encoders a probe can read, by the prefix of their --encoders string:
-
-    open_clip:<ARCH>@<WEIGHTS>   the same scheme as --vision_tower in training
-    hf_clip:<FOLDER>             a local Hugging Face CLIP (vision) folder, or a VLM checkpoint with a CLIP tower
-    hf_siglip:<FOLDER>           a local Hugging Face SigLIP (vision) folder, or a VLM checkpoint with a SigLIP tower
-    hf_vlm:<FOLDER>              the vision tower inside a local VLM checkpoint (LLaVA-1.5-hf, LLaVA-NeXT-hf,
-                                 LLaVA-OneVision-hf, PaliGemma, ...), whatever its family
+"""Encoders a probe can read, by the prefix of their --encoders string: `open_clip:` (open_clip_encoder)
+and `hf_clip:`, `hf_siglip:`, `hf_vlm:` (hf_encoder); docs/diagnostics.md describes them.
 
 Outside packages add a kind with `PROBE_ENCODERS.register(prefix, EncoderKind(identify, build))`:
 `identify(name)` names the encoder and fingerprints its weights WITHOUT loading them (so a fully
@@ -21,12 +16,12 @@ import torch
 
 from ...registry import Registry
 from .base import EncoderIdentity, EncoderKind, EncoderSpecError, FeatureEncoder
-from .hf_encoder_kinds import HF_CLIP, HF_SIGLIP, HF_VLM, HfTowerKind
+from .hf_encoder import HF_CLIP, HF_SIGLIP, HF_VLM, HfTowerKind
 from .hf_formats import TOWER_FAMILIES, VLM_FORMATS
-from .open_clip_encoder import build_open_clip_encoder, identify_open_clip
+from .open_clip_encoder import OpenClipFeatureEncoder, identify_open_clip
 
 PROBE_ENCODERS: Registry = Registry("probe encoder")
-PROBE_ENCODERS.register("open_clip", EncoderKind(identify=identify_open_clip, build=build_open_clip_encoder))
+PROBE_ENCODERS.register("open_clip", EncoderKind(identify=identify_open_clip, build=OpenClipFeatureEncoder))
 for _kind in (HF_CLIP, HF_SIGLIP, HF_VLM):
     PROBE_ENCODERS.register(_kind.prefix, _kind)
 

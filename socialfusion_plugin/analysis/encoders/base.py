@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 from socialfusion_plugin.errors import UserInputError
@@ -37,10 +37,11 @@ class FeatureEncoder(ABC):
     encoder_id: str
     num_layers: int  # number of transformer blocks
     class_token: bool = True  # False: token 0 is the mean of the patch tokens, not a learned class token
+    image_processor: Any  # the encoder's own preprocessing, with CLIPImageProcessor's `preprocess`
 
-    @abstractmethod
     def preprocess(self, images: List) -> torch.Tensor:
-        """PIL images -> pixel tensor (batch, 3, H, W), with the encoder's own preprocessing."""
+        """PIL images -> pixel tensor (batch, 3, H, W)."""
+        return self.image_processor.preprocess(images, return_tensors="pt")["pixel_values"]
 
     @abstractmethod
     def hidden_states(self, pixels: torch.Tensor, hidden_indices: Sequence[int]) -> Dict[int, torch.Tensor]:

@@ -1,18 +1,10 @@
-"""What the probe knows about Hugging Face vision towers, as data: tower families and VLM formats.
+"""What the probe knows about Hugging Face vision towers, as data: tower families (CLIP, SigLIP) and
+VLM checkpoint formats (LLaVA-1.5-hf, LLaVA-NeXT-hf, LLaVA-OneVision-hf, PaliGemma).
 
-A **tower family** (CLIP, SigLIP) says how to build the tower from its config, which config
-`model_type`s name it, whether its tokens start with a class token, which modules the probe never
-reads (so a checkpoint may lack them), and the preprocessing to use when a folder has no
-preprocessor_config.json.
-
-A **VLM format** (LLaVA-1.5-hf, LLaVA-NeXT-hf, LLaVA-OneVision-hf, PaliGemma) says which config
-`model_type` and `architectures` it writes, which tower family its `vision_config` defaults to when
-the config does not name one, under which key prefixes the tower's weights are saved, and which
-layer the VLM itself reads. The tower is always built from `vision_config` with the family's own
-class (CLIPVisionModel, SiglipVisionModel), so a VLM whose own classes are newer than the installed
-transformers (LLaVA-OneVision, PaliGemma on 4.37.2) is read all the same.
-
-Outside packages add either with `TOWER_FAMILIES.register(...)` / `VLM_FORMATS.register(...)`.
+The tower is always built from `vision_config` with the family's own class (CLIPVisionModel,
+SiglipVisionModel), so a VLM whose own classes are newer than the installed transformers
+(LLaVA-OneVision, PaliGemma on 4.37.2) is read all the same. Outside packages add either with
+`TOWER_FAMILIES.register(...)` / `VLM_FORMATS.register(...)`.
 """
 from __future__ import annotations
 
@@ -38,7 +30,6 @@ class TowerFamily:
     config_class: str = field(metadata={"help": "transformers config class of the tower, e.g. CLIPVisionConfig"})
     model_class: str = field(metadata={"help": "transformers model class of the tower, e.g. CLIPVisionModel"})
     class_token: bool = field(metadata={"help": "whether token 0 of every layer is a class token"})
-    class_positions: int = field(metadata={"help": "position embeddings beyond the patches (1 for a class token)"})
     unread_modules: Tuple[str, ...] = field(
         metadata={"help": "modules under vision_model. the probe never reads; a checkpoint may lack them"})
     default_mean: Tuple[float, float, float] = OPENAI_CLIP_MEAN
@@ -61,8 +52,6 @@ class TowerFamily:
     def __post_init__(self):
         if not self.vision_types:
             raise ValueError(f"tower family {self.name!r}: vision_types is empty")
-        if self.class_positions not in (0, 1) or self.class_positions != int(self.class_token):
-            raise ValueError(f"tower family {self.name!r}: class_positions must be 1 with a class token, else 0")
 
 
 @dataclass(frozen=True)
@@ -90,11 +79,12 @@ class VlmFormat:
 TOWER_FAMILIES: Registry = Registry("vision tower family")
 TOWER_FAMILIES.register("clip", TowerFamily(
     name="clip", label="CLIP", vision_types=("clip_vision_model",), model_types=("clip", "clip_vision_model"),
-    config_class="CLIPVisionConfig", model_class="CLIPVisionModel", class_token=True, class_positions=1, unread_modules=("post_layernorm",)))
+    config_class="CLIPVisionConfig", model_class="CLIPVisionModel", class_token=True,
+    unread_modules=("post_layernorm",)))
 TOWER_FAMILIES.register("siglip", TowerFamily(
     name="siglip", label="SigLIP", vision_types=("siglip_vision_model",), model_types=("siglip", "siglip_vision_model"),
     # SiglipVisionModel is in transformers >= 4.37.0
-    config_class="SiglipVisionConfig", model_class="SiglipVisionModel", class_token=False, class_positions=0,
+    config_class="SiglipVisionConfig", model_class="SiglipVisionModel", class_token=False,
     # LLaVA-OneVision and PaliGemma drop the attention-pooling head (vision_use_head=False)
     unread_modules=("post_layernorm", "head"),
     default_mean=SIGLIP_MEAN, default_std=SIGLIP_STD, default_center_crop=False))

@@ -2,17 +2,11 @@
 index and safetensors headers only: no tensor is read and no module is built, so the pre-flight
 checks call this as the encoder loader does, and every problem is one line naming the folder.
 
-The folder is one of:
-- a tower on its own (config.json `model_type` a family's model type: `clip`, `clip_vision_model`,
-  `siglip`, `siglip_vision_model`), its weights under `vision_model.`;
-- a VLM checkpoint of a registered format (`hf_formats.VLM_FORMATS`, by `model_type`, checked
-  against `architectures`), its tower built from `vision_config` and its weights under one of the
-  format's key prefixes (`vision_tower.vision_model.*`);
-- any other checkpoint whose config.json has a `vision_config` of a known family, the tower's
-  weights under any one prefix.
-The tower's keys are found by the one key every tower has, `<prefix>vision_model.embeddings.
-patch_embedding.weight`; with a weight index only the shards that hold tower keys are listed (a 7B
-VLM's language-model shards are never opened).
+The folder is a tower on its own (its weights under `vision_model.`), a VLM checkpoint of a
+registered format (`hf_formats.VLM_FORMATS`, its weights under one of the format's key prefixes),
+or any other checkpoint whose config.json has a `vision_config` of a known family (any one prefix).
+The tower's keys are found by the one key every tower has (SIGNATURE); with a weight index only the
+shards that hold tower keys are listed (a 7B VLM's language-model shards are never opened).
 """
 from __future__ import annotations
 
@@ -23,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ...json_records import read_json
 from .base import EncoderSpecError
-from .hf_formats import TOWER_FAMILIES, TowerFamily
-from .hf_tower_config import CONFIG, classify, read_config
+from .hf_formats import TOWER_FAMILIES, VLM_FORMATS, TowerFamily, family_of_model_type, family_of_vision_type
+
+CONFIG = "config.json"
 PREPROCESSOR = "preprocessor_config.json"
 SINGLE_FILES = ("model.safetensors", "pytorch_model.bin")
 INDEX_FILES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
@@ -62,14 +58,13 @@ def read_tower_layout(folder, family: Optional[str] = None, vlm_only: bool = Fal
     """The tower in `folder`; `family` ('clip', 'siglip') or `vlm_only` narrow what is accepted;
     `file_check(path)` (the pre-flight's completeness check) runs before a weight file's header is read."""
     folder = Path(folder).expanduser()
-    headers = _HeaderReader(file_check)
-    config = read_config(folder)
-    found_family, vision_config, source, prefixes, notes = classify(folder, config, vlm_only)
+    config = _read_config(folder)
+    found_family, vision_config, source, prefixes, notes = _classify(folder, config, vlm_only)
     if family is not None and found_family.name != family:
         raise EncoderSpecError(
             f"{folder}: holds a {found_family.label} vision tower ({source}), not {TOWER_FAMILIES.get(family).label}: "
             f"use hf_{found_family.name}:{folder}")
-    index_file, key_files = _checkpoint_keys(folder, headers)
+    index_file, key_files = _checkpoint_keys(folder, file_check)
     prefix = _tower_prefix(folder, key_files, prefixes, source)
     tower = {key: path for key, path in key_files.items() if key.startswith(prefix + "vision_model.")}
     absent = sorted({path for path in tower.values() if not path.is_file()})
@@ -84,14 +79,93 @@ def read_tower_layout(folder, family: Optional[str] = None, vlm_only: bool = Fal
     if tower:
         _check_blocks(folder, tower, prefix, config_object.num_hidden_layers)
         vision_config, size_note = _image_size(folder, tower, prefix, found_family, vision_config, config_object,
-                                               headers)
+                                               file_check)
         notes += (size_note,) if size_note else ()
-    files = tuple(sorted(set(tower.values()))) or _single_file(folder)
+    files = tuple(sorted(set(tower.values()))) or tuple(folder / f for f in SINGLE_FILES if (folder / f).is_file())[:1]
     return TowerLayout(folder=folder, family=found_family, vision_config=vision_config, source=source,
                        key_prefix=prefix, key_files=tower, weight_files=files, index_file=index_file, notes=notes)
 
 
-def _checkpoint_keys(folder: Path, headers: "_HeaderReader") -> Tuple[Optional[Path], Dict[str, Path]]:
+def _read_config(folder: Path) -> Dict[str, Any]:
+    if folder.is_file():
+        raise EncoderSpecError(f"{folder} is a file; give the model folder")
+    if not folder.is_dir():
+        raise EncoderSpecError(f"{folder} not found (a local Hugging Face folder is needed; nothing is downloaded)")
+    path = folder / CONFIG
+    if not path.is_file():
+        raise EncoderSpecError(f"{path} not found (expected a local Hugging Face model folder)")
+    return read_json(path, "model config", dict, "a JSON object", EncoderSpecError)
+
+
+def _classify(folder: Path, config: Dict[str, Any], vlm_only: bool):
+    """(family, vision config dict, source, allowed key prefixes or None for any, notes)."""
+    path = folder / CONFIG
+    model_type = config.get("model_type")
+    alone = family_of_model_type(model_type) if isinstance(model_type, str) else None
+    if alone is not None:
+        if vlm_only:
+            raise EncoderSpecError(f"{path}: model_type {model_type!r} is a {alone.label} tower on its own, not a VLM "
+                                   f"checkpoint: use hf_{alone.name}:{folder}")
+        if model_type in alone.vision_types:
+            return alone, dict(config), f"{alone.label} vision tower folder", ("",), ()
+        source = f"{alone.label} model folder (its vision half)"
+        return alone, _full_model_vision_config(path, config), source, ("",), ()
+    vision_config = config.get("vision_config")
+    if not isinstance(vision_config, dict) and config.get("mm_vision_tower"):
+        raise EncoderSpecError(
+            f"{path}: an original-format LLaVA checkpoint; its vision tower {config['mm_vision_tower']!r} is not "
+            "stored in it: probe that tower (open_clip:ARCH@WEIGHTS as written there, or hf_clip:<its local folder>)")
+    if model_type in VLM_FORMATS:
+        vlm = VLM_FORMATS.get(model_type)
+        architectures = config.get("architectures") or []
+        if architectures and not set(architectures) & set(vlm.architectures):
+            raise EncoderSpecError(f"{path}: model_type {model_type!r} with architectures {architectures}; a "
+                                   f"{vlm.label} checkpoint has {list(vlm.architectures)}")
+        if not isinstance(vision_config, dict):
+            raise EncoderSpecError(f"{path}: a {vlm.label} config without a vision_config object")
+        family = _vision_family(path, vision_config, vlm.default_tower)
+        source = f"{vlm.label} checkpoint ({', '.join(architectures) or model_type})"
+        notes = tuple(filter(None, [vlm.read_layer(config)]))
+        return family, _with_type(vision_config, family), source, vlm.key_prefixes, notes
+    if isinstance(vision_config, dict) and vision_config.get("model_type"):
+        family = _vision_family(path, vision_config, None)
+        return family, dict(vision_config), f"{model_type} checkpoint with a {family.label} vision_config", None, ()
+    known = sorted({t for name in TOWER_FAMILIES.names() for t in TOWER_FAMILIES.get(name).model_types})
+    raise EncoderSpecError(
+        f"{path}: model_type {model_type!r} is neither a vision tower ({', '.join(known)}) nor a known VLM checkpoint "
+        f"({', '.join(VLM_FORMATS.get(n).label for n in VLM_FORMATS.names())}), and it has no vision_config with a "
+        "model_type")
+
+
+def _vision_family(path: Path, vision_config: Dict[str, Any], default: Optional[str]) -> TowerFamily:
+    vision_type = vision_config.get("model_type")
+    if vision_type is None and default is not None:
+        return TOWER_FAMILIES.get(default)
+    family = family_of_vision_type(str(vision_type))
+    if family is None:
+        known = sorted(t for name in TOWER_FAMILIES.names() for t in TOWER_FAMILIES.get(name).vision_types)
+        raise EncoderSpecError(f"{path}: vision_config model_type {vision_type!r} is not a known vision tower "
+                               f"({', '.join(known)})")
+    return family
+
+
+def _with_type(vision_config: Dict[str, Any], family: TowerFamily) -> Dict[str, Any]:
+    return {**vision_config, "model_type": vision_config.get("model_type", family.vision_types[0])}
+
+
+def _full_model_vision_config(path: Path, config: Dict[str, Any]) -> Dict[str, Any]:
+    # old CLIP configs keep the values that differ from the defaults in `vision_config_dict`,
+    # which the full model's config lays over `vision_config` (as CLIPConfig does)
+    vision = config.get("vision_config")
+    overrides = config.get("vision_config_dict")
+    if not isinstance(vision, dict) and not isinstance(overrides, dict):
+        raise EncoderSpecError(f"{path}: a {config.get('model_type')} model config without a vision_config object")
+    merged = {**(vision if isinstance(vision, dict) else {}), **(overrides if isinstance(overrides, dict) else {})}
+    family = family_of_model_type(config["model_type"])
+    return _with_type(merged, family)
+
+
+def _checkpoint_keys(folder: Path, file_check) -> Tuple[Optional[Path], Dict[str, Path]]:
     """(index file, {key: file}); keys of a single safetensors file come from its header; a single
     .bin file cannot be listed without unpickling it, so its keys are checked when it is read."""
     for name in INDEX_FILES:
@@ -106,39 +180,24 @@ def _checkpoint_keys(folder: Path, headers: "_HeaderReader") -> Tuple[Optional[P
             return index, {str(key): folder / str(shard) for key, shard in weight_map.items()}
     single = folder / SINGLE_FILES[0]
     if single.is_file():
-        return None, {key: single for key in headers.keys(single)}
+        return None, {key: single for key in _read_header(single, file_check, lambda handle: list(handle.keys()))}
     if (folder / SINGLE_FILES[1]).is_file():
         return None, {}
     raise EncoderSpecError(f"no weights in {folder} (none of {', '.join(SINGLE_FILES + INDEX_FILES)})")
 
 
-def _single_file(folder: Path) -> Tuple[Path, ...]:
-    return tuple(folder / name for name in SINGLE_FILES if (folder / name).is_file())[:1]
+def _read_header(path: Path, file_check, read):
+    """`read(handle)` of a safetensors file opened for its header (no tensor is read); one error per bad file."""
+    from safetensors import safe_open
 
-
-class _HeaderReader:
-    """Keys and shapes from safetensors headers (the tensors are not read), one error per bad file."""
-
-    def __init__(self, file_check):
-        self.file_check = file_check
-
-    def keys(self, path: Path) -> List[str]:
-        return self._read(path, lambda handle: list(handle.keys()))
-
-    def rows(self, path: Path, key: str) -> int:
-        return self._read(path, lambda handle: handle.get_slice(key).get_shape()[0])
-
-    def _read(self, path: Path, read):
-        from safetensors import safe_open
-
-        problem = self.file_check(path) if self.file_check else None
-        if problem:
-            raise EncoderSpecError(problem)
-        try:
-            with safe_open(str(path), framework="pt") as handle:
-                return read(handle)
-        except Exception as err:  # safetensors raises its own error types for a cut or foreign file
-            raise EncoderSpecError(f"{path} cannot be read as safetensors ({type(err).__name__}: {err})") from None
+    problem = file_check(path) if file_check else None
+    if problem:
+        raise EncoderSpecError(problem)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return read(handle)
+    except Exception as err:  # safetensors raises its own error types for a cut or foreign file
+        raise EncoderSpecError(f"{path} cannot be read as safetensors ({type(err).__name__}: {err})") from None
 
 
 def _tower_prefix(folder: Path, key_files: Dict[str, Path], allowed, source: str) -> str:
@@ -172,16 +231,17 @@ def _check_blocks(folder: Path, tower: Dict[str, Path], prefix: str, blocks: int
 
 
 def _image_size(folder: Path, tower: Dict[str, Path], prefix: str, family: TowerFamily, vision_config, config,
-                headers: _HeaderReader):
+                file_check):
     """image_size from the position embeddings when the config has none (PaliGemma's configs may
     omit it); a config whose image_size does not fit them is an error here, not in the forward pass."""
     path = tower[prefix + POSITIONS]
     if path.suffix != ".safetensors" or not path.is_file():
         return vision_config, None  # the loader's shape check reports it
-    positions = headers.rows(path, prefix + POSITIONS)
-    side = math.isqrt(max(positions - family.class_positions, 0))
+    positions = _read_header(path, file_check, lambda handle: handle.get_slice(prefix + POSITIONS).get_shape()[0])
+    class_positions = int(family.class_token)  # a class token has a position embedding of its own
+    side = math.isqrt(max(positions - class_positions, 0))
     size = side * config.patch_size
-    if side * side + family.class_positions != positions:
+    if side * side + class_positions != positions:
         raise EncoderSpecError(f"{path}: {positions} position embeddings do not make a square grid of patches")
     if "image_size" not in vision_config:
         return {**vision_config, "image_size": size}, f"image_size {size} from the position embeddings (not in config)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, List, Sequence
+from typing import Dict, Sequence
 
 import torch
 
@@ -21,16 +21,11 @@ from .base import EncoderIdentity, FeatureEncoder
 class OpenClipFeatureEncoder(FeatureEncoder):
     def __init__(self, name: str, device: str = "cpu", dtype: torch.dtype = torch.float32):
         # select layer -1 is valid for any depth; the probe picks its own layers below
-        args = SimpleNamespace(mm_vision_select_layer=-1, mm_vision_select_feature="patch")
-        self.tower = OpenClipVisionTower(name, args=args, delay_load=True)
+        self.tower = OpenClipVisionTower(name, args=SimpleNamespace(mm_vision_select_layer=-1))
         self.encoder_id = self.tower.vision_tower_name
         self.num_layers = self.tower.config.num_hidden_layers
-        self.tower.load_model()
         self.tower.vision_tower.to(device=device, dtype=dtype)
-        self.device, self.dtype = torch.device(device), dtype
-
-    def preprocess(self, images: List) -> torch.Tensor:
-        return self.tower.image_processor.preprocess(images, return_tensors="pt")["pixel_values"]
+        self.image_processor = self.tower.image_processor
 
     def resolve_layer(self, layer: int, allow_embeddings: bool = False) -> int:
         # open_clip exposes block outputs only; its pre-block embeddings are not an intermediate
@@ -38,17 +33,8 @@ class OpenClipFeatureEncoder(FeatureEncoder):
 
     @torch.no_grad()
     def hidden_states(self, pixels: torch.Tensor, hidden_indices: Sequence[int]) -> Dict[int, torch.Tensor]:
-        out = self.tower.vision_tower.forward_intermediates(
-            pixels.to(device=self.device, dtype=self.dtype),
-            indices=[index - 1 for index in hidden_indices],  # hidden index k = block k-1's output
-            stop_early=True,
-            intermediates_only=True,
-            output_fmt="NLC",
-            output_extra_tokens=True,
-        )
-        tokens = [torch.cat([prefix, patches], dim=1)
-                  for prefix, patches in zip(out["image_intermediates_prefix"], out["image_intermediates"])]
-        return dict(zip(hidden_indices, tokens))
+        blocks = [index - 1 for index in hidden_indices]  # hidden index k = block k-1's output
+        return dict(zip(hidden_indices, self.tower.block_tokens(pixels, blocks, with_class_token=True)))
 
 
 def identify_open_clip(name: str) -> EncoderIdentity:
@@ -57,7 +43,3 @@ def identify_open_clip(name: str) -> EncoderIdentity:
     if spec.architecture_file:  # a custom architecture JSON defines the network as much as the weights
         files.append(Path(spec.architecture_file))
     return EncoderIdentity(encoder_id=spec.as_string(), fingerprint=files_fingerprint(files))
-
-
-def build_open_clip_encoder(name: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> OpenClipFeatureEncoder:
-    return OpenClipFeatureEncoder(name, device=device, dtype=dtype)

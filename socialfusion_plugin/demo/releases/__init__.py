@@ -5,17 +5,14 @@ of the real downloads, which never happen on CI machines."""
 from pathlib import Path
 from typing import Dict
 
+from ...data_layout import DataLayout
+from . import emotic, gazefollow, hagrid, pisc, video_attention_target
+
 
 def write_all_releases(root: Path) -> Dict[str, Path]:
-    """The standard small release of every built-in task under `root` (`root/<task>/`, the data
-    layout): {task name: dataset root}.
-    These are the quirk-laden fixtures of the tests (few records, some skipped on purpose), not a
-    training set."""
-    from . import emotic, gazefollow, hagrid, pisc, video_attention_target
-
-    from ...data_layout import DataLayout
-
-    layout = DataLayout(root)  # each release where the data layout puts it: <root>/<task>/
+    """{task name: dataset root} of the quirk-laden test fixtures (few records, some skipped on
+    purpose; not a training set) under `root`, where the data layout puts them (`root/<task>/`)."""
+    layout = DataLayout(root)
     video_root = video_attention_target.build_release(layout.release("gaze_video"), "train")
     video_attention_target.build_release(layout.release("gaze_video"), "test")
     return {

@@ -19,19 +19,11 @@ def make_image(root: Path, relative: str, size=(20, 10)) -> None:
 
 
 def train_row(path, idx, eye, gaze, box, inout, source="gazefollow", meta="meta") -> str:
-    return ",".join([path, str(idx), BODY, _pair(eye), _pair(gaze), _box(box), str(inout), source, meta])
+    return ",".join([path, str(idx), BODY, *map(str, (*eye, *gaze, *box, inout)), source, meta])
 
 
 def annotator_row(path, idx, eye, gaze, box, meta="meta") -> str:
-    return ",".join([path, str(idx), BODY, _pair(eye), _pair(gaze), _box(box), "gazefollow", meta])
-
-
-def _pair(values) -> str:
-    return ",".join(str(v) for v in values)
-
-
-def _box(values) -> str:
-    return ",".join(str(v) for v in values)
+    return ",".join([path, str(idx), BODY, *map(str, (*eye, *gaze, *box)), "gazefollow", meta])
 
 
 def write_lines(path: Path, lines: Iterable[str], bom: bool = False) -> None:
@@ -66,14 +58,8 @@ TRAIN_ROWS = [
     # 12: head box with xmin > xmax: refused, never swapped (tasks/geometry.py)
     train_row("train/00000000/00000002.jpg", 12, (0.5, 0.5), (0.3, 0.4), (12.0, 2.0, 8.0, 6.0), 1),
 ]
-TRAIN_SKIPS = {
-    "gaze target out of frame": 1,
-    "invalid inout": 1,
-    "image not found": 1,
-    "malformed row": 1,
-    "too few columns": 1,
-    "invalid head box": 2,
-}
+TRAIN_SKIPS = {"gaze target out of frame": 1, "invalid inout": 1, "image not found": 1, "malformed row": 1,
+               "too few columns": 1, "invalid head box": 2}
 
 
 # Test release: one row per annotator; a person = consecutive rows with the same path and eye.

@@ -28,14 +28,8 @@ def hand_record(labels, bboxes=MISSING, united_label=MISSING, united_bbox=MISSIN
     return record
 
 
-def write_image(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 6), (120, 30, 200)).save(path)
-
-
-def write_release(
-    root: Path, annotations: Dict[Tuple[str, str], Dict[str, object]], images: Iterable[Tuple[str, str]]
-) -> Path:
+def write_release(root: Path, annotations: Dict[Tuple[str, str], Dict[str, object]],
+                  images: Iterable[Tuple[str, str]]) -> Path:
     """annotations: (split, file stem) -> {image_id: record}; images: (folder, image_id) to create."""
     for (split, stem), records in annotations.items():
         path = root / "hagrid_annotations" / split / f"{stem}.json"
@@ -43,7 +37,9 @@ def write_release(
         path.write_text(json.dumps(records, indent=1), encoding="utf-8")
     (root / "hagrid_dataset").mkdir(parents=True, exist_ok=True)
     for folder, image_id in images:
-        write_image(root / "hagrid_dataset" / folder / f"{image_id}.jpg")
+        path = root / "hagrid_dataset" / folder / f"{image_id}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 6), (120, 30, 200)).save(path)
     return root
 
 
@@ -65,9 +61,8 @@ def standard_release(root: Path) -> Path:
         },
         # The hand_heart2 archive is named hands_heart2: annotation file and image folder.
         ("train", "hands_heart2"): {
-            "heart2-two-hands": hand_record(
-                ["hand_heart2", "hand_heart2"], united_label=["hand_heart2"], united_bbox=[box]
-            ),
+            "heart2-two-hands": hand_record(["hand_heart2", "hand_heart2"], united_label=["hand_heart2"],
+                                            united_bbox=[box]),
         },
         # HaGRID v1 spellings with spaces.
         ("train", "two_up_inverted"): {
@@ -85,11 +80,7 @@ def standard_release(root: Path) -> Path:
         ("test", "stop_inverted"): {"stop-inv-1": hand_record(["stop_inverted"])},
         ("test", "no_gesture"): {"ng-test": hand_record(["no_gesture"])},
     }
-    images = [
-        ("like", "like-single"), ("like", "like-free-hand"), ("like", "like-only-free-hand"),
-        ("like", "like-unknown"), ("like", "like-list"), ("like", "like-empty"), ("like", "like-bad-boxes"),
-        ("like", "like-bad-united"), ("hands_heart2", "heart2-two-hands"), ("two_up_inverted", "tui-old-names"),
-        ("thumb_index2", "ti2-united"), ("no_gesture", "ng-1"),
-        ("peace", "peace-1"), ("peace", "peace-2"), ("stop_inverted", "stop-inv-1"), ("no_gesture", "ng-test"),
-    ]
-    return write_release(root, {**train, **test}, images)
+    annotations = {**train, **test}
+    images = [(stem, image_id) for (_, stem), records in annotations.items() for image_id in records
+              if image_id != "like-no-image"]
+    return write_release(root, annotations, images)

@@ -13,20 +13,9 @@ def write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value), encoding="utf-8")
 
 
-def write_image(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 6), (10, 200, 90)).save(path)
-
-
-def write_release(
-    root: Path,
-    image_info: List[Dict[str, Any]],
-    relationship: Dict[str, Dict[str, Any]],
-    domain: Dict[str, Dict[str, Any]],
-    splits: Dict[str, List[str]],
-    domain_splits: Dict[str, List[str]],
-    image_files: Iterable[str],
-) -> Path:
+def write_release(root: Path, image_info: List[Dict[str, Any]], relationship: Dict[str, Dict[str, Any]],
+                  domain: Dict[str, Dict[str, Any]], splits: Dict[str, List[str]],
+                  domain_splits: Dict[str, List[str]], image_files: Iterable[str]) -> Path:
     write_json(root / "annotation_image_info.json", image_info)
     write_json(root / "relationship.json", relationship)
     write_json(root / "domain.json", domain)
@@ -35,7 +24,8 @@ def write_release(
     for split, ids in domain_splits.items():
         write_json(root / "domain_split" / f"domain_{split}idx.json", ids)
     for name in image_files:
-        write_image(root / "image" / name)
+        (root / "image" / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 6), (10, 200, 90)).save(root / "image" / name)
     return root
 
 

@@ -27,8 +27,7 @@ def make_frames(root: Path, show: str, clip: str, numbers: Iterable[int], size=F
 
 
 def line(frame, box, gaze) -> str:
-    frame_text = frame if isinstance(frame, str) else frame_name(frame)
-    return ",".join([frame_text] + [str(v) for v in box] + [str(v) for v in gaze])
+    return ",".join([frame if isinstance(frame, str) else frame_name(frame), *map(str, (*box, *gaze))])
 
 
 def write_track(root: Path, split: str, show: str, clip: str, track: str, lines: Sequence[str]) -> Path:

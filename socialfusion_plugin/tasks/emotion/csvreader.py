@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Union
 
-from ...json_records import InputFileError, not_utf8_message
+from ...json_records import not_utf8_message
 from ..base import Skip
 from ..geometry import decimal_number
 from .persons import VAD_KEYS, PersonRecord
@@ -37,20 +37,7 @@ class _CellError(UserInputError):
 
 def csv_candidates(root: Path, split: str, csv_dir: str = "") -> List[Path]:
     folders = [Path(csv_dir)] if csv_dir else [Path(d) for d in CSV_DIRS]
-    out = []
-    for folder in folders:
-        base = folder if folder.is_absolute() else Path(root) / folder
-        out.extend(base / name.format(split=split) for name in CSV_NAMES)
-    return out
-
-
-def find_csv_file(root: Path, split: str, csv_dir: str = "") -> Optional[Path]:
-    for path in csv_candidates(root, split, csv_dir):
-        if path.is_file():
-            return path
-        if path.is_dir():
-            raise InputFileError(f"{path}: is a folder; expected an EMOTIC CSV file")
-    return None
+    return [Path(root) / folder / name.format(split=split) for folder in folders for name in CSV_NAMES]
 
 
 def _literal(text: str, column: str) -> Any:

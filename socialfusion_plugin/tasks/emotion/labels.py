@@ -13,9 +13,10 @@ CATEGORIES: Tuple[str, ...] = (
 )
 CATEGORY_ORDER: Dict[str, int] = {name: i for i, name in enumerate(CATEGORIES)}
 
-# Spellings seen in annotation files and their conversions besides the canonical names: the
-# dataset's own README misspells Disquietment, and hand-made CSVs space the slash.
-_RELEASE_VARIANTS: Dict[str, str] = {
+# Spellings seen in annotation files and their conversions: the canonical names, whatever the case;
+# the dataset's own README misspells Disquietment, and hand-made CSVs space the slash.
+_RELEASE_NAMES: Dict[str, str] = {
+    **{name.lower(): name for name in CATEGORIES},
     "disquitement": "Disquietment",
     "doubt / confusion": "Doubt/Confusion",
     "doubt confusion": "Doubt/Confusion",
@@ -63,11 +64,7 @@ def release_category(name: str) -> Optional[str]:
     """Canonical name of a category as written in an annotation file (case and spacing ignored),
     or None when it is not one of the 26. Everyday synonyms are NOT accepted here: ground truth
     must name a category, only model answers get the lenient reading."""
-    key = _SPACES.sub(" ", str(name).strip().lower())
-    for canonical in CATEGORIES:
-        if canonical.lower() == key:
-            return canonical
-    return _RELEASE_VARIANTS.get(key)
+    return _RELEASE_NAMES.get(_SPACES.sub(" ", str(name).strip().lower()))
 
 
 def in_canonical_order(names) -> list:

@@ -12,8 +12,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 from ..base import Sample, Skip
 from ..geometry import InvalidBox, finite_number, format_box, pixel_box, rounded
-from ..image_sizes import ImageFiles
-from ..paths import safe_relative_path
+from ..paths import ImageFiles, safe_relative_path
 from .labels import in_canonical_order, release_category
 
 VAD_KEYS = ("valence", "arousal", "dominance")
@@ -33,28 +32,6 @@ class PersonRecord:
     gender: Optional[str]
     age: Optional[str]
     n_annotators: Optional[int]  # None where the source does not say (CSV)
-
-
-def complete_vad(vad: Optional[Dict[str, Optional[float]]]) -> Optional[Dict[str, float]]:
-    """The three ratings, or None when any is missing (NaN in the release): a partial triple
-    would make the VAD error incomparable between persons."""
-    if not vad or any(vad.get(key) is None for key in VAD_KEYS):
-        return None
-    return {key: float(vad[key]) for key in VAD_KEYS}
-
-
-def non_finite_ratings(vad: Optional[Dict[str, Optional[float]]]) -> List[str]:
-    """Ratings that are present but infinite (or too large for a float): unlike a missing (NaN)
-    rating, such a value is damage, and JSON cannot hold it."""
-    return [f"{key} {vad[key]!r}" for key in VAD_KEYS
-            if vad and vad.get(key) is not None and finite_number(vad[key]) is None]
-
-
-def ratings_out_of_range(vad: Optional[Dict[str, Optional[float]]]) -> List[str]:
-    """Finite ratings outside EMOTIC's 1-10 scale: kept, they would be scored as if they were ratings."""
-    low, high = VAD_RANGE
-    return [f"{key} {vad[key]!r}" for key in VAD_KEYS
-            if vad and finite_number(vad.get(key)) is not None and not low <= vad[key] <= high]  # type: ignore
 
 
 class PersonConverter:
@@ -103,19 +80,27 @@ class PersonConverter:
             box = rounded(pixel_box(bbox, width, height, digits=4), 4)
         except InvalidBox as err:
             return Skip(person.ref, "invalid body box", detail=f"{err} (image {width:g}x{height:g})")
-        bad_ratings = non_finite_ratings(person.vad)
+        vad = person.vad or {}
+        ratings = {key: vad[key] for key in VAD_KEYS if vad.get(key) is not None}
+        # present but infinite (or too large for a float): unlike a missing (NaN) rating, such a
+        # value is damage, and JSON cannot hold it
+        bad_ratings = [f"{key} {value!r}" for key, value in ratings.items() if finite_number(value) is None]
         if bad_ratings:
             return Skip(person.ref, "non-finite rating", detail=", ".join(bad_ratings))
-        outside = ratings_out_of_range(person.vad)
+        # finite but outside EMOTIC's 1-10 scale: kept, they would be scored as if they were ratings
+        low, high = VAD_RANGE
+        outside = [f"{key} {value!r}" for key, value in ratings.items() if not low <= value <= high]
         if outside:
             return Skip(person.ref, "rating out of range",
-                        detail=f"{', '.join(outside)} (the scale is {VAD_RANGE[0]:g}-{VAD_RANGE[1]:g})")
+                        detail=f"{', '.join(outside)} (the scale is {low:g}-{high:g})")
         readable = self.images.check(image, person.ref)  # the file training will open must open
         if isinstance(readable, Skip):
             return readable
         target = {
             "categories": in_canonical_order(canonical),
-            "vad": complete_vad(person.vad),
+            # a partial triple (a rating missing: NaN in the release) would make the VAD error
+            # incomparable between persons
+            "vad": {key: float(ratings[key]) for key in VAD_KEYS} if len(ratings) == len(VAD_KEYS) else None,
             "box": box,
             "image_size": [int(width), int(height)],
             "gender": person.gender or None,

@@ -11,14 +11,12 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+from ...errors import UserInputError
 from ...json_records import check_input_file
 from ..base import Sample, Skip
-from ..csv_rows import csv_rows
+from ..gaze_targets import csv_rows, head_box, head_sample
 from ..geometry import InvalidBox, finite_floats, image_point, integer_code, rounded
-from ..head_samples import head_box, head_sample
-from ..paths import safe_relative_path
-from ..image_sizes import ImageFiles
-from socialfusion_plugin.errors import UserInputError
+from ..paths import ImageFiles, safe_relative_path
 
 ANNOTATION_FILES = {"train": "train_annotations_release.txt", "test": "test_annotations_release.txt"}
 
@@ -34,18 +32,6 @@ Row = Tuple[int, List[str]]  # (line number, fields)
 def annotation_path(root: Path, split: str) -> Path:
     return check_input_file(Path(root) / ANNOTATION_FILES[split], "GazeFollow annotation file",
                             hint="expected in the dataset root")
-
-
-def _locate(images: ImageFiles, raw_path: str, ref: str) -> Union[Tuple[str, Tuple[int, int]], Skip]:
-    """The image's path under the root and its size, or the skip of an image missing or unreadable."""
-    relative = safe_relative_path(images.root, raw_path, ref)  # escaping paths raise on purpose
-    size = images.check(relative, ref)
-    return size if isinstance(size, Skip) else (relative, size)
-
-
-def _sample_id(relative: str, line: int) -> str:
-    # the image path names the picture; the release line tells several people in it apart
-    return f"{PurePosixPath(relative).with_suffix('')}/line{line}"
 
 
 def read_train(root: Path) -> Iterator[Union[Sample, Skip]]:
@@ -77,12 +63,7 @@ def read_train(root: Path) -> Iterator[Union[Sample, Skip]]:
         if inout != IN_FRAME:
             yield Skip(ref, "invalid inout", detail=fields[INOUT].strip())
             continue
-        located = _locate(images, fields[PATH], ref)
-        if isinstance(located, Skip):
-            yield located
-            continue
-        relative, size = located
-        yield _person_sample(ref, relative, size, line, eye, box_pixels, [gaze])
+        yield _person_sample(images, ref, fields[PATH], line, eye, box_pixels, [gaze])
 
 
 def read_test(root: Path) -> Iterator[Union[Sample, Skip]]:
@@ -146,15 +127,15 @@ def _test_person(file_name: str, run: List[Row], images: ImageFiles) -> Union[Sa
     safe_relative_path(images.root, first[PATH], ref)  # refused even when the person is skipped
     if not points:
         return Skip(ref, "no valid gaze point")
-    located = _locate(images, first[PATH], ref)
-    if isinstance(located, Skip):
-        return located
-    relative, size = located
-    return _person_sample(ref, relative, size, first_line, eye, box_pixels, points)
+    return _person_sample(images, ref, first[PATH], first_line, eye, box_pixels, points)
 
 
-def _person_sample(ref: str, relative: str, size: Tuple[int, int], line: int, eye: List[float],
+def _person_sample(images: ImageFiles, ref: str, raw_path: str, line: int, eye: List[float],
                    box_pixels: List[float], points: List[List[float]]) -> Union[Sample, Skip]:
+    relative = safe_relative_path(images.root, raw_path, ref)  # escaping paths raise on purpose
+    size = images.check(relative, ref)  # the image's size, or the skip of an image missing or unreadable
+    if isinstance(size, Skip):
+        return size
     box = head_box(ref, box_pixels, size, "image")
     if isinstance(box, Skip):
         return box
@@ -166,5 +147,6 @@ def _person_sample(ref: str, relative: str, size: Tuple[int, int], line: int, ey
         gaze_points = [rounded(image_point(point)) for point in points]
     except InvalidBox as err:
         return Skip(ref, "invalid gaze point", detail=str(err))
-    return head_sample(_sample_id(relative, line), ref, relative, box,
+    # the image path names the picture; the release line tells several people in it apart
+    return head_sample(f"{PurePosixPath(relative).with_suffix('')}/line{line}", ref, relative, box,
                        {"gaze_points": gaze_points, "head_box": box, "eye": eye_point, "image_size": list(size)})

@@ -14,11 +14,9 @@ from typing import Iterator, List, Optional, Sequence, Union
 import numpy as np
 
 from ..base import Sample, Skip
-from ..csv_rows import csv_rows
+from ..gaze_targets import csv_rows, head_box, head_sample
 from ..geometry import InvalidBox, finite_floats, image_point, rounded
-from ..head_samples import head_box, head_sample
-from ..image_sizes import ImageFiles
-from ..paths import safe_relative_path
+from ..paths import ImageFiles, safe_relative_path
 
 COLUMNS = 7
 OUT_OF_FRAME_MARKER = (-1.0, -1.0)
@@ -34,13 +32,6 @@ class TrackLine:
     gaze: List[float]  # pixels; -1,-1 = out of frame
 
 
-def annotation_folder(root: Path, split: str) -> Path:
-    folder = Path(root) / "annotations" / split
-    if not folder.is_dir():
-        raise FileNotFoundError(f"VideoAttentionTarget annotation folder {folder} not found")
-    return folder
-
-
 def track_files(folder: Path) -> Iterator[Path]:
     """annotations/<split>/<show>/<clip>/*.txt in sorted order (deterministic across machines)."""
     for show in sorted(p for p in folder.iterdir() if p.is_dir()):
@@ -49,21 +40,16 @@ def track_files(folder: Path) -> Iterator[Path]:
 
 
 def read_split(root: Path, split: str, frame_stride: int, smooth_boxes: bool) -> Iterator[Union[Sample, Skip]]:
-    root = Path(root)
-    folder = annotation_folder(root, split)
+    folder = Path(root) / "annotations" / split
+    if not folder.is_dir():
+        raise FileNotFoundError(f"VideoAttentionTarget annotation folder {folder} not found")
     images = ImageFiles(root)
     for track_file in track_files(folder):
         yield from read_track(root, split, track_file, images, frame_stride, smooth_boxes)
 
 
-def read_track(
-    root: Path,
-    split: str,
-    track_file: Path,
-    images: ImageFiles,
-    frame_stride: int,
-    smooth_boxes: bool,
-) -> Iterator[Union[Sample, Skip]]:
+def read_track(root: Path, split: str, track_file: Path, images: ImageFiles, frame_stride: int,
+               smooth_boxes: bool) -> Iterator[Union[Sample, Skip]]:
     show, clip, track = track_file.parent.parent.name, track_file.parent.name, track_file.stem
     where = f"annotations/{split}/{show}/{clip}/{track_file.name}"
     parsed = [_parse_line(fields, line, position, where)

@@ -9,8 +9,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 from ...json_records import InputFileError, check_input_file, iter_json_object, not_utf8_message
 from ..base import Item, Sample, Skip
 from ..geometry import InvalidBox, xywh_box
-from ..image_sizes import ImageFiles
-from ..paths import safe_relative_path
+from ..paths import ImageFiles, safe_relative_path
 from .labels import NO_GESTURE, canonical_label, folder_candidates
 
 ANNOTATIONS_DIR = "hagrid_annotations"
@@ -33,19 +32,14 @@ def class_files(root: Path, split: str, check_images: bool) -> List[str]:
     return files
 
 
-def read_class_file(root: Path, split: str, name: str, keep_no_gesture: bool, check_images: bool) -> Iterator[Item]:
-    images = ImageFiles(root) if check_images else None
-    return _read_class_file(root, split, root / ANNOTATIONS_DIR / split / name, images, keep_no_gesture)
-
-
 def read_split(root: Path, split: str, keep_no_gesture: bool, check_images: bool) -> Iterator[Item]:
     for name in class_files(root, split, check_images):
         yield from read_class_file(root, split, name, keep_no_gesture, check_images)
 
 
-def _read_class_file(
-    root: Path, split: str, path: Path, images: Optional[ImageFiles], keep_no_gesture: bool
-) -> Iterator[Item]:
+def read_class_file(root: Path, split: str, name: str, keep_no_gesture: bool, check_images: bool) -> Iterator[Item]:
+    images = ImageFiles(root) if check_images else None
+    path = root / ANNOTATIONS_DIR / split / name
     entries = load_class_entries(path)
     folder_class = canonical_label(path.stem) or path.stem
     folder = _image_folder(root, path.stem, folder_class)
@@ -97,13 +91,7 @@ def load_class_entries(path: Path) -> List[Tuple[str, Any, int]]:
 
 def _image_folder(root: Path, stem: str, folder_class: str) -> str:
     """The folder that holds this class's images: the hand_heart2 archive unpacks as hands_heart2."""
-    candidates = list(folder_candidates(folder_class))
-    if stem not in candidates:
-        candidates.append(stem)
-    for name in candidates:
-        if (root / IMAGES_DIR / name).is_dir():
-            return name
-    return stem
+    return next((name for name in folder_candidates(folder_class) if (root / IMAGES_DIR / name).is_dir()), stem)
 
 
 def _convert_record(root: Path, where: str, folder_class: str, folder: str, image_id: str, record: Any,
@@ -120,15 +108,11 @@ def _convert_record(root: Path, where: str, folder_class: str, folder: str, imag
         if label is None:
             return Skip(ref, "unknown label", detail=str(raw))
         hand_labels.append(label)
-    united = _united_labels(record.get("united_label"))
+    united = _united_labels(record.get("united_label"), ref)
     if isinstance(united, Skip):
-        united.ref = ref
         return united
-    boxes = _hand_boxes(record.get("bboxes"), len(hand_labels))
-    if boxes is None:
-        return Skip(ref, "malformed bboxes", detail="expected one [x, y, w, h] per label")
+    boxes = _hand_boxes(record.get("bboxes"), len(hand_labels), ref)
     if isinstance(boxes, Skip):
-        boxes.ref = ref
         return boxes
     gesture = image_gesture(hand_labels, united)
     if gesture == NO_GESTURE and not keep_no_gesture:
@@ -147,48 +131,43 @@ def _convert_record(root: Path, where: str, folder_class: str, folder: str, imag
 def image_gesture(hand_labels: List[str], united: List[str]) -> str:
     """The full-frame answer: a two-handed gesture's united label first, then the first hand that
     shows a gesture (a free second hand is labelled no_gesture), else no_gesture."""
-    for label in united:
-        if label != NO_GESTURE:
-            return label
-    for label in hand_labels:
-        if label != NO_GESTURE:
-            return label
-    return NO_GESTURE
+    return next((label for label in united + hand_labels if label != NO_GESTURE), NO_GESTURE)
 
 
-def _united_labels(raw: Any) -> Union[List[str], Skip]:
+def _united_labels(raw: Any, ref: str) -> Union[List[str], Skip]:
     """`united_label` is absent, null, a list of nulls (one-handed), or a list/string of labels."""
     if raw is None:
         return []
     entries = [raw] if isinstance(raw, str) else raw
     if not isinstance(entries, list):
-        return Skip("", "malformed united_label", detail=repr(raw)[:80])
+        return Skip(ref, "malformed united_label", detail=repr(raw)[:80])
     labels = []
     for entry in entries:
         if entry is None:
             continue
         label = canonical_label(entry)
         if label is None:
-            return Skip("", "unknown label", detail=str(entry))
+            return Skip(ref, "unknown label", detail=str(entry))
         labels.append(label)
     return labels
 
 
-def _hand_boxes(raw: Any, count: int) -> Union[List[List[float]], Skip, None]:
-    """Normalized [x, y, w, h] boxes -> normalized [x1, y1, x2, y2], clamped to the image.
-    None: not one box of four numbers per label; a Skip: a box that is non-finite, inverted,
-    without area or outside the image (tasks/geometry.py)."""
+def _hand_boxes(raw: Any, count: int, ref: str) -> Union[List[List[float]], Skip]:
+    """Normalized [x, y, w, h] boxes -> normalized [x1, y1, x2, y2], clamped to the image; a Skip
+    when they are not one box of four numbers per label, or a box is non-finite, inverted, without
+    area or outside the image (tasks/geometry.py)."""
     if type(raw) is not list or len(raw) != count:
-        return None
+        return Skip(ref, "malformed bboxes", detail=_ONE_BOX_PER_LABEL)
     boxes = []
     for position, box in enumerate(raw):
         if type(box) is not list or len(box) != 4 or not all(type(v) in _NUMBER for v in box):
-            return None
+            return Skip(ref, "malformed bboxes", detail=_ONE_BOX_PER_LABEL)
         try:
             boxes.append([round(v, 4) for v in xywh_box(box, digits=4)])
         except InvalidBox as err:
-            return Skip("", "invalid hand box", detail=f"hand {position + 1}: {err}")
+            return Skip(ref, "invalid hand box", detail=f"hand {position + 1}: {err}")
     return boxes
 
 
 _NUMBER = frozenset((int, float))  # exact types: bool is not a coordinate
+_ONE_BOX_PER_LABEL = "expected one [x, y, w, h] per label"

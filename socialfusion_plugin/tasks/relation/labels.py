@@ -48,8 +48,6 @@ def label_from_number(raw: object, granularity: str) -> Optional[str]:
 def label_for(predicted: Optional[str], granularity: str) -> Optional[str]:
     """A parsed answer expressed in `granularity`'s label set (fine answers map to their domain
     for coarse references); None when it has no meaning there (e.g. "intimate" for fine)."""
-    if predicted is None:
-        return None
     if granularity == COARSE and predicted in FINE_TO_COARSE:
         return FINE_TO_COARSE[predicted]
     return predicted if predicted in LABELS[granularity] else None

@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from ...errors import UserInputError
 from ...json_records import read_json
 from ..base import Item, Sample, Skip
 from ..geometry import InvalidBox, finite_number, format_box, pixel_box
-from ..image_sizes import ImageFiles
-from ..paths import safe_relative_path
+from ..paths import ImageFiles, safe_relative_path
 from .labels import LABELS, RELEASE_FILES, label_from_number
-from socialfusion_plugin.errors import UserInputError
 
 IMAGE_INFO_FILE = "annotation_image_info.json"
 IMAGE_DIR = "image"
@@ -21,7 +20,7 @@ IMAGE_DIR = "image"
 def read_split(root: Path, split: str, granularity: str) -> Iterator[Item]:
     labels_name, split_dir, split_pattern = RELEASE_FILES[granularity]
     split_file = root / split_dir / split_pattern.format(split=split)
-    split_ids = _load_json(split_file, list, "a JSON array of image ids")
+    split_ids = read_json(split_file, "PISC file", list, "a JSON array of image ids")
     pairs_by_image = _pairs_by_image(root / labels_name)
     image_info = _load_image_info(root / IMAGE_INFO_FILE)
     images = ImageFiles(root)
@@ -142,13 +141,9 @@ def _image_path(root: Path, image_id: str, images: ImageFiles, ref: str) -> Opti
     return None
 
 
-def _load_json(path: Path, kind: type, expected: str) -> Any:
-    return read_json(path, "PISC file", kind, expected)
-
-
 def _pairs_by_image(path: Path) -> Dict[str, Any]:
     """The labels file keyed by canonical image id ("00012" and "12" are the same image)."""
-    raw = _load_json(path, dict, 'an object {"<image id>": {"<i> <j>": label}}')
+    raw = read_json(path, "PISC file", dict, 'an object {"<image id>": {"<i> <j>": label}}')
     by_id: Dict[str, Any] = {}
     for key, pairs in raw.items():
         image_id = canonical_id(key)
@@ -159,7 +154,7 @@ def _pairs_by_image(path: Path) -> Dict[str, Any]:
 
 
 def _load_image_info(path: Path) -> Dict[str, Dict[str, Any]]:
-    entries = _load_json(path, list, 'a JSON array of {"id", "imgW", "imgH", "bbox"} objects')
+    entries = read_json(path, "PISC file", list, 'a JSON array of {"id", "imgW", "imgH", "bbox"} objects')
     by_id: Dict[str, Dict[str, Any]] = {}
     for index, entry in enumerate(entries):
         image_id = canonical_id(entry.get("id")) if isinstance(entry, dict) else None

@@ -16,6 +16,7 @@ import torch
 from socialfusion_plugin.safe_load import TENSORS, FileKind, read
 
 _swap_lock = threading.RLock()
+_ABSENT = object()
 
 
 class TorchWithSafeLoad:
@@ -34,19 +35,18 @@ class TorchWithSafeLoad:
 
 @contextlib.contextmanager
 def swapped(namespace: Dict[str, Any], name: str, value: Any) -> Iterator[None]:
-    """`namespace[name]` is `value` within (a module's globals: what its functions look up when called)."""
+    """`namespace[name]` is `value` within (a module's globals or an object's `vars`: what its functions
+    look up when called); a name the namespace did not hold is removed again afterwards."""
     with _swap_lock:
-        before = namespace[name]
+        before = namespace.get(name, _ABSENT)
         namespace[name] = value
         try:
             yield
         finally:
-            namespace[name] = before
-
-
-def module_torch_loads(module_globals: Dict[str, Any], kind: FileKind = TENSORS):
-    """Within: `torch.load` as the module's functions see it is `read` with `kind`."""
-    return swapped(module_globals, "torch", TorchWithSafeLoad(kind))
+            if before is _ABSENT:
+                del namespace[name]
+            else:
+                namespace[name] = before
 
 
 def install_safe_torch_load(module, kind: FileKind = TENSORS) -> None:
@@ -69,7 +69,7 @@ def _state_dict_reader(original):
     return load_state_dict
 
 
-def _peft_reader(*args, map_location=None, weights_only=True, **kwargs):
+def _peft_reader(*args, map_location=None, **kwargs):
     """peft's `torch_load` (adapter_model.bin), through `read`."""
     path = args[0] if args else kwargs.pop("f")
     return read(path, TENSORS, map_location=map_location)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import List, Sequence
 
-from socialfusion_plugin.host.llava.inference.eval_inputs import image_batch, left_pad, pad_id, padding_side, prompt_ids, prompt_text
 from socialfusion_plugin.errors import UserInputError
+from socialfusion_plugin.host.llava.environment.tokenization import template_named
+from socialfusion_plugin.host.llava.inference.eval_inputs import (image_batch, left_pad, pad_id, padding_side,
+                                                                  prompt_ids, prompt_text)
 
 
 def generate_answers(loaded, questions: Sequence[str], images: Sequence, conv_mode: str = "v1",
@@ -36,15 +38,17 @@ def generate_answers(loaded, questions: Sequence[str], images: Sequence, conv_mo
                                 image_sizes=sizes, **settings)
     # With images LLaVA generates from inputs_embeds, so `output` holds only the new tokens.
     texts = tokenizer.batch_decode(output, skip_special_tokens=True)
-    stop = conversation_stop(conv_mode)
+    template = template_named(conv_mode)
+    stop = template.sep2 or template.sep or ""
     return [_cut_at(text, stop).strip() for text in texts]
 
 
-def conversation_stop(conv_mode: str) -> str:
-    from socialfusion_plugin.host.llava.inference.eval_inputs import conversation
-
-    conv = conversation(conv_mode)
-    return conv.sep2 or conv.sep or ""
+def answer_question(loaded, image, question: str, conv_mode: str = "v1", max_new_tokens: int = 32,
+                    temperature: float = 0.0, seed: int = 0) -> str:
+    """One answer from a batch of one, so a single answer and a batch's answers come from the same
+    code. `image` is a PIL image; `question` has no <image> token (the prompt puts it first)."""
+    return generate_answers(loaded, [question], [image], conv_mode=conv_mode, max_new_tokens=max_new_tokens,
+                            temperature=temperature, seed=seed)[0]
 
 
 def _cut_at(text: str, stop: str) -> str:

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import List, Optional, Sequence, Tuple
-from socialfusion_plugin.errors import UserInputError
+
+from socialfusion_plugin.host.llava.environment.tokenization import template_named
 
 IMAGE_PLACEHOLDER = "<image>"
-
-
-def conversation(conv_mode: str):
-    from llava.conversation import conv_templates
-
-    if conv_mode not in conv_templates:
-        raise UserInputError(f"unknown conversation template {conv_mode!r}; known: {', '.join(sorted(conv_templates))}")
-    return conv_templates[conv_mode].copy()
 
 
 def normalize_question(question: str, has_image: bool) -> str:
@@ -25,7 +18,7 @@ def normalize_question(question: str, has_image: bool) -> str:
 
 def prompt_text(question: str, conv_mode: str, answer: Optional[str] = None, has_image: bool = True) -> str:
     """The full prompt up to the assistant's turn; with `answer`, including it and its separator."""
-    conv = conversation(conv_mode)
+    conv = template_named(conv_mode).copy()
     conv.append_message(conv.roles[0], normalize_question(question, has_image))
     conv.append_message(conv.roles[1], answer)
     return conv.get_prompt()

@@ -12,9 +12,13 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+import torch
+
+from socialfusion_plugin.host.llava.environment.host_loads import host_loads_read_safely
+from socialfusion_plugin.host.llava.environment.tokenization import conversation_template, preprocess_record
+from socialfusion_plugin.host.llava.inference.eval_inputs import pad_id, padding_side
 from socialfusion_plugin.host.llava.loading.checkpoint_files import inspect_checkpoint
-from socialfusion_plugin.host.llava.inference.eval_inputs import padding_side
-from socialfusion_plugin.host.llava.environment.record_preprocessing import conversation_template, preprocess_record
+from socialfusion_plugin.host_interface import LoadedModel
 
 IGNORE_INDEX = -100
 
@@ -31,15 +35,9 @@ def load_language_model(model_path, device: str = "cpu", dtype: Optional[str] = 
     """A text-only causal LM + slow tokenizer, shaped like LoadedModel (image_processor None)."""
     import transformers
 
-    from socialfusion_plugin.host_interface import LoadedModel
-
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_path), use_fast=False)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.unk_token
-    import torch
-
-    from socialfusion_plugin.host.llava.environment.host_loads import host_loads_read_safely
-
     extra = {"torch_dtype": getattr(torch, dtype)} if dtype else {}
     with host_loads_read_safely():  # a pytorch_model*.bin is read through safe_load.read, never run
         model = transformers.AutoModelForCausalLM.from_pretrained(str(model_path), **extra).to(device)
@@ -51,8 +49,6 @@ def general_loss(loaded, records: Sequence[Dict[str, Any]], load_image: Callable
                  conv_mode: str = "v1", batch_size: int = 4, progress=None) -> Dict[str, Any]:
     """`load_image(record)` gives the PIL image of a record that has one (called only for models
     with a vision tower). Returns token-weighted mean loss, perplexity = exp(mean loss), counts."""
-    import torch
-
     from socialfusion_plugin.host.llava.training.install import install_train_hooks
 
     train_module = install_train_hooks()  # LLaVA's preprocess, with the tokenization-mismatch guard
@@ -102,12 +98,9 @@ def _instance(train_module, loaded, record, image) -> Dict[str, Any]:
 
 
 def _batch_nll(model, tokenizer, batch):
-    import torch
-
-    from socialfusion_plugin.host.llava.inference.eval_inputs import pad_id
-
-    ids = torch.nn.utils.rnn.pad_sequence([i["input_ids"] for i in batch], batch_first=True, padding_value=pad_id(tokenizer))
-    labels = torch.nn.utils.rnn.pad_sequence([i["labels"] for i in batch], batch_first=True, padding_value=IGNORE_INDEX)
+    pad = torch.nn.utils.rnn.pad_sequence
+    ids = pad([i["input_ids"] for i in batch], batch_first=True, padding_value=pad_id(tokenizer))
+    labels = pad([i["labels"] for i in batch], batch_first=True, padding_value=IGNORE_INDEX)
     mask = torch.zeros_like(ids, dtype=torch.bool)
     for row, item in enumerate(batch):
         mask[row, : len(item["input_ids"])] = True

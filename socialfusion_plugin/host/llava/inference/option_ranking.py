@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Dict, List, Mapping, Sequence
 
-from socialfusion_plugin.host.llava.inference.eval_inputs import image_batch, left_pad, pad_id, padding_side, positions_from_mask, prompt_ids, prompt_text
 from socialfusion_plugin.errors import UserInputError
+from socialfusion_plugin.host.llava.inference.eval_inputs import (image_batch, left_pad, pad_id, padding_side,
+                                                                  positions_from_mask, prompt_ids, prompt_text)
 
 # Any question works to find the option tokens: every prompt ends with the same assistant header.
 _PROBE_QUESTION = "question"
@@ -135,7 +136,8 @@ def _language_model_body(model, **inputs):
     features are already in `inputs_embeds`, and without images it passes input_ids through."""
     # use_cache=True: transformers 4.37 only counts the cached prompt's length when it is set
     out = model.get_model()(**inputs, use_cache=True, return_dict=True)
-    return out.last_hidden_state, _legacy_cache(out.past_key_values)
+    cache = out.past_key_values  # tuples of (key, value) per layer, whatever the transformers version returns
+    return out.last_hidden_state, cache.to_legacy_cache() if hasattr(cache, "to_legacy_cache") else cache
 
 
 def _log_probabilities(model, hidden):
@@ -145,10 +147,3 @@ def _log_probabilities(model, hidden):
     import torch
 
     return torch.log_softmax(model.lm_head(hidden).float(), dim=-1)
-
-
-def _legacy_cache(past):
-    """Tuples of (key, value) per layer, whatever cache object the transformers version returns."""
-    if hasattr(past, "to_legacy_cache"):
-        return past.to_legacy_cache()
-    return past

@@ -1,5 +1,5 @@
-"""The file names of LLaVA checkpoints and what a checkpoint folder holds, in one place (the loaders,
-the trainer, resume and preflight use them)."""
+"""The file names of LLaVA checkpoints, what a checkpoint folder holds, and copying its saved tensors
+into a model exactly, in one place (the loaders, the trainer, resume and preflight use them)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from socialfusion_plugin.errors import CheckpointError
-
 from socialfusion_plugin.host_interface import CheckpointFiles
 
 ADAPTER_CONFIG = "adapter_config.json"  # peft's: LoRA adapters are in the folder
@@ -75,3 +74,33 @@ def checkpoint_kind(model_path: Path, model_base: Optional[str]) -> str:
     if model_base is not None and contents.has_projector:
         return "projector"
     return "full" if contents.multimodal else "language-model"
+
+
+def copy_exact(params: Dict[str, "torch.nn.Parameter"], path: Path) -> int:
+    """Copy every tensor of the file at `path` (.safetensors, or a .bin read by `safe_load`: nothing in
+    it runs) into its parameter; a key without its parameter, a parameter without its key, or another
+    shape is an error (the trainable-model loader and resume both restore trained weights this way)."""
+    import torch
+
+    from socialfusion_plugin.safe_load import read_state_dict
+
+    saved = read_state_dict(path)
+    unexpected = sorted(set(saved) - set(params))
+    uncovered = sorted(set(params) - set(saved))
+    if unexpected or uncovered:
+        raise mismatch_error(path, unexpected, uncovered)
+    with torch.no_grad():
+        for name, tensor in saved.items():
+            if params[name].shape != tensor.shape:
+                raise CheckpointError(f"{path}: {name} has shape {tuple(tensor.shape)}, "
+                                      f"the model {tuple(params[name].shape)}")
+            params[name].copy_(tensor.to(params[name].dtype))
+    return len(saved)
+
+
+def mismatch_error(path: Path, unexpected, uncovered) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: keys do not match the rebuilt model ({len(unexpected)} unexpected, e.g. {unexpected[:3]}; "
+        f"{len(uncovered)} parameters not in the file, e.g. {uncovered[:3]}). Was it trained with another base "
+        "model, LoRA target set or connector?"
+    )

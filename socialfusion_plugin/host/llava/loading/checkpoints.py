@@ -1,19 +1,13 @@
-"""Loading trained checkpoints through LLaVA's own loader, and merging LoRA into a full model.
-
-LLaVA's `load_pretrained_model` picks its code path from substrings of the model NAME ('llava',
-'lora'). A checkpoint's kind is decided here from its FILES instead (`checkpoint_files.checkpoint_kind`), and
-`llava_loader.file_dispatch` hands LLaVA a name that selects the matching path, so folder names do
-not matter. The patched builder (patches/) uses the same wrapper, so LLaVA's own scripts agree.
-"""
+"""Loading trained checkpoints through LLaVA's own loader (its path chosen from the checkpoint's FILES,
+see llava_loader.py), and merging LoRA into a full model."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
-from socialfusion_plugin.host_interface import LoadedModel
 from socialfusion_plugin.errors import CheckpointError
-
 from socialfusion_plugin.host.llava.loading.checkpoint_files import checkpoint_kind
+from socialfusion_plugin.host_interface import LoadedModel
 
 
 def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = "cpu",
@@ -21,11 +15,14 @@ def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = 
     """Load a LoRA (+ base), connector-only (+ base), merged/full checkpoint or plain language model
     with LLaVA's loader. `dtype` None: float32 on the CPU, LLaVA's float16 on an accelerator."""
     from socialfusion_plugin.host.llava.environment.model_hooks import install_model_hooks
-    from socialfusion_plugin.host.llava.loading.llava_loader import llava_loader, resolve_dtype
+    from socialfusion_plugin.host.llava.loading.llava_loader import file_dispatch, resolve_dtype
 
     install_model_hooks()
+    from llava.model import builder
+
     kind = checkpoint_kind(Path(model_path), model_base)
-    tokenizer, model, image_processor, context_len = llava_loader()(
+    # a patched builder's function is wrapped already (file_dispatch then returns it as it is)
+    tokenizer, model, image_processor, context_len = file_dispatch(builder.load_pretrained_model)(
         str(model_path),
         model_base,
         str(model_path),  # the kind comes from the files; LLaVA gets a name that selects it

@@ -28,23 +28,19 @@ import functools
 import inspect
 import json
 import os
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Optional, Union
 
 import torch
 
 from socialfusion_plugin.host.llava.loading.checkpoint_files import checkpoint_kind
-from socialfusion_plugin.host.llava.environment.host_loads import host_loads_read_safely
-from socialfusion_plugin.safe_load import TENSORS, prefer_safetensors, read
+from socialfusion_plugin.host.llava.environment.host_loads import TorchWithSafeLoad, host_loads_read_safely, swapped
+from socialfusion_plugin.safe_load import TENSORS, prefer_safetensors
 
 # The name handed to LLaVA's loader for each kind: LLaVA tests substrings ('llava', 'lora', 'mpt',
 # 'mistral') of it, so each must contain exactly the ones that select the kind's code path.
 _LLAVA_NAME = {"lora": "llava-lora", "projector": "llava-projector", "full": "llava",
                "language-model": "language-model"}
-
-_builder_lock = threading.RLock()
 
 
 def resolve_dtype(device: Union[str, torch.device, None],
@@ -67,34 +63,17 @@ def lands_on_cpu(device: Union[str, torch.device, None]) -> bool:
     return kind == "cpu" or (kind == "cuda" and not torch.cuda.is_available())
 
 
-def load_tensors(path, map_location=None, **_ignored) -> Any:
-    """`torch.load` for builder.py: the tensors of `path` (of `X.safetensors` when it lies beside the
-    asked-for `X.bin`); a file whose pickle needs anything else is refused, naming it, and nothing runs."""
-    return read(prefer_safetensors(path), TENSORS, map_location=map_location)
-
-
-class _TorchAsBuilderSees:
+class _TorchAsBuilderSees(TorchWithSafeLoad):
     """`torch` inside LLaVA's builder.py while the wrapper runs: `float16` (the dtype the builder
-    forces) is the dtype asked for, `load` reads tensors only; everything else is torch itself."""
+    forces) is the dtype asked for; `load` reads the tensors of the file (of `X.safetensors` when it
+    lies beside the asked-for `X.bin`), refusing, by name, a file whose pickle needs anything else."""
 
     def __init__(self, float16: torch.dtype):
+        super().__init__(TENSORS)
         self.float16 = float16
-        self.load = load_tensors
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(torch, name)
-
-
-@contextmanager
-def builder_torch(builder_globals: Dict[str, Any], dtype: Optional[torch.dtype]):
-    """Within: the builder module's `torch` is `_TorchAsBuilderSees(dtype or float16)`."""
-    with _builder_lock:
-        before = builder_globals["torch"]
-        builder_globals["torch"] = _TorchAsBuilderSees(dtype or torch.float16)
-        try:
-            yield
-        finally:
-            builder_globals["torch"] = before
+    def load(self, f, *args, **kwargs) -> Any:
+        return super().load(prefer_safetensors(f), *args, **kwargs)
 
 
 def llava_model_name(kind: str, model_path) -> str:
@@ -135,17 +114,11 @@ def file_dispatch(load_pretrained_model):
         if os.path.isdir(model_path):  # a hub id keeps LLaVA's name rules
             kind = checkpoint_kind(Path(model_path), arguments["model_base"])
             arguments["model_name"] = llava_model_name(kind, model_path)
-        with builder_torch(builder_globals, dtype), host_loads_read_safely():
+        builder_torch = _TorchAsBuilderSees(dtype or torch.float16)
+        with swapped(builder_globals, "torch", builder_torch), host_loads_read_safely():
             tokenizer, model, image_processor, context_len = original(*bound.args, **bound.kwargs)
         place_vision_tower(model)
         return tokenizer, model, image_processor, context_len
 
     load.socialfusion_original = original
     return load
-
-
-def llava_loader():
-    """LLaVA's loader as the plugin uses it: the patched builder's function, or the stock one wrapped."""
-    from llava.model import builder
-
-    return file_dispatch(builder.load_pretrained_model)

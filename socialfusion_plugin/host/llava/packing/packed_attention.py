@@ -217,22 +217,13 @@ def packed_attention(module, hidden_states: torch.Tensor, segment_ids: torch.Ten
     kernel, _ = select_varlen_kernel(query.device, query.dtype, dropout if module.training else 0.0)
     if kernel is not None:
         output = _varlen_attention(kernel, query, key, value, segment_ids)
-        return module.o_proj(output.transpose(1, 2).reshape(rows, length, heads * dim))
-    attend = _causal_eager if eager else _causal_sdpa
-    pieces: List[List[torch.Tensor]] = [[] for _ in range(rows)]
-    filled = [0] * rows
-    for row, start, end in segment_bounds(segment_ids):
-        if start > filled[row]:
-            pieces[row].append(query.new_zeros((1, heads, start - filled[row], dim)))
-        pieces[row].append(attend(query[row:row + 1, :, start:end], key[row:row + 1, :, start:end],
-                                  value[row:row + 1, :, start:end], dropout, module.training))
-        filled[row] = end
-    for row in range(rows):
-        if filled[row] < length:
-            pieces[row].append(query.new_zeros((1, heads, length - filled[row], dim)))
-    output = torch.cat([torch.cat(row_pieces, dim=2) for row_pieces in pieces], dim=0)
-    output = output.transpose(1, 2).reshape(rows, length, heads * dim)
-    return module.o_proj(output)
+    else:
+        attend = _causal_eager if eager else _causal_sdpa
+        output = query.new_zeros((rows, heads, length, dim))
+        for row, start, end in segment_bounds(segment_ids):
+            sample = (tensor[row:row + 1, :, start:end] for tensor in (query, key, value))
+            output[row:row + 1, :, start:end] = attend(*sample, dropout, module.training)
+    return module.o_proj(output.transpose(1, 2).reshape(rows, length, heads * dim))
 
 
 def _wrap_attention(original, eager: bool):

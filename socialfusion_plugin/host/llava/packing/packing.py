@@ -142,30 +142,22 @@ def pack_spliced(inputs_embeds: torch.Tensor, labels: torch.Tensor, real: torch.
     length = max(row_lengths)
     if need_padding_position and min(row_lengths) == length:
         length += 1
-    hidden = inputs_embeds.shape[-1]
-    row_embeds, row_labels = [], []
+    packed_embeds = inputs_embeds.new_zeros((len(rows), length, inputs_embeds.shape[-1]))
+    packed_labels = labels.new_full((len(rows), length), IGNORE_INDEX)
     positions = torch.zeros((len(rows), length), dtype=torch.long, device=inputs_embeds.device)
     segments = torch.zeros((len(rows), length), dtype=torch.long, device=inputs_embeds.device)
     for r, row in enumerate(rows):
-        pieces, piece_labels, start = [], [], 0
+        start = 0
         for k, index in enumerate(row, start=1):
             n = samples[index].shape[0]
-            pieces.append(samples[index])
-            own = sample_labels[index].clone()
-            if n:
-                own[0] = IGNORE_INDEX
-            piece_labels.append(own)
+            # the copy into the slice keeps the autograd graph back to the connector and the LoRA layers
+            packed_embeds[r, start:start + n] = samples[index]
+            packed_labels[r, start + 1:start + n] = sample_labels[index][1:]  # the first stays IGNORE_INDEX
             positions[r, start:start + n] = torch.arange(n, device=positions.device)
             segments[r, start:start + n] = k
             start += n
-        pad = length - start
-        pieces.append(inputs_embeds.new_zeros((pad, hidden)))
-        piece_labels.append(labels.new_full((pad,), IGNORE_INDEX))
-        # torch.cat keeps the autograd graph back to the connector and the LoRA layers
-        row_embeds.append(torch.cat(pieces, dim=0))
-        row_labels.append(torch.cat(piece_labels, dim=0))
-    return PackedBatch(inputs_embeds=torch.stack(row_embeds), labels=torch.stack(row_labels),
-                       position_ids=positions, segment_ids=segments, rows=rows, plan=plan)
+    return PackedBatch(inputs_embeds=packed_embeds, labels=packed_labels, position_ids=positions,
+                       segment_ids=segments, rows=rows, plan=plan)
 
 
 def block_diagonal_causal_mask(segment_ids: torch.Tensor) -> torch.Tensor:

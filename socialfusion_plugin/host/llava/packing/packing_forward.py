@@ -5,12 +5,7 @@ model's forward, wrapped here, sees it and
   1. lets LLaVA's `prepare_inputs_labels_for_multimodal` splice the image features in, unchanged;
   2. packs the spliced samples into rows (position ids restart per sample);
   3. calls LLaVA's forward with the packed embeddings and the mask the attention implementation
-     needs: sample numbers that sdpa and eager attend by, one sample at a time or, on a CUDA GPU,
-     all at once in a variable-length kernel (packed_attention.py; the choice is printed at the
-     first packed batch), or that become the `cu_seqlens` of flash_attention_2's variable-length
-     kernel; in both cases the rows are laid end to end, so nothing is padding. Where per-sample
-     attention cannot run (tensor-parallel slices, another attention class), rows padded to the
-     longest and a block-diagonal causal 4D mask.
+     needs (packing.py says which; how packed rows attend is printed at the first packed batch).
 The loss is LLaVA's: the mean over the label tokens of the batch, which are the same tokens as
 unpacked. A batch without `pack_to_length` (evaluation, generation, a run without the flag) takes
 LLaVA's forward untouched.
@@ -21,8 +16,9 @@ import importlib
 
 import torch
 
-from socialfusion_plugin.host.llava.packing.packed_attention import (PackedSegments, announce_packed_attention, install_per_sample_attention,
-                               per_sample_attention_ready)
+from socialfusion_plugin.host.llava.packing.packed_attention import (PackedSegments, announce_packed_attention,
+                                                                    install_per_sample_attention,
+                                                                    per_sample_attention_ready)
 from socialfusion_plugin.host.llava.packing.packing import block_diagonal_causal_mask, pack_spliced, packed_unpad_data
 
 PACK_KEY = "pack_to_length"

@@ -99,9 +99,8 @@ def build_recipe_data_module(train_module, tokenizer, data_args):
     if recipe.pack_sequences:
         data_args.pack_sequences = True
     if main:
-        counts = mixture.counts()
         print(f"data recipe {data_args.data_recipe}: {len(mixture):,} samples, seed {recipe.seed}", flush=True)
-        for name, count in counts.items():
+        for name, count in mixture.counts().items():
             print(f"  {name:<20} {count:>9,}", flush=True)
         if data_args.image_folder:
             print("  (--image_folder is not used with --data_recipe: each source has its own image folder)", flush=True)

@@ -16,7 +16,7 @@ from typing import List, Tuple
 
 from socialfusion_plugin.data.record_checks import LABELS_MASKED, TOO_LONG
 from socialfusion_plugin.progress import progress_bar
-from socialfusion_plugin.host.llava.environment.record_preprocessing import conversation_template, preprocess_record
+from socialfusion_plugin.host.llava.environment.tokenization import conversation_template, preprocess_record
 from socialfusion_plugin.errors import UserInputError
 
 _UNLIMITED = 10 ** 9
@@ -95,10 +95,10 @@ def _check_chunk(indices: List[int]) -> List[Tuple[int, str, str]]:
     return found
 
 
-def make_label_check(settings: LabelCheckSettings):
+def make_label_check(model_path, version: str, model_max_length: int, image_tokens: int, mm_use_im_start_end: bool):
     """A `validate_mixture(label_check=...)` callable; loads the tokenizer now, so a wrong --model
     fails before any image is checked."""
-    checker = LabelChecker(settings)
+    checker = LabelChecker(LabelCheckSettings(model_path, version, model_max_length, image_tokens, mm_use_im_start_end))
 
     def label_check(mixture, indices: List[int], workers: int, progress: bool) -> List[Tuple[int, str, str]]:
         _WORKER_STATE.update(checker=checker, mixture=mixture)

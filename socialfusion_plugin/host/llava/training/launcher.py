@@ -14,10 +14,11 @@ import os
 import socket
 import sys
 from typing import List, Optional, Tuple
+
 from socialfusion_plugin.host_interface import HostArgumentError
 
-DISTRIBUTED_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 ATTN_CHOICES = ("eager", "sdpa", "flash_attention_2")
+HF_DEFAULT_SEED = 42  # TrainingArguments.seed
 
 
 class LauncherArgumentError(HostArgumentError):
@@ -53,19 +54,19 @@ def ensure_single_process_environment(environ=os.environ) -> bool:
     """Set a one-process distributed environment when none is set. True when it did."""
     if all(name in environ for name in ("RANK", "WORLD_SIZE")):
         return False
-    environ.setdefault("RANK", "0")
-    environ.setdefault("LOCAL_RANK", "0")
-    environ.setdefault("WORLD_SIZE", "1")
-    environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    environ.setdefault("MASTER_PORT", str(free_port()))
+    defaults = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": str(free_port())}
+    for name, value in defaults.items():
+        environ.setdefault(name, value)
     return True
 
 
-def uses_deepspeed(argv: List[str]) -> bool:
-    return any(item == "--deepspeed" or item.startswith("--deepspeed=") for item in argv)
-
-
-HF_DEFAULT_SEED = 42  # TrainingArguments.seed
+def attn_implementation(argv: List[str]) -> Tuple[List[str], Optional[str]]:
+    """(argv without `--attn_implementation`, its checked value): LLaVA takes it as an argument of train()."""
+    rest, value = pop_option(list(argv), "--attn_implementation")
+    if value is not None and value not in ATTN_CHOICES:
+        raise LauncherArgumentError(f"--attn_implementation must be one of {', '.join(ATTN_CHOICES)}, got {value!r}")
+    return rest, value
 
 
 def training_seed(argv: List[str]) -> int:
@@ -77,31 +78,24 @@ def training_seed(argv: List[str]) -> int:
         raise LauncherArgumentError(f"--seed must be an integer, got {value!r}") from None
 
 
-def seed_everything(seed: int) -> None:
-    """LLaVA's train() creates the LoRA adapters and the connector BEFORE the Trainer seeds the
-    process, so their initial weights would differ from run to run; seed them with the run's seed."""
+def launch(argv: List[str]) -> None:
+    argv, implementation = attn_implementation(argv)
+    deepspeed = any(item == "--deepspeed" or item.startswith("--deepspeed=") for item in argv)
+    if deepspeed and ensure_single_process_environment():
+        print("socialfusion train: no distributed environment found; running DeepSpeed as one process", flush=True)
     import transformers
 
-    transformers.set_seed(seed)
-
-
-def launch(argv: List[str]) -> None:
-    argv, attn_implementation = pop_option(list(argv), "--attn_implementation")
-    if attn_implementation is not None and attn_implementation not in ATTN_CHOICES:
-        raise LauncherArgumentError(
-            f"--attn_implementation must be one of {', '.join(ATTN_CHOICES)}, got {attn_implementation!r}"
-        )
-    if uses_deepspeed(argv) and ensure_single_process_environment():
-        print("socialfusion train: no distributed environment found; running DeepSpeed as one process", flush=True)
     from socialfusion_plugin.host.llava.training.install import install_train_hooks
 
     train_module = install_train_hooks()
-    seed_everything(training_seed(argv))
+    # LLaVA's train() creates the LoRA adapters and the connector BEFORE the Trainer seeds the
+    # process, so their initial weights would differ from run to run; seed them with the run's seed
+    transformers.set_seed(training_seed(argv))
     saved_argv = sys.argv
     sys.argv = ["socialfusion train"] + argv  # HfArgumentParser reads sys.argv
     try:
         with final_save_faults(argv):
-            train_module.train(attn_implementation=attn_implementation)
+            train_module.train(attn_implementation=implementation)
     finally:
         sys.argv = saved_argv
 
@@ -112,7 +106,7 @@ def final_save_faults(argv: List[str]):
     torch.save and save_pretrained, after the last checkpoint): one error naming the folder and the
     disk, as for a checkpoint (resume.checkpoint_save_faults), instead of torch's `unexpected pos`."""
     from socialfusion_plugin.errors import UserInputError
-    from socialfusion_plugin.host.llava.training.resume import CheckpointSaveError, save_fault
+    from socialfusion_plugin.host.llava.training.resume import CheckpointSaveError, last_checkpoint, save_fault
 
     try:
         yield
@@ -123,8 +117,6 @@ def final_save_faults(argv: List[str]):
         cause = save_fault(err, output_dir) if output_dir else None
         if cause is None:
             raise
-        from socialfusion_plugin.host.llava.training.resume import last_checkpoint
-
         last = last_checkpoint(output_dir)
         resume = (f"once fixed, rerun the same command to resume from {last}" if last
                   else "no checkpoint is complete: once fixed, rerunning the same command starts afresh")

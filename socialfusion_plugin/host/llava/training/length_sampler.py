@@ -17,15 +17,12 @@ import torch
 from torch.utils.data import Sampler
 
 
-def has_both_modalities(modality_lengths: List[int]) -> bool:
-    return any(length > 0 for length in modality_lengths) and any(length < 0 for length in modality_lengths)
-
-
 class SeededLengthGroupedSampler(Sampler):
     def __init__(self, modality_lengths: List[int], batch_size: int, world_size: int, seed: int):
         self.modality_lengths = list(modality_lengths)
         self.batch_size, self.world_size, self.seed = batch_size, world_size, seed
-        self.by_modality = has_both_modalities(self.modality_lengths)
+        # image samples have positive lengths, text-only ones negative (LLaVA's modality_lengths)
+        self.by_modality = any(n > 0 for n in self.modality_lengths) and any(n < 0 for n in self.modality_lengths)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:

@@ -45,8 +45,8 @@ import torch
 
 from socialfusion_plugin.host.llava.loading.checkpoint_files import NON_LORA_FILE
 from socialfusion_plugin.errors import CheckpointError
-from socialfusion_plugin.host.llava.environment.host_loads import module_torch_loads
-from socialfusion_plugin.safe_load import DEEPSPEED_STATE, TENSORS, FileKind, numpy_rng_globals, prefer_safetensors, read
+from socialfusion_plugin.host.llava.environment.host_loads import TorchWithSafeLoad, swapped
+from socialfusion_plugin.safe_load import DEEPSPEED_STATE, TENSORS, FileKind, prefer_safetensors, read
 
 LOSS_STATE_FILE = "socialfusion_loss_state.json"
 
@@ -165,33 +165,24 @@ def resolve_checkpoint(resume_from_checkpoint, output_dir: str) -> Optional[str]
     return str(resume_from_checkpoint)
 
 
-def numpy_rng_state_globals():
-    """Allow, for torch's own weights-only reader, the numpy globals a numpy random state pickles to,
-    and nothing else (torch < 2.5 has no `safe_globals`: nothing is allowed)."""
-    allow = getattr(torch.serialization, "safe_globals", None)
-    if allow is None:
-        return contextlib.nullcontext()
-    return allow(list({id(obj): obj for obj in numpy_rng_globals().values()}.values()))
-
-
 def trainer_loads(bound_method, kind: FileKind = TENSORS):
     """Within: `torch.load` as the module defining `bound_method` (transformers.trainer) sees it is
     `safe_load.read` with `kind`."""
-    return module_torch_loads(bound_method.__func__.__globals__, kind)
+    return swapped(bound_method.__func__.__globals__, "torch", TorchWithSafeLoad(kind))
 
 
 def restore_non_lora_trainables(model, checkpoint_dir: str) -> int:
     """Copy the checkpoint's connector (non_lora_trainables.safetensors, or .bin in checkpoints without
     it) into the model's trainable non-LoRA parameters, in place so the optimizer keeps them. Returns
     the number of tensors."""
-    from socialfusion_plugin.host.llava.loading.state_copy import copy_exact, read_tensor_file
+    from socialfusion_plugin.host.llava.loading.checkpoint_files import copy_exact
 
     path = prefer_safetensors(Path(checkpoint_dir) / NON_LORA_FILE)
     if not path.is_file():
         raise ResumeError(f"{path} not found: this checkpoint cannot restore the trained connector. Resume from an "
                           "earlier checkpoint-N (move this one out of the output folder) or start the run afresh.")
     params = {name: p for name, p in model.named_parameters() if p.requires_grad and "lora_" not in name}
-    return copy_exact(params, read_tensor_file(path), path)
+    return copy_exact(params, path)
 
 
 def load_saved_module_states(src, dst) -> None:
@@ -220,42 +211,25 @@ def load_deepspeed_checkpoint(engine, checkpoint_path, **_ignored) -> None:
         raise ValueError(f"[deepspeed] failed to resume from checkpoint {checkpoint_path}")
 
 
-@contextlib.contextmanager
 def deepspeed_files_read_safely(engine):
     """Within: the engine's checkpoint engine (through which DeepSpeed 0.12-0.19 read every model,
     optimizer and ZeRO partition file of a checkpoint) loads with `safe_load.read`."""
     checkpoint_engine = getattr(engine, "checkpoint_engine", None)
     if checkpoint_engine is None:  # an engine without one (ZeRO-3 without optimizer) reads no checkpoint
-        yield
-        return
+        return contextlib.nullcontext()
 
     def load(path, map_location=None, *_args, **_ignored):
         return read(path, DEEPSPEED_STATE, map_location=map_location)
 
-    had_own = "load" in vars(checkpoint_engine)
-    before = vars(checkpoint_engine).get("load")
-    checkpoint_engine.load = load
-    try:
-        yield
-    finally:
-        if had_own:
-            checkpoint_engine.load = before
-        else:
-            del checkpoint_engine.load
+    return swapped(vars(checkpoint_engine), "load", load)
 
 
-@contextlib.contextmanager
 def deepspeed_loads_saved_module_states():
     """For the duration of one `train()`: the trainer's name `deepspeed_load_checkpoint` (looked up in
     transformers.trainer when it resumes, or loads the best model) is load_deepspeed_checkpoint."""
     import transformers.trainer as hf_trainer
 
-    original = hf_trainer.deepspeed_load_checkpoint
-    hf_trainer.deepspeed_load_checkpoint = load_deepspeed_checkpoint
-    try:
-        yield
-    finally:
-        hf_trainer.deepspeed_load_checkpoint = original
+    return swapped(vars(hf_trainer), "deepspeed_load_checkpoint", load_deepspeed_checkpoint)
 
 
 @dataclass

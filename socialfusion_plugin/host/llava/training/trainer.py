@@ -25,13 +25,10 @@
   `mm_projector.safetensors` beside LLaVA's `mm_projector.bin` the same way. The plugin's loaders
   read it instead of the `.bin` (which stays: stock LLaVA's loader asks for it by name).
 - Rerunning the command of a stopped run resumes from its last checkpoint and ends as the
-  uninterrupted run would: connector, DeepSpeed module states, numpy RNG state and running loss
-  are restored (resume.py says what the host got wrong). Every file resuming reads (rng_state.pth,
-  optimizer.pt, scheduler.pt, weights, DeepSpeed's files) goes through `safe_load.read`.
-- A checkpoint that cannot be written (a full disk: torch's writer says only `unexpected pos`) stops
-  the run with one line naming the folder and the disk; the same command then resumes from the last
-  complete checkpoint (resume.checkpoint_save_faults). Resuming with another LoRA rank or alpha than
-  the checkpoint's stops before any weight is loaded (resume.check_lora_settings).
+  uninterrupted run would; every file resuming reads goes through `safe_load.read`; a checkpoint
+  that cannot be written stops the run with one line naming the folder and the disk (resume.py says
+  what the host got wrong). Resuming with another LoRA rank or alpha than the checkpoint's stops
+  before any weight is loaded (resume.check_lora_settings).
 """
 from __future__ import annotations
 
@@ -42,13 +39,14 @@ import os
 import torch
 
 from socialfusion_plugin.host.llava.environment import llava_modules
-from socialfusion_plugin.model.trainable_report import format_trainable_report
-from socialfusion_plugin.host.llava.loading.checkpoint_files import NON_LORA_FILE, NON_LORA_SAFETENSORS, PROJECTOR_FILE
-from socialfusion_plugin.host.llava.training.resume import (check_lora_settings, checkpoint_save_faults, deepspeed_loads_saved_module_states,
-                     loss_restoring_callback, mismatched_sizes_named, read_loss_state, resolve_checkpoint,
-                     restore_non_lora_trainables, save_loss_state, trainer_loads)
 from socialfusion_plugin.host.llava.environment.host_loads import host_loads_read_safely
+from socialfusion_plugin.host.llava.loading.checkpoint_files import NON_LORA_FILE, NON_LORA_SAFETENSORS, PROJECTOR_FILE
 from socialfusion_plugin.host.llava.training.progress_callback import add_training_progress
+from socialfusion_plugin.host.llava.training.resume import (
+    check_lora_settings, checkpoint_save_faults, deepspeed_loads_saved_module_states, loss_restoring_callback,
+    mismatched_sizes_named, read_loss_state, resolve_checkpoint, restore_non_lora_trainables, save_loss_state,
+    trainer_loads)
+from socialfusion_plugin.model.trainable_report import format_trainable_report
 from socialfusion_plugin.safe_load import RNG_STATE, TENSORS
 
 
@@ -116,7 +114,6 @@ def save_non_lora_trainables(trainer, output_dir: str, state_getter) -> None:
     """Called on every rank: under ZeRO-3 gathering the connector's parameters is collective."""
     state = state_getter(trainer.model.named_parameters())
     if is_main_process(trainer.args):
-        os.makedirs(output_dir, exist_ok=True)
         config = copy.deepcopy(trainer.model.config)
         config.use_cache = True  # as LLaVA's final save: generation from this checkpoint uses the KV cache
         config.save_pretrained(output_dir)
@@ -129,6 +126,7 @@ def save_connector_safetensors(state, output_dir: str, file_name: str = NON_LORA
     from safetensors.torch import save_file
 
     tensors = {name: tensor.detach().to("cpu").contiguous() for name, tensor in state.items()}
+    os.makedirs(output_dir, exist_ok=True)
     save_file(tensors, os.path.join(output_dir, file_name), metadata={"format": "pt"})
 
 
@@ -217,19 +215,18 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
             # LLaVA's train() calls this on every rank right before it writes the final
             # non_lora_trainables.bin (training is over: the same tensors); gathering is collective
             super().save_state()
-            if getattr(self.args, "lora_enable", False):
-                state = non_lora_state_getter(self.model.named_parameters())
-                if is_main_process(self.args):
-                    os.makedirs(self.args.output_dir, exist_ok=True)
-                    save_connector_safetensors(state, self.args.output_dir)
-            elif getattr(self.args, "tune_mm_mlp_adapter", False):
+            lora = getattr(self.args, "lora_enable", False)
+            if not lora and not getattr(self.args, "tune_mm_mlp_adapter", False):
+                return
+            state = non_lora_state_getter(self.model.named_parameters())
+            file_name = NON_LORA_SAFETENSORS
+            if not lora:
                 # stage 1 (connector alone): LLaVA writes mm_projector.bin, a pickle, right after this;
                 # mm_projector.safetensors holds the same tensors and no code
-                state = stage1_projector_keys(non_lora_state_getter(self.model.named_parameters()), self.args)
-                if is_main_process(self.args):
-                    os.makedirs(self.args.output_dir, exist_ok=True)
-                    projector = os.path.splitext(PROJECTOR_FILE)[0] + ".safetensors"
-                    save_connector_safetensors(state, self.args.output_dir, projector)
+                state = stage1_projector_keys(state, self.args)
+                file_name = os.path.splitext(PROJECTOR_FILE)[0] + ".safetensors"
+            if is_main_process(self.args):
+                save_connector_safetensors(state, self.args.output_dir, file_name)
 
         def save_model(self, output_dir=None, _internal_call=False):
             super().save_model(output_dir, _internal_call=_internal_call)

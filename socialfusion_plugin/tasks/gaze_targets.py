@@ -1,4 +1,8 @@
-"""Gaze-target metrics shared by `gaze` (GazeFollow) and `gaze_video` (VideoAttentionTarget).
+"""What the two gaze-target tasks share, `gaze` (GazeFollow) and `gaze_video` (VideoAttentionTarget):
+both releases are headerless CSV files, streamed row by row; the person asked about is given by a
+head box, read in pixels, clamped to the picture and shown to the model in the prompt; the answer is
+a point "(x, y)" in normalized image coordinates with 2 decimals, read back by a tolerant parser;
+and the metrics score that point.
 
 The references (Chong et al., "Detecting Attended Visual Targets in Video", CVPR 2020) score a
 predicted HEATMAP; a language model answers with one point. The constructions that turn a point
@@ -11,10 +15,90 @@ the unit square. A missing answer can therefore never score better than a real o
 """
 from __future__ import annotations
 
+import csv
 import math
-from typing import Optional, Sequence, Tuple
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+from ..errors import UserInputError
+from ..json_records import not_utf8_message
+from .base import Sample, Skip
+from .geometry import InvalidBox, format_box, pixel_box, rounded
+
+
+def csv_rows(path: Path) -> Iterator[Tuple[int, List[str]]]:
+    """Non-empty CSV rows with their line numbers (utf-8-sig: some copies start with a BOM).
+    A file that is not UTF-8, or a cell over csv's field size limit (128 KiB), stops the reading
+    with a UserInputError naming the file and line."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            for fields in reader:
+                if fields and any(f.strip() for f in fields):
+                    yield reader.line_num, fields
+        except csv.Error as err:
+            raise UserInputError(f"{path}:{reader.line_num}: not readable as CSV ({err})") from None
+        except UnicodeDecodeError:
+            raise UserInputError(not_utf8_message(path)) from None
+
+
+def head_box(ref: str, pixels: Sequence[float], size: Tuple[int, int], picture: str) -> Union[List[float], Skip]:
+    """The normalized head box, clamped to the picture when it reaches a little past it (the
+    releases' quirk; tasks/geometry.py); a Skip when it is not a box of this `picture` (image, frame)."""
+    width, height = size
+    try:
+        return rounded(pixel_box(pixels, width, height, digits=6))
+    except InvalidBox as err:
+        return Skip(ref, "invalid head box", detail=f"{err} ({picture} {width}x{height})")
+
+
+def head_sample(id: str, ref: str, image: str, box: List[float], target: Dict[str, Any]) -> Sample:
+    """A record about the person whose head is in `box` (the prompts' {box})."""
+    return Sample(id=id, ref=ref, image=image, prompt_fields={"box": format_box(box)}, target=target)
+
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)\s*%?"
+# "(0.4, 0.5)", "[0.4; 0.5]", "(0.4 0.5)": an explicit pair wins over loose numbers elsewhere.
+_BRACKETED_PAIR = re.compile(rf"[\(\[\{{<]\s*({_NUMBER})\s*[,;/ ]\s*({_NUMBER})\s*[\)\]\}}>]")
+# "x = 0.4, y: 0.5", "x 0.4 and y 0.5"
+_NAMED_PAIR = re.compile(rf"\bx\s*[:=]?\s*({_NUMBER}).*?\by\s*[:=]?\s*({_NUMBER})", re.IGNORECASE | re.DOTALL)
+_ANY_NUMBER = re.compile(_NUMBER)
+
+
+def _number(text: str) -> float:
+    text = text.strip()
+    if text.endswith("%"):
+        return float(text[:-1].strip()) / 100.0
+    return float(text)
+
+
+def parse_point(text: object) -> Optional[Tuple[float, float]]:
+    """(x, y) from a model answer, or None. Accepts a bracketed pair, "x=..., y=...", or a text
+    with exactly two numbers; percentages ("45%") are divided by 100. Coordinates outside [0, 1]
+    make the answer unparseable (they are pixels or garbage, not normalized coordinates)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        for pattern in (_BRACKETED_PAIR, _NAMED_PAIR):
+            match = pattern.search(text)
+            if match:
+                return _checked(_number(match.group(1)), _number(match.group(2)))
+        numbers = _ANY_NUMBER.findall(text)
+        if len(numbers) == 2:
+            return _checked(_number(numbers[0]), _number(numbers[1]))
+    except (ValueError, OverflowError):
+        return None
+    return None
+
+
+def _checked(x: float, y: float) -> Optional[Tuple[float, float]]:
+    if 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0:
+        return (x, y)
+    return None
+
 
 WORST_AUC = 0.0
 WORST_L2 = math.sqrt(2.0)  # no two points of the unit square are farther apart
