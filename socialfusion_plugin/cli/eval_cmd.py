@@ -11,7 +11,8 @@ from pathlib import Path
 from .. import registry
 from ..atomic_files import atomic_write_json
 from ..evaluation.suite import SuiteSettings
-from .dataclass_flags import add_dataclass_arguments, flag_values
+from .dataclass_flags import add_dataclass_arguments
+from .eval_suite_cmd import suite_settings
 from .main import CommandError
 from .options_arg import parse_key_values
 from .shared_flags import add_no_progress
@@ -33,7 +34,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..evaluation.suite_processes import start_processes, stop_processes
+    from ..evaluation.suite_processes import Processes, start_processes, stop_processes
     from ..host_interface import active_host
     from ..preflight import check_eval_arguments
 
@@ -43,23 +44,14 @@ def run(args) -> int:
         raise CommandError("--task is required for --mode generate and --mode rank")
     if args.limit is not None and args.limit < 1:
         raise CommandError(f"--limit must be >= 1, got {args.limit}")
+    if args.mode == "loss":  # one process measures the loss: no process group to start
+        return _run_loss(args, suite_settings(args, Processes(), run_dir=args.out.parent), host)
     processes = start_processes()
     try:
-        settings = _settings(args, processes)
-        if args.mode == "loss":
-            return _run_loss(args, settings, host)
-        _evaluate(args, settings, processes, host)
+        _evaluate(args, suite_settings(args, processes, run_dir=args.out.parent), processes, host)
     finally:
         stop_processes(processes)
     return 0
-
-
-def _settings(args, processes) -> SuiteSettings:
-    from ..evaluation.suite_processes import default_device
-
-    values = flag_values(SuiteSettings, args)
-    values["device"] = values["device"] or default_device(processes)
-    return SuiteSettings(**values, run_dir=args.out.parent, progress=not args.no_progress)
 
 
 def _evaluate(args, settings: SuiteSettings, processes, host) -> None:
@@ -69,8 +61,7 @@ def _evaluate(args, settings: SuiteSettings, processes, host) -> None:
 
     entry = SuiteEntry(task=registry.TASKS.get(args.task).name, data=args.data, image_folder=args.image_folder,
                        mode=args.mode, options=parse_key_values(args.option), limit=args.limit, predictions=args.out)
-    echo = print if processes.is_main else (lambda _line: None)
-    evaluate_suite(Suite([entry], "--task"), settings, processes, host, echo)
+    evaluate_suite(Suite([entry], "--task"), settings, processes, host)  # it prints on the first process only
 
 
 def _run_loss(args, settings: SuiteSettings, host) -> int:

@@ -44,7 +44,7 @@ def run(args) -> int:
     from ..evaluation.suite import evaluate_suite
     from ..preflight import check_suite_arguments
     from ..evaluation.suite_config import SuiteError, load_suite, suite_from_names
-    from ..evaluation.suite_processes import default_device, start_processes, stop_processes
+    from ..evaluation.suite_processes import start_processes, stop_processes
     from ..evaluation.suite_results import results_table, write_results
     from ..host_interface import active_host
 
@@ -57,13 +57,10 @@ def run(args) -> int:
                                  _task_options(args.option))
     processes = start_processes()
     try:
-        values = flag_values(SuiteSettings, args)
-        values["device"] = values["device"] or default_device(processes)
-        settings = SuiteSettings(**values, run_dir=args.out or args.model_path, progress=not args.no_progress)
+        settings = suite_settings(args, processes, run_dir=args.out or args.model_path)
         host = active_host()
         check_suite_arguments(suite, settings, host)
-        echo = print if processes.is_main else (lambda _line: None)
-        evaluate_suite(suite, settings, processes, host, echo)
+        evaluate_suite(suite, settings, processes, host)  # it prints on the first process only
         if processes.is_main:
             report = build_report(settings.run_dir, tasks=suite.names)
             table = results_table(suite, report, _command(args), settings.model_path, settings.model_base,
@@ -77,6 +74,15 @@ def run(args) -> int:
     finally:
         stop_processes(processes)
     return 0
+
+
+def suite_settings(args, processes, run_dir: Path) -> SuiteSettings:
+    """The settings from the flags, with the default device of this process when --device is not given."""
+    from ..evaluation.suite_processes import default_device
+
+    values = flag_values(SuiteSettings, args)
+    values["device"] = values["device"] or default_device(processes)
+    return SuiteSettings(**values, run_dir=run_dir, progress=not args.no_progress)
 
 
 def _task_options(values):

@@ -73,7 +73,8 @@ class LazyModel:
 
 def evaluate_suite(suite: Suite, settings: SuiteSettings, processes: Processes, host: InferenceHost,
                    echo: Callable[[str], None] = print) -> List[Dict[str, Any]]:
-    """Predict every task of the suite on `host`; returns one summary per task (on every process)."""
+    """Predict every task of the suite on `host`; returns one summary per task (on every process).
+    Notes and per-task lines go to `echo` on the first process only."""
     kind = host.checkpoint_kind(settings.model_path, settings.model_base)
     model = LazyModel(settings, host)
     summaries = []
