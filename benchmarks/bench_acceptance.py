@@ -353,7 +353,7 @@ def bench_merge(args, work: Path, checkpoint: Path, base: Path, load_pretrained_
     import torch
 
     from socialfusion_plugin.cli.main import main as cli_main
-    from socialfusion_plugin.host.llava.loading.llava_loader import file_dispatch
+    from socialfusion_plugin.host import file_dispatch
 
     merged = work / "llava-merged"
     start = time.perf_counter()
@@ -416,7 +416,7 @@ def main(argv=None) -> int:
     import torch
 
     from socialfusion_plugin.demo.synthetic_data import write_color_dataset
-    from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
+    from socialfusion_plugin.host.llava.environment.versions import deepspeed_cpu_blocker
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: no CUDA device here (use --shape tiny --device cpu)")

@@ -92,8 +92,7 @@ def _llava_way(path: str, queue) -> None:
 
 
 def _source_spec(path: str):
-    from socialfusion_plugin.data.recipe import SourceSpec
-    from socialfusion_plugin.data.strategy import Strategy
+    from socialfusion_plugin.data.recipe import SourceSpec, Strategy
 
     return SourceSpec(name="general", kind="json", path=Path(path), image_folder=Path(path).parent,
                       strategy=Strategy("all"))

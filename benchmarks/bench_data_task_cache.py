@@ -28,9 +28,8 @@ from bench_convert_hagrid import generate  # noqa: E402  (the same generated rel
 
 
 def _load(root: str, cache: str, workers: int, queue) -> None:
-    from socialfusion_plugin.data.recipe import SourceSpec
+    from socialfusion_plugin.data.recipe import SourceSpec, Strategy
     from socialfusion_plugin.data.source_cache import load_source
-    from socialfusion_plugin.data.strategy import Strategy
 
     spec = SourceSpec(name="gesture", kind="task", path=Path(root), image_folder=Path(root), task="gesture",
                       split="train", options={"check_images": False}, strategy=Strategy("all"))

@@ -32,7 +32,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parent.parent
 # Language model and vision tower shapes. "tiny" is built by the demo's own builders, exactly the
@@ -233,8 +232,7 @@ def load_llava(checkpoint: Path, base: Path, args):
     import torch
     from llava.model import builder
 
-    from socialfusion_plugin.host.llava.training.install import install_model_hooks
-    from socialfusion_plugin.host.llava.loading.llava_loader import file_dispatch
+    from socialfusion_plugin.host import file_dispatch, install_model_hooks
 
     install_model_hooks()
     loaded = file_dispatch(builder.load_pretrained_model)(

@@ -39,12 +39,12 @@ import json
 import multiprocessing
 import os
 import random
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Dict, List
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -162,14 +162,15 @@ def train_step(model, batch, packed: bool, max_length: int, block_mask: bool = F
     """One forward + backward; the number of positions computed."""
     import torch
 
-    from socialfusion_plugin.host.llava.packing import packing_forward
+    from socialfusion_plugin.host.llava.packing import packing
 
     embeds, labels, real = batch
     embeds = embeds.detach().requires_grad_(True)  # the connector's output: gradient flows into it
     if packed:
         # what --pack_sequences does; block_mask: what it does where per-sample attention cannot run
-        with _per_sample_attention_off() if block_mask else contextlib.nullcontext():
-            layout, inputs = packing_forward.packed_language_inputs(model, embeds, labels, real, max_length)
+        no_per_sample = mock.patch.object(packing, "per_sample_attention_ready", lambda model: False)
+        with no_per_sample if block_mask else contextlib.nullcontext():
+            layout, inputs = packing.packed_language_inputs(model, embeds, labels, real, max_length)
         out = model(**inputs)
         positions = layout.segment_ids.numel()
     else:
@@ -180,19 +181,6 @@ def train_step(model, batch, packed: bool, max_length: int, block_mask: bool = F
     if embeds.is_cuda:
         torch.cuda.synchronize()
     return positions
-
-
-class _per_sample_attention_off:
-    def __enter__(self):
-        from socialfusion_plugin.host.llava.packing import packing_forward
-
-        self.original = packing_forward.per_sample_attention_ready
-        packing_forward.per_sample_attention_ready = lambda model: False
-
-    def __exit__(self, *exc):
-        from socialfusion_plugin.host.llava.packing import packing_forward
-
-        packing_forward.per_sample_attention_ready = self.original
 
 
 def timed_case(model, args, batches) -> Dict[str, object]:
@@ -228,8 +216,8 @@ def timed_case(model, args, batches) -> Dict[str, object]:
 
 def install_packing_attention() -> None:
     """What --pack_sequences installs: per-sample attention for sdpa/eager, FlashAttention unpadding."""
-    from socialfusion_plugin.host.llava.packing.packed_attention import install_per_sample_attention
-    from socialfusion_plugin.host.llava.packing.packing_forward import install_flash_attention_unpadding
+    from socialfusion_plugin.host.llava.packing.packed_attention import (install_flash_attention_unpadding,
+                                                                        install_per_sample_attention)
 
     install_flash_attention_unpadding()
     install_per_sample_attention()

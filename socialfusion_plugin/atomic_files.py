@@ -21,11 +21,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
+import itertools
 import json
 import os
 import re
 import secrets
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator, Optional
 from socialfusion_plugin.errors import DISK_FULL, UserInputError
@@ -129,21 +131,15 @@ def _lock_named(lock_path: Path, busy: Optional[Callable[[Path], Exception]]) ->
         except BlockingIOError:
             os.close(descriptor)
             raise busy(lock_path) from None
-        try:
-            still_named = os.path.samestat(os.fstat(descriptor), os.stat(lock_path))
-        except FileNotFoundError:
-            still_named = False
-        if still_named:
-            return descriptor
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samestat(os.fstat(descriptor), os.stat(lock_path)):
+                return descriptor
         os.close(descriptor)  # its holder removed it after we opened it: lock the file now under the name
 
 
 def _make_folders(folder: Path) -> list:
     """Create `folder` and its missing parents; the ones created, deepest first."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
+    missing = list(itertools.takewhile(lambda each: not each.exists(), [folder, *folder.parents]))
     for each in reversed(missing):
         with contextlib.suppress(FileExistsError):
             each.mkdir()
@@ -193,17 +189,17 @@ def atomic_write_json(out: Path, value: Any, indent: int = 2, ensure_ascii: bool
     return atomic_write_text(out, json.dumps(value, indent=indent, ensure_ascii=ensure_ascii) + "\n")
 
 
+@dataclass
 class JsonListWriter:
     """`writer(encoded_record)` appends one record; `discard()` leaves no output at all (and an
     earlier file at the output path as it was)."""
 
-    def __init__(self, handle: IO):
-        self._handle = handle
-        self.count = 0
-        self.discarded = False
+    handle: IO
+    count: int = 0
+    discarded: bool = False
 
     def __call__(self, text: str) -> None:
-        self._handle.write((",\n" if self.count else "\n") + text)
+        self.handle.write((",\n" if self.count else "\n") + text)
         self.count += 1
 
     def discard(self) -> None:

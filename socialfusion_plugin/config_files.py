@@ -48,30 +48,26 @@ def parse_yaml_mapping(raw: bytes, path: Path, what: str, keys: Collection[str],
                        yaml_error: Optional[Type[Exception]] = None) -> Dict[Any, Any]:
     """`read_yaml_mapping` for bytes already read from `path` (a caller that also hashes them)."""
     try:
-        text = raw.decode("utf-8")
+        loader = StrictYamlLoader(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise error(not_utf8_message(path)) from None
-    data = _parse_yaml(text, path, what, yaml_error or error)
+    yaml_error = yaml_error or error
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise yaml_error(f"{path}{line}: not a valid {what}: {problem}") from None
+    except RecursionError:
+        raise yaml_error(f"{path}:{loader.get_mark().line + 1}: not a valid {what}: nested too deeply") from None
+    finally:
+        loader.dispose()
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise error(f"{path}: expected a mapping with the keys {', '.join(keys)}")
     reject_unknown_keys(data, keys, str(path), error)
     return data
-
-
-def _parse_yaml(text: str, path: Path, what: str, error: Type[Exception]):
-    loader = StrictYamlLoader(text)
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise error(f"{path}{line}: not a valid {what}: {problem}") from None
-    except RecursionError:
-        raise error(f"{path}:{loader.get_mark().line + 1}: not a valid {what}: nested too deeply") from None
-    finally:
-        loader.dispose()
 
 
 def reject_unknown_keys(mapping: Mapping[Any, Any], keys: Collection[str], where: str, error: Type[Exception],

@@ -25,13 +25,19 @@ class CommandError(Exception):
     """An error the user can fix, raised by a command; printed without a traceback."""
 
 
-class UnknownNameError(KeyError):
-    """An unknown or duplicate name of something registered (registry.RegistryError is one)."""
+class RegistryError(KeyError):
+    """Unknown or duplicate registry name; `taken` is the name, for a duplicate."""
+
+    def __init__(self, message: str, taken: Optional[str] = None):
+        super().__init__(message)
+        self.taken = taken
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
 
 
-# Operating-system faults that come from the machine, not from the plugin: a full disk, a read-only
-# or unwritable place, a file over the size limit. Each is reported as one line naming the path and
-# the cause (the CLI exits 2), because a traceback adds nothing the user can act on.
+# The machine's faults are reported as one line naming the path and the cause (the CLI exits 2),
+# because a traceback adds nothing the user can act on.
 DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 ENVIRONMENT_ERRNOS = DISK_FULL + (errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG)
 
@@ -50,19 +56,14 @@ def environment_fault(err: BaseException) -> Optional[OSError]:
     return found
 
 
-def mount_point(path) -> str:
-    """The folder the file system holding `path` is mounted at (the nearest existing parent's)."""
-    path = os.path.abspath(os.fspath(path))
-    while not os.path.exists(path) and path != os.path.dirname(path):
-        path = os.path.dirname(path)
-    while not os.path.ismount(path):
-        path = os.path.dirname(path)
-    return path
-
-
 def free_space(path) -> str:
-    """'12.0 KiB free on the disk mounted at /mnt' for the file system holding `path`."""
-    mount = mount_point(path)
+    """'12.0 KiB free on the disk mounted at /mnt' for the file system holding `path` (the nearest
+    existing parent's)."""
+    mount = os.path.abspath(os.fspath(path))
+    while not os.path.exists(mount) and mount != os.path.dirname(mount):
+        mount = os.path.dirname(mount)
+    while not os.path.ismount(mount):
+        mount = os.path.dirname(mount)
     try:
         free = float(shutil.disk_usage(mount).free)
     except OSError:
@@ -97,14 +98,14 @@ OUTPUT_FLAGS = ("out", "report", "manifest", "cache_dir", "output_dir")
 # What a user can fix, printed as one line: the plugin's own user errors, a registry lookup of an
 # unknown name, an unusable environment (host.versions.HostEnvironmentError is a UserInputError), and
 # files that are missing, unreadable or not JSON/UTF-8. Anything else is a bug and keeps its traceback.
-USER_ERRORS = (CommandError, UserInputError, UnknownNameError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+USER_ERRORS = (CommandError, UserInputError, RegistryError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
                PermissionError, json.JSONDecodeError, UnicodeDecodeError)
 
 
 def one_line(err: BaseException, args=None) -> Optional[str]:
     """The message of a user error, or of a machine fault (disk full, read-only, not permitted) found
     in `err` or what it was raised from; None for anything else (a bug: it keeps its traceback)."""
-    if not isinstance(err, (CommandError, UserInputError, UnknownNameError)):  # the plugin's own words come first
+    if not isinstance(err, (CommandError, UserInputError, RegistryError)):  # the plugin's own words come first
         fault = environment_fault(err)
         if fault is not None:
             # what the command was writing (`--out X`), for a fault whose system error names no file
@@ -112,9 +113,7 @@ def one_line(err: BaseException, args=None) -> Optional[str]:
             writing = ", ".join(f"--{name.replace('_', '-')} {getattr(args, name)}" for name in flags)
             return describe_environment_fault(fault, f"writing {writing}" if flags else "writing an output",
                                               getattr(args, flags[0]) if flags else None)
-    if not isinstance(err, USER_ERRORS):
-        return None
-    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    return str(err) if isinstance(err, USER_ERRORS) else None
 
 
 class CheckpointError(UserInputError):

@@ -1,20 +1,12 @@
 """The one seam between the package and the vision-language framework that runs the model (the host).
 
 Everything outside `socialfusion_plugin/host/` reaches the model through a host, split by what a
-caller needs from it:
-- `InferenceHost`: load a checkpoint, generate answers, score answer options (strings in, numbers
-  out: token ids never leave the host), the forgetting check's loss, merging;
-- `TrainingHost`: the training launcher and its checks, and which modules get LoRA;
-- `DiagnosticsHost`: a model whose connector and LoRA are trainable, a training batch and its loss,
-  what a parameter is (tower, connector, LoRA, language model) and its layer;
-- `EnvironmentHost`: whether the framework imports and which installed versions break it (doctor).
-A `ModelHost` is all four. The host's own module names, conversation templates and loader quirks
-stay behind it.
-
-Commands pick the host once (`active_host`) and pass it down; library code takes the capability it
-uses as a parameter and never looks a host up. This module imports no host framework. The built-in
-host is LLaVA-1.5 (`host/llava/llava_host.py`), registered as "llava" the first time a host is asked
-for; another host registers itself with `HOSTS.register(name, host)` and is chosen with
+caller needs from it: `InferenceHost`, `TrainingHost`, `DiagnosticsHost` and `EnvironmentHost`; a
+`ModelHost` is all four. The host's own module names, conversation templates and loader quirks stay
+behind it. Commands pick the host once (`active_host`) and pass it down; library code takes the
+capability it uses as a parameter and never looks a host up. This module imports no host framework.
+The built-in host is LLaVA-1.5 (`host/llava/llava_host.py`), registered as "llava" the first time a
+host is asked for; another host registers itself with `HOSTS.register(name, host)` and is chosen with
 `$SOCIALFUSION_HOST` (default "llava"). Capabilities a host may lack (training, merging, the
 forgetting loss, ...) raise `HostCapabilityError` naming the host and what it cannot do.
 """
@@ -209,8 +201,7 @@ class EnvironmentHost(HostCapability):
 
 
 class ModelHost(InferenceHost, TrainingHost, DiagnosticsHost, EnvironmentHost):
-    """A whole host: every capability. Commands pick one (`active_host`) and hand each library
-    function the capability it uses."""
+    """A whole host: every capability."""
 
 
 HOSTS: Registry = Registry("host")

@@ -61,12 +61,11 @@ def not_utf8_message(path: Path) -> str:
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError as err:
+                line += data.count(b"\n", 0, err.start)
                 if chunk and err.reason == "unexpected end of data":  # a character cut at the chunk edge
-                    line += data.count(b"\n", 0, err.start)
                     offset += err.start
                     pending = data[err.start:]
                     continue
-                line += data.count(b"\n", 0, err.start)
                 return (f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x} at byte offset "
                         f"{offset + err.start}); save the file as UTF-8")
             if not chunk:

@@ -52,8 +52,8 @@ def line_interval() -> float:
     return value
 
 
-def is_terminal(stream: Optional[TextIO] = None) -> bool:
-    isatty = getattr(sys.stderr if stream is None else stream, "isatty", None)
+def is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
     except (ValueError, OSError):  # a closed stream
@@ -149,11 +149,7 @@ class ProgressLines(_LogLines):
 class still_running(_LogLines):
     """For a step with nothing to count (loading and merging a model): off a terminal, one line per
     interval saying it is still running and for how long, then how long it took; silent on a
-    terminal, with `enabled=False`, and when it ends within one interval.
-
-        with still_running("merge"):
-            merge_lora(...)
-    """
+    terminal, with `enabled=False`, and when it ends within one interval."""
 
     def __init__(self, description: str, enabled: bool = True, stream: Optional[TextIO] = None,
                  interval: Optional[float] = None, clock: Callable[[], float] = time.monotonic):

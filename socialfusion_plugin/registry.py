@@ -9,22 +9,11 @@ import contextlib
 import re
 from typing import Callable, Dict, Generic, Iterator, List, Optional, Protocol, TypeVar
 
-from .errors import UnknownNameError
+from .errors import RegistryError
 
 T = TypeVar("T")
 
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class RegistryError(UnknownNameError):
-    """Unknown or duplicate registry name; `taken` is the name, for a duplicate."""
-
-    def __init__(self, message: str, taken: Optional[str] = None):
-        super().__init__(message)
-        self.taken = taken
-
-    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
-        return str(self.args[0]) if self.args else ""
 
 
 class LazySource(Protocol):
@@ -117,9 +106,7 @@ class Registry(Generic[T]):
             self._origins[name] = self._registering_as or default_origin(obj)
             return obj
 
-        if entry is None:
-            return add
-        return add(entry)
+        return add if entry is None else add(entry)
 
     def get(self, name: str) -> T:
         self._ensure_loaded()
@@ -153,15 +140,6 @@ VISION_ENCODERS: Registry[Callable] = Registry("vision encoder")
 CONNECTORS: Registry[Callable] = Registry("connector")
 # its entry check (the task contract) is set by the tasks package, which imports this module
 TASKS: Registry[object] = Registry("task")
-
-
-def list_vision_encoders() -> List[str]:
-    return VISION_ENCODERS.names()
-
-
-def list_connectors() -> List[str]:
-    return CONNECTORS.names()
-
-
-def list_tasks() -> List[str]:
-    return TASKS.names()
+list_vision_encoders = VISION_ENCODERS.names
+list_connectors = CONNECTORS.names
+list_tasks = TASKS.names

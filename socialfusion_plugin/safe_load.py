@@ -9,10 +9,9 @@ holds numpy arrays, which weights_only refuses unless they are allow-listed (tor
 
 `read(path, kind)` is how every such file is read here:
 - `.safetensors`: with safetensors, which holds tensors only;
-- otherwise the pickle is read by an Unpickler whose `find_class` hands out exactly the globals `kind`
-  allows (by the names they pickle to) and refuses any other with `UnsafeFileError` naming the file
-  and the global, before anything is called; it never sets attributes on an allowed global itself.
-  This does not depend on the weights_only flag, its default, or TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD;
+- otherwise the pickle is read by an Unpickler that hands out exactly the globals `kind` allows and
+  refuses any other with `UnsafeFileError` before anything is called (`restricted_pickle_module`),
+  whatever the weights_only flag, its default, or TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD say;
 - with TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 torch refuses any custom Unpickler; its own weights-only
   reader is used then, with the kind's extra globals allowed where torch can (>= 2.5).
 Every global allowed builds data (tensors, containers, dtypes, numpy arrays, DeepSpeed's loss-scaler
@@ -41,9 +40,7 @@ class UnsafeFileError(CheckpointError):
 
 
 class _Refused(pickle.UnpicklingError):
-    def __init__(self, action: str):
-        super().__init__(action)
-        self.action = action
+    """What the pickle would have done: its message completes 'its pickle would ...'."""
 
 
 def tensor_globals() -> Dict[str, Any]:
@@ -102,9 +99,6 @@ class FileKind:
     holds: str
     extra_globals: Callable[[], Dict[str, Any]]
 
-    def allowed(self) -> Dict[str, Any]:
-        return {**tensor_globals(), **self.extra_globals()}
-
 
 TENSORS = FileKind("tensors in plain containers", dict)
 RNG_STATE = FileKind("tensors and numpy random states", numpy_rng_globals)
@@ -160,11 +154,12 @@ def read(path, kind: FileKind = TENSORS, map_location: Any = "cpu", mmap: bool =
     if os.getenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "0").lower() in ("1", "y", "yes", "true"):
         return _read_weights_only(path, kind, map_location, extra)
     try:
-        return torch.load(path, map_location=map_location, pickle_module=restricted_pickle_module(kind.allowed()),
+        allowed = {**tensor_globals(), **kind.extra_globals()}
+        return torch.load(path, map_location=map_location, pickle_module=restricted_pickle_module(allowed),
                           weights_only=False, **extra)
     except _Refused as err:
         raise UnsafeFileError(
-            f"{path}: refused to load it: its pickle would {err.action}, and such a file holds only {kind.holds} "
+            f"{path}: refused to load it: its pickle would {err}, and such a file holds only {kind.holds} "
             "(read with an allow-list, as weights_only=True reads, whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD says); "
             "nothing in it was run"
         ) from None

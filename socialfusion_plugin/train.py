@@ -2,6 +2,7 @@
 import sys
 from types import SimpleNamespace
 
+from socialfusion_plugin.errors import one_line
 from socialfusion_plugin.host_interface import active_host
 from socialfusion_plugin.preflight import check_train_arguments
 from socialfusion_plugin.preflight.train_checks import flag_value
@@ -12,8 +13,6 @@ def run(argv=None) -> int:
     launch. A user's mistake (a missing path, a hostile or mismatched checkpoint on resume) or a fault
     of the machine (a disk that fills up while a checkpoint is saved, a read-only output folder) is
     one line and exit 2; anything else is a bug and keeps its traceback."""
-    from socialfusion_plugin.errors import one_line
-
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         host = active_host()

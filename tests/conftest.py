@@ -40,7 +40,7 @@ def deepspeed_runs_here():
     """Skips a test that needs DeepSpeed where it cannot run: only on a CPU-only machine under LLaVA's
     own pins (accelerate 0.21 forces NCCL; DeepSpeed 0.12.6's CPU accelerator needs Intel's oneccl).
     The project lane runs these tests; the reason is in the skip message."""
-    from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
+    from socialfusion_plugin.host.llava.environment.versions import deepspeed_cpu_blocker
 
     reason = deepspeed_cpu_blocker()
     if reason is not None:

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import pytest
 
-from socialfusion_plugin.cli.dataclass_flags import add_dataclass_arguments, flag_values
+from socialfusion_plugin.cli.flags import add_dataclass_arguments, flag_values
 
 
 @dataclass

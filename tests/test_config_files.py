@@ -8,11 +8,11 @@ import yaml
 
 from socialfusion_plugin.config_files import dataclass_from_mapping, read_yaml_mapping
 from socialfusion_plugin.data import RecipeError, load_recipe
-from socialfusion_plugin.evaluation.suite_config import SuiteError, load_suite
+from socialfusion_plugin.evaluation.suite import SuiteError, load_suite
 from socialfusion_plugin.registry import TASKS
 from socialfusion_plugin.tasks.base import AnswerDataError, TaskOptionsError
 from socialfusion_plugin.tasks.phrase_matching import load_synonym_matcher
-from socialfusion_plugin.tasks.prompts import PromptSet, PromptFileError
+from socialfusion_plugin.tasks.conversion import PromptSet, PromptFileError
 
 
 class ConfigError(ValueError):

@@ -204,7 +204,7 @@ def test_eval_suite_loads_once_and_records_the_hosts_checkpoint_kind_and_dtype(f
                                                                                monkeypatch):
     from socialfusion_plugin.evaluation.scoring import load_predictions
     from socialfusion_plugin.evaluation.suite import SuiteSettings, evaluate_suite
-    from socialfusion_plugin.evaluation.suite_config import Suite, SuiteEntry
+    from socialfusion_plugin.evaluation.suite import Suite, SuiteEntry
     from socialfusion_plugin.evaluation.suite_processes import Processes
 
     data, images, records = gesture_data

@@ -98,7 +98,7 @@ def test_a_lock_file_left_by_a_killed_run_does_not_block_the_next(tmp_path):
 
 
 def test_an_eval_refused_or_failed_before_its_first_prediction_leaves_nothing(tmp_path):
-    from socialfusion_plugin.evaluation.output_guard import EvalOutputError, claim_output, exclusive_output
+    from socialfusion_plugin.evaluation.prediction_file import EvalOutputError, claim_output, exclusive_output
     from socialfusion_plugin.evaluation.prediction_file import append_predictions
 
     out = tmp_path / "eval" / "gesture.preds.jsonl"

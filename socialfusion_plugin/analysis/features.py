@@ -87,20 +87,17 @@ class FeatureCache:
         self.stats.cache_hits += len(keys) - len(missing)
         if missing:
             self._extract(get_encoder(), list(unique.values()), {key: paths[key] for key in missing}, label)
-            for key in missing:
-                self._write_sidecar(paths[key], identity, key, region, len(unique))
+            for layer, pooling in missing:  # the readable part of the key
+                meta = {"encoder": identity.encoder_id, "weights_fingerprint": identity.fingerprint, "layer": layer,
+                        "pooling": pooling, "region": region, "items": len(unique)}
+                sidecar = paths[(layer, pooling)].with_suffix(".json")
+                sidecar.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         return {key: np.load(paths[key], allow_pickle=False)[rows] for key in keys}
 
     def _path(self, identity: EncoderIdentity, key: FeatureKey, region: str, digest: str) -> Path:
         layer, pooling = key
         name = text_digest(json.dumps([identity.encoder_id, identity.fingerprint, layer, pooling, region, digest]))
         return self.cache_dir / name[:2] / f"{name}.npy"
-
-    @staticmethod
-    def _write_sidecar(path: Path, identity: EncoderIdentity, key: FeatureKey, region: str, count: int) -> None:
-        meta = {"encoder": identity.encoder_id, "weights_fingerprint": identity.fingerprint, "layer": key[0],
-                "pooling": key[1], "region": region, "items": count}
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
     def _extract(self, encoder: FeatureEncoder, items: List[ImageItem], targets: Dict[FeatureKey, Path], label: str) -> None:
         layers = sorted({layer for layer, _ in targets})

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Sequence, Tuple
+from typing import Any, Dict, Mapping, Sequence
 
 import numpy as np
 
@@ -28,7 +28,7 @@ class ProbeError(UserInputError):
 
 @dataclass(frozen=True)
 class ProbeSettings:
-    """The fields with help are `socialfusion probe`'s flags (cli/dataclass_flags.py)."""
+    """The fields with help are `socialfusion probe`'s flags (cli/flags.py)."""
 
     C: float = field(default=1.0, metadata={
         "help": "inverse L2 strength of the logistic probes (default: %(default)g)"})
@@ -42,30 +42,22 @@ class ProbeSettings:
             raise UserInputError(f"invalid probe settings {self}: C > 0, ridge_alpha >= 0, max_iter > 0, 0 < threshold < 1")
 
 
-def target_kind(targets: Sequence[Tuple[str, Any]], where: str) -> str:
-    kinds = {kind for kind, _ in targets}
-    if len(kinds) != 1 or not kinds <= {"single", "multi", "point"}:
-        raise ProbeError(f"{where}: probe targets must be of one kind (single, multi or point), got {sorted(kinds)}")
-    return kinds.pop()
-
-
 def probe_and_score(task, train_x: np.ndarray, train_targets, test_x: np.ndarray,
                     test_records: Sequence[Mapping[str, Any]], settings: ProbeSettings, where: str) -> Dict[str, Any]:
     """The task's own `score` result for a probe trained on (train_x, targets), tested on test_x
     through prediction lines {"id", "text", ["scores"]} as `score` reads them."""
     from sklearn.preprocessing import StandardScaler
 
-    fit = {"single": _single, "multi": _multi, "point": _point}[target_kind(train_targets, where)]
+    kinds = {kind for kind, _ in train_targets}
+    if len(kinds) != 1 or not kinds <= {"single", "multi", "point"}:
+        raise ProbeError(f"{where}: probe targets must be of one kind (single, multi or point), got {sorted(kinds)}")
+    fit = {"single": _single, "multi": _multi, "point": _point}[kinds.pop()]
     scaler = StandardScaler().fit(train_x)
     texts, scores = fit(scaler.transform(train_x), [value for _, value in train_targets], scaler.transform(test_x),
                         settings, where)
-    predictions: Dict[str, Dict[str, Any]] = {}
-    for record, text, row_scores in zip(test_records, texts, scores):
-        line: Dict[str, Any] = {"id": str(record["id"]), "text": text}
-        if row_scores is not None:
-            line["scores"] = row_scores
-        predictions[line["id"]] = line
-    return score_predictions(task, list(test_records), predictions)
+    lines = [{"id": str(record["id"]), "text": text, **({"scores": row} if row is not None else {})}
+             for record, text, row in zip(test_records, texts, scores)]
+    return score_predictions(task, list(test_records), {line["id"]: line for line in lines})
 
 
 def _single(train_z, labels, test_z, settings: ProbeSettings, where: str):

@@ -12,7 +12,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
 from ..data_layout import DataLayout
 from ..json_records import read_json_list
@@ -35,7 +35,6 @@ class ImageItem:
 
 @dataclass
 class ProbeSplit:
-    task: str
     file: Path
     records: List[Dict[str, Any]]  # the converted records that have a probe target (for scoring)
     targets: List[Tuple[str, Any]]  # Task.probe_target of each record
@@ -92,24 +91,23 @@ def load_split(task, path: Path, image_folder: Path, region: str, limit: Optiona
         kept, targets = [kept[i] for i in chosen], [targets[i] for i in chosen]
     if not kept:
         raise ProbeDataError(f"{path}: no record of task {task.name!r} with a probe target")
-    split = ProbeSplit(task=task.name, file=path, records=kept, targets=targets, items=[], skipped=dict(skipped))
+    split = ProbeSplit(file=path, records=kept, targets=targets, items=[], skipped=dict(skipped))
     for record in kept:
         box = task.region_box(record["meta"]) if region == "region" else None
         if region == "region" and box is None:
             split.full_image_fallbacks += 1
-        split.items.append(ImageItem(path=_image_path(path, image_folder, record), box=_checked_box(box, path, record)))
+        image = record_image(str(record["image"]), image_folder, f"{path}: record {record['id']}")
+        split.items.append(ImageItem(path=image, box=_checked_box(box, path, record)))
     return split
 
 
-def _image_path(path: Path, image_folder: Path, record: Mapping[str, Any]) -> Path:
-    image = str(record["image"])
-    if Path(image).is_absolute():  # written by convert --absolute-paths: the user chose the location
-        resolved = Path(image)
-    else:
-        resolved = Path(image_folder) / safe_relative_path(image_folder, image, f"{path}: record {record['id']}")
-    if not resolved.is_file():
-        raise ProbeDataError(f"{path}: record {record['id']}: image {resolved} not found (image folder {image_folder})")
-    return resolved
+def record_image(image: str, folder: Path, where: str, error: Type[Exception] = ProbeDataError) -> Path:
+    """A record's `image` (`where` names the record) under `folder`; an absolute path is written by
+    convert --absolute-paths: the user chose the location."""
+    path = Path(image) if Path(image).is_absolute() else Path(folder) / safe_relative_path(folder, image, where)
+    if not path.is_file():
+        raise error(f"{where}: image {path} not found (image folder {folder})")
+    return path
 
 
 def _checked_box(box, path: Path, record: Mapping[str, Any]):

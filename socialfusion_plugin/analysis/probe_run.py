@@ -2,19 +2,25 @@
 
 For every encoder x region mode x task, features of the train and test splits are taken (from the
 cache or one extraction pass for all requested layers and poolings), and one probe per
-(layer, pooling) is fitted and scored with the task's own metrics.
+(layer, pooling) is fitted and scored with the task's own metrics. The results are written as JSON
+(everything), Markdown (the primary metric, configuration x task) and charts, each a PNG with a PDF
+copy: the same table as a heatmap with a colorbar; the primary metric against layer when layers were swept.
 """
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+import numpy as np
 import torch
 
 from .. import registry
 from ..model.tower_spec import OpenClipTowerSpec, is_open_clip_tower
+from ..plots import heatmap, line_panels, save_figure
 from ..progress import progress_bar
 from .encoders import FeatureEncoder, identify_encoder, load_encoder
 from .features import POOLINGS, REGIONS, FeatureCache
@@ -27,7 +33,7 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 
 @dataclass
 class ProbeConfig:
-    """One probe run; the fields with help are `socialfusion probe`'s flags (cli/dataclass_flags.py)."""
+    """One probe run; the fields with help are `socialfusion probe`'s flags (cli/flags.py)."""
 
     encoders: List[str] = field(metadata={"metavar": "ENCODER", "help": (
         "open_clip:ARCH@WEIGHTS (as --vision_tower); hf_clip:FOLDER or hf_siglip:FOLDER (a local Hugging Face CLIP / "
@@ -128,24 +134,13 @@ def _load_splits(config: ProbeConfig):
 
 
 def _row(name, encoder_id, key, region, task, score: Mapping[str, Any], train, test) -> Dict[str, Any]:
-    layer, pooling = key
     value = score["metrics"].get(task.primary_metric)
-    return {
-        "encoder": name,
-        "encoder_id": encoder_id,
-        "layer": layer,
-        "pooling": pooling,
-        "region": region,
-        "task": task.name,
-        "primary_metric": task.primary_metric,
-        "higher_is_better": task.higher_is_better,
-        "value": value if isinstance(value, (int, float)) else None,
-        "n_train": len(train.records),
-        "n_test": len(test.records),
-        "skipped": {"train": train.skipped, "test": test.skipped},
-        "full_image_fallbacks": {"train": train.full_image_fallbacks, "test": test.full_image_fallbacks},
-        "score": dict(score),
-    }
+    return {"encoder": name, "encoder_id": encoder_id, "layer": key[0], "pooling": key[1], "region": region,
+            "task": task.name, "primary_metric": task.primary_metric, "higher_is_better": task.higher_is_better,
+            "value": value if isinstance(value, (int, float)) else None, "score": dict(score),
+            "n_train": len(train.records), "n_test": len(test.records),
+            "skipped": {"train": train.skipped, "test": test.skipped},
+            "full_image_fallbacks": {"train": train.full_image_fallbacks, "test": test.full_image_fallbacks}}
 
 
 def _config_summary(config: ProbeConfig) -> Dict[str, Any]:
@@ -160,3 +155,56 @@ def short_encoder_name(name: str) -> str:
         return OpenClipTowerSpec.parse(name).short_name()
     prefix, _, body = name.partition(":")
     return f"{prefix}:{Path(body.rstrip('/')).name}" if body else name
+
+
+def _row_label(row: Dict[str, Any]) -> Tuple:
+    return (short_encoder_name(row["encoder"]), row["layer"], row["pooling"], row["region"])
+
+
+def result_table(results: List[Dict[str, Any]]):
+    """(row labels, task names, values matrix with NaN where a metric is undefined)."""
+    rows = list(dict.fromkeys(_row_label(row) for row in results))  # in order of first appearance
+    tasks = list(dict.fromkeys(row["task"] for row in results))
+    values = np.full((len(rows), len(tasks)), np.nan)
+    for row in results:
+        if row["value"] is not None and not math.isnan(row["value"]):
+            values[rows.index(_row_label(row)), tasks.index(row["task"])] = row["value"]
+    return rows, tasks, values
+
+
+def markdown_table(results: List[Dict[str, Any]]) -> str:
+    rows, tasks, values = result_table(results)
+    metric = {row["task"]: row["primary_metric"] for row in results}
+    header = "| encoder | layer | pooling | region | " + " | ".join(f"{t} ({metric[t]})" for t in tasks) + " |"
+    lines = [header, "|" + " --- |" * (4 + len(tasks))]
+    for label, row_values in zip(rows, values):
+        cells = ["n/a" if np.isnan(v) else f"{v:.3f}" for v in row_values]
+        lines.append(f"| {label[0]} | {label[1]} | {label[2]} | {label[3]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_probe_report(result: Dict[str, Any], out_dir: Path) -> Dict[str, Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {"json": out_dir / "probe_results.json", "markdown": out_dir / "probe_results.md",
+               "chart": out_dir / "probe_chart.png"}
+    written["json"].write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    written["markdown"].write_text(markdown_table(result["results"]), encoding="utf-8")
+    rows, tasks, values = result_table(result["results"])
+    labels = [f"{enc} L{layer} {pool} {region}" for enc, layer, pool, region in rows]
+    metric = {row["task"]: (row["primary_metric"], row.get("higher_is_better", True)) for row in result["results"]}
+    columns = [f"{t}\n{metric[t][0]} {'↑' if metric[t][1] else '↓'}" for t in tasks]
+    save_figure(heatmap(values, labels, columns, "linear-probe decodability (test split; n/a: undefined)",
+                        "test value of each task's primary metric", xlabel="task, metric (↑ higher is better)",
+                        ylabel="encoder, layer, pooling, region"), written["chart"])
+    if len(result["config"]["layers"]) > 1:
+        written["layers_chart"] = out_dir / "probe_layers.png"
+        panels: Dict[str, Dict[str, list]] = {}
+        for row in result["results"]:
+            if row["value"] is None:
+                continue
+            series = f"{short_encoder_name(row['encoder'])} {row['pooling']} {row['region']}"
+            panels.setdefault(f"{row['task']} ({row['primary_metric']})", {}).setdefault(series, []).append(
+                (row["layer"], row["value"]))
+        save_figure(line_panels(panels, "layer", "test metric", "probe metric by layer"), written["layers_chart"])
+    return written

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .options_arg import parse_task_paths
+from .flags import parse_task_paths
 
 
 def register(subparsers) -> None:
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..evaluation import compare, compare_tables
+    from ..evaluation import compare
 
     specs = compare.run_specs(args.runs)
     train = parse_task_paths(args.train, "--train")
@@ -42,8 +42,8 @@ def run(args) -> int:
         train = {t: layout.converted(t, "train") for t in tasks if layout.converted(t, "train").is_file()}
     result = compare.compare_runs(specs, args.tasks, train, seed=args.seed,
                                   resamples=args.resamples or compare.RESAMPLES)
-    paths = compare_tables.write(result, args.out)
-    for line in compare_tables.summary_lines(result):
+    paths = compare.write(result, args.out)
+    for line in compare.summary_lines(result):
         print(line)
     print("wrote " + ", ".join(str(paths[k]) for k in ("md", "csv", "json", "tex", "png")))
     return 0

@@ -1,12 +1,8 @@
 """`socialfusion conflict --model-path CKPT [CKPT ...] --tasks T1 T2 ... --batches K --out DIR`."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..analysis.conflict.run import ConflictConfig
-from .dataclass_flags import add_dataclass_arguments, flag_values
-from .options_arg import parse_task_paths
-from .shared_flags import add_no_progress
+from .flags import add_dataclass_arguments, add_no_progress, flag_values, parse_task_paths
 
 
 def register(subparsers) -> None:
@@ -25,8 +21,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.conflict.report import write_conflict_report
-    from ..analysis.conflict.run import run_conflict
+    from ..analysis.conflict.run import run_conflict, write_conflict_report
     from ..host_interface import active_host
     from ..preflight import check_conflict_arguments
 

@@ -11,14 +11,11 @@ from .. import registry
 from ..data_layout import DataLayout
 from ..tasks.conversion import convert
 from .file_errors import file_errors_as_command_errors, require_writable
-from .options_arg import parse_key_values
-from .shared_flags import add_no_progress
+from .flags import add_no_progress, parse_key_values
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "convert", help="convert an original dataset release into LLaVA records (+ meta)"
-    )
+    parser = subparsers.add_parser("convert", help="convert an original dataset release into LLaVA records (+ meta)")
     parser.add_argument("task", help="task name (see `socialfusion tasks`)")
     parser.add_argument("--split", required=True, help="split to convert (train/val/test, per task)")
     parser.add_argument("--data-root", type=Path,
@@ -26,22 +23,16 @@ def register(subparsers) -> None:
     parser.add_argument("--root", type=Path, help="dataset root as downloaded (default: DATA_ROOT/<task>)")
     parser.add_argument("--out", type=Path, help="output LLaVA JSON file (default: DATA_ROOT/converted/<task>_<split>.json)")
     parser.add_argument("--report", type=Path, help="write a JSON report (counts, a reason per skip)")
-    parser.add_argument(
-        "--absolute-paths", action="store_true", help="write absolute image paths instead of paths relative to --root"
-    )
-    parser.add_argument(
-        "--option", action="append", metavar="KEY=VALUE", help="task option (repeatable), e.g. granularity=coarse"
-    )
-    parser.add_argument(
-        "--prompts", choices=("train", "eval"), help="prompt wording: seeded paraphrases (train) or the fixed "
-        "evaluation wording; default: train for the train split, eval otherwise"
-    )
+    parser.add_argument("--absolute-paths", action="store_true",
+                        help="write absolute image paths instead of paths relative to --root")
+    parser.add_argument("--option", action="append", metavar="KEY=VALUE",
+                        help="task option (repeatable), e.g. granularity=coarse")
+    parser.add_argument("--prompts", choices=("train", "eval"), help="prompt wording: seeded paraphrases (train) or "
+                        "the fixed evaluation wording; default: train for the train split, eval otherwise")
     parser.add_argument("--seed", type=int, default=0, help="seed for choosing prompt paraphrases")
-    parser.add_argument(
-        "--workers", type=int, default=min(4, os.cpu_count() or 1),
-        help="processes reading independent parts of the split (tasks that have parts, e.g. HaGRID class "
-        "files); the output is identical for any value (default: %(default)s)",
-    )
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                        help="processes reading independent parts of the split (tasks that have parts, e.g. HaGRID "
+                        "class files); the output is identical for any value (default: %(default)s)")
     add_no_progress(parser)
     parser.set_defaults(handler=run)
 
@@ -53,7 +44,10 @@ def run(args) -> int:
     args.out = args.out if args.out is not None else layout.converted(task.name, args.split)
     require_writable(files=(("--out", args.out), ("--report", args.report)))  # before the work, not after it
     with file_errors_as_command_errors():
-        report = _convert(task, args)
+        report = convert(task, root=args.root, split=args.split, out=args.out, options=parse_key_values(args.option),
+                         report_path=args.report, absolute_paths=args.absolute_paths, prompt_mode=args.prompts,
+                         seed=args.seed, progress=not args.no_progress, workers=max(1, args.workers),
+                         write_empty=False)
     print(report.summary())
     if report.converted == 0:
         where = f"; report {args.report}" if args.report else ""
@@ -63,20 +57,3 @@ def run(args) -> int:
         return 1
     print(f"wrote {args.out}" + (f" and report {args.report}" if args.report else ""))
     return 0
-
-
-def _convert(task, args):
-    return convert(
-        task,
-        root=args.root,
-        split=args.split,
-        out=args.out,
-        options=parse_key_values(args.option),
-        report_path=args.report,
-        absolute_paths=args.absolute_paths,
-        prompt_mode=args.prompts,
-        seed=args.seed,
-        progress=not args.no_progress,
-        workers=max(1, args.workers),
-        write_empty=False,
-    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -54,7 +55,7 @@ def run(args) -> int:
         findings = run_checks(active_host(), vision_tower=args.vision_tower, strict=args.strict)
     code = exit_code(findings)
     if args.json:
-        print(json.dumps({"exit_code": code, "findings": [f.as_dict() for f in findings]}, indent=2))
+        print(json.dumps({"exit_code": code, "findings": [dataclasses.asdict(f) for f in findings]}, indent=2))
         return code
     for finding in findings:
         print(finding.line())

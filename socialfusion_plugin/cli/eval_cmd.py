@@ -3,7 +3,7 @@ given file (generate or rank); or the loss of a model on general instruction dat
 forgetting check).
 
 A rerun into the same --out resumes only the same evaluation (evaluation/provenance.py), one process
-at a time (evaluation/output_guard.py); --overwrite starts the file afresh."""
+at a time (evaluation/prediction_file.py); --overwrite starts the file afresh."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,11 +11,9 @@ from pathlib import Path
 from .. import registry
 from ..atomic_files import atomic_write_json
 from ..evaluation.suite import SuiteSettings
-from .dataclass_flags import add_dataclass_arguments
 from .eval_suite_cmd import suite_settings
+from .flags import add_dataclass_arguments, add_no_progress, parse_key_values
 from .main import CommandError
-from .options_arg import parse_key_values
-from .shared_flags import add_no_progress
 
 
 def register(subparsers) -> None:
@@ -34,6 +32,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from ..evaluation.suite import Suite, SuiteEntry, evaluate_suite
     from ..evaluation.suite_processes import Processes, start_processes, stop_processes
     from ..host_interface import active_host
     from ..preflight import check_eval_arguments
@@ -48,24 +47,19 @@ def run(args) -> int:
         return _run_loss(args, suite_settings(args, Processes(), run_dir=args.out.parent), host)
     processes = start_processes()
     try:
-        _evaluate(args, suite_settings(args, processes, run_dir=args.out.parent), processes, host)
+        settings = suite_settings(args, processes, run_dir=args.out.parent)
+        # the one-task suite: this task on --data, its predictions in --out
+        entry = SuiteEntry(task=registry.TASKS.get(args.task).name, data=args.data, image_folder=args.image_folder,
+                           mode=args.mode, options=parse_key_values(args.option), limit=args.limit,
+                           predictions=args.out)
+        evaluate_suite(Suite([entry], "--task"), settings, processes, host)  # it prints on the first process only
     finally:
         stop_processes(processes)
     return 0
 
 
-def _evaluate(args, settings: SuiteSettings, processes, host) -> None:
-    """The one-task suite: this task on --data, its predictions in --out."""
-    from ..evaluation.suite import evaluate_suite
-    from ..evaluation.suite_config import Suite, SuiteEntry
-
-    entry = SuiteEntry(task=registry.TASKS.get(args.task).name, data=args.data, image_folder=args.image_folder,
-                       mode=args.mode, options=parse_key_values(args.option), limit=args.limit, predictions=args.out)
-    evaluate_suite(Suite([entry], "--task"), settings, processes, host)  # it prints on the first process only
-
-
 def _run_loss(args, settings: SuiteSettings, host) -> int:
-    from ..evaluation.forgetting import loss_record
+    from ..evaluation.report import loss_record
     from ..evaluation.records import image_path, load_records, open_image
     from ..progress import progress_bar
 

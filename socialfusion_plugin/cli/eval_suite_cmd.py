@@ -10,9 +10,7 @@ from pathlib import Path
 
 from ..evaluation.runner import DecodingSettings
 from ..evaluation.suite import SuiteSettings
-from .dataclass_flags import add_dataclass_arguments, flag_values
-from .options_arg import parse_key_values
-from .shared_flags import add_no_progress
+from .flags import add_dataclass_arguments, add_no_progress, flag_values, parse_key_values
 
 # the order flags take in the results table's reproducing command line
 FLAGS = ("model_path", "model_base", "tasks", "suite", "data_root", "out", "mode", "option",
@@ -41,11 +39,10 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..data_layout import DataLayout
     from ..evaluation.report import build_report
-    from ..evaluation.suite import evaluate_suite
+    from ..evaluation.suite import (SuiteError, evaluate_suite, load_suite, results_table, suite_from_names,
+                                    write_results)
     from ..preflight import check_suite_arguments
-    from ..evaluation.suite_config import SuiteError, load_suite, suite_from_names
     from ..evaluation.suite_processes import start_processes, stop_processes
-    from ..evaluation.suite_results import results_table, write_results
     from ..host_interface import active_host
 
     if args.suite is not None:
@@ -86,7 +83,7 @@ def suite_settings(args, processes, run_dir: Path) -> SuiteSettings:
 
 
 def _task_options(values):
-    from ..evaluation.suite_config import SuiteError
+    from ..evaluation.suite import SuiteError
 
     options = {}
     for key, value in parse_key_values(values, "--option").items():

@@ -12,14 +12,12 @@ from typing import Iterator, Optional, Tuple
 
 from .main import CommandError
 
-FILE_ERRORS = (PermissionError, IsADirectoryError, NotADirectoryError)
-
 
 @contextlib.contextmanager
 def file_errors_as_command_errors() -> Iterator[None]:
     try:
         yield
-    except FILE_ERRORS as err:
+    except (PermissionError, IsADirectoryError, NotADirectoryError) as err:
         raise CommandError(f"{err.filename}: {err.strerror}") from None
 
 

@@ -16,11 +16,6 @@ from typing import List, Optional
 from ..errors import CommandError, one_line  # noqa: F401 - CommandError: commands import it from here
 
 
-def command_modules() -> List[str]:
-    folder = str(Path(__file__).parent)
-    return sorted(info.name for info in pkgutil.iter_modules([folder]) if info.name.endswith("_cmd"))
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="socialfusion",
@@ -28,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for name in command_modules():
+    folder = str(Path(__file__).parent)
+    for name in sorted(info.name for info in pkgutil.iter_modules([folder]) if info.name.endswith("_cmd")):
         importlib.import_module(f"{__package__}.{name}").register(subparsers)
     return parser
 
@@ -50,8 +46,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             raise
     print(f"socialfusion {args.command}: error: {message}", file=sys.stderr)
     return 2
-
-
 
 
 if __name__ == "__main__":

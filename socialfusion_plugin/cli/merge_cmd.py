@@ -6,8 +6,7 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "merge", help="merge a LoRA run into a full checkpoint that LLaVA loads without --model-base"
-    )
+        "merge", help="merge a LoRA run into a full checkpoint that LLaVA loads without --model-base")
     parser.add_argument("--model-path", required=True, type=Path, help="LoRA output (or checkpoint-N) folder")
     parser.add_argument("--model-base", required=True, help="the base language model the run started from")
     parser.add_argument("--out", required=True, type=Path, help="folder for the merged checkpoint")

@@ -4,21 +4,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .shared_flags import add_no_progress
+from .flags import add_no_progress
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "mix", help="materialize a data recipe (social tasks + general data) into one LLaVA JSON + manifest"
-    )
+        "mix", help="materialize a data recipe (social tasks + general data) into one LLaVA JSON + manifest")
     parser.add_argument("recipe", type=Path, help="data recipe YAML (see data_recipes/)")
     parser.add_argument("--out", required=True, type=Path, help="output LLaVA JSON")
     parser.add_argument("--manifest", type=Path, help="manifest path (default: <out stem>.manifest.json)")
-    parser.add_argument(
-        "--image-root", type=Path,
-        help="write image paths relative to this folder (it must contain every source's images); "
-        "default: absolute paths, which LLaVA uses whatever --image_folder is",
-    )
+    parser.add_argument("--image-root", type=Path,
+                        help="write image paths relative to this folder (it must contain every source's images); "
+                        "default: absolute paths, which LLaVA uses whatever --image_folder is")
     parser.add_argument("--cache-dir", type=Path,
                         help="converted-source cache (default: $SOCIALFUSION_CACHE/data or ~/.cache/socialfusion/data)")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
@@ -29,7 +26,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..data import build_mixture, load_recipe
-    from ..data.materialize import sole_mixture_writer, write_mixture
+    from ..data.mixture import sole_mixture_writer, write_mixture
     from ..data.source_cache import default_cache_dir
     from .file_errors import file_errors_as_command_errors, require_writable
 

@@ -6,10 +6,8 @@ from pathlib import Path
 from ..analysis.linear_probes import ProbeSettings
 from ..analysis.probe_run import ProbeConfig
 from ..cache_root import cache_dir
-from .dataclass_flags import add_dataclass_arguments, flag_values
+from .flags import add_dataclass_arguments, add_no_progress, flag_values, parse_task_paths
 from .main import CommandError
-from .options_arg import parse_task_paths
-from .shared_flags import add_no_progress
 
 PROBE_CACHE = "probe-features"  # the feature cache's folder under the plugin's cache root
 
@@ -32,9 +30,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.probe_report import markdown_table, write_probe_report
     from ..analysis.encoders import describe_encoder
-    from ..analysis.probe_run import run_probe
+    from ..analysis.probe_run import markdown_table, run_probe, write_probe_report
     from ..preflight import check_probe_arguments
 
     overrides = {"train": parse_task_paths(args.train, "--train"), "test": parse_task_paths(args.test, "--test"),

@@ -15,7 +15,7 @@ from ..evaluation.provenance import info_path, read_info
 from ..evaluation.report import scoring_context
 from ..evaluation.scoring import load_predictions, load_references, score_predictions
 from .file_errors import require_writable
-from .options_arg import parse_key_values
+from .flags import parse_key_values
 
 
 def register(subparsers) -> None:

@@ -36,7 +36,7 @@ def describe_task(task) -> dict:
 
 
 def run(args) -> int:
-    from ..evaluation.suite_config import ranks_by_default
+    from ..evaluation.suite import ranks_by_default
     from ..tasks import broken_task_plugins
 
     tasks = [registry.TASKS.get(name) for name in registry.list_tasks()]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .options_arg import parse_key_values
+from .flags import parse_key_values
 
 
 def register(subparsers) -> None:

@@ -6,13 +6,12 @@ from pathlib import Path
 
 from .file_errors import file_errors_as_command_errors
 from .main import CommandError
-from .shared_flags import add_no_progress
+from .flags import add_no_progress
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "validate", help="check a LLaVA JSON or a data recipe before launching a job (images, turns, labels, length)"
-    )
+        "validate", help="check a LLaVA JSON or a data recipe before launching a job (images, turns, labels, length)")
     parser.add_argument("input", type=Path, help="LLaVA JSON (with --image-folder) or data recipe YAML")
     parser.add_argument("--image-folder", type=Path, help="where the JSON's image paths start (LLaVA's --image_folder)")
     parser.add_argument("--model", help="base LLM folder whose tokenizer training uses (enables the label/length checks)")

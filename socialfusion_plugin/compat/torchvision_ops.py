@@ -17,10 +17,8 @@ import os
 import sys
 from typing import Optional
 
-_SCHEMAS = {
-    "nms": "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
-    "qnms": "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
-}
+_SCHEMAS = ("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+            "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
 
 # Holds the torch.library.Library for the life of the process: dropping it would drop the schemas.
 _shim_library = None
@@ -61,7 +59,7 @@ def ensure_torchvision_importable() -> bool:
     import torch
 
     library = torch.library.Library("torchvision", "DEF")
-    for schema in _SCHEMAS.values():
+    for schema in _SCHEMAS:
         library.define(schema)
     _shim_library = library
     shim_installed = True

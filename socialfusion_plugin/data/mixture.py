@@ -9,6 +9,13 @@ every restart computes the same order, and `socialfusion mix` writes it out byte
 - one seeded permutation then interleaves all sources; `max_samples` keeps its first N.
 Every random step uses a numpy Generator seeded from (recipe seed, step name), so adding a source
 does not change what another source draws.
+
+`socialfusion mix` writes the mixture as ONE LLaVA JSON that stock LLaVA scripts can train on, plus a
+manifest (counts per source, seed, input fingerprints), byte-identical for the same recipe, inputs and
+seed (no timestamps, fixed key order). Image paths are absolute by default, as several dataset roots
+share no relative base (LLaVA's `os.path.join(image_folder, image)` keeps an absolute `image`); with
+`image_root` they are relative to it (portable across machines), and an image outside it is an error.
+Both files are written atomically, under the output's one-writer lock for the whole run.
 """
 from __future__ import annotations
 
@@ -22,17 +29,42 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from ..atomic_files import atomic_json_list, atomic_write_json, sole_writer
 from ..json_records import check_input_file
+from ..progress import progress_bar
 from ..tasks.paths import safe_relative_path
-from .env_expand import RecipeError
-from .recipe import DataRecipe, SourceSpec
-from .source_cache import CachedSource, load_source
-from .strategy import Strategy, draw_count, select_rows
+from .recipe import DataRecipe, RecipeError, SourceSpec, Strategy
+from .source_cache import RECORD_ENCODER, CachedSource, load_source
 from socialfusion_plugin.errors import UserInputError
 
 
 def derive_seed(seed: int, label: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}/{label}".encode("utf-8")).digest()[:8], "little")
+
+
+def select_rows(strategy: Strategy, available: int, rng: np.random.Generator, where: str) -> List[int]:
+    """Row indices (into the source) that the strategy selects, in source order for `first`/`all`,
+    seeded random order otherwise."""
+    if strategy.kind == "all":
+        return list(range(available))
+    if strategy.kind == "percent":
+        return draw_count(int(round(available * strategy.amount / 100.0)), available, rng)
+    wanted = int(strategy.amount)
+    if wanted > available:
+        hint = "; use a percentage above 100% or a weight to upsample" if strategy.kind == "random" else ""
+        raise RecipeError(f"{where}: {strategy} asks for more records than the source has ({available}){hint}")
+    if strategy.kind == "first":
+        return list(range(wanted))
+    return sorted(rng.choice(available, size=wanted, replace=False).tolist())
+
+
+def draw_count(count: int, available: int, rng: np.random.Generator) -> List[int]:
+    """`count` rows from `available`: whole passes over the source, then a seeded sample without
+    replacement for the remainder (so upsampling repeats every record equally often, +-1)."""
+    if available == 0:
+        return []
+    whole, remainder = divmod(count, available)
+    return list(range(available)) * whole + sorted(rng.choice(available, size=remainder, replace=False).tolist())
 
 
 def weighted_counts(sizes: List[int], weights: List[float], temperature: float, where: str = "") -> List[int]:
@@ -96,10 +128,7 @@ class Mixture:
     """Random access to the mixed records; images come back as absolute paths of their source."""
 
     def __init__(self, recipe: DataRecipe, plans: List[SourcePlan], order_source: np.ndarray, order_row: np.ndarray):
-        self.recipe = recipe
-        self.plans = plans
-        self.order_source = order_source
-        self.order_row = order_row
+        self.recipe, self.plans, self.order_source, self.order_row = recipe, plans, order_source, order_row
         tables = [plan.cached.table.data.table for plan in plans]
         self._records = [table.column("record") for table in tables]
         # one flat index over all sources' rows: a vectorized gather instead of a Python loop
@@ -150,8 +179,7 @@ def resolve_image(spec, image: Any, row: int, record: Dict[str, Any]) -> str:
         raise UserInputError(f"{where}: 'image' must be one path string, got {type(image).__name__}")
     if spec.absolute_images and os.path.isabs(image):
         return os.path.normpath(image)
-    relative = safe_relative_path(spec.image_folder, image, where)
-    return os.path.join(str(spec.image_folder), relative)
+    return os.path.join(str(spec.image_folder), safe_relative_path(spec.image_folder, image, where))
 
 
 def build_mixture(recipe: DataRecipe, cache_dir: Optional[Path] = None, progress: bool = True,
@@ -163,10 +191,8 @@ def build_mixture(recipe: DataRecipe, cache_dir: Optional[Path] = None, progress
     plans = []
     for i, source in enumerate(cached):
         rng = np.random.default_rng(derive_seed(recipe.seed, f"source/{source.spec.name}"))
-        if i in counts:
-            rows = draw_count(counts[i], len(source), rng)
-        else:
-            rows = select_rows(source.spec.strategy, len(source), rng, f"{recipe.path}: source {source.spec.name}")
+        rows = (draw_count(counts[i], len(source), rng) if i in counts
+                else select_rows(source.spec.strategy, len(source), rng, f"{recipe.path}: source {source.spec.name}"))
         plans.append(SourcePlan(source, rows))
     order_source = np.concatenate([np.full(len(plan.rows), i, dtype=np.int32) for i, plan in enumerate(plans)])
     order_row = np.concatenate([np.asarray(plan.rows, dtype=np.int64) for plan in plans])
@@ -194,3 +220,46 @@ def file_mixture(json_path: Path, image_folder: Path, cache_dir: Optional[Path] 
     rows = list(range(len(cached)))
     return Mixture(recipe, [SourcePlan(cached, rows)], np.zeros(len(rows), dtype=np.int32),
                    np.arange(len(rows), dtype=np.int64))
+
+
+class MixtureOutputBusy(UserInputError):
+    """Another `mix` is writing the same output."""
+
+
+def sole_mixture_writer(out: Path):
+    """`<out>.lock` held for a whole `mix` run (the one-writer lock `eval --out` takes too), so two
+    runs into one output cannot both report success while one silently replaces the other."""
+    out = Path(out)
+    return sole_writer(out, lambda lock: MixtureOutputBusy(
+        f"{out}: another process is writing this mixture (it holds {lock}); wait for it to finish, "
+        "or write to another --out"))
+
+
+def write_mixture(mixture: Mixture, out: Path, image_root: Optional[Path] = None,
+                  manifest_path: Optional[Path] = None, progress: bool = True) -> Path:
+    out = Path(out)
+    root = os.path.abspath(image_root) if image_root is not None else None
+    if root is not None and not os.path.isdir(root):
+        raise FileNotFoundError(f"--image-root {root} does not exist or is not a folder")
+    bar = progress_bar(enabled=progress, total=len(mixture), description=f"mix -> {out.name}", unit=" records")
+    with bar, atomic_json_list(out) as write:
+        for index in range(len(mixture)):
+            record = mixture.record(index)
+            if root is not None and "image" in record:
+                record["image"] = _relative_to_root(record["image"], root, mixture.source_name(index), record)
+            write(RECORD_ENCODER.encode(record))
+            bar.update(1)
+    manifest = dict(mixture.manifest(), output=out.name,
+                    image_paths=f"relative to {root}" if root is not None else "absolute")
+    manifest_path = Path(manifest_path) if manifest_path is not None else out.with_name(out.stem + ".manifest.json")
+    atomic_write_json(manifest_path, manifest, ensure_ascii=False)
+    return manifest_path
+
+
+def _relative_to_root(image: str, root: str, source: str, record) -> str:
+    relative = os.path.relpath(image, root)
+    if relative == ".." or relative.startswith(".." + os.sep):
+        raise UserInputError(f"source {source}, record {record.get('id')!r}: image {image} is not under --image-root "
+                             f"{root}; choose a folder that contains every source's images, or omit --image-root "
+                             "for absolute paths")
+    return relative.replace(os.sep, "/")

@@ -28,27 +28,83 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
 from ..config_files import parse_yaml_mapping, reject_unknown_keys
 from ..json_records import check_input_file
 from ..tasks.geometry import finite_number
-from .env_expand import RecipeError, expand_variables
-from .strategy import Strategy, parse_strategy
 from socialfusion_plugin.errors import UserInputError
 
 RECIPE_KEYS = ("seed", "temperature", "max_samples", "pack_sequences", "sources")
 TASK_SOURCE_KEYS = ("task", "root", "split", "options", "prompts", "weight", "sample", "name")
 JSON_SOURCE_KEYS = ("json", "image_folder", "weight", "sample", "name")
+# Only `${VAR}` and `${VAR:-default}` are expanded, so shipped recipes name no cluster paths: a bare
+# `$VAR` is left alone, so a literal `$` in a path stays possible.
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+STRATEGY_FORMS = "all, first:N, random:N, N%"
+# 100 copies of every record: far past any useful upsampling, and the row list of a large source
+# (665K records) still fits in memory. A typo such as 20000000% is an error, not an hour of swapping.
+MAX_PERCENT = 10000.0
+MAX_COUNT_DIGITS = 15  # first:N / random:N beyond 10^15 records is not a count of any real source
+_COUNT = re.compile(r"^(first|random):(\d+)$")
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+
+
+class RecipeError(UserInputError):
+    """A data recipe is malformed; the message names the file and the key."""
 
 
 class RecipeYamlError(RecipeError, yaml.YAMLError):
     """A recipe file that is not valid YAML for a recipe (a syntax error, a tag): both a RecipeError
     (printed as one line) and, as before, a yaml.YAMLError."""
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How many records a source contributes, as a string: `all`, `first:N`, `random:N`, `N%` (N may
+    exceed 100: whole copies plus a seeded random remainder, i.e. upsampling, up to MAX_PERCENT)."""
+
+    kind: str  # all | first | random | percent
+    amount: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in ("all", "first", "random", "percent"):
+            raise UserInputError(f"unknown strategy kind {self.kind!r}")
+        if self.amount < 0:
+            raise UserInputError("strategy amount must not be negative")
+
+    def __str__(self) -> str:
+        if self.kind == "all":
+            return "all"
+        if self.kind == "percent":
+            return f"{self.amount:g}%"
+        return f"{self.kind}:{int(self.amount)}"
+
+
+def parse_strategy(text, where: str) -> Strategy:
+    value = str(text).strip()
+    if value == "all":
+        return Strategy("all")
+    match = _COUNT.match(value)
+    if match:
+        if len(match.group(2).lstrip("0")) > MAX_COUNT_DIGITS:
+            raise RecipeError(f"{where}: {match.group(1)}:N with {len(match.group(2))} digits asks for more "
+                              "records than any source holds")
+        return Strategy(match.group(1), float(match.group(2)))
+    match = _PERCENT.match(value)
+    if match:
+        percent = float(match.group(1))
+        if percent > MAX_PERCENT:
+            raise RecipeError(f"{where}: {text!r} is above the largest sampling of {MAX_PERCENT:g}% "
+                              f"({MAX_PERCENT / 100:g} copies of every record); for more weight on a source, "
+                              "use 'weight' and 'temperature'")
+        return Strategy("percent", percent)
+    raise RecipeError(f"{where}: bad sampling strategy {text!r}; use one of: {STRATEGY_FORMS}")
 
 
 @dataclass(frozen=True)
@@ -76,11 +132,6 @@ class SourceSpec:
             raise UserInputError(f"source {self.name}: exactly one of strategy and weight must be set")
         if self.weight is not None and not (self.weight > 0 and math.isfinite(self.weight)):
             raise UserInputError(f"source {self.name}: weight must be a finite number > 0, got {self.weight}")
-
-    def describe(self) -> str:
-        what = f"task {self.task} ({self.split}) at {self.path}" if self.kind == "task" else f"JSON {self.path}"
-        amount = f"weight {self.weight:g}" if self.weight is not None else f"sample {self.strategy}"
-        return f"{self.name}: {what}, {amount}"
 
 
 @dataclass(frozen=True)
@@ -197,6 +248,24 @@ def _json_fields(raw, where, environ) -> Dict[str, Any]:
     if not image_folder.is_dir():
         raise FileNotFoundError(f"{where}.image_folder: image folder {image_folder} does not exist")
     return dict(name=str(raw.get("name", json_path.stem)), path=json_path, image_folder=image_folder)
+
+
+def expand_variables(text: str, where: str, environ: Optional[Mapping[str, str]] = None) -> str:
+    """`text` with `${VAR}` and `${VAR:-default}` expanded; an unset variable without a default is an
+    error naming `where`, never an empty string that would silently point somewhere else."""
+    environ = os.environ if environ is None else environ
+
+    def replace(match: "re.Match[str]") -> str:
+        name, default = match.group(1), match.group(2)
+        value = environ.get(name)
+        if value:  # as the shell's ':-': an empty variable also takes the default
+            return value
+        if default is not None:
+            return default
+        raise RecipeError(f"{where}: environment variable {name} is not set and has no default "
+                          f"(write ${{{name}:-default}} or export {name})")
+
+    return _VARIABLE.sub(replace, text)
 
 
 def _path(value, where: str, environ) -> Path:

@@ -23,20 +23,32 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from ..cache_root import cache_dir
 from ..json_records import iter_json_list
-from .fingerprint import combine, file_sha256
 from .recipe import SourceSpec
 from socialfusion_plugin.errors import UserInputError
 
 CACHE_FORMAT = 1  # bump when the cached layout or the conversion of records changes
-_ENCODER = json.JSONEncoder(ensure_ascii=False)
+RECORD_ENCODER = json.JSONEncoder(ensure_ascii=False)  # a record as one JSON text, non-ASCII kept as is
 
 
 def default_cache_dir() -> Path:
     return cache_dir("data")
+
+
+def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def combine(parts: Mapping[str, Any]) -> str:
+    """One cache key from named inputs, so a changed input is never served from a stale cache."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -73,8 +85,7 @@ def _load_json_source(spec: SourceSpec, cache_dir: Path) -> CachedSource:
     with contextlib.closing(iter_json_list(spec.path)) as records:
         next(records, None)
     fingerprint = combine({"format": CACHE_FORMAT, "kind": "json", "sha256": file_sha256(spec.path)})
-    table = _arrow_table(cache_dir, fingerprint, spec.path)
-    return CachedSource(spec, fingerprint, table)
+    return CachedSource(spec, fingerprint, _arrow_table(cache_dir, fingerprint, spec.path))
 
 
 def task_fingerprint(spec: SourceSpec, seed: int) -> str:
@@ -83,14 +94,13 @@ def task_fingerprint(spec: SourceSpec, seed: int) -> str:
     from ..tasks.conversion import default_prompt_mode
 
     task = TASKS.get(spec.task)
-    options = task.options(spec.options)
     return combine({
         "format": CACHE_FORMAT,
         "kind": "task",
         "plugin": __version__,
         "task": spec.task,
         "split": spec.split,
-        "options": dataclasses.asdict(options),
+        "options": dataclasses.asdict(task.options(spec.options)),
         "prompts": spec.prompts or default_prompt_mode(spec.split),
         "prompt_file": file_sha256(task.prompts_file),
         "seed": seed,
@@ -155,8 +165,7 @@ def _load_task_source(spec: SourceSpec, seed: int, cache_dir: Path, progress: bo
             os.replace(staging, entry)
     report = json.loads(report_path.read_text(encoding="utf-8"))
     counts = {key: report[key] for key in ("read", "converted", "skipped", "skip_reasons")}
-    table = _arrow_table(cache_dir, fingerprint, None)
-    return CachedSource(spec, fingerprint, table, conversion=counts)
+    return CachedSource(spec, fingerprint, _arrow_table(cache_dir, fingerprint, None), conversion=counts)
 
 
 def _arrow_table(cache_dir: Path, fingerprint: str, json_path: Optional[Path]):
@@ -188,7 +197,7 @@ def _rows(path: str):
     for index, record in iter_json_list(Path(path)):
         if not isinstance(record, dict):
             raise UserInputError(f"{path}: record {index} is a {type(record).__name__}, not a LLaVA record (an object)")
-        yield {"record": _ENCODER.encode(record), "has_image": "image" in record, "words": count_words(record)}
+        yield {"record": RECORD_ENCODER.encode(record), "has_image": "image" in record, "words": count_words(record)}
 
 
 def count_words(record: Dict[str, Any]) -> int:

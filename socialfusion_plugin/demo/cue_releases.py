@@ -31,7 +31,6 @@ from .releases import gazefollow, hagrid, pisc, video_attention_target as vat
 from .releases.emotic import COCO, image_entry, test_person, train_person, write_mat
 
 SIZE = 64  # pixels, square: the tower's processor center-crops, a square image loses nothing
-Color = Tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def new_canvas(rng: random.Random) -> Image.Image:
     return Image.new("RGB", (SIZE, SIZE), (level, level, level))
 
 
-def fill_box(image: Image.Image, box_xyxy: Sequence[float], color: Color) -> None:
+def fill_box(image: Image.Image, box_xyxy: Sequence[float], color: Tuple[int, int, int]) -> None:
     """Fill a pixel box [x1, y1, x2, y2) (end exclusive) with one colour."""
     x1, y1, x2, y2 = (int(round(v)) for v in box_xyxy)
     ImageDraw.Draw(image).rectangle([x1, y1, x2 - 1, y2 - 1], fill=color)
@@ -119,7 +118,6 @@ GESTURE_COLORS = {  # four of the 34 classes; each one's hand box is filled with
 
 
 def build_gesture(root: Path, seed: int, train_per_class: int, test_per_class: int) -> Path:
-    root = Path(root)
     rng = task_rng(seed, "gesture")
     annotations: Dict = {}
     for split, per_class in (("train", train_per_class), ("test", test_per_class)):
@@ -149,7 +147,6 @@ RELATION_CUES = {
 
 
 def build_relation(root: Path, seed: int, train_per_class: int, test_per_class: int) -> Path:
-    root = Path(root)
     rng = task_rng(seed, "relation")
     image_info, relationship, domain = [], {}, {}
     splits = {"train": [], "val": [], "test": []}
@@ -192,39 +189,29 @@ def quadrant(box: List[float], column: int, row: int) -> List[float]:
     return [(x1, mid_x)[column], (y1, mid_y)[row], (mid_x, x2)[column], (mid_y, y2)[row]]
 
 
-def _person_image(rng, categories: List[str]):
-    box = random_box(rng, 0.55, 0.85)
-    image = new_canvas(rng)
-    fill_box(image, pixels(box), BODY_COLOR)
-    for name in categories:
-        (column, row), color = EMOTION_CUES[name]
-        fill_box(image, pixels(quadrant(box, column, row)), color)
-    return image, [round(v) for v in pixels(box)]
-
-
-def _categories(rng, index: int) -> List[str]:
-    """Every category equally often as the first; a second one for about a third of the persons."""
-    names = list(EMOTION_CUES)
-    chosen = [names[index % len(names)]]
-    if rng.random() < 1 / 3:
-        chosen.append(rng.choice([n for n in names if n != chosen[0]]))
-    return chosen
-
-
-def build_emotion(root: Path, seed: int, train_count: int, test_count: int, val_count: int = 4) -> Path:
-    root = Path(root)
+def build_emotion(root: Path, seed: int, train_count: int, test_count: int) -> Path:
     rng = task_rng(seed, "emotion")
+    names = list(EMOTION_CUES)
     splits: Dict[str, List[Dict]] = {}
-    for split, count in (("train", train_count), ("val", val_count), ("test", test_count)):
+    for split, count in (("train", train_count), ("val", 4), ("test", test_count)):
         entries = []
         for index in range(count):
-            categories = _categories(rng, index)
-            image, box = _person_image(rng, categories)
+            # every category equally often as the first; a second one for about a third of the persons
+            categories = [names[index % len(names)]]
+            if rng.random() < 1 / 3:
+                categories.append(rng.choice([n for n in names if n != categories[0]]))
+            box = random_box(rng, 0.55, 0.85)
+            image = new_canvas(rng)
+            fill_box(image, pixels(box), BODY_COLOR)
+            for name in categories:
+                (column, row), color = EMOTION_CUES[name]
+                fill_box(image, pixels(quadrant(box, column, row)), color)
+            body = [round(v) for v in pixels(box)]
             vad = (rng.randint(1, 10), rng.randint(1, 10), rng.randint(1, 10))
             if split == "train":
-                person = train_person(box, categories, vad=vad)
+                person = train_person(body, categories, vad=vad)
             else:  # two annotators agree; the combined set is theirs
-                person = test_person(box, [categories, categories], categories, combined_vad=vad)
+                person = test_person(body, [categories, categories], categories, combined_vad=vad)
             filename = f"COCO_{split}_{index:04d}.jpg"
             entries.append(image_entry(filename, COCO, SIZE, SIZE, [person]))
             save_jpeg(image, root / COCO / filename)
@@ -267,10 +254,8 @@ def eye_point(head: List[float]) -> List[float]:
 
 
 def build_gaze(root: Path, seed: int, train_count: int, test_count: int) -> Path:
-    """GazeFollow (extended): headerless CSVs, 17 columns in train, 16 in test with one row per
-    annotator; eye and gaze normalized, head box in pixels. Test annotators scatter a little around
-    the marked point, as real annotators do."""
-    root = Path(root)
+    """GazeFollow (extended), in releases/gazefollow.py's format. Test annotators scatter a little
+    around the marked point, as real annotators do."""
     rng = task_rng(seed, "gaze")
     train_lines, test_lines = [], []
     for index in range(train_count):
@@ -298,11 +283,8 @@ def _head_pixels(box) -> tuple:
 
 
 def build_gaze_video(root: Path, seed: int, train_count: int, test_count: int) -> Path:
-    """VideoAttentionTarget: images/<show>/<clip>/<8-digit frame>.jpg, annotations/<split>/<show>/<clip>/s00.txt
-    (one person per clip) with pixel lines `frame,xmin,ymin,xmax,ymax,gazex,gazey`, -1,-1 = out of
-    frame; show names with spaces and apostrophes. Each frame is its own scene: the cue, not the
-    motion, is what the demo is about."""
-    root = Path(root)
+    """VideoAttentionTarget, in releases/video_attention_target.py's format, one person (track s00) per
+    clip. Each frame is its own scene: the cue, not the motion, is what the demo is about."""
     rng = task_rng(seed, "gaze_video")
     for split, count, show in (("train", train_count, vat.SHOW), ("test", test_count, vat.OTHER_SHOW)):
         tracks = {}

@@ -1,19 +1,12 @@
 """`socialfusion demo`: the whole pipeline on generated data, on a CPU, with no downloads.
 
-1. tiny offline models (LLaMA + tokenizer, open_clip tower; random, seeded);
-2. releases of the five datasets in their original formats with every label visible in the image
-   (cue_releases), converted; a generated stand-in for the general instruction data; the SHIPPED
-   recipe social5_general.yaml mixed and validated;
-3. LLaVA-1.5's two training stages: the connector alone on the stand-in's images
-   (recipes/pretrain_connector.sh's settings), then joint training on that recipe on the fly through
-   the launcher, starting its connector from stage 1 (DeepSpeed ZeRO-2, LoRA + connector, frozen tower);
-4. evaluation of every task for the joint model and the untrained model it started from, the report
-   with the forgetting check, greedy answers reloaded through LLaVA's loader;
-5. single-task runs on the shipped single_<task>.yaml recipes and the transfer table;
-6. diagnostics: linear probes on the frozen tower, gradient conflict on the run's checkpoints;
-7. the results table (untrained, joint, single-task and chance per task), each comparison with its 95%
-   interval over the test samples (results_table.py). The releases hold tens of samples per task, so
-   the intervals are wide: joint vs single-task is usually within noise, and the demo says so.
+Tiny seeded models; releases of the five datasets in their original formats with every label visible
+in the image (cue_releases), converted and mixed by the SHIPPED recipe social5_general.yaml; LLaVA-1.5's
+two training stages (the connector alone, then joint LoRA + connector training starting from it);
+evaluation of the joint and the untrained model with the forgetting check; single-task baselines and the
+transfer table; probes and gradient conflict; the results table, each comparison with its 95% interval
+(results_table.py). The releases hold tens of samples per task, so the intervals are wide: joint vs
+single-task is usually within noise, and the demo says so.
 
 Every step is a `socialfusion` sub-command run in-process, so what the demo shows is what the CLI
 does; the command runner (`socialfusion`'s own `main`) is passed in, so the demo never imports the CLI
@@ -21,22 +14,25 @@ that runs it. The demo writes only into a folder it created (workdir.py).
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import json
 import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
+from ..atomic_files import atomic_write_json
 from ..data_layout import DataLayout
 from ..errors import CommandError, UserInputError
 from ..host_interface import InferenceHost, ModelHost, active_host
 from ..registry import TASKS
-from ..resources import data_recipe
-from . import defaults, results_table, stage_train
+from ..resources import data_recipe, deepspeed_config
+from . import defaults, results_table
 from .cue_releases import CueReleaseSizes, write_cue_releases
 from .synthetic_data import write_arithmetic_dataset, write_color_dataset
 from .tiny_assets import TinyLlmShape, build_tiny_assets
@@ -45,6 +41,10 @@ from .workdir import claim_workdir, run_dir
 STAGES = 7
 TASK_NAMES = ("gesture", "relation", "gaze", "gaze_video", "emotion")
 GENERAL_RECIPE = "social5_general"
+SHOWN_PREFIXES = ("trainable parameters", "language-model", "connector", "vision tower", "language model",
+                  "total", "socialfusion train:")
+HOST_STEP_LINE = "socialfusion train: step"
+PROGRESS_LINES = 10  # progress lines per training run on the console
 
 # The demo's language model: the default tiny LLaMA with an output layer that can be confident
 # (see TinyLlmShape), and the demo's answers as whole tokenizer pieces.
@@ -90,7 +90,6 @@ class DemoResult:
     answers: List[dict] = field(default_factory=list)
     transfer: Optional[Dict] = None
     results: List[results_table.TaskResult] = field(default_factory=list)
-    log_path: Optional[Path] = None
 
 
 @dataclass
@@ -107,17 +106,20 @@ class DemoStepError(CommandError):
 
 
 @dataclass(frozen=True)
-class CommandLog(os.PathLike):
-    """The demo's log file (it stands for its path wherever a path is taken) and the runner of the
-    `socialfusion` commands whose output goes into it."""
+class CommandLog:
+    """The demo's log file and the runner of the `socialfusion` commands whose output goes into it."""
     path: Path
     run_command: Callable[[List[str]], int]
 
-    def __fspath__(self) -> str:
-        return str(self.path)
-
-    def __str__(self) -> str:
-        return str(self.path)
+    def run(self, argv: List) -> None:
+        out, err = io.StringIO(), io.StringIO()
+        with quiet_output(out, err):
+            code = self.run_command([str(a) for a in argv])
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(f"$ socialfusion {' '.join(str(a) for a in argv)}\n{out.getvalue()}{err.getvalue()}\n")
+        if code != 0:
+            tail = (out.getvalue() + err.getvalue()).strip().splitlines()[-15:]
+            raise DemoStepError(f"socialfusion {argv[0]} failed (exit {code}); see {self.path}:\n" + "\n".join(tail))
 
 
 @contextlib.contextmanager
@@ -134,18 +136,6 @@ def quiet_output(out: io.StringIO, err: Optional[io.StringIO] = None):
             yield
     finally:
         hf_logging.set_verbosity(verbosity)
-
-
-def run_cli(argv: List, log: CommandLog) -> None:
-    """Run `socialfusion <argv>`; its stdout and stderr are appended to the log."""
-    out, err = io.StringIO(), io.StringIO()
-    with quiet_output(out, err):
-        code = log.run_command([str(a) for a in argv])
-    with open(log.path, "a", encoding="utf-8") as handle:
-        handle.write(f"$ socialfusion {' '.join(str(a) for a in argv)}\n{out.getvalue()}{err.getvalue()}\n")
-    if code != 0:
-        tail = (out.getvalue() + err.getvalue()).strip().splitlines()[-15:]
-        raise DemoStepError(f"socialfusion {argv[0]} failed (exit {code}); see {log.path}:\n" + "\n".join(tail))
 
 
 def run_demo(config: DemoConfig, run_command: Callable[[List[str]], int], echo=print) -> DemoResult:
@@ -171,16 +161,15 @@ def run_demo(config: DemoConfig, run_command: Callable[[List[str]], int], echo=p
              "-> convert -> mix -> validate")
         data = prepare_data(workdir, assets.llm_dir, config.seed, log, echo, config.sizes)
         with single_thread():
-            result = _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo, host)
+            result = _train_evaluate_diagnose(config, workdir, assets, data, log, echo, host)
     finally:
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    result.log_path = log.path
     echo(f"demo finished in {time.time() - started:.0f} s wall, {_cpu_seconds() - cpu_started:.0f} CPU-seconds "
-         f"(demo and its training processes); every command's output is in {log}")
+         f"(demo and its training processes); every command's output is in {log.path}")
     return result
 
 
@@ -196,11 +185,9 @@ def single_thread():
     OMP_NUM_THREADS is kept."""
     import torch
 
-    if os.environ.get("OMP_NUM_THREADS"):
-        yield
-        return
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    if not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(1)
     try:
         yield
     finally:
@@ -216,8 +203,7 @@ def write_general_data(data_root: Path, seed: int) -> Path:
     records = json.loads(colors.read_text())
     for record in records:
         record["image"] = f"colors/images/{record['image']}"
-    stand_in = llava / "llava_v1_5_mix665k.json"
-    stand_in.write_text(json.dumps(records + sums, indent=1) + "\n", encoding="utf-8")
+    atomic_write_json(llava / "llava_v1_5_mix665k.json", records + sums, indent=1)
     return colors
 
 
@@ -228,32 +214,30 @@ def prepare_data(workdir: Path, llm_dir: Path, seed: int, log: CommandLog, echo,
     color_json = write_general_data(data_root, seed)
     heldout = write_arithmetic_dataset(workdir / "heldout" / "sums.json", count=8, seed=seed + 1)
     echo(f"      releases: {', '.join(f'{t}={p.name}/' for t, p in roots.items())} under {data_root}")
-    converted: Dict[str, Dict[str, Path]] = {}
-    for task in TASK_NAMES:
-        converted[task] = {}
-        for split in ("train", "test"):
-            out, report = layout.converted(task, split), layout.report(task, split)
-            run_cli(["convert", task, "--root", roots[task], "--split", split, "--out", out, "--report", report,
-                     "--absolute-paths", "--no-progress", "--workers", "1"], log)
+    converted = {task: {split: layout.converted(task, split) for split in ("train", "test")} for task in TASK_NAMES}
+    for task, splits in converted.items():
+        for split, out in splits.items():
+            report = layout.report(task, split)
+            log.run(["convert", task, "--root", roots[task], "--split", split, "--out", out, "--report", report,
+                     "--absolute-paths", "--no-progress", "--workers", "1"])
             counts = json.loads(report.read_text())
             reasons = ", ".join(f"{n} {r}" for r, n in counts["skip_reasons"].items()) or "none"
             echo(f"      convert {task:<10} {split:<5} read {counts['read']:>2}, converted {counts['converted']:>2}, "
                  f"skipped {counts['skipped']:>2} ({reasons})")
-            converted[task][split] = out
     merged = workdir / "mixed" / "social5_general.json"
-    run_cli(["mix", data_recipe(GENERAL_RECIPE), "--out", merged, "--cache-dir", workdir / "cache" / "data",
-             "--no-progress", "--workers", "1"], log)
+    log.run(["mix", data_recipe(GENERAL_RECIPE), "--out", merged, "--cache-dir", workdir / "cache" / "data",
+             "--no-progress", "--workers", "1"])
     manifest = json.loads(merged.with_name(merged.stem + ".manifest.json").read_text())
     counts = ", ".join(f"{s['name']} {s['in_mixture']}" for s in manifest["sources"])
     echo(f"      mix {data_recipe(GENERAL_RECIPE).name}: {counts} -> {merged}")
-    run_cli(["validate", merged, "--image-folder", "/", "--model", llm_dir, "--version", "v1",
+    log.run(["validate", merged, "--image-folder", "/", "--model", llm_dir, "--version", "v1",
              "--model-max-length", "512", "--image-tokens", "16", "--report", merged.with_suffix(".validation.json"),
-             "--no-progress", "--workers", "1"], log)
+             "--no-progress", "--workers", "1"])
     echo("      validate: no findings (images, <image> tokens, turns, label masking, length)")
     return DemoData(data_root=data_root, roots=roots, converted=converted, color_json=color_json, heldout_text=heldout)
 
 
-def _stage1(config, workdir, assets, data, env, log, echo) -> Optional[Path]:
+def _stage1(config, workdir, assets, data, log, echo) -> Optional[Path]:
     """Stage 1 on the general stand-in's images (its text-only samples have nothing to align); returns the
     projector every stage-2 run (joint, untrained, single-task) starts from, or None when skipped."""
     if config.pretrain_steps == 0:
@@ -263,18 +247,17 @@ def _stage1(config, workdir, assets, data, env, log, echo) -> Optional[Path]:
     stage1_dir = run_dir(workdir, "connector-pretrain")
     echo(f"[3/{STAGES}] stage 1: the connector alone, {config.pretrain_steps} steps of {config.batch_size} on the "
          f"general stand-in's images (lr {config.pretrain_learning_rate:g}, plain template; LLM and tower frozen)")
-    command = stage_train.pretrain_command(assets.llm_dir, assets.vision_tower, data.color_json,
-                                           data.color_json.parent / "images", stage1_dir, config.pretrain_steps,
-                                           config.seed, config.pretrain_learning_rate, batch_size=config.batch_size)
-    losses = stage_train.run_training(command, log, echo, env, show=False, progress_label="stage 1 ",
-                                      progress_lines=2)
+    command = pretrain_command(assets.llm_dir, assets.vision_tower, data.color_json, data.color_json.parent / "images",
+                               stage1_dir, config.pretrain_steps, config.seed, config.pretrain_learning_rate,
+                               batch_size=config.batch_size)
+    losses = run_training(command, log.path, echo, show=False, progress_label="stage 1 ", progress_lines=2)
     adapter = stage1_dir / "mm_projector.safetensors"  # the .safetensors twin of stage 1's .bin holds no code
     echo(f"      loss {losses[0]:.3f} -> {losses[-1]:.3f}; wrote {adapter.relative_to(workdir)}, which every "
          "stage-2 run below (and the untrained model it starts from) loads as its connector")
     return adapter
 
 
-def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo, host: ModelHost) -> DemoResult:
+def _train_evaluate_diagnose(config, workdir, assets, data, log, echo, host: ModelHost) -> DemoResult:
     recipe = data_recipe(GENERAL_RECIPE)
     joint_dir = run_dir(workdir, "socialfusion-lora")
     deepspeed = config.deepspeed
@@ -284,24 +267,25 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo, host
             echo(f"      DeepSpeed cannot run on this machine ({blocker}); the demo trains without it")
             deepspeed = None
     how = f"DeepSpeed {deepspeed}" if deepspeed else "no DeepSpeed"
-    adapter = _stage1(config, workdir, assets, data, env, log, echo)
+    adapter = _stage1(config, workdir, assets, data, log, echo)
+
+    def stage2_command(recipe, run: Path, steps: int, deepspeed: Optional[str], save_steps=None) -> List[str]:
+        return train_command(assets.llm_dir, assets.vision_tower, ["--data_recipe", str(recipe)], run, steps,
+                             config.seed, config.learning_rate, deepspeed, save_steps, config.batch_size,
+                             config.projector_learning_rate, adapter)
+
     echo(f"      stage 2: joint training, {config.steps} steps of {config.batch_size} on {recipe.name} on the fly "
          f"({how}, LoRA + connector)")
-    command = stage_train.train_command(assets.llm_dir, assets.vision_tower, ["--data_recipe", str(recipe)], joint_dir,
-                                        config.steps, config.seed, config.learning_rate, deepspeed,
-                                        batch_size=config.batch_size,
-                                        projector_learning_rate=config.projector_learning_rate,
-                                        pretrain_adapter=adapter)
-    result = DemoResult(run_dir=joint_dir, losses=stage_train.run_training(command, log, echo, env))
-    checkpoints = stage_train.checkpoints(joint_dir)
+    command = stage2_command(recipe, joint_dir, config.steps, deepspeed)
+    result = DemoResult(run_dir=joint_dir, losses=run_training(command, log.path, echo))
+    checkpoints = sorted(joint_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     echo(f"      loss {result.losses[0]:.3f} -> {result.losses[-1]:.3f} over {len(result.losses)} steps; saved "
          f"{joint_dir.name} and {', '.join(p.name for p in checkpoints)}")
 
     echo(f"[4/{STAGES}] evaluation of the test splits with eval-suite (rank mode for closed sets): the joint model, "
          "and the untrained model it started from -> report, forgetting check, greedy answers")
     untrained_dir = run_dir(workdir, "untrained-lora")
-    stage_train.run_training(stage_train.untrained_command(command, untrained_dir), log, echo, env, show=False,
-                             progress_label=None)
+    run_training(untrained_command(command, untrained_dir), log.path, echo, show=False, progress_label=None)
     evaluate_run(untrained_dir, assets.llm_dir, data, log)
     evaluate_run(joint_dir, assets.llm_dir, data, log)
     forgetting_check(joint_dir, assets.llm_dir, data, log)
@@ -316,15 +300,11 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo, host
              "-> transfer table")
         for task in TASK_NAMES:
             single_dir = run_dir(workdir, f"{task}-lora")
-            command = stage_train.train_command(
-                assets.llm_dir, assets.vision_tower, ["--data_recipe", str(data_recipe(f"single_{task}"))],
-                single_dir, config.single_task_steps, config.seed, config.learning_rate, None,
-                save_steps=config.single_task_steps, batch_size=config.batch_size,
-                projector_learning_rate=config.projector_learning_rate, pretrain_adapter=adapter)
-            stage_train.run_training(command, log, echo, env, show=False, progress_label=f"{task:<10} ",
-                                     progress_lines=3)
+            command = stage2_command(data_recipe(f"single_{task}"), single_dir, config.single_task_steps, None,
+                                     save_steps=config.single_task_steps)
+            run_training(command, log.path, echo, show=False, progress_label=f"{task:<10} ", progress_lines=3)
             evaluate_run(single_dir, assets.llm_dir, data, log, tasks=(task,))
-            run_cli(["report", single_dir], log)
+            log.run(["report", single_dir])
             singles[task] = single_dir
         result.transfer = transfer(joint_dir, singles, log, echo)
     else:
@@ -344,23 +324,21 @@ def _train_evaluate_diagnose(config, workdir, assets, data, env, log, echo, host
 
 
 def evaluate_run(run_dir: Path, llm_dir: Path, data: DemoData, log: CommandLog, tasks=TASK_NAMES) -> None:
-    """`eval-suite` over the data layout: one model load for every task's test split, rank mode
-    where the task has answer options, generation otherwise; RUN/eval/<task>.preds.jsonl and the
-    results table RUN/eval/results.md."""
-    run_cli(["eval-suite", "--model-path", run_dir, "--model-base", llm_dir, "--tasks", *tasks,
-             "--data-root", data.data_root, "--batch-size", "4", "--max-new-tokens", "12", "--no-progress"], log)
+    """`eval-suite` of every task's test split: RUN/eval/<task>.preds.jsonl and RUN/eval/results.md."""
+    log.run(["eval-suite", "--model-path", run_dir, "--model-base", llm_dir, "--tasks", *tasks,
+             "--data-root", data.data_root, "--batch-size", "4", "--max-new-tokens", "12", "--no-progress"])
 
 
 def forgetting_check(run_dir: Path, llm_dir: Path, data: DemoData, log: CommandLog) -> None:
     eval_dir = run_dir / "eval"
-    run_cli(["eval", "--model-path", llm_dir, "--mode", "loss", "--data", data.heldout_text, "--text-only",
-             "--out", eval_dir / "general.base.loss.json", "--no-progress"], log)
-    run_cli(["eval", "--model-path", run_dir, "--model-base", llm_dir, "--mode", "loss", "--data",
-             data.heldout_text, "--text-only", "--out", eval_dir / "general.loss.json", "--no-progress"], log)
+    log.run(["eval", "--model-path", llm_dir, "--mode", "loss", "--data", data.heldout_text, "--text-only",
+             "--out", eval_dir / "general.base.loss.json", "--no-progress"])
+    log.run(["eval", "--model-path", run_dir, "--model-base", llm_dir, "--mode", "loss", "--data",
+             data.heldout_text, "--text-only", "--out", eval_dir / "general.loss.json", "--no-progress"])
 
 
 def report(run_dir: Path, log: CommandLog, echo) -> Dict:
-    run_cli(["report", run_dir], log)
+    log.run(["report", run_dir])
     result = json.loads((run_dir / "eval" / "report.json").read_text(encoding="utf-8"))
     for task, entry in result["tasks"].items():
         metrics = entry.get("metrics", {})
@@ -395,18 +373,15 @@ def color_answers(run_dir: Path, llm_dir: Path, data: DemoData, host: InferenceH
 
 
 def transfer(joint_run: Path, single_runs: Dict[str, Path], log: CommandLog, echo) -> Dict:
-    """The transfer table (`socialfusion transfer`); what it shows, with its noise, is said in the
-    results stage."""
     argv = ["transfer", "--joint", joint_run]
     for task, run in single_runs.items():
         argv += ["--single", f"{task}={run}"]
-    run_cli(argv, log)
+    log.run(argv)
     echo(f"      transfer table: {joint_run / 'eval' / 'transfer.md'} (what it shows, with its noise: stage 7)")
     return json.loads((joint_run / "eval" / "transfer.json").read_text(encoding="utf-8"))
 
 
 def probe(workdir: Path, vision_tower: str, data: DemoData, log: CommandLog, echo) -> None:
-    """Linear-probe decodability of every task from the frozen tower."""
     out = workdir / "diagnose" / "probe"
     argv = ["probe", "--encoders", vision_tower, "--tasks", *TASK_NAMES, "--out", out, "--layers", "-1", "-2",
             "--pooling", "mean", "--region", "full", "region", "--cache-dir", workdir / "cache" / "probe",
@@ -414,18 +389,17 @@ def probe(workdir: Path, vision_tower: str, data: DemoData, log: CommandLog, ech
     for task in TASK_NAMES:
         argv += ["--train", f"{task}={data.converted[task]['train']}",
                  "--test", f"{task}={data.converted[task]['test']}", "--image-folder", f"{task}={data.roots[task]}"]
-    run_cli(argv, log)
+    log.run(argv)
     echo(f"      probe table: {out / 'probe_results.md'} (+ probe_chart.png, probe_layers.png)")
 
 
 def conflict(workdir: Path, checkpoints: List[Path], llm_dir: Path, data: DemoData, log: CommandLog, echo) -> None:
-    """Gradient conflict between the five tasks on the run's checkpoints."""
     out = workdir / "diagnose" / "conflict"
     argv = ["conflict", "--model-path", *checkpoints, "--model-base", llm_dir, "--tasks", *TASK_NAMES,
             "--batches", "2", "--batch-size", "2", "--out", out, "--no-progress"]
     for task in TASK_NAMES:
         argv += ["--data", f"{task}={data.converted[task]['train']}", "--image-folder", f"{task}={data.roots[task]}"]
-    run_cli(argv, log)
+    log.run(argv)
     result = json.loads((out / "conflict.json").read_text(encoding="utf-8"))
     for checkpoint in result["checkpoints"]:
         overall = checkpoint["groups"]["all"]
@@ -448,3 +422,122 @@ def results(data: DemoData, joint_run: Path, untrained_run: Path, single_runs: D
     path = results_table.write(rows, workdir)
     echo(f"      results: {path} (+ results.json)")
     return rows
+
+
+# ---- training: LLaVA's train() through the launcher, in a separate process (as users run it), with its
+# progress on the console
+
+def _launcher_command(llm_dir: Path, version: str, data_args: List[str], vision_tower: str, run_dir: Path,
+                      steps: int, seed: int, learning_rate: float, batch_size: int, *flags: str) -> List[str]:
+    """The flags both stages share (float32: a CPU gains nothing from bf16, which the GPU recipes use, and
+    the tiny model's small updates are kept exactly), then the stage's own `flags`."""
+    return [
+        sys.executable, "-m", "socialfusion_plugin.train",
+        "--model_name_or_path", str(llm_dir), "--version", version, *data_args,
+        "--vision_tower", vision_tower, "--mm_vision_select_layer", "-2", "--mm_projector_type", "mlp2x_gelu",
+        "--mm_use_im_start_end", "False", "--mm_use_im_patch_token", "False",
+        "--learning_rate", str(learning_rate), "--bf16", "False",
+        "--max_steps", str(steps), "--per_device_train_batch_size", str(batch_size),
+        "--logging_steps", "1", "--model_max_length", "512", "--dataloader_num_workers", "0", "--report_to", "none",
+        *flags, "--seed", str(seed), "--output_dir", str(run_dir),
+    ]
+
+
+def pretrain_command(llm_dir: Path, vision_tower: str, data_path: Path, image_folder: Path, run_dir: Path,
+                     steps: int, seed: int, learning_rate: float, batch_size: int = 8) -> List[str]:
+    """Stage 1, as recipes/pretrain_connector.sh runs it (LLaVA-1.5's pretrain.sh): the connector alone
+    (--tune_mm_mlp_adapter, no LoRA), plain template (image, then the answer), on a LLaVA JSON whose
+    records all have an image. Writes run_dir/mm_projector.bin and .safetensors; no checkpoints (LLaVA's
+    stage-1 checkpoints hold the connector only and cannot be resumed)."""
+    return _launcher_command(llm_dir, "plain", ["--data_path", str(data_path), "--image_folder", str(image_folder)],
+                             vision_tower, run_dir, steps, seed, learning_rate, batch_size,
+                             "--tune_mm_mlp_adapter", "True", "--weight_decay", "0.", "--warmup_ratio", "0.03",
+                             "--lr_scheduler_type", "cosine", "--save_strategy", "no")
+
+
+def train_command(llm_dir: Path, vision_tower: str, data_args: List[str], run_dir: Path, steps: int, seed: int,
+                  learning_rate: float, deepspeed: Optional[str], save_steps: Optional[int] = None,
+                  batch_size: int = 8, projector_learning_rate: Optional[float] = None,
+                  pretrain_adapter: Optional[Path] = None) -> List[str]:
+    projector_lr = learning_rate if projector_learning_rate is None else projector_learning_rate
+    command = _launcher_command(llm_dir, "v1", data_args, vision_tower, run_dir, steps, seed, learning_rate,
+                                batch_size, "--lora_enable", "True", "--lora_r", "8", "--lora_alpha", "16",
+                                "--mm_projector_lr", str(projector_lr), "--save_strategy", "steps",
+                                "--save_steps", str(save_steps or max(1, steps // 2)),
+                                "--group_by_modality_length", "True")
+    if pretrain_adapter is not None:  # stage 2 starts its connector from stage 1, as LLaVA-1.5 does
+        command += ["--pretrain_mm_mlp_adapter", str(pretrain_adapter)]
+    if deepspeed:
+        command += ["--deepspeed", str(deepspeed_config(deepspeed))]
+    return command
+
+
+def untrained_command(command: List[str], run_dir: Path) -> List[str]:
+    """The same run stopped after one step at learning rate 0: a checkpoint of the weights training
+    starts from (same seed, so the same random connector and LoRA initialization), which the
+    evaluation scores as the untrained model."""
+    untrained = list(command)
+    for flag, value in (("--max_steps", "1"), ("--learning_rate", "0"), ("--mm_projector_lr", "0"),
+                        ("--save_steps", "1"), ("--output_dir", str(run_dir))):
+        untrained[untrained.index(flag) + 1] = value
+    if "--deepspeed" in untrained:
+        del untrained[untrained.index("--deepspeed"):untrained.index("--deepspeed") + 2]
+    return untrained
+
+
+class TrainingProgress:
+    """Reads the trainer's per-step log lines ({'loss': ...}) from its output and echoes about
+    PROGRESS_LINES lines per run: step, loss, elapsed time and an estimate of the time left."""
+
+    def __init__(self, total_steps: int, echo, label: str, lines: int = PROGRESS_LINES):
+        self.total, self.echo, self.label = total_steps, echo, label
+        self.every = max(1, total_steps // lines)
+        self.started = time.monotonic()
+        self.steps = 0
+
+    def feed(self, line: str) -> None:
+        text = line.strip()
+        if not (text.startswith("{'loss'") or text.startswith('{"loss"')):
+            return
+        try:
+            logs = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return
+        self.steps += 1
+        if self.steps % self.every and self.steps != self.total:
+            return
+        elapsed = time.monotonic() - self.started
+        left = elapsed / self.steps * (self.total - self.steps)
+        self.echo(f"      {self.label}step {self.steps:>4}/{self.total}  loss {float(logs['loss']):.3f}  "
+                  f"{elapsed:5.0f} s elapsed, about {left:.0f} s left")
+
+
+def run_training(command: List[str], log_path: Path, echo, show: bool = True, progress_label: Optional[str] = "",
+                 progress_lines: int = PROGRESS_LINES) -> List[float]:
+    """Run one training in this process's environment (which holds the demo's data and cache roots while
+    it runs); show the trainable-parameter report (show=True) and progress lines (progress_label None:
+    none); return the logged losses."""
+    environment = dict(os.environ, PYTHONUNBUFFERED="1")
+    # The tiny model gains nothing from a second thread, and on a shared machine one thread per
+    # process keeps the demo from competing with itself; a value the user set is kept.
+    environment.setdefault("OMP_NUM_THREADS", "1")
+    progress = TrainingProgress(int(command[command.index("--max_steps") + 1]), echo, progress_label, progress_lines)
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write("$ " + " ".join(command) + "\n")
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   env=environment)
+        for line in process.stdout:
+            log.write(line)
+            # the launcher's own step lines (time-based, for logs) go to the log only: the demo
+            # prints its own, a fixed number per run
+            if show and line.strip().startswith(SHOWN_PREFIXES) and not line.strip().startswith(HOST_STEP_LINE):
+                echo("  " + line.strip())
+            if progress_label is not None:
+                progress.feed(line)
+        code = process.wait()
+    if code != 0:
+        tail = Path(log_path).read_text(encoding="utf-8").splitlines()[-25:]
+        raise RuntimeError(f"training failed (exit {code}); last lines of {log_path}:\n" + "\n".join(tail))
+    run_dir = Path(command[command.index("--output_dir") + 1])
+    state = json.loads((run_dir / "trainer_state.json").read_text(encoding="utf-8"))
+    return [entry["loss"] for entry in state.get("log_history", []) if "loss" in entry]

@@ -7,13 +7,12 @@ intervals over the test samples, paired differences, and no verdict at all for a
 are mostly unparsed. This module only lays them out in the demo's columns and words."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from ..atomic_files import atomic_write_json, atomic_write_text
 from ..evaluation import compare
-from ..evaluation.compare_tables import threshold_note
 from ..registry import TASKS
 from ..evaluation.scoring import load_references
 
@@ -104,7 +103,7 @@ def to_json(results: List[TaskResult]) -> Dict:
             "chance": "score of one fixed answer for every test sample: the training split's most frequent "
                       "answer (mean point for gaze tasks)",
             "intervals": f"95% paired bootstrap over the test samples ({RESAMPLES} draws)",
-            "unparsed": threshold_note(), "mostly_unparsed_threshold": compare.MOSTLY_UNPARSED,
+            "unparsed": compare.threshold_note(), "mostly_unparsed_threshold": compare.MOSTLY_UNPARSED,
             "tasks": [{"task": r.task, "metric": r.metric, "n": r.n, "values": r.values, "unparsed": r.unparsed,
                        "chance_answer": r.chance_answer, "comparisons": _comparisons_json(r)}
                       for r in results]}
@@ -115,15 +114,12 @@ def to_markdown(results: List[TaskResult]) -> str:
     lines += [f"| {r.task} | {r.metric} | {r.n} | " + " | ".join(_cell(r, c) for c in COLUMNS) + " |" for r in results]
     lines += ["", "In brackets: unparsed or missing answers of all answers. chance: one fixed answer for every test "
               "sample (the training split's most frequent answer; mean point for gaze tasks), scored by the task's "
-              "scorer.", "", threshold_note() + ".", "",
+              "scorer.", "", compare.threshold_note() + ".", "",
               "Comparisons (95% paired bootstrap intervals over the test samples):", ""]
     lines += [f"    {line}" for line in summary_lines(results)]
     return "\n".join(lines) + "\n"
 
 
 def write(results: List[TaskResult], out_dir: Path) -> Path:
-    out_dir = Path(out_dir)
-    (out_dir / "results.json").write_text(json.dumps(to_json(results), indent=1) + "\n", encoding="utf-8")
-    path = out_dir / "results.md"
-    path.write_text(to_markdown(results), encoding="utf-8")
-    return path
+    atomic_write_json(Path(out_dir) / "results.json", to_json(results), indent=1)
+    return atomic_write_text(Path(out_dir) / "results.md", to_markdown(results))

@@ -6,10 +6,11 @@ through the connector.
 """
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Dict, List
+
+from ..atomic_files import atomic_write_json
 
 COLORS: Dict[str, tuple] = {
     "red": (220, 30, 30),
@@ -40,7 +41,7 @@ def write_color_dataset(out_dir: Path, count: int = 16, seed: int = 0, size: int
         image.save(image_dir / file_name)
         records.append({"id": f"color-{index:03d}", "image": file_name,
                         "conversations": _conversation(f"<image>\n{QUESTION}", color)})
-    return _write_json(out_dir / "data.json", records)
+    return atomic_write_json(out_dir / "data.json", records, indent=1)
 
 
 def write_arithmetic_dataset(out_path: Path, count: int = 12, seed: int = 0) -> Path:
@@ -52,14 +53,8 @@ def write_arithmetic_dataset(out_path: Path, count: int = 12, seed: int = 0) -> 
         a, b = rng.randint(1, 9), rng.randint(1, 9)
         records.append({"id": f"sum-{index:03d}",
                         "conversations": _conversation(f"What is {a} plus {b}? Answer with a number.", str(a + b))})
-    return _write_json(Path(out_path), records)
+    return atomic_write_json(out_path, records, indent=1)
 
 
 def _conversation(question: str, answer: str) -> List[dict]:
     return [{"from": "human", "value": question}, {"from": "gpt", "value": answer}]
-
-
-def _write_json(path: Path, records: List[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
-    return path

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Tuple
 
+from ..atomic_files import atomic_write_json
+
 # Sentences the tiny tokenizer learns from: LLaVA's conversation template words, the demo's and the
 # tasks' vocabulary. byte_fallback makes any other text encodable, so no sample hits <unk> (which
 # is also LLaVA's pad token and would be masked out of attention).
@@ -97,11 +99,10 @@ def build_tiny_llm(out_dir: Path, seed: int = 0, shape: TinyLlmShape = TinyLlmSh
     return out_dir
 
 
-def tiny_tower_architecture(width: int = 64, layers: int = 3, image_size: int = 32, patch_size: int = 8) -> dict:
+def tiny_tower_architecture(layers: int = 3) -> dict:
     return {
         "embed_dim": 32,
-        "vision_cfg": {"image_size": image_size, "layers": layers, "width": width, "patch_size": patch_size,
-                       "head_width": 32},
+        "vision_cfg": {"image_size": 32, "layers": layers, "width": 64, "patch_size": 8, "head_width": 32},
         "text_cfg": {"context_length": 16, "vocab_size": 64, "width": 32, "heads": 2, "layers": 1},
     }
 
@@ -111,10 +112,7 @@ def build_tiny_tower(out_dir: Path, seed: int = 0) -> tuple:
     import open_clip
     import torch
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    arch_file = out_dir / f"{TOWER_ARCH_NAME}.json"
-    arch_file.write_text(json.dumps(tiny_tower_architecture(), indent=2) + "\n", encoding="utf-8")
+    arch_file = atomic_write_json(Path(out_dir) / f"{TOWER_ARCH_NAME}.json", tiny_tower_architecture())
     if TOWER_ARCH_NAME not in open_clip.list_models():
         open_clip.add_model_config(arch_file)
     from ..model.open_clip_tower import quiet_random_init_warning
@@ -122,7 +120,7 @@ def build_tiny_tower(out_dir: Path, seed: int = 0) -> tuple:
     torch.manual_seed(seed)
     with quiet_random_init_warning():  # random on purpose: this IS the tiny tower's checkpoint
         model = open_clip.create_model(TOWER_ARCH_NAME, pretrained=None)
-    weights = out_dir / f"{TOWER_ARCH_NAME}.pt"
+    weights = arch_file.with_suffix(".pt")
     torch.save(model.state_dict(), weights)
     return arch_file, weights
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable
 from socialfusion_plugin.errors import UserInputError
 
 MARKER = ".socialfusion-demo"
@@ -34,14 +34,6 @@ def run_dir(workdir: Path, name: str) -> Path:
     return Path(workdir) / "runs" / f"llava-tiny-{name}"
 
 
-def earlier_outputs(workdir: Path, tasks) -> List[Path]:
-    """The outputs of an earlier demo run that are removed before a new one (those that exist)."""
-    names = ["connector-pretrain", "socialfusion-lora", "untrained-lora", *(f"{task}-lora" for task in tasks)]
-    candidates = [*(run_dir(workdir, name) for name in names), Path(workdir) / "diagnose" / "probe",
-                  Path(workdir) / "diagnose" / "conflict"]
-    return [path for path in candidates if path.exists() or path.is_symlink()]
-
-
 def claim_workdir(workdir: Path, tasks, echo: Callable[[str], None] = print) -> Path:
     """Make `workdir` the demo's (see the module docstring); returns it resolved."""
     workdir = Path(workdir).resolve()
@@ -49,7 +41,10 @@ def claim_workdir(workdir: Path, tasks, echo: Callable[[str], None] = print) -> 
     if workdir.exists() and not workdir.is_dir():
         raise DemoWorkdirError(f"--workdir {workdir} is a file, not a folder; choose a new or empty folder")
     if marker.is_file():
-        stale = earlier_outputs(workdir, tasks)
+        names = ["connector-pretrain", "socialfusion-lora", "untrained-lora", *(f"{task}-lora" for task in tasks)]
+        candidates = [*(run_dir(workdir, name) for name in names), workdir / "diagnose" / "probe",
+                      workdir / "diagnose" / "conflict"]
+        stale = [path for path in candidates if path.exists() or path.is_symlink()]
         if stale:
             echo(f"      reusing the demo's own folder {workdir} ({MARKER} is there); removing its earlier outputs: "
                  + ", ".join(str(path.relative_to(workdir)) for path in stale))

@@ -1,7 +1,7 @@
 """One result line of the doctor, and how a list of them becomes an exit status."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterable
 from socialfusion_plugin.errors import UserInputError
 
@@ -23,9 +23,6 @@ class Finding:
 
     def line(self) -> str:
         return f"{TAGS[self.level]} {self.check}: {self.message}"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def exit_code(findings: Iterable[Finding]) -> int:

@@ -65,32 +65,20 @@ def public(version: str) -> Version:
     return Version(Version(version).public)  # 2.13.0+cpu compares as 2.13.0
 
 
-def lane_pins(path: Path) -> Dict[str, str]:
-    """{canonical name: version} of every `name==version` line of a lane file (comments ignored)."""
-    pins = {}
-    for line in path.read_text().splitlines():
-        match = _PIN.match(line.split("#", 1)[0].strip())
-        if match:
-            pins[canonical(match.group(1))] = match.group(2)
-    return pins
-
-
 @lru_cache(maxsize=None)
 def ci_ranges(constraints_dir: Path = CONSTRAINTS_DIR) -> Dict[str, Tuple[str, str]]:
-    """{name as in CHECKED: (lowest, highest)} over the versions the lane files pin; a checked package
-    that no lane file pins has no entry."""
+    """{name as in CHECKED: (lowest, highest)} over the `name==version` lines of the lane files (comments
+    ignored); a checked package that no lane file pins has no entry."""
     versions: Dict[str, list] = {}
-    for file_name in LANE_FILES:
-        if not (constraints_dir / file_name).is_file():  # a damaged install: its packages show as untested
+    for path in (constraints_dir / file_name for file_name in LANE_FILES):
+        if not path.is_file():  # a damaged install: its packages show as untested
             continue
-        for name, version in lane_pins(constraints_dir / file_name).items():
-            versions.setdefault(name, []).append(version)
-    ranges = {}
-    for name in CHECKED:
-        found = sorted(versions.get(canonical(name), []), key=public)
-        if found:
-            ranges[name] = (found[0], found[-1])
-    return ranges
+        for line in path.read_text().splitlines():
+            match = _PIN.match(line.split("#", 1)[0].strip())
+            if match:
+                versions.setdefault(canonical(match.group(1)), []).append(match.group(2))
+    found = {name: sorted(versions.get(canonical(name), []), key=public) for name in CHECKED}
+    return {name: (pins[0], pins[-1]) for name, pins in found.items() if pins}
 
 
 @lru_cache(maxsize=None)
@@ -109,6 +97,9 @@ def declared_ranges() -> Dict[str, SpecifierSet]:
     return declared
 
 
+VersionLookup = Callable[[str], Optional[str]]
+
+
 @dataclass(frozen=True)
 class KnownBreak:
     package: str
@@ -118,7 +109,15 @@ class KnownBreak:
     reason: Union[str, Callable[[str], None]]
     together_with: Optional[Tuple[str, str]] = None  # (package, specifier): breaks only with this too
 
-    def message(self, version: str, other: Optional[str] = None) -> str:
+    def message(self, version: str, lookup: VersionLookup) -> Optional[str]:
+        """Why the installed `version` of `self.package` breaks in this environment; None when it does not."""
+        if not _matches(version, self.versions):
+            return None
+        other = None
+        if self.together_with is not None:
+            other = lookup(self.together_with[0])
+            if other is None or not _matches(other, self.together_with[1]):
+                return None
         if isinstance(self.reason, str):
             return self.reason.format(version=version, other=other)
         try:
@@ -154,9 +153,6 @@ def break_rules(host: EnvironmentHost) -> Tuple[KnownBreak, ...]:
     return tuple(KnownBreak(*rule) for rule in host.version_breaks()) + PLUGIN_BREAKS
 
 
-VersionLookup = Callable[[str], Optional[str]]
-
-
 def installed_version(distribution: str) -> Optional[str]:
     try:
         return metadata.version(distribution)
@@ -166,22 +162,6 @@ def installed_version(distribution: str) -> Optional[str]:
 
 def _matches(version: str, specifier) -> bool:
     return SpecifierSet(str(specifier)).contains(public(version), prereleases=True)
-
-
-def known_breaks(package: str, version: str, lookup: VersionLookup, rules: Sequence[KnownBreak]) -> List[str]:
-    """Messages of every known break (of `rules`) the installed `version` of `package` hits in this environment."""
-    messages = []
-    for rule in rules:
-        if rule.package != package or not _matches(version, rule.versions):
-            continue
-        other = None
-        if rule.together_with is not None:
-            other_package, other_versions = rule.together_with
-            other = lookup(other_package)
-            if other is None or not _matches(other, other_versions):
-                continue
-        messages.append(rule.message(version, other))
-    return messages
 
 
 def check_package(package: str, rules: Sequence[KnownBreak], lookup: VersionLookup = installed_version,
@@ -201,7 +181,8 @@ def check_package(package: str, rules: Sequence[KnownBreak], lookup: VersionLook
             return [Finding(check, INFO, f"not installed; {OPTIONAL[package]}")]
         advice = f"`pip install {package}=={high}`" if high else f"`pip install {package}`"
         return [Finding(check, PROBLEM, f"not installed: {advice} ({ran})")]
-    broken = known_breaks(package, version, lookup, rules)
+    broken = [message for rule in rules if rule.package == package
+              for message in [rule.message(version, lookup)] if message is not None]
     if broken:
         return [Finding(check, PROBLEM, message) for message in broken]
     specifier = declared.get(canonical(package))

@@ -23,12 +23,10 @@ EVAL_DIR = "eval"
 
 
 def _task_file(suffix: str) -> Callable[["RunLayout", str], Path]:
-    """A task's file of one kind in the eval folder: `<task>.<suffix>`."""
     return lambda layout, task: layout.eval_dir / f"{task}.{suffix}"
 
 
 def _run_file(name: str) -> property:
-    """A file of the whole run in the eval folder."""
     return property(lambda layout: layout.eval_dir / name)
 
 

@@ -16,22 +16,36 @@ prediction, and a rerun compares its own with it:
 The data file is compared by its hash only (a moved copy is the same data); the model by path AND
 fingerprint, since a fingerprint samples the bytes. batch size and --limit change no answer
 (generation is batch-invariant, tested) and are not compared.
+
+Beside the provenance, the info file records what `report` needs to score the predictions later
+(references, task options, the records the run was limited to) and the software versions
+(informative, never compared). `eval` and `eval-suite` write the same record.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import platform
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
-from socialfusion_plugin.data.fingerprint import file_sha256
+
+from socialfusion_plugin.data.source_cache import file_sha256
+from socialfusion_plugin.doctor.version_checks import installed_version
 from socialfusion_plugin.errors import UserInputError
+from socialfusion_plugin.host_interface import InferenceHost
 from socialfusion_plugin.json_records import read_json
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 CONFIG_FILES = ("config.json", "adapter_config.json")
 SAMPLE_BYTES = 1 << 20  # the first and the last MiB of each weights file
 FILE_MAPS = ("model_path_weights", "model_base_weights")  # {file name: fingerprint}
+VERSIONED = ("socialfusion-plugin", "torch", "transformers", "peft", "accelerate", "deepspeed")
+# LLaVA's `llava` package is installed by one of two distributions: `llava` (a source checkout,
+# `pip install -e .`) or `llava-torch` (PyPI); the versions name the one that is there.
+LLAVA_DISTRIBUTIONS = ("llava", "llava-torch")
+# the decoding settings that change answers, in the order the info file lists them
+ANSWER_SETTINGS = ("conv_mode", "max_new_tokens", "temperature", "seed", "multi_label_threshold")
 
 
 def info_path(out: Path) -> Path:
@@ -125,3 +139,50 @@ def _files_change(old: Mapping[str, str], new: Mapping[str, str]) -> str:
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def weights_dtype(host: InferenceHost, device: str, dtype: Optional[str]) -> str:
+    resolved = host.load_dtype(device, dtype)
+    return str(resolved).replace("torch.", "") if resolved is not None else "float16"
+
+
+def eval_info(entry, settings, resolved_options: Mapping[str, Any], checkpoint_kind: str, dtype: str) -> Dict[str, Any]:
+    """The info of one task's evaluation: `entry` (suite.SuiteEntry) says which task, data and
+    options, `settings` (suite.SuiteSettings) which checkpoint and decoding. The info records the task
+    options as given (report passes them to score); provenance compares `resolved_options`, every
+    option with its default filled in. `dtype`: the weights' dtype, e.g. "float32"."""
+    decoding = {key: getattr(settings, key) for key in ANSWER_SETTINGS}
+    provenance = eval_provenance(
+        task=entry.task, mode=entry.mode, task_options=dict(resolved_options), model_path=settings.model_path,
+        model_base=settings.model_base, data=entry.data, image_folder=entry.image_folder, dtype=dtype, **decoding)
+    return {
+        "task": entry.task, "mode": entry.mode, "data": str(Path(entry.data).resolve()),
+        "image_folder": str(Path(entry.image_folder).resolve()) if entry.image_folder else None,
+        "task_options": dict(entry.options), "model_path": str(settings.model_path), "model_base": settings.model_base,
+        "checkpoint_kind": checkpoint_kind, **decoding, "limit": entry.limit, "provenance": provenance,
+        "versions": software_versions(),  # informative: not compared on a rerun (provenance is)
+    }
+
+
+def software_versions() -> Dict[str, Optional[str]]:
+    """Installed versions of the packages that change answers (None: not installed), and Python's."""
+    return {"python": platform.python_version(), **{name: installed_version(name) for name in VERSIONED},
+            **llava_version()}
+
+
+def llava_version() -> Dict[str, Optional[str]]:
+    """{distribution: version} of the installed LLaVA: the distribution that provides the `llava`
+    import package when the metadata says so, else the first of LLAVA_DISTRIBUTIONS installed;
+    {"llava": None} when none is."""
+    from importlib import metadata
+
+    for name in dict.fromkeys([*metadata.packages_distributions().get("llava", []), *LLAVA_DISTRIBUTIONS]):
+        version = installed_version(name)
+        if version is not None:
+            return {name: version}
+    return {"llava": None}
+
+
+def versions_text(versions: Mapping[str, Optional[str]]) -> str:
+    """"python 3.11.9, torch 2.13.0, ..., llava-torch 1.2.2.post1" ("not installed" for None)."""
+    return ", ".join(f"{name} {version or 'not installed'}" for name, version in versions.items())

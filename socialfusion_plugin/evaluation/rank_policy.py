@@ -71,10 +71,6 @@ def rank_policy(task: Task, options: TaskOptions, multi_label_threshold: float =
     if not answers:
         raise UserInputError(f"task {task.name} has no closed answer set: --mode rank is not available; "
                              "use --mode generate")
-    return RankPolicy(
-        options=dict(answers),
-        complete=space.rank_complete,
-        multi_label=space.rank_label_subset,
-        text_from_generation=space.rank_keeps_generated_text,
-        multi_label_threshold=multi_label_threshold,
-    )
+    return RankPolicy(options=dict(answers), complete=space.rank_complete, multi_label=space.rank_label_subset,
+                      text_from_generation=space.rank_keeps_generated_text,
+                      multi_label_threshold=multi_label_threshold)

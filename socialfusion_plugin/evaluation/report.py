@@ -9,9 +9,14 @@ checkpoint; every PNG has a PDF copy beside it):
   otherwise (also of multi-label answers); each class with its support;
 - the distribution of the distance error where the answer is a point (the answer space's
   `point_errors`).
-"""
+
+The forgetting check: does social training cost general ability? Loss and perplexity on held-out
+general instruction samples, for the base model and for the trained checkpoint, compared on the
+SAME samples (the files record a hash of the sample ids; a mismatch is reported, not hidden)."""
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -19,15 +24,16 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import plots, registry
 from ..atomic_files import atomic_write_json, atomic_write_text
+from ..errors import UserInputError
 from ..tasks.base import Task, TaskOptions
-from .scoring import ScoringInputError, load_predictions, load_references, parse_predictions, score_predictions
-from .forgetting import compare, read_loss
 from .layout import RunLayout
 from .provenance import read_info
-from socialfusion_plugin.errors import UserInputError
+from .scoring import ScoringInputError, load_predictions, load_references, parse_predictions, score_predictions
 
 UNPARSED = "(unparsed)"
 OTHER = "(other)"
+MEASURED = ("samples", "skipped_image_samples", "tokens", "mean_loss", "perplexity")
+COMPARED = ("model_path", "samples", "tokens", "mean_loss", "perplexity")
 
 
 def scoring_context(info: Mapping[str, Any], task_name: str, where: Path) -> Optional[int]:
@@ -40,14 +46,13 @@ def scoring_context(info: Mapping[str, Any], task_name: str, where: Path) -> Opt
     return int(limit) if isinstance(limit, int) and limit > 0 else None
 
 
-def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = None,
-               task_options: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = None) -> Dict[str, Any]:
     """Score one task's predictions, write <task>.metrics.json and its charts; return the summary."""
     info = read_info(layout.eval_info(task_name)) or {}
     refs_path = Path(references) if references else (Path(info["data"]) if info.get("data") else None)
     if refs_path is None:
         raise UserInputError(f"{layout.eval_info(task_name)} missing: pass --references {task_name}=FILE.json")
-    options = dict(info.get("task_options") or {}) if task_options is None else dict(task_options)
+    options = dict(info.get("task_options") or {})
     task = registry.TASKS.get(task_name)
     refs = load_references(refs_path, task)
     expected = scoring_context(info, task_name, layout.eval_info(task_name))
@@ -125,10 +130,8 @@ def confusion_matrix(classes: Sequence[str], pairs: Sequence[Tuple[str, str]]) -
 
 
 def recall_from_confusion(confusion: Mapping[str, Any]) -> Dict[str, Optional[float]]:
-    recall: Dict[str, Optional[float]] = {}
-    for name, counts in zip(confusion["rows"], confusion["counts"]):
-        recall[name] = counts[confusion["columns"].index(name)] / sum(counts) if sum(counts) else None
-    return recall
+    return {name: counts[confusion["columns"].index(name)] / sum(counts) if sum(counts) else None
+            for name, counts in zip(confusion["rows"], confusion["counts"])}
 
 
 def multi_label_recall(classes: Sequence[str], truths: Sequence[Sequence[str]],
@@ -213,7 +216,7 @@ def build_report(run_dir: Path, references: Optional[Mapping[str, Path]] = None,
     base_loss = base_loss or (layout.general_base_loss if layout.general_base_loss.is_file() else None)
     trained_loss = trained_loss or (layout.general_loss if layout.general_loss.is_file() else None)
     if base_loss and trained_loss:
-        report["forgetting"] = compare(read_loss(base_loss), read_loss(trained_loss))
+        report["forgetting"] = forgetting_check(read_loss(base_loss), read_loss(trained_loss))
     elif base_loss or trained_loss:
         report["forgetting"] = {"missing": "need both general.base.loss.json and general.loss.json",
                                 "found": str(base_loss or trained_loss)}
@@ -261,3 +264,38 @@ def markdown(report: Mapping[str, Any]) -> str:
     if charts_list:
         lines += ["", "## Charts", ""] + [f"![{name}]({c})" for name, c in charts_list]
     return "\n".join(lines) + "\n"
+
+
+def loss_record(result: Dict[str, Any], model_path: str, model_base: Optional[str], data: Path) -> Dict[str, Any]:
+    """What `eval --mode loss` writes: the measurement plus where it came from."""
+    digest = hashlib.sha256("\n".join(sorted(result["sample_ids"])).encode("utf-8")).hexdigest()
+    return {"mode": "loss", "model_path": str(model_path), "model_base": model_base, "data": str(data),
+            **{key: result[key] for key in MEASURED}, "sample_ids_sha256": digest}
+
+
+def read_loss(path: Path) -> Dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"loss file {path} not found")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("mean_loss", "perplexity", "tokens", "sample_ids_sha256"):
+        if key not in data:
+            raise UserInputError(f"{path}: not a `socialfusion eval --mode loss` output (no {key!r})")
+    return data
+
+
+def forgetting_check(base: Dict[str, Any], trained: Dict[str, Any]) -> Dict[str, Any]:
+    """delta_loss > 0 means the trained model fits general data worse (forgetting)."""
+    same = base["sample_ids_sha256"] == trained["sample_ids_sha256"]
+    result: Dict[str, Any] = {
+        "base": {k: base[k] for k in COMPARED if k in base},
+        "trained": {k: trained[k] for k in COMPARED if k in trained},
+        "same_samples": same, "delta_loss": None, "perplexity_ratio": None,
+    }
+    if base["mean_loss"] is not None and trained["mean_loss"] is not None:
+        result["delta_loss"] = trained["mean_loss"] - base["mean_loss"]
+        result["perplexity_ratio"] = trained["perplexity"] / base["perplexity"]
+    if not same:
+        result["warning"] = ("the two measurements cover different samples (e.g. a text-only base model skips "
+                             "image samples): evaluate both with --text-only for a like-for-like comparison")
+    return result

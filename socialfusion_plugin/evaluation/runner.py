@@ -24,7 +24,7 @@ MODES = ("generate", "rank")
 @dataclass(frozen=True)
 class DecodingSettings:
     """How the model answers, the same for `eval` and for every task of `eval-suite`; both commands'
-    flags are made from these fields, their defaults and help (cli/decoding_args.py)."""
+    flags are made from these fields, their defaults and help (cli/flags.py)."""
 
     batch_size: int = field(default=8, metadata={"help": "samples per forward pass (default 8)"})
     max_new_tokens: int = field(default=32, metadata={"help": "longest answer generated, in tokens (default 32)"})
@@ -79,18 +79,14 @@ def run_eval(records: Sequence[Dict], data_file: Path, image_folder: Optional[Pa
     done, truncated = read_done_ids(out)
     todo = [r for r in chosen if str(r["id"]) not in done]
     where = str(data_file)
-    bar = progress_bar(enabled=progress, total=len(todo), description=f"eval {settings.mode}", unit=" samples")
     written = 0
-    try:
+    with progress_bar(enabled=progress, total=len(todo), description=f"eval {settings.mode}", unit=" samples") as bar:
         for start in range(0, len(todo), settings.batch_size):
             batch = todo[start: start + settings.batch_size]
             questions = [question_of(r, where) for r in batch]
             images = [open_image(image_path(r, image_folder, where), f"{where} record {r['id']!r}") for r in batch]
-            rows = _predict(batch, questions, images, settings, generate, rank, policy)
-            written += append_predictions(out, rows)
+            written += append_predictions(out, _predict(batch, questions, images, settings, generate, rank, policy))
             bar.update(len(batch))
-    finally:
-        bar.close()
     return EvalSummary(total=len(chosen), already_done=len(chosen) - len(todo), written=written,
                        dropped_truncated_line=truncated)
 
@@ -103,9 +99,5 @@ def _predict(batch, questions, images, settings, generate, rank, policy) -> List
             raise RuntimeError(f"generation returned {len(texts)} answers for {len(batch)} questions")
     if settings.mode == "generate":
         return [{"id": r["id"], "text": t} for r, t in zip(batch, texts)]
-    logprobs = rank(questions, images)
-    rows = []
-    for index, (record, scores) in enumerate(zip(batch, logprobs)):
-        row = policy.prediction(scores, texts[index] if texts is not None else None)
-        rows.append({"id": record["id"], **row})
-    return rows
+    return [{"id": record["id"], **policy.prediction(scores, texts[index] if texts is not None else None)}
+            for index, (record, scores) in enumerate(zip(batch, rank(questions, images)))]

@@ -63,9 +63,8 @@ def load_predictions(path: Path) -> Dict[str, Dict[str, Any]]:
         if not isinstance(text, str):
             raise ScoringInputError(f"{path}:{line_no}: 'text' must be a string")
         scores = row.get("scores")
-        if scores is not None and not (
-            isinstance(scores, dict) and all(isinstance(v, (int, float)) for v in scores.values())
-        ):
+        if scores is not None and not (isinstance(scores, dict)
+                                       and all(isinstance(v, (int, float)) for v in scores.values())):
             raise ScoringInputError(f"{path}:{line_no}: 'scores' must map labels to numbers")
         bad = [label for label, value in (scores or {}).items()
                if isinstance(value, float) and not math.isfinite(value)]

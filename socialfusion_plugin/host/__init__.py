@@ -12,7 +12,7 @@ from socialfusion_plugin.host.llava.environment.model_hooks import install_model
 from socialfusion_plugin.host.llava.environment.tokenization import TokenizationMismatchError
 from socialfusion_plugin.host.llava.environment.versions import (HostEnvironmentError, check_environment,
                                                                  check_transformers_version)
-from socialfusion_plugin.host.llava.loading.llava_loader import file_dispatch
+from socialfusion_plugin.host.llava.loading.checkpoints import file_dispatch
 from socialfusion_plugin.host.llava.training.install import install, install_train_hooks
 from socialfusion_plugin.host.llava.training.trainer import FrozenTowerViolation
 

@@ -1,17 +1,18 @@
 """Model parts: the frozen open_clip vision tower, connectors, LoRA target selection, reports."""
 from __future__ import annotations
 
-from ..registry import VISION_ENCODERS
-from .connectors import build_connector, register_builtin_connectors
+from ..registry import CONNECTORS, VISION_ENCODERS
+from .connectors import BUILTIN_CONNECTORS, build_connector
 
 
 def register_builtin_model_parts() -> None:
     from .open_clip_tower import OpenClipVisionTower
     from .tower_spec import PREFIX
 
-    if PREFIX not in VISION_ENCODERS:
-        VISION_ENCODERS.register(PREFIX, OpenClipVisionTower)
-    register_builtin_connectors()
+    for registry, name, entry in [(VISION_ENCODERS, PREFIX, OpenClipVisionTower),
+                                  *((CONNECTORS, name, builder) for name, builder in BUILTIN_CONNECTORS.items())]:
+        if name not in registry:
+            registry.register(name, entry)
 
 
 __all__ = ["build_connector", "register_builtin_model_parts"]

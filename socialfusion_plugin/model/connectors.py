@@ -14,8 +14,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import UserInputError
 from ..registry import CONNECTORS
-from socialfusion_plugin.errors import UserInputError
 
 
 def build_linear(mm_hidden_size: int, hidden_size: int) -> nn.Module:
@@ -67,9 +67,7 @@ class PooledMLPConnector(nn.Module):
         prefix, grid, side = self._split_grid(tokens)
         batch, _, channels = grid.shape
         grid = grid.transpose(1, 2).reshape(batch, channels, side, side)
-        pooled_side = math.ceil(side / self.pool)
-        grid = F.adaptive_avg_pool2d(grid, pooled_side)
-        pooled = grid.flatten(2).transpose(1, 2)
+        pooled = F.adaptive_avg_pool2d(grid, math.ceil(side / self.pool)).flatten(2).transpose(1, 2)
         if prefix is not None:
             pooled = torch.cat([prefix, pooled], dim=1)
         return self.mlp(pooled)
@@ -80,12 +78,6 @@ BUILTIN_CONNECTORS = {
     "mlp2x_gelu": build_mlp2x_gelu,
     "avgpool2x2_mlp2x_gelu": PooledMLPConnector,  # pool=2
 }
-
-
-def register_builtin_connectors() -> None:
-    for name, builder in BUILTIN_CONNECTORS.items():
-        if name not in CONNECTORS:
-            CONNECTORS.register(name, builder)
 
 
 def build_connector(name: str, mm_hidden_size: int, hidden_size: int) -> nn.Module:

@@ -11,20 +11,15 @@ import re
 from typing import Iterable, List, Sequence
 
 import torch.nn as nn
-from socialfusion_plugin.errors import UserInputError
+
+from ..errors import UserInputError
 
 
 def linear_leaf_names(model: nn.Module, excluded: Sequence[str], never_targeted: Sequence[str]) -> List[str]:
     """Leaf names of the nn.Linear modules whose path contains none of `excluded`, minus `never_targeted`."""
-    names = set()
-    for name, module in model.named_modules():
-        if any(keyword in name for keyword in excluded):
-            continue
-        if isinstance(module, nn.Linear):
-            leaf = name.rsplit(".", 1)[-1]
-            if leaf not in never_targeted:
-                names.add(leaf)
-    return sorted(names)
+    leaves = {name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+              if isinstance(module, nn.Linear) and not any(keyword in name for keyword in excluded)}
+    return sorted(leaves - set(never_targeted))
 
 
 def lora_target_regex(leaf_names: Iterable[str], excluded: Sequence[str]) -> str:
@@ -34,6 +29,5 @@ def lora_target_regex(leaf_names: Iterable[str], excluded: Sequence[str]) -> str
         raise UserInputError("the language model has no nn.Linear layer to put LoRA on")
     skipped = "|".join(re.escape(k) for k in excluded)
     alternatives = "|".join(re.escape(leaf) for leaf in leaves)
-    if not skipped:
-        return rf"^.*\.(?:{alternatives})$"
-    return rf"^(?!.*(?:{skipped})).*\.(?:{alternatives})$"
+    not_excluded = rf"(?!.*(?:{skipped}))" if skipped else ""
+    return rf"^{not_excluded}.*\.(?:{alternatives})$"

@@ -10,22 +10,24 @@ activation is the one the weights were trained with. open_clip records QuickGELU
 tag (`openai`), not on the architecture, and only warns when they differ, so a tag whose weights
 need it builds it here; a local file carries no such record: its architecture decides.
 Weights are read without arbitrary unpickling (safetensors, or torch.load with weights_only=True).
+Its image processor is built locally from open_clip's preprocessing settings: nothing is fetched from a hub.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 from types import SimpleNamespace
-from typing import Dict, List, Optional, Union
+from typing import Any, Dict, List, Mapping, Union
 
 import torch
 import torch.nn as nn
 
 from ..errors import UserInputError
-from .image_processor import build_image_processor
 from .tower_spec import OpenClipTowerSpec, VisionTowerSpecError
 
 SELECT_FEATURES = ("patch", "cls_patch")
+_RESAMPLE = {"bicubic": 3, "bilinear": 2, "nearest": 0}  # PIL codes
+_CHECK_ARCH = "Check that ARCH in --vision_tower open_clip:ARCH@WEIGHTS is the checkpoint's architecture."
 
 
 class OpenClipVisionTower(nn.Module):
@@ -72,18 +74,18 @@ class OpenClipVisionTower(nn.Module):
         load_visual_state_dict(visual, weights_path)
         self.image_processor = build_image_processor(self._preprocess_cfg(open_clip, visual))
         self.vision_tower = visual.requires_grad_(False).eval()
-        device = _device_from_map(device_map)
-        if device is not None:
-            self.vision_tower.to(device)
+        if isinstance(device_map, dict):  # {"": device}: the whole model on one device
+            device_map = device_map.get("")
+        if device_map not in (None, "auto"):
+            self.vision_tower.to(torch.device(device_map))
         self.is_loaded = True
 
     def _preprocess_cfg(self, open_clip, visual) -> dict:
         cfg = dict(open_clip.get_model_preprocess_cfg(visual))
         if not self.spec.weights_is_file:
             pretrained = open_clip.get_pretrained_cfg(self.spec.architecture, self.spec.weights) or {}
-            for key in ("mean", "std", "interpolation", "resize_mode"):
-                if pretrained.get(key) is not None:
-                    cfg[key] = pretrained[key]
+            cfg.update({key: pretrained[key] for key in ("mean", "std", "interpolation", "resize_mode")
+                        if pretrained.get(key) is not None})
         cfg.setdefault("size", self.config.image_size)
         cfg.setdefault("mean", open_clip.OPENAI_DATASET_MEAN)
         cfg.setdefault("std", open_clip.OPENAI_DATASET_STD)
@@ -175,15 +177,13 @@ def load_visual_state_dict(visual: nn.Module, path: str) -> None:
         missing, unexpected = visual.load_state_dict(state, strict=False)
     except RuntimeError as err:  # shape mismatches raise even with strict=False
         raise VisionWeightsError(
-            f"{path}: does not match the vision tower architecture ({str(err).splitlines()[-1].strip()}). "
-            "Check that ARCH in --vision_tower open_clip:ARCH@WEIGHTS is the checkpoint's architecture."
+            f"{path}: does not match the vision tower architecture ({str(err).splitlines()[-1].strip()}). {_CHECK_ARCH}"
         ) from None
     if missing or unexpected:
         raise VisionWeightsError(
             f"{path}: does not match the vision tower architecture "
             f"(missing {len(missing)} keys, e.g. {missing[:3]}; unexpected {len(unexpected)}, e.g. {unexpected[:3]}). "
-            "Check that ARCH in --vision_tower open_clip:ARCH@WEIGHTS is the checkpoint's architecture."
-        )
+            + _CHECK_ARCH)
 
 
 def weights_need_quick_gelu(spec: OpenClipTowerSpec) -> bool:
@@ -219,8 +219,21 @@ def _tower_config(vision_cfg: dict) -> SimpleNamespace:
     return SimpleNamespace(hidden_size=int(vision_cfg["width"]), num_hidden_layers=int(vision_cfg["layers"]), **sizes)
 
 
-def _device_from_map(device_map) -> Optional[torch.device]:
-    if isinstance(device_map, dict):  # {"": device}: the whole model on one device
-        device_map = device_map.get("")
-    return None if device_map in (None, "auto") else torch.device(device_map)
+def build_image_processor(preprocess_cfg: Mapping[str, Any]):
+    """transformers' CLIPImageProcessor from open_clip's preprocessing numbers: it has the
+    `preprocess(img, return_tensors='pt')`, `.image_mean` and `.crop_size` LLaVA uses, and open_clip's
+    default eval transform (resize the shortest side, bicubic, center crop, normalize) maps onto it one to one."""
+    from transformers import CLIPImageProcessor
+
+    size = preprocess_cfg.get("size", 224)
+    height, width = (int(size[0]), int(size[1])) if isinstance(size, (list, tuple)) else (int(size), int(size))
+    resize_mode = preprocess_cfg.get("resize_mode", "shortest")
+    if resize_mode not in ("shortest", "squash"):
+        raise UserInputError(f"unsupported open_clip resize_mode {resize_mode!r}")
+    resize = {"height": height, "width": width} if resize_mode == "squash" else {"shortest_edge": min(height, width)}
+    return CLIPImageProcessor(
+        do_resize=True, size=resize, resample=_RESAMPLE.get(preprocess_cfg.get("interpolation", "bicubic"), 3),
+        do_center_crop=True, crop_size={"height": height, "width": width}, do_rescale=True, rescale_factor=1 / 255,
+        do_normalize=True, image_mean=[float(v) for v in preprocess_cfg.get("mean")],
+        image_std=[float(v) for v in preprocess_cfg.get("std")], do_convert_rgb=True)
 

@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
-from socialfusion_plugin.errors import UserInputError
+
+from ..errors import UserInputError
 
 PREFIX = "open_clip"
 _REGISTERED_FILES: Dict[str, str] = {}  # architecture name -> the custom JSON that registered it here
@@ -54,15 +55,12 @@ class OpenClipTowerSpec:
             raise VisionTowerSpecError(
                 f"vision tower {value!r}: expected open_clip:<ARCH>@<WEIGHTS>, e.g. "
                 "open_clip:ViT-L-14-336@openai or open_clip:ViT-L-14-336@/path/to/weights.safetensors")
-        architecture_file = None
         if arch.endswith(".json"):
-            architecture_file = str(Path(arch).expanduser())
-            arch = Path(arch).stem
-        return cls(architecture=arch, architecture_file=architecture_file, weights=weights)
+            return cls(architecture=Path(arch).stem, architecture_file=str(Path(arch).expanduser()), weights=weights)
+        return cls(architecture=arch, architecture_file=None, weights=weights)
 
     def as_string(self) -> str:
-        arch = self.architecture_file or self.architecture
-        return f"{PREFIX}:{arch}@{self.weights}"
+        return f"{PREFIX}:{self.architecture_file or self.architecture}@{self.weights}"
 
     def short_name(self) -> str:
         """For tables and charts: `open_clip:ARCH@FILE NAME` (no folders)."""

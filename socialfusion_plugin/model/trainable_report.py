@@ -26,9 +26,8 @@ def trainable_parameters_by_group(model: nn.Module, parameter_role: ParameterRol
     for name, param in model.named_parameters():
         group = GROUP_OF_ROLE[parameter_role(name)]
         size = int(getattr(param, "ds_numel", 0) or param.numel())
+        counts[group][0] += size if param.requires_grad else 0
         counts[group][1] += size
-        if param.requires_grad:
-            counts[group][0] += size
     return {group: (trainable, total) for group, (trainable, total) in counts.items()}
 
 

@@ -1,23 +1,107 @@
-"""The charts of values: bars, points with intervals, an error distribution and line panels.
+"""Every chart of the package: bars, points with intervals, an error distribution, line panels and
+annotated heatmaps, built as figures without pyplot (no display, no global figure state, safe on
+servers) in one look, and saved as PNG plus a PDF copy for papers.
 
-- Bars of a metric per class (with each class's support) and of a signed change per task, and points
-  with their 95% intervals: undefined values are written "n/a" (or the note that says why) where the
-  bar or point would be, never drawn as 0: the chart says what the tables say, never a floor value
-  drawn as a measurement.
-- The distribution of a distance error (gaze tasks: predicted point to the true point): histogram and
-  cumulative share, with the mean and median marked and the answers that gave no point counted.
-- Line panels: one panel per key, overlapping series told apart by colour, marker, line style and, on
-  integer x values (layers, steps), a small sideways offset per series, so a series lying exactly on
-  another stays visible; integer x values get integer ticks only.
-"""
+Undefined values are written "n/a" (or the note that says why) where the bar, point or cell would be,
+never drawn as 0: the chart says what the tables say, never a floor value drawn as a measurement.
+Every heatmap cell shows its value, and a colorbar says what the colours mean; the confusion matrix is
+one, with counts in every cell (row-normalized colours, so rare classes are readable) and true-class
+support on the rows.
+
+Saving is deterministic: same data, same bytes (the PDF's creation date is left out, which is the
+one thing that would change between reruns), and atomic, as every output of the package."""
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+import functools
+import re
+from pathlib import Path
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .style import (BETTER, COLORS, NA, UNDEFINED, WORSE, integers_only, new_figure, series_style, style,
-                    value_text)
+NA = "n/a"  # what a chart shows where a value is undefined; never drawn as 0
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINE_STYLES = ("-", "--", ":", "-.")
+COLORS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C")
+BETTER, WORSE, UNDEFINED = "#55A868", "#C44E52", "#BBBBBB"
+DPI = 150
+
+_RC = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
+       "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False, "axes.spines.right": False,
+       "pdf.fonttype": 42}
+
+
+def new_figure(width: float, height: float):
+    """A Figure with constrained layout (labels, titles and colorbars never overlap or leave bands)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def style(function):
+    """Build a chart under the package's rc settings (fonts, spines)."""
+    @functools.wraps(function)
+    def styled(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context(_RC):
+            return function(*args, **kwargs)
+
+    return styled
+
+
+def save_figure(figure, png_path: Path) -> List[Path]:
+    """Write `png_path` and its PDF copy beside it (same stem); returns both paths."""
+    import matplotlib
+
+    from ..atomic_files import atomic_output
+
+    png_path = Path(png_path)
+    pdf_path = png_path.with_suffix(".pdf")
+    with matplotlib.rc_context(_RC):
+        for path, fmt, metadata, extra in ((png_path, "png", {"Software": None}, {"dpi": DPI}),
+                                           (pdf_path, "pdf", {"CreationDate": None, "ModDate": None}, {})):
+            with atomic_output(path, binary=True) as handle:
+                figure.savefig(handle, format=fmt, metadata=metadata, **extra)
+    return [png_path, pdf_path]
+
+
+def value_text(value: Optional[float]) -> str:
+    return NA if value is None or value != value else f"{value:.2f}"  # NA for None or NaN
+
+
+def safe_file_part(name: str) -> str:
+    """A checkpoint or run name as part of a file name."""
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", name).strip("._") or "model"
+
+
+def series_style(index: int) -> dict:
+    """Colour, marker and line style of the index-th series: overlapping lines stay distinguishable
+    in colour, in grey print and where they lie on top of each other."""
+    colour = COLORS[index % len(COLORS)]
+    return {"color": colour, "marker": MARKERS[index % len(MARKERS)], "markersize": 6,
+            "markerfacecolor": colour if index % 2 == 0 else "white", "markeredgecolor": colour,
+            "linestyle": LINE_STYLES[index % len(LINE_STYLES)], "linewidth": 1.4, "alpha": 0.9}
+
+
+def checkpoint_title(title: str, checkpoint: Optional[str]) -> str:
+    return f"{title}\n{checkpoint}" if checkpoint else title
+
+
+def integers_only(values: Sequence[float]) -> bool:
+    return all(float(v).is_integer() for v in values)
+
+
+def checkpoint_name(model_path) -> str:
+    """`run/checkpoint-500` for an intermediate checkpoint (its own name says nothing of the run), the
+    folder name otherwise."""
+    parts = Path(str(model_path).rstrip("/\\")).parts
+    if not parts:
+        return str(model_path)
+    if parts[-1].startswith("checkpoint-") and len(parts) > 1:
+        return f"{parts[-2]}/{parts[-1]}"
+    return parts[-1]
+
 
 # (label, value, low, high, note): a note replaces the point (e.g. "no parseable answers (24/24)")
 Entry = Tuple[str, Optional[float], Optional[float], Optional[float], Optional[str]]
@@ -25,7 +109,7 @@ Entry = Tuple[str, Optional[float], Optional[float], Optional[float], Optional[s
 
 @style
 def per_class_bars(labels: Sequence[str], values: Sequence[Optional[float]], support: Sequence[Optional[int]],
-                   metric: str, title: str, value_range=(0.0, 1.0)):
+                   metric: str, title: str):
     """Horizontal bars, one per class, labelled `class (n=support)`, each with its value at the bar's
     end; a value of 0 is still written (an all-zero chart is not an empty frame)."""
     figure = new_figure(6.4, max(2.2, 0.26 * len(labels) + 1.3))
@@ -33,15 +117,13 @@ def per_class_bars(labels: Sequence[str], values: Sequence[Optional[float]], sup
     positions = range(len(labels))
     drawn = [value if value is not None else 0.0 for value in values]
     ax.barh(positions, drawn, color=[COLORS[0] if v is not None else UNDEFINED for v in values], height=0.7)
-    span = value_range[1] - value_range[0]
     for position, value in zip(positions, values):
-        anchor = value_range[0] if value is None else value
-        ax.text(anchor + 0.01 * span, position, value_text(value), va="center", fontsize=7,
+        ax.text((value or 0.0) + 0.01, position, value_text(value), va="center", fontsize=7,
                 color="#555555" if value is None else "black")
     ax.set_yticks(list(positions), labels=[label if count is None else f"{label} (n={count})"
                                            for label, count in zip(labels, support)])
     ax.invert_yaxis()
-    ax.set_xlim(value_range[0], value_range[1] + 0.12 * span)  # room for the value at a full bar
+    ax.set_xlim(0.0, 1.12)  # room for the value at a full bar
     ax.set_xlabel(metric)
     ax.set_title(title)
     return figure
@@ -78,9 +160,10 @@ def signed_change_bars(names: Sequence[str], changes: Sequence[Optional[float]],
 
 
 @style
-def interval_panels(panels: Sequence[Tuple[str, Sequence[Entry]]], xlabel: str, columns: int = 2):
-    rows = max(1, -(-len(panels) // columns))
-    used = min(columns, max(1, len(panels)))
+def interval_panels(panels: Sequence[Tuple[str, Sequence[Entry]]], xlabel: str):
+    """Points with their 95% intervals, one panel per title, two panels a row."""
+    rows = max(1, -(-len(panels) // 2))
+    used = min(2, max(1, len(panels)))
     tallest = max([len(entries) for _, entries in panels] or [1])
     figure = new_figure(4.2 * used, rows * (0.32 * tallest + 1.3))
     axes = figure.subplots(rows, used, squeeze=False)
@@ -110,6 +193,7 @@ def interval_panels(panels: Sequence[Tuple[str, Sequence[Entry]]], xlabel: str, 
 @style
 def error_distribution(errors: Sequence[float], title: str, xlabel: str, without_value: int = 0,
                        value_range: Optional[tuple] = None, without_value_note: str = "no point given"):
+    """Histogram and cumulative share of a distance error, mean and median marked, answers without a point counted."""
     errors = np.asarray(list(errors), dtype=float)
     low, high = value_range if value_range else (0.0, float(errors.max()) if errors.size else 1.0)
     figure = new_figure(8.0, 3.6)
@@ -128,6 +212,7 @@ def error_distribution(errors: Sequence[float], title: str, xlabel: str, without
                        label=f"mean {np.mean(errors):.3f}")
             ax.axvline(float(np.median(errors)), color=COLORS[2], linestyle=":", linewidth=1.2,
                        label=f"median {np.median(errors):.3f}")
+        cdf_ax.legend(loc="lower right")
     else:
         for ax in (hist_ax, cdf_ax):
             ax.text(0.5, 0.5, "n/a: no answer gave a point", ha="center", va="center", transform=ax.transAxes)
@@ -137,8 +222,6 @@ def error_distribution(errors: Sequence[float], title: str, xlabel: str, without
     cdf_ax.set_ylabel("share of all answers at or below")
     cdf_ax.set_title("cumulative")
     cdf_ax.grid(alpha=0.3)
-    if errors.size:
-        cdf_ax.legend(loc="lower right")
     figure.suptitle(f"{title}\n{errors.size} answers with a point, {without_value} {without_value_note}")
     return figure
 
@@ -146,14 +229,15 @@ def error_distribution(errors: Sequence[float], title: str, xlabel: str, without
 @style
 def line_panels(panels: Mapping[str, Mapping[str, Sequence[Tuple[float, float]]]], xlabel: str, ylabel: str,
                 title: str, ylabels: Mapping[str, str] = None):
-    """`panels`: panel title -> series name -> [(x, y), ...]; `ylabels`: a y label per panel."""
+    """`panels`: panel title -> series name -> [(x, y), ...]; `ylabels`: a y label per panel. Overlapping
+    series are told apart by colour, marker, line style and, on integer x values (layers, steps), a small
+    sideways offset, so a series lying exactly on another stays visible."""
     from matplotlib.ticker import MaxNLocator
 
     count = max(1, len(panels))
     figure = new_figure(4.0 * count + 0.4, 3.8)
     axes = figure.subplots(1, count, squeeze=False)[0]
     names: List[str] = sorted({name for series in panels.values() for name in series})
-    styles: Dict[str, dict] = {name: series_style(index) for index, name in enumerate(names)}
     for ax, (panel_title, series) in zip(axes, panels.items()):
         xs_all = [x for points in series.values() for x, _ in points]
         dodge = _dodge_step(xs_all, len(names))
@@ -163,7 +247,7 @@ def line_panels(panels: Mapping[str, Mapping[str, Sequence[Tuple[float, float]]]
                 continue
             xs, ys = zip(*points)
             shift = dodge * (index - (len(names) - 1) / 2)
-            ax.plot([x + shift for x in xs], ys, label=name, **styles[name])
+            ax.plot([x + shift for x in xs], ys, label=name, **series_style(index))
         if xs_all and integers_only(xs_all):
             ticks = sorted(set(int(x) for x in xs_all))
             if len(ticks) <= 12:
@@ -189,3 +273,99 @@ def _dodge_step(xs: Sequence[float], series: int) -> float:
     distinct = sorted(set(xs))
     spacing = min((b - a for a, b in zip(distinct, distinct[1:])), default=1.0)
     return spacing / 6 / (series - 1)
+
+
+def draw_heatmap(ax, values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str],
+                 value_range: Tuple[float, float], cmap: str, show_rows: bool = True, counts=None):
+    """One annotated matrix on `ax`; returns the image (for a colorbar). `counts`: the numbers the cells
+    show instead of the values (which then only colour them)."""
+    import matplotlib
+
+    values = np.asarray(values, dtype=float)
+    masked = np.ma.masked_invalid(values)
+    colours = matplotlib.colormaps[cmap].with_extremes(bad="#F2F2F2")  # undefined cells: light grey
+    image = ax.imshow(masked, cmap=colours, vmin=value_range[0], vmax=value_range[1], aspect="auto",
+                      interpolation="nearest")
+    ax.set_xticks(range(len(col_labels)), labels=list(col_labels), rotation=35, ha="right")
+    ax.set_yticks(range(len(row_labels)), labels=list(row_labels) if show_rows else [""] * len(row_labels))
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            value = values[i, j]
+            if counts is not None:
+                ax.text(j, i, str(int(counts[i][j])), ha="center", va="center", fontsize=7,
+                        color="white" if value > 0.6 else "black")
+            elif np.isnan(value):
+                ax.text(j, i, NA, ha="center", va="center", color="#555555", fontsize=7, style="italic")
+            else:  # black on light cells, white on dark ones (by the cell colour's luminance)
+                red, green, blue, _ = image.cmap(image.norm(value))
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                        color="black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white")
+    return image
+
+
+def value_range_of(values: np.ndarray) -> Tuple[float, float]:
+    """[0, 1] when every value lies there (the usual metric); else min..max."""
+    finite = np.asarray(values, dtype=float)[np.isfinite(values)]
+    if finite.size == 0:
+        return (0.0, 1.0)
+    low, high = float(finite.min()), float(finite.max())
+    if low >= 0.0 and high <= 1.0:
+        return (0.0, 1.0)
+    if low == high:
+        return (low - 0.5, high + 0.5)
+    return (low, high)
+
+
+@style
+def heatmap(values, row_labels: Sequence[str], col_labels: Sequence[str], title: str, colorbar_label: str,
+            xlabel: str = "", ylabel: str = ""):
+    """Annotated matrix with a colorbar (NaN cells: "n/a")."""
+    values = np.asarray(values, dtype=float)
+    width = 2.6 + 0.9 * len(col_labels) + 0.055 * max((len(str(r)) for r in row_labels), default=0)
+    figure = new_figure(width, 1.6 + 0.38 * len(row_labels))
+    ax = figure.subplots()
+    image = draw_heatmap(ax, values, row_labels, col_labels, value_range_of(values), "viridis")
+    figure.colorbar(image, ax=ax, label=colorbar_label, shrink=0.9)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return figure
+
+
+@style
+def heatmap_panels(panels: Sequence[Tuple[str, np.ndarray]], labels: Sequence[str], title: str,
+                   colorbar_label: str, value_range: Tuple[float, float]):
+    """Square matrices over the same labels side by side, one shared colorbar (e.g. cosine panels)."""
+    count = max(1, len(panels))
+    side = 1.2 + 0.62 * len(labels)
+    figure = new_figure(side * count + 1.2, side + 0.9)
+    axes = figure.subplots(1, count, squeeze=False)[0]
+    image = None
+    for position, (ax, (panel_title, matrix)) in enumerate(zip(axes, panels)):
+        image = draw_heatmap(ax, matrix, labels, labels, value_range, "coolwarm_r", show_rows=position == 0)
+        ax.set_title(panel_title)
+    if image is not None:
+        figure.colorbar(image, ax=list(axes), label=colorbar_label, shrink=0.85)
+    figure.suptitle(title)
+    return figure
+
+
+@style
+def confusion_chart(counts, rows: Sequence[str], columns: Sequence[str], title: str):
+    counts = np.asarray(counts, dtype=float)
+    support = counts.sum(axis=1)
+    shares = np.divide(counts, support[:, None], out=np.full_like(counts, np.nan), where=support[:, None] > 0)
+    side = max(3.6, 0.42 * max(len(rows), len(columns)) + 2.4)
+    figure = new_figure(side + 1.2, side)
+    ax = figure.subplots()
+    row_labels = [f"{row} (n={int(n)})" for row, n in zip(rows, support)]
+    # the cells show counts; the colour is the share of the true class
+    image = draw_heatmap(ax, shares, row_labels, columns, (0.0, 1.0), "Blues", counts=counts)
+    figure.colorbar(image, ax=ax, label="share of the true class", shrink=0.85)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true (support)")
+    ax.set_title(title)
+    return figure

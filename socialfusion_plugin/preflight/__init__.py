@@ -14,10 +14,8 @@ is missing or what to do) and return quietly when everything is there. The check
 calls, small JSON files (config.json, weight indexes), one streamed pass over a record file, a
 sample of its images. Weights are never opened or hashed, and no model is built.
 """
-from .conflict_checks import check_conflict_arguments
-from .eval_checks import check_eval_arguments, check_suite_arguments
-from .merge_checks import check_merge_arguments
-from .probe_checks import check_probe_arguments
+from .diagnostics_checks import check_conflict_arguments, check_probe_arguments
+from .eval_checks import check_eval_arguments, check_merge_arguments, check_suite_arguments
 from .report import PreflightError, PreflightReport
 from .train_checks import check_train_arguments
 

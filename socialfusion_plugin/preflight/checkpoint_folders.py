@@ -25,96 +25,96 @@ from .model_folders import model_folder_problems, read_json_object, vision_tower
 from .report import PreflightReport
 
 REBUILT = "the tower is rebuilt from this value: make its weights available on this machine"
+# the flags of every command that loads a checkpoint (eval, merge, conflict)
+PATH_FLAG, BASE_FLAG, TOWER_FLAG = "--model-path", "--model-base", "--vision-tower"
 
 
-def check_loaded_checkpoint(report: PreflightReport, files: CheckpointFiles, path_flag: str, model_path,
-                            base_flag: str, model_base: Optional[str], lora_only: bool = False) -> None:
+def check_loaded_checkpoint(report: PreflightReport, files: CheckpointFiles, model_path, model_base: Optional[str],
+                            lora_only: bool = False) -> None:
     """eval (`lora_only` False) and merge (True, a LoRA checkpoint of a LLaVA model); `files`: the host's
     checkpoint file names (LLaVA: adapter_config.json, non_lora_trainables.bin, ...)."""
     if model_base is not None:
-        report.add_each(base_flag, None, model_folder_problems(model_base))
-    folder = _folder(report, path_flag, model_path)
+        report.add_each(BASE_FLAG, None, model_folder_problems(model_base))
+    folder = _folder(report, PATH_FLAG, model_path)
     if folder is None:
         return
-    config = _config(report, path_flag, folder)
+    config = _config(report, PATH_FLAG, folder)
     has_adapters = (folder / files.adapter_config).is_file()
     if config is None and not has_adapters:
-        report.add(path_flag, None, f"no config.json in {folder}: not a LLaVA checkpoint or model folder")
+        report.add(PATH_FLAG, None, f"no config.json in {folder}: not a LLaVA checkpoint or model folder")
         return
     tower = (config or {}).get("mm_vision_tower")
     if lora_only and not (has_adapters and tower):
-        report.add(path_flag, model_path, "is not a LoRA checkpoint of a LLaVA model (needs adapter_config.json and "
+        report.add(PATH_FLAG, model_path, "is not a LoRA checkpoint of a LLaVA model (needs adapter_config.json and "
                    "a config.json with mm_vision_tower); nothing to merge")
         return
     if has_adapters:
         if model_base is None:
-            report.add(path_flag, model_path, f"holds LoRA adapters: pass the base language model with {base_flag}")
-        _check_adapters(report, path_flag, folder, files)
+            report.add(PATH_FLAG, model_path, f"holds LoRA adapters: pass the base language model with {BASE_FLAG}")
+        _check_adapters(report, PATH_FLAG, folder, files)
         if tower and not (folder / files.connector).is_file():
-            report.add(path_flag, model_path, f"has LoRA adapters but no {files.connector} (the trained connector); "
+            report.add(PATH_FLAG, model_path, f"has LoRA adapters but no {files.connector} (the trained connector); "
                        "checkpoints written by `socialfusion train` always have it, stock LLaVA writes it only at "
                        "the end of training")
-        _check_trained(report, path_flag, folder / files.connector)
+        _check_trained(report, PATH_FLAG, folder / files.connector)
     elif model_base is not None and (folder / files.projector).is_file():
-        _check_trained(report, path_flag, folder / files.projector)
+        _check_trained(report, PATH_FLAG, folder / files.projector)
     else:  # full / merged checkpoint or plain language model
-        report.add_each(path_flag, None, model_folder_problems(folder))
+        report.add_each(PATH_FLAG, None, model_folder_problems(folder))
     if tower:
-        _check_checkpoint_tower(report, path_flag, model_path, tower)
+        _check_checkpoint_tower(report, model_path, tower)
 
 
-def check_trainable_checkpoint(report: PreflightReport, files: CheckpointFiles, path_flag: str, model_path,
-                               base_flag: str, model_base: Optional[str], tower_flag: str,
+def check_trainable_checkpoint(report: PreflightReport, files: CheckpointFiles, model_path, model_base: Optional[str],
                                vision_tower: Optional[str]) -> None:
     """conflict: one --model-path value."""
-    folder = _folder(report, path_flag, model_path)
+    folder = _folder(report, PATH_FLAG, model_path)
     if folder is None:
         return
-    config = _config(report, path_flag, folder)
+    config = _config(report, PATH_FLAG, folder)
     if config is None:
-        report.add(path_flag, None, f"no config.json in {folder} (expected a LLaVA checkpoint or a language model "
+        report.add(PATH_FLAG, None, f"no config.json in {folder} (expected a LLaVA checkpoint or a language model "
                    "folder)")
         return
     tower = config.get("mm_vision_tower")
     if (folder / files.adapter_config).is_file():
-        _check_trainable_lora(report, path_flag, model_path, folder, base_flag, model_base, tower, files)
+        _check_trainable_lora(report, model_path, folder, model_base, tower, files)
     else:
-        report.add_each(path_flag, None, model_folder_problems(folder))
+        report.add_each(PATH_FLAG, None, model_folder_problems(folder))
         if not tower:
             if not vision_tower:
-                report.add(path_flag, model_path, f"is a plain language model (no mm_vision_tower): pass {tower_flag}")
+                report.add(PATH_FLAG, model_path, f"is a plain language model (no mm_vision_tower): pass {TOWER_FLAG}")
             return  # --vision-tower itself is checked once by the caller
     if tower and vision_tower and vision_tower != tower:
-        report.add(path_flag, model_path, f"its mm_vision_tower {tower} differs from {tower_flag} {vision_tower}")
+        report.add(PATH_FLAG, model_path, f"its mm_vision_tower {tower} differs from {TOWER_FLAG} {vision_tower}")
     if tower:
-        _check_checkpoint_tower(report, path_flag, model_path, tower)
+        _check_checkpoint_tower(report, model_path, tower)
 
 
-def _check_trainable_lora(report, path_flag, model_path, folder: Path, base_flag, model_base, tower,
-                          files: CheckpointFiles) -> None:
-    _check_adapters(report, path_flag, folder, files)
+def _check_trainable_lora(report, model_path, folder: Path, model_base, tower, files: CheckpointFiles) -> None:
+    _check_adapters(report, PATH_FLAG, folder, files)
     if not (folder / files.connector).is_file():
-        report.add(path_flag, model_path, f"has LoRA adapters but no {files.connector} (the trained connector)")
-    _check_trained(report, path_flag, folder / files.connector)
+        report.add(PATH_FLAG, model_path, f"has LoRA adapters but no {files.connector} (the trained connector)")
+    _check_trained(report, PATH_FLAG, folder / files.connector)
     if not tower:
-        report.add(path_flag, model_path, "config.json has no mm_vision_tower: not a LLaVA checkpoint")
+        report.add(PATH_FLAG, model_path, "config.json has no mm_vision_tower: not a LLaVA checkpoint")
     base = model_base
     if base is None:
         base = (read_json_object(folder / files.adapter_config)[0] or {}).get("base_model_name_or_path")
     if not base:
-        report.add(path_flag, model_path, f"holds LoRA adapters and {files.adapter_config} names no base model: pass "
-                   f"the base language model folder with {base_flag}")
+        report.add(PATH_FLAG, model_path, f"holds LoRA adapters and {files.adapter_config} names no base model: pass "
+                   f"the base language model folder with {BASE_FLAG}")
     elif model_base is not None:
-        report.add_each(base_flag, None, model_folder_problems(model_base))
+        report.add_each(BASE_FLAG, None, model_folder_problems(model_base))
     elif problems := model_folder_problems(base):
-        report.add(path_flag, model_path, f"the base model named in {files.adapter_config}: {'; '.join(problems)}; "
-                   f"pass the base language model folder with {base_flag}")
+        report.add(PATH_FLAG, model_path, f"the base model named in {files.adapter_config}: {'; '.join(problems)}; "
+                   f"pass the base language model folder with {BASE_FLAG}")
 
 
-def _check_checkpoint_tower(report: PreflightReport, flag: str, model_path, tower: str) -> None:
+def _check_checkpoint_tower(report: PreflightReport, model_path, tower: str) -> None:
     problem = vision_tower_problem(str(tower))
     if problem:
-        report.add(flag, model_path, f"mm_vision_tower {tower} in its config.json: {problem} ({REBUILT})")
+        report.add(PATH_FLAG, model_path, f"mm_vision_tower {tower} in its config.json: {problem} ({REBUILT})")
 
 
 def check_resume_checkpoint(report: PreflightReport, flag: str, checkpoint: Path, files: CheckpointFiles) -> None:
@@ -127,9 +127,7 @@ def check_resume_checkpoint(report: PreflightReport, flag: str, checkpoint: Path
 
 def _folder(report: PreflightReport, flag: str, model_path) -> Optional[Path]:
     folder = Path(str(model_path)).expanduser()
-    problem = input_folder_problem(folder)
-    report.add(flag, None, problem)
-    return None if problem else folder
+    return None if report.add(flag, None, input_folder_problem(folder)) else folder
 
 
 def _check_adapters(report: PreflightReport, flag: str, folder: Path, files: CheckpointFiles) -> None:

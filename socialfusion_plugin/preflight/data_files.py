@@ -36,8 +36,7 @@ class ImageScan:
 
     images: int = 0
     relative: int = 0  # images given relative to an image folder
-    folder_images: Dict[str, int] = field(default_factory=dict)  # folder (as joined) -> images in it
-    folder_first: Dict[str, str] = field(default_factory=dict)  # folder -> id of its first record
+    folder_images: Dict[str, list] = field(default_factory=dict)  # folder (as joined) -> [images, first record id]
     sample: List[Tuple[str, str]] = field(default_factory=list)  # (path, record id)
     unresolved: List[str] = field(default_factory=list)  # messages of images whose path cannot be made
     unresolved_count: int = 0
@@ -45,9 +44,9 @@ class ImageScan:
     def folders(self) -> Dict[str, Tuple[int, str]]:
         """Normalized folder -> (images, first record id)."""
         merged: Dict[str, Tuple[int, str]] = {}
-        for folder, count in self.folder_images.items():
+        for folder, (count, first) in self.folder_images.items():
             key = os.path.normpath(folder)
-            before, first = merged.get(key, (0, self.folder_first[folder]))
+            before, first = merged.get(key, (0, first))
             merged[key] = (before + count, first)
         return merged
 
@@ -55,25 +54,22 @@ class ImageScan:
 def check_record_file(report: PreflightReport, data_flag: str, data_path, folder_flag: Optional[str],
                       image_folder, resolve: Callable[[str, Any, int], str],
                       keep: Callable[[Any], bool] = lambda record: True, limit: Optional[int] = None,
-                      seed: int = 0, data_label: Optional[str] = None) -> None:
+                      data_label: Optional[str] = None) -> None:
     """Report what is wrong with `data_path` and the images of its kept records (the first `limit`
     kept records when given). `image_folder` None: the command takes none (or it was not given); it
     must exist only when some record's image is relative to it."""
-    problem = input_file_problem(data_path)
-    if problem:
-        report.add(data_flag, None, problem)
+    if report.add(data_flag, None, input_file_problem(data_path)):
         return
     records = ((index, record) for index, record in iter_json_list(Path(data_path).expanduser()) if keep(record))
     try:
-        scan = scan_images(itertools.islice(records, limit) if limit else records, resolve, seed=seed)
+        scan = scan_images(itertools.islice(records, limit) if limit else records, resolve)
     except ValueError as err:  # not a JSON list, broken at some record: the message names file and line
         report.add(data_flag, None, str(err))
         return
-    if folder_flag is not None and image_folder is not None and scan.relative:
-        folder_problem = input_folder_problem(image_folder)
-        if folder_problem:  # every image would be missing: the folder's line says it all
-            report.add(folder_flag, None, folder_problem)
-            return
+    # without the image folder every image would be missing: the folder's line says it all
+    if (folder_flag is not None and image_folder is not None and scan.relative
+            and report.add(folder_flag, None, input_folder_problem(image_folder))):
+        return
     label = data_label or flag_with_value(data_flag, data_path)
     if scan.unresolved_count:  # relative without a folder, or escaping it
         report.add(data_flag, None, f"{scan.unresolved_count} image path(s) of {label} cannot be used: "
@@ -103,12 +99,11 @@ def record_images(record: Any) -> List[str]:
 
 
 def scan_images(records: Iterable[Tuple[int, Any]], resolve: Callable[[str, Any, int], str],
-                seed: int = 0, sample_size: int = SAMPLE_SIZE) -> ImageScan:
+                seed: int = 0) -> ImageScan:
     """`resolve(image, record, index)` gives the path the command would open, or raises ValueError
     (a relative path without an image folder, a path that leaves it)."""
     scan = ImageScan()
     rng = random.Random(seed)
-    seen = 0  # images eligible for the reservoir (all but the first)
     for index, record in records:
         for image in record_images(record):
             try:
@@ -124,19 +119,14 @@ def scan_images(records: Iterable[Tuple[int, Any]], resolve: Callable[[str, Any,
             entry = (path, str(record.get("id", index)))
             folder = os.path.dirname(path)
             if folder in scan.folder_images:
-                scan.folder_images[folder] += 1
+                scan.folder_images[folder][0] += 1
             elif len(scan.folder_images) < MAX_FOLDERS:
-                scan.folder_images[folder] = 1
-                scan.folder_first[folder] = entry[1]
-            if scan.images == 1:
+                scan.folder_images[folder] = [1, entry[1]]
+            if len(scan.sample) <= SAMPLE_SIZE:  # the first image, then the reservoir until it is full
                 scan.sample.append(entry)
-                continue
-            seen += 1
-            if len(scan.sample) <= sample_size:
-                scan.sample.append(entry)
-            else:
-                slot = int(rng.random() * seen)
-                if slot < sample_size:
+            else:  # a reservoir over the images after the first
+                slot = int(rng.random() * (scan.images - 1))
+                if slot < SAMPLE_SIZE:
                     scan.sample[1 + slot] = entry
     return scan
 

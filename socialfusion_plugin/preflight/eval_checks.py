@@ -1,4 +1,6 @@
-"""`socialfusion eval`: the checkpoint, its base and tower, the data and its images, the output file.
+"""`socialfusion eval` (and eval-suite): the checkpoint, its base and tower, the data and its images,
+the output file; `socialfusion merge`: a LoRA checkpoint of a LLaVA model, its base model and its
+tower, and an output folder that can be written, before the base model is loaded.
 
 - `--model-path` / `--model-base`: what LLaVA's loader will read for the checkpoint's kind
   (`checkpoint_folders.py`), and config.json's `mm_vision_tower`; a plain language model (no
@@ -18,13 +20,13 @@ from ..evaluation.records import image_path
 from ..host_interface import InferenceHost
 from .checkpoint_folders import check_loaded_checkpoint
 from .data_files import check_record_file
-from .locations import output_file_problem
+from .locations import output_file_problem, output_folder_problem
 from .report import PreflightReport
 
 
 def check_suite_arguments(suite, settings, host: InferenceHost) -> None:
     """eval-suite: every task's data file, images and output, and the checkpoint, before any model
-    loads (`suite`: an evaluation.suite_config.Suite; `settings`: its SuiteSettings)."""
+    loads (`suite`: an evaluation.suite.Suite; `settings`: its SuiteSettings)."""
     from ..evaluation.layout import RunLayout
 
     layout = RunLayout(settings.run_dir)
@@ -37,40 +39,37 @@ def check_suite_arguments(suite, settings, host: InferenceHost) -> None:
 
 def check_eval_arguments(args, host: InferenceHost) -> None:
     report = PreflightReport()
-    check_loaded_checkpoint(report, host.checkpoint_files, "--model-path", args.model_path, "--model-base",
-                            args.model_base)
+    check_loaded_checkpoint(report, host.checkpoint_files, args.model_path, args.model_base)
     loss = args.mode == "loss"
-    language_model_only = _language_model_only(args, host)
+    try:
+        language_model_only = host.is_language_model_only(args.model_path, args.model_base)
+    except (OSError, ValueError):  # an unreadable config.json is reported by the checkpoint check
+        language_model_only = False
     if language_model_only and not loss:
         report.add("--model-path", args.model_path,
                    f"is a plain language model (its config.json names no mm_vision_tower): it cannot see the images "
                    f"of --task {args.task} (--mode {args.mode}); use a LLaVA checkpoint (a socialfusion or LLaVA "
                    "training run, with --model-base for a LoRA run), or --mode loss (with --text-only for text "
                    "samples only) to measure the language model's loss")
-    images = not (loss and (args.text_only or language_model_only))
+    images = not (loss and (args.text_only or language_model_only))  # else only the file itself is checked
 
     def keep(record) -> bool:
-        if not isinstance(record, dict):
+        if not (images and isinstance(record, dict)):
             return False
         if loss:
             return not (args.text_only and "image" in record)
         meta = record.get("meta") if isinstance(record.get("meta"), dict) else {}
         return meta.get("task", args.task) == args.task
 
-    def resolve(image, record, index):
-        return str(image_path(record, args.image_folder, str(args.data)))
-
-    if images:
-        check_record_file(report, "--data", args.data, "--image-folder", args.image_folder, resolve, keep=keep,
-                          limit=args.limit)
-    else:
-        check_record_file(report, "--data", args.data, None, None, resolve, keep=lambda record: False)
+    check_record_file(report, "--data", args.data, "--image-folder", args.image_folder,
+                      lambda image, record, index: str(image_path(record, args.image_folder, str(args.data))),
+                      keep=keep, limit=args.limit)
     report.add("--out", None, output_file_problem(args.out))
     report.raise_if_any()
 
 
-def _language_model_only(args, host: InferenceHost) -> bool:
-    try:
-        return host.is_language_model_only(args.model_path, args.model_base)
-    except (OSError, ValueError):
-        return False  # an unreadable config.json is reported by the checkpoint check
+def check_merge_arguments(args, host: InferenceHost) -> None:
+    report = PreflightReport()
+    check_loaded_checkpoint(report, host.checkpoint_files, args.model_path, args.model_base, lora_only=True)
+    report.add("--out", None, output_folder_problem(args.out))
+    report.raise_if_any()

@@ -30,13 +30,9 @@ def input_folder_problem(path) -> Optional[str]:
 def output_folder_problem(path) -> Optional[str]:
     """None when `path` is a writable folder, or can be created as one."""
     path = Path(os.path.abspath(Path(path).expanduser()))
-    if path.exists():
-        if not path.is_dir():
-            return f"{path} is a file; give a folder"
-        if not os.access(path, os.W_OK | os.X_OK):
-            return f"{path} is not writable{_why_not_writable(path)}"
-        return None
-    return _creatable(path)
+    if not path.exists():
+        return _creatable(path)
+    return f"{path} is a file; give a folder" if not path.is_dir() else _not_writable(path)
 
 
 def output_file_problem(path) -> Optional[str]:
@@ -44,28 +40,29 @@ def output_file_problem(path) -> Optional[str]:
     path = Path(os.path.abspath(Path(path).expanduser()))
     if path.is_dir():
         return f"{path} is a folder; give a file path"
-    if path.exists():
-        if not os.access(path, os.W_OK):
-            return f"{path} exists and is not writable{_why_not_writable(path)}"
-        # outputs are written to a temporary file beside them, then renamed: the folder must be writable too
-        if not os.access(path.parent, os.W_OK | os.X_OK):
-            return f"{path} cannot be replaced: {path.parent} is not writable{_why_not_writable(path.parent)}"
-        return None
-    return _creatable(path)
+    if not path.exists():
+        return _creatable(path)
+    if not os.access(path, os.W_OK):
+        return f"{path} exists and is not writable{_read_only(path)}"
+    # outputs are written to a temporary file beside them, then renamed: the folder must be writable too
+    folder_problem = _not_writable(path.parent)
+    return f"{path} cannot be replaced: {folder_problem}" if folder_problem else None
 
 
 def _creatable(path: Path) -> Optional[str]:
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
-    if not parent.is_dir():
-        return f"{path} cannot be created: {parent} is a file, not a folder"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"{path} cannot be created: {parent} is not writable{_why_not_writable(parent)}"
-    return None
+    problem = f"{parent} is a file, not a folder" if not parent.is_dir() else _not_writable(parent)
+    return f"{path} cannot be created: {problem}" if problem else None
 
 
-def _why_not_writable(path: Path) -> str:
+def _not_writable(folder: Path) -> Optional[str]:
+    """None when files can be created in `folder`."""
+    return None if os.access(folder, os.W_OK | os.X_OK) else f"{folder} is not writable{_read_only(folder)}"
+
+
+def _read_only(path: Path) -> str:
     """' (read-only file system)' when the disk is mounted read-only: no permission change helps then."""
     try:
         read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)

@@ -43,13 +43,11 @@ def is_hub_id(value: str) -> bool:
 
 def hub_id_problem(repo_id: str) -> Optional[str]:
     """None when a Hub id can be loaded here (cached, or downloads allowed)."""
-    if _in_hf_cache(repo_id):
-        return None
     offline = [name for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE") if os.environ.get(name, "") not in ("", "0")]
-    if offline:
-        return (f"{repo_id} is not a local folder and not in the Hugging Face cache, and {offline[0]} is set: "
-                "download it on a machine with internet access and pass the local folder")
-    return None
+    if not offline or _in_hf_cache(repo_id):
+        return None
+    return (f"{repo_id} is not a local folder and not in the Hugging Face cache, and {offline[0]} is set: "
+            "download it on a machine with internet access and pass the local folder")
 
 
 def _in_hf_cache(repo_id: str) -> bool:
@@ -61,7 +59,7 @@ def _in_hf_cache(repo_id: str) -> bool:
     return isinstance(found, str) and os.path.isfile(found)
 
 
-def model_folder_problems(path, tokenizer: bool = True, config: bool = True) -> List[str]:
+def model_folder_problems(path, tokenizer: bool = True) -> List[str]:
     """What a language-model (or LLaVA checkpoint) folder lacks: config.json, weights, tokenizer.
     Each message names the folder."""
     value = str(path)
@@ -73,11 +71,9 @@ def model_folder_problems(path, tokenizer: bool = True, config: bool = True) -> 
         return [f"{folder} is a file; give the model folder"]
     if not folder.is_dir():
         return [f"{folder} not found"]
-    problems = []
-    if config and not (folder / "config.json").is_file():
-        problems.append(f"no config.json in {folder}: not a Hugging Face model folder")
-    elif config:
-        problems.append(read_json_object(folder / "config.json")[1])
+    config = folder / "config.json"
+    problems = [read_json_object(config)[1] if config.is_file()
+                else f"no config.json in {folder}: not a Hugging Face model folder"]
     missing, files = _weight_files(folder)
     problems += [missing] if missing else map(weight_file_problem, files)
     if tokenizer and not any((folder / name).is_file() for name in TOKENIZER_FILES):

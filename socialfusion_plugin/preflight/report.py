@@ -38,11 +38,12 @@ class PreflightReport:
     def __init__(self):
         self.lines: List[str] = []
 
-    def add(self, flag: str, value, message: Optional[str]) -> None:
-        """Add `flag value: message`; a None or empty message (a check that found nothing) is no problem."""
-        if not message:
-            return
-        self.add_line(f"{flag_with_value(flag, value)}: {message}")
+    def add(self, flag: str, value, message: Optional[str]) -> bool:
+        """Add `flag value: message` and return True; a None or empty message (a check that found
+        nothing) is no problem: False."""
+        if message:
+            self.add_line(f"{flag_with_value(flag, value)}: {message}")
+        return bool(message)
 
     def add_each(self, flag: str, value, messages: Iterable[Optional[str]]) -> None:
         for message in messages:

@@ -23,9 +23,8 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from ..data.env_expand import RecipeError
 from ..data.mixture import resolve_image
-from ..data.recipe import load_recipe
+from ..data.recipe import RecipeError, load_recipe
 from ..host_interface import TrainingHost
 from .checkpoint_folders import check_resume_checkpoint
 from .data_files import check_record_file
@@ -34,8 +33,6 @@ from .model_folders import model_folder_problems, vision_tower_problem
 from .report import PreflightReport
 from .weight_integrity import non_finite_tensor_problem, weight_file_problem
 from socialfusion_plugin.errors import UserInputError
-
-HELP_FLAGS = ("-h", "--help")
 
 
 def flag_value(argv: List[str], flag: str) -> Optional[str]:
@@ -66,7 +63,7 @@ def check_train_arguments(argv: List[str], host: TrainingHost) -> None:
     """Raise PreflightError listing every missing path (and what `host`'s launcher refuses); return
     quietly when all are there."""
     argv = list(argv)
-    if any(item in HELP_FLAGS for item in argv):
+    if any(item in ("-h", "--help") for item in argv):
         return
     report = PreflightReport()
     for line in host.train_argument_problems(argv):
@@ -87,7 +84,11 @@ def check_train_arguments(argv: List[str], host: TrainingHost) -> None:
         report.add("--pretrain_mm_mlp_adapter", None,
                    weight_file_problem(adapter) or non_finite_tensor_problem(adapter))
     if any(item == "--deepspeed" or item.startswith("--deepspeed=") for item in argv):
-        _check_deepspeed_runs_here(report, host)
+        from ..doctor.accelerator_check import deepspeed_cannot_run
+
+        blocker = host.deepspeed_cpu_blocker()  # None on GPU machines, without importing DeepSpeed
+        if blocker:
+            report.add_line(deepspeed_cannot_run(blocker))
     _check_data(report, argv)
     output_dir = flag_value(argv, "--output_dir")
     if output_dir:
@@ -96,14 +97,6 @@ def check_train_arguments(argv: List[str], host: TrainingHost) -> None:
         if resumed is not None:
             check_resume_checkpoint(report, "--output_dir", resumed, host.checkpoint_files)
     report.raise_if_any()
-
-
-def _check_deepspeed_runs_here(report: PreflightReport, host: TrainingHost) -> None:
-    from ..doctor.accelerator_check import deepspeed_cannot_run
-
-    blocker = host.deepspeed_cpu_blocker()  # None on GPU machines, without importing DeepSpeed
-    if blocker:
-        report.add_line(deepspeed_cannot_run(blocker))
 
 
 def _check_data(report: PreflightReport, argv: List[str]) -> None:
@@ -121,9 +114,7 @@ def _check_data(report: PreflightReport, argv: List[str]) -> None:
 
 
 def check_data_recipe(report: PreflightReport, flag: str, path) -> None:
-    problem = input_file_problem(path)
-    if problem:
-        report.add(flag, None, problem)
+    if report.add(flag, None, input_file_problem(path)):
         return
     try:
         recipe = load_recipe(path)
@@ -133,10 +124,7 @@ def check_data_recipe(report: PreflightReport, flag: str, path) -> None:
     for source in recipe.sources:
         if source.kind != "json":
             continue
-
-        def resolve(image, record, index, spec=source):
-            return resolve_image(spec, image, index, record)
-
         where = f"{flag} {path}: source {source.name}:"
         check_record_file(report, f"{where} json", source.path, f"{where} image_folder", source.image_folder,
-                          resolve, data_label=f"its json {source.path}")
+                          lambda image, record, index, spec=source: resolve_image(spec, image, index, record),
+                          data_label=f"its json {source.path}")

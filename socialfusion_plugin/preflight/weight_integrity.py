@@ -64,10 +64,9 @@ def _torch_file_problem(path: Path) -> Optional[str]:
         first = handle.read(2)
     if first[:1] == bytes([PICKLE_PROTOCOL_BYTE]):
         return None  # legacy (pre-zip) torch.save format: no end record to check
-    if first == b"PK" and zipfile.is_zipfile(path):
-        return None
     if first == b"PK":
-        return f"{path} is a cut torch archive (no end of its zip directory): was the download or the save interrupted?"
+        return None if zipfile.is_zipfile(path) else (f"{path} is a cut torch archive (no end of its zip directory): "
+                                                        "was the download or the save interrupted?")
     return f"{path} is not a torch weight file (neither a torch zip archive nor a pickle)"
 
 

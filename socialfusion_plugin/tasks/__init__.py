@@ -13,21 +13,18 @@ import pkgutil
 from typing import List
 
 from ..registry import TASKS
-from .base import Sample, Skip, Task, TaskOptions
+from .base import Task
 from .contract import check_task
-from .plugins import ENTRY_POINT_GROUP, TaskPluginError, broken_task_plugins, load_entry_point_tasks
+from .plugins import TaskPluginError, broken_task_plugins, load_entry_point_tasks
 
 TASKS.require(check_task)  # before any task module registers (each imports this package first)
 
 
 def load_builtin_tasks() -> List[str]:
-    loaded = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.ispkg:
-            importlib.import_module(f"{__name__}.{info.name}")
-            loaded.append(info.name)
-    return loaded
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__) if info.ispkg)
+    for name in names:
+        importlib.import_module(f"{__name__}.{name}")
+    return names
 
 
-__all__ = ["ENTRY_POINT_GROUP", "Sample", "Skip", "Task", "TaskOptions", "TaskPluginError", "broken_task_plugins",
-           "load_builtin_tasks", "load_entry_point_tasks"]
+__all__ = ["Task", "TaskPluginError", "broken_task_plugins", "load_builtin_tasks", "load_entry_point_tasks"]

@@ -8,11 +8,8 @@ output holds the predicted label(s) or point: None for the value itself, a key o
 or a function. `extras` names further parts of an answer that are scored but are not the answer
 space itself (emotion's VAD).
 
-Asked of any kind, and answered with None (or False) where it does not apply: how `eval --mode rank`
-scores (`rank_answers` and the `rank_*` flags; evaluation/rank_policy.py), the per-class view of
-`report` (`class_decisions`, `label_sets`; evaluation/report.py), the distance errors of point
-answers (`point_errors`; evaluation/report.py), a linear probe's target (`probe_target`) and
-what `socialfusion tasks` prints (`describe`).
+Every member below is asked of any kind (by evaluation/rank_policy.py, evaluation/report.py, the
+probes and `socialfusion tasks`), and answers None (or False) where it does not apply.
 """
 from __future__ import annotations
 
@@ -178,17 +175,10 @@ class _PointAnswer(AnswerSpace):
         return _as_point(_read_parsed(self.predicted, parsed))
 
     def point_errors(self, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any]) -> Optional[PointErrors]:
-        distances, without = [], 0
-        for meta, answer in zip(metas, parsed):
-            truth = self.truth_point(meta)
-            if truth is None:
-                continue
-            point = self.predicted_point(answer)
-            if point is None:
-                without += 1
-            else:
-                distances.append(math.dist(point, truth))
-        return distances, without
+        pairs = [(self.predicted_point(answer), truth) for meta, answer in zip(metas, parsed)
+                 if (truth := self.truth_point(meta)) is not None]
+        return ([math.dist(point, truth) for point, truth in pairs if point is not None],
+                sum(point is None for point, _ in pairs))
 
     def probe_target(self, meta: Mapping[str, Any]) -> Optional[Tuple[str, Any]]:
         point = self.truth_point(meta)
@@ -233,27 +223,18 @@ class PointOrOutside(_PointAnswer):
     kind = "point_or_outside"
     rank_keeps_generated_text = True
 
-    @property
-    def decision_labels(self) -> Tuple[str, str]:
-        return (self.inside_label, self.outside_label)
-
     def rank_answers(self, options: Any) -> Optional[Dict[str, str]]:
         return {self.inside_label: self.point_prefix, self.outside_label: self.outside_answer}
 
     def truth_point(self, meta: Mapping[str, Any]) -> Optional[Tuple[float, float]]:
         """The annotated point where the target is inside the frame; None outside."""
         point = _read(self.point, meta)
-        if not _read(self.inside, meta) or not point:
-            return None
-        return (float(point[0]), float(point[1]))
-
-    def truth_decision(self, meta: Mapping[str, Any]) -> str:
-        return self.inside_label if _read(self.inside, meta) else self.outside_label
+        return (float(point[0]), float(point[1])) if point and _read(self.inside, meta) else None
 
     def predicted_decision(self, parsed: Any, scores: Optional[Mapping[str, float]] = None) -> Optional[str]:
         """The in/out decision: from ranking scores where they hold both labels, else from the
         parsed answer; None when the answer is unparsed."""
-        inside, outside = self.decision_labels
+        inside, outside = self.inside_label, self.outside_label
         if scores and inside in scores and outside in scores:
             return inside if scores[inside] >= scores[outside] else outside
         if parsed is None or (isinstance(self.predicted_inside, str) and not isinstance(parsed, Mapping)):
@@ -262,8 +243,9 @@ class PointOrOutside(_PointAnswer):
 
     def class_decisions(self, options: Any, metas: Sequence[Mapping[str, Any]], parsed: Sequence[Any],
                         scores: Sequence[Optional[Mapping[str, float]]]) -> Optional[Decisions]:
-        return list(self.decision_labels), [(self.truth_decision(m), self.predicted_decision(p, s))
-                                            for m, p, s in zip(metas, parsed, scores)]
+        inside, outside = self.inside_label, self.outside_label
+        return [inside, outside], [(inside if _read(self.inside, m) else outside, self.predicted_decision(p, s))
+                                   for m, p, s in zip(metas, parsed, scores)]
 
 
 KINDS = (SingleLabel, MultiLabel, Point, PointOrOutside)

@@ -122,7 +122,6 @@ class Task(ABC):
     splits: Tuple[str, ...] = ()
     metric_names: Tuple[str, ...] = ()
     Options = TaskOptions  # the task's options dataclass (subclass of TaskOptions)
-    # What the task answers: SingleLabel, MultiLabel, Point or PointOrOutside (tasks/answer_space.py).
     answer_space: Optional[AnswerSpace] = None
     # The one metric that summarizes the task (report, transfer tables, probes) and its direction.
     primary_metric: str = ""
@@ -204,10 +203,8 @@ class LabelTask(Task):
     def true_labels(self, references: References, classes: Sequence[str], missing: str) -> List[str]:
         """Each reference's label through the answer space; a label outside `classes` stops the
         score with `missing` (formatted with the reference's `index` and `label`)."""
-        truths = []
-        for index, meta in enumerate(references):
-            label = self.answer_space.truth_label(meta)
+        truths = [self.answer_space.truth_label(meta) for meta in references]
+        for index, label in enumerate(truths):
             if label not in classes:
                 raise UserInputError(missing.format(index=index, label=label))
-            truths.append(label)
         return truths

@@ -7,7 +7,7 @@ and listed under `classes_without_positives`, instead of silently counting as 0 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -57,20 +57,12 @@ def mean_average_precision(y_true: np.ndarray, scores: np.ndarray, classes: Sequ
     """Mean over classes of sklearn's average_precision_score (one class vs. rest)."""
     from sklearn.metrics import average_precision_score
 
-    per_class: Dict[str, Optional[float]] = {}
-    without_positives: List[str] = []
-    values = []
-    for column, name in enumerate(classes):
-        truth = y_true[:, column]
-        if truth.sum() == 0:
-            per_class[name] = None
-            without_positives.append(name)
-            continue
-        ap = float(average_precision_score(truth, scores[:, column]))
-        per_class[name] = ap
-        values.append(ap)
+    per_class: Dict[str, Optional[float]] = {
+        name: float(average_precision_score(y_true[:, column], scores[:, column])) if y_true[:, column].sum() else None
+        for column, name in enumerate(classes)}
+    values = [ap for ap in per_class.values() if ap is not None]
     return {
         "mean_ap": float(np.mean(values)) if values else None,
         "per_class_ap": per_class,
-        "classes_without_positives": without_positives,
+        "classes_without_positives": [name for name, ap in per_class.items() if ap is None],
     }

@@ -10,31 +10,95 @@ Records are written one at a time, so memory does not grow with the number of re
 A record is never written with a value JSON cannot hold (NaN, infinity) or a name that is not
 UTF-8, and never twice under one id: such a sample becomes a counted skip, so converted + skipped
 still equals read.
+
+Prompt wordings are data: each task has a `prompts.yaml` next to its module,
+    train:            # paraphrases; one is chosen per sample from (seed, sample id)
+      - "Which gesture is shown in the picture? ..."
+    eval: "Which gesture ..."   # one fixed wording for evaluation
+whose templates use `{name}` fields filled from `Sample.prompt_fields`; the `<image>` token is added
+here, never written in the file.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import math
+import string
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..atomic_files import atomic_json_list, atomic_write_json
+from ..config_files import read_yaml_mapping
+from ..errors import UserInputError
 from ..progress import progress_bar
 from .base import Sample, Skip, Task, TaskOptions
 from .part_workers import ordered_results, sigterm_unwinds
-from .prompts import PROMPT_MODES, PromptSet, load_prompts
-from socialfusion_plugin.errors import UserInputError
 
 IMAGE_TOKEN = "<image>"
 # one encoder, not one per record as json.dumps makes; allow_nan=False: `NaN`/`Infinity` are not JSON
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-NON_FINITE_VALUE = "non-finite value"
-NOT_UTF8_NAME = "name not UTF-8"
-DUPLICATE_ID = "duplicate sample id"
+PROMPT_MODES = ("train", "eval")
+
+
+class PromptFileError(UserInputError):
+    """A task's prompts.yaml is malformed."""
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    train: tuple
+    eval: str
+    source: str
+
+    @classmethod
+    def load(cls, path: Path) -> "PromptSet":
+        data = read_yaml_mapping(path, "prompt file", PROMPT_MODES, PromptFileError)
+        train, evaluation = data.get("train"), data.get("eval")
+        if not isinstance(train, list) or not train or not all(isinstance(t, str) and t.strip() for t in train):
+            raise PromptFileError(f"{path}: 'train' must be a non-empty list of non-empty strings")
+        if not isinstance(evaluation, str) or not evaluation.strip():
+            raise PromptFileError(f"{path}: 'eval' must be a non-empty string")
+        for template in list(train) + [evaluation]:
+            if IMAGE_TOKEN in template:
+                raise PromptFileError(f"{path}: templates must not contain <image>; it is added for you")
+        return cls(train=tuple(t.strip() for t in train), eval=evaluation.strip(), source=str(path))
+
+    def fields(self) -> List[str]:
+        names = set()
+        for template in self.train + (self.eval,):
+            names.update(f for _, f, _, _ in string.Formatter().parse(template) if f)
+        return sorted(names)
+
+    def render(self, mode: str, sample_id: str, seed: int, fields: Mapping[str, str]) -> str:
+        """The sample's prompt in `mode` (one of PROMPT_MODES, checked by the caller). Its template is
+        fixed in eval mode; in train mode it is picked from a hash of (seed, sample id), so the choice
+        does not depend on record order or process."""
+        if mode == "eval":
+            template = self.eval
+        else:
+            digest = hashlib.sha256(f"{seed}:{sample_id}".encode()).digest()
+            template = self.train[int.from_bytes(digest[:8], "big") % len(self.train)]
+        try:
+            return template.format(**fields)
+        except KeyError as missing:
+            raise PromptFileError(
+                f"{self.source}: template uses field {missing} that the task does not provide "
+                f"(provided: {', '.join(sorted(fields)) or 'none'})"
+            ) from None
+
+
+_CACHE: Dict[str, PromptSet] = {}
+
+
+def load_prompts(path: Path) -> PromptSet:
+    key = str(Path(path).resolve())
+    if key not in _CACHE:
+        _CACHE[key] = PromptSet.load(path)
+    return _CACHE[key]
 
 
 @dataclass
@@ -73,10 +137,8 @@ class ConversionReport:
 
 
 def build_record(task: Task, sample: Sample, split: str, options: TaskOptions, prompt_mode: str, seed: int,
-                 image_root: Optional[Path] = None, prompts: Optional[PromptSet] = None) -> Dict[str, Any]:
-    """One LLaVA record. `image_root` set -> absolute image path (for --absolute-paths).
-    `prompts`: the task's prompt set, when the caller already loaded it (once per conversion)."""
-    prompts = prompts or load_prompts(task.prompts_file)
+                 image_root: Optional[Path], prompts: PromptSet) -> Dict[str, Any]:
+    """One LLaVA record. `image_root` set -> absolute image path (for --absolute-paths)."""
     question = prompts.render(prompt_mode, sample.id, seed, sample.prompt_fields)
     return {
         "id": f"{task.name}/{split}/{sample.id}",
@@ -114,41 +176,35 @@ def convert(task: Task, root: Path, split: str, out: Path, options: Optional[Map
     if mode not in PROMPT_MODES:
         raise UserInputError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
     report = ConversionReport(task=task.name, split=split, root=str(root), options=dataclasses.asdict(opts))
+    settings = _PartSettings(task.name, str(root), split, opts, mode, seed, absolute_paths)
+    seen_ids = set()
     with sigterm_unwinds():
-        _write_records(task, report, out, _PartSettings(task.name, str(root), split, opts, mode, seed, absolute_paths),
-                       progress, workers, write_empty)
+        parts = task.read_parts(root, split, opts) if workers > 1 else None
+        entries = (ordered_results(_convert_part, settings, parts, workers) if parts
+                   else _encode_items(task, settings, task.read(root, split, opts)))
+        bar = progress_bar(enabled=progress, description=f"convert {task.name}/{split}", unit=" records")
+        # closing: on an error the workers stop now, not when the traceback lets go of the generator
+        with contextlib.closing(entries), atomic_json_list(out) as write:
+            try:
+                for entry in entries:
+                    bar.update(1)
+                    if isinstance(entry, Skip):
+                        report.add_skip(entry)
+                        continue
+                    sample_id, ref, text = entry
+                    if sample_id in seen_ids:  # the first is kept, so a join by id stays unambiguous
+                        report.add_skip(Skip(ref, "duplicate sample id", detail=sample_id))
+                        continue
+                    seen_ids.add(sample_id)
+                    write(text)
+                    report.add_converted()
+            finally:
+                bar.close()
+            if report.converted == 0 and not write_empty:
+                write.discard()
     if report_path is not None:
         atomic_write_json(report_path, report.to_json())
     return report
-
-
-def _write_records(task: Task, report: ConversionReport, out: Path, settings: "_PartSettings", progress: bool,
-                   workers: int, write_empty: bool) -> None:
-    seen_ids = set()
-    root, split, options = Path(settings.root), settings.split, settings.options
-    parts = task.read_parts(root, split, options) if workers > 1 else None
-    entries = (ordered_results(_convert_part, settings, parts, workers) if parts
-               else _encode_items(task, settings, task.read(root, split, options)))
-    bar = progress_bar(enabled=progress, description=f"convert {task.name}/{settings.split}", unit=" records")
-    # closing: on an error the workers stop now, not when the traceback lets go of the generator
-    with contextlib.closing(entries), atomic_json_list(out) as write:
-        try:
-            for entry in entries:
-                bar.update(1)
-                if isinstance(entry, Skip):
-                    report.add_skip(entry)
-                    continue
-                sample_id, ref, text = entry
-                if sample_id in seen_ids:  # the first is kept, so a join by id stays unambiguous
-                    report.add_skip(Skip(ref, DUPLICATE_ID, detail=sample_id))
-                    continue
-                seen_ids.add(sample_id)
-                write(text)
-                report.add_converted()
-        finally:
-            bar.close()
-        if report.converted == 0 and not write_empty:
-            write.discard()
 
 
 @dataclass(frozen=True)
@@ -181,13 +237,13 @@ def _encode_items(task: Task, settings: _PartSettings, items):
             where = non_finite_path(record)
             if where is None:
                 raise  # not a value of the data: a bug, shown as one
-            yield Skip(ref, NON_FINITE_VALUE, detail=where)
+            yield Skip(ref, "non-finite value", detail=where)
             continue
         if not text.isascii():
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError as err:  # a file or folder name with bytes that are not UTF-8
-                yield Skip(ref, NOT_UTF8_NAME, detail=repr(err.object[max(0, err.start - 40):err.end + 10]))
+                yield Skip(ref, "name not UTF-8", detail=repr(err.object[max(0, err.start - 40):err.end + 10]))
                 continue
         yield item.id, ref, text
 
@@ -202,11 +258,7 @@ def non_finite_path(value: Any, where: str = "record") -> Optional[str]:
         items = ((f"{where}[{index}]", item) for index, item in enumerate(value))
     else:
         return None
-    for path, item in items:
-        found = non_finite_path(item, path)
-        if found is not None:
-            return found
-    return None
+    return next((found for path, item in items if (found := non_finite_path(item, path)) is not None), None)
 
 
 def _convert_part(settings: _PartSettings, part) -> List:

@@ -95,9 +95,7 @@ def parse_point(text: object) -> Optional[Tuple[float, float]]:
 
 
 def _checked(x: float, y: float) -> Optional[Tuple[float, float]]:
-    if 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0:
-        return (x, y)
-    return None
+    return (x, y) if 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 else None
 
 
 WORST_AUC = 0.0
@@ -166,10 +164,6 @@ def heatmap_auc(truth: np.ndarray, scores: np.ndarray) -> Optional[float]:
     if positives == 0 or positives == flat_truth.size:
         return None
     return float(roc_auc_score(flat_truth, scores.reshape(-1)))
-
-
-def l2(a: Point, b: Point) -> float:
-    return math.hypot(a[0] - b[0], a[1] - b[1])
 
 
 def mean_or_none(values: Sequence[float]) -> Optional[float]:

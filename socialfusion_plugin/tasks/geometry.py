@@ -46,7 +46,6 @@ class InvalidBox(UserInputError):
 
     def __init__(self, kind: str, box: Sequence[object]):
         self.kind = kind
-        self.box = list(box)
         super().__init__(f"{kind}: {', '.join(_show(v) for v in box)}")
 
 
@@ -142,10 +141,8 @@ def image_point(point: Sequence[object], width: float = 1.0, height: float = 1.0
     """(x, y) in pixels of a `width` x `height` image (default: already normalized) -> normalized,
     clamped to the image when within POINT_MARGIN of it, not rounded. Raises InvalidPoint when a
     value is not finite or lies farther outside."""
-    values = [finite_number(v) for v in point]
-    if len(values) != 2 or any(v is None for v in values):
-        raise InvalidPoint(NON_FINITE, point)
-    normalized = [values[0] / width, values[1] / height]  # type: ignore[operator]
+    x, y = _finite(point, 2, InvalidPoint)
+    normalized = [x / width, y / height]
     if any(not -POINT_MARGIN <= v <= 1 + POINT_MARGIN for v in normalized):
         raise InvalidPoint(OUT_OF_RANGE, point)
     return [clamp01(v) for v in normalized]
@@ -155,7 +152,7 @@ def xywh_box(box: Sequence[object], digits: int) -> List[float]:
     """Normalized [x, y, w, h] (HaGRID) -> normalized [x1, y1, x2, y2] clamped to the image, not
     rounded. A negative width or height is an inverted box (nothing says which corner is right).
     Raises InvalidBox."""
-    x, y, w, h = _finite_box(box)
+    x, y, w, h = _finite(box, 4)
     if w < 0 or h < 0:
         raise InvalidBox(INVERTED, box)
     if w == 0 or h == 0:
@@ -174,18 +171,18 @@ def pixel_crop(box: Sequence[float], width: int, height: int) -> Tuple[int, int,
     return left, top, right, bottom
 
 
-def _finite_box(box: Sequence[object]) -> List[float]:
-    values = [finite_number(v) for v in box]
-    if len(values) != 4 or any(v is None for v in values):
-        raise InvalidBox(NON_FINITE, box)
-    return values  # type: ignore[return-value]
+def _finite(values: Sequence[object], count: int, invalid: type = InvalidBox) -> List[float]:
+    numbers_ = [finite_number(v) for v in values]
+    if len(numbers_) != count or None in numbers_:
+        raise invalid(NON_FINITE, values)
+    return numbers_  # type: ignore[return-value]
 
 
 def valid_box(box: Sequence[object]) -> List[float]:
     """Finite [x1, y1, x2, y2], the corners in order and with an area; InvalidBox otherwise. Also how
     a normalized box read back from a record is checked (no clamping, no repair: records hold boxes
     that were checked when converted)."""
-    x1, y1, x2, y2 = _finite_box(box)
+    x1, y1, x2, y2 = _finite(box, 4)
     if x2 < x1 or y2 < y1:
         raise InvalidBox(INVERTED, box)
     if x1 == x2 or y1 == y2:

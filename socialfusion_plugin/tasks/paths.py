@@ -78,7 +78,7 @@ Size = Tuple[int, int]
 IMAGE_NOT_FOUND = "image not found"
 UNREADABLE_IMAGE = "unreadable image"
 # The last bytes of a complete file: JPEG's end-of-image marker, PNG's IEND chunk (type + CRC).
-_WHOLE_FILE_ENDINGS = {"JPEG": (b"\xff\xd9",), "PNG": (b"IEND\xaeB`\x82",)}
+_WHOLE_FILE_ENDINGS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
 
 
 class ImageFiles:
@@ -131,12 +131,10 @@ def read_image_size(path: Path) -> Union[Size, str]:
 
 
 def _ends_whole(path: Path, image_format: Optional[str]) -> bool:
-    endings = _WHOLE_FILE_ENDINGS.get(image_format or "")
-    if not endings:
+    ending = _WHOLE_FILE_ENDINGS.get(image_format or "")
+    if not ending:
         return False  # another format: decoded (rare in these releases)
-    longest = max(len(ending) for ending in endings)
     with open(path, "rb") as handle:
         handle.seek(0, 2)
-        handle.seek(max(0, handle.tell() - longest))
-        tail = handle.read()
-    return any(tail.endswith(ending) for ending in endings)
+        handle.seek(max(0, handle.tell() - len(ending)))
+        return handle.read() == ending

@@ -53,15 +53,10 @@ def load_entry_point_tasks() -> List[str]:
     TASKS.mark_loaded()  # a plugin that looks a task up while it loads must not start this again
     for key in [key for key, names in _loaded.items() if any(TASKS.peek(n) is None for n in names)]:
         del _loaded[key]  # its tasks were unregistered (tests do): load it again
-    present = set()
-    for entry in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP),
-                        key=lambda e: (_distribution(e), e.name, e.value)):
-        key = (_distribution(entry), entry.name, entry.value)
-        if key in present:
-            continue
-        present.add(key)
+    present = {(_distribution(e), e.name, e.value): e for e in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    for key in sorted(present):
         if key not in _loaded and key not in _broken:
-            _load(entry, key)
+            _load(present[key], key)
     for key in [key for key in _broken if key not in present]:  # uninstalled since
         del _broken[key]
     return sorted(key[1] for key in _loaded if key in present)
@@ -120,9 +115,7 @@ class _Plugins:
 
     def refusal(self, name: str) -> Optional[Exception]:
         for broken in _broken.values():
-            if name not in broken.claims:
-                continue
-            if TASKS.peek(name) is None or broken.clashes_with_plugin:
+            if name in broken.claims and (TASKS.peek(name) is None or broken.clashes_with_plugin):
                 return TaskPluginError(broken.problem)
         return None
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from socialfusion_plugin.analysis.conflict.gradients import conflict_groups, parameter_groups, pair_summary
+from socialfusion_plugin.analysis.conflict.run import conflict_groups, parameter_groups, pair_summary
 from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.host.llava.llava_host import LLAVA
 
@@ -48,7 +48,7 @@ def _write_answer_tasks(color_data, folder):
 
 def test_fresh_model_from_a_plain_language_model(tiny_assets, color_data, tmp_path, capsys):
     """--model-path a base LLM + --vision-tower: fresh connector and LoRA (B = 0, so LoRA A has no gradient)."""
-    from socialfusion_plugin.analysis.conflict.gradients import average_gradient
+    from socialfusion_plugin.analysis.conflict.run import average_gradient
     from socialfusion_plugin.host.llava.diagnostics.model_factory import make_batch
     from socialfusion_plugin.host.llava.diagnostics.model_factory import load_trainable_model
 

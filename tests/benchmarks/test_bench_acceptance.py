@@ -21,7 +21,7 @@ def last_json_document(stdout: str) -> dict:
 
 @pytest.mark.slow
 def test_tiny_cpu_run_prints_the_acceptance_figures(tmp_path):
-    from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
+    from socialfusion_plugin.host.llava.environment.versions import deepspeed_cpu_blocker
 
     result = subprocess.run([sys.executable, str(SCRIPT), "--shape", "tiny", "--device", "cpu", "--questions",
                              str(QUESTIONS), "--work", str(tmp_path / "work")],

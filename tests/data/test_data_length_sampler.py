@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from socialfusion_plugin.host.llava.training.length_sampler import SeededLengthGroupedSampler, train_sampler
+from socialfusion_plugin.host.llava.training.trainer import SeededLengthGroupedSampler, train_sampler
 
 
 def lengths(count, text_only_every=0):

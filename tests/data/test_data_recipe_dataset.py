@@ -29,7 +29,7 @@ def test_the_parser_accepts_a_data_recipe_without_data_path(tmp_path):
 def data_args(recipe=None, data_path=None, image_folder=None, tiny_assets=None):
     processor = None
     if tiny_assets is not None:
-        from socialfusion_plugin.model.image_processor import build_image_processor
+        from socialfusion_plugin.model.open_clip_tower import build_image_processor
 
         processor = build_image_processor({"size": 32, "mean": [0.5] * 3, "std": [0.5] * 3})
     return SimpleNamespace(data_recipe=recipe, data_path=data_path, data_cache_dir=None, image_folder=image_folder,

@@ -8,7 +8,7 @@ import transformers
 
 from socialfusion_plugin.data import RecipeError, load_recipe
 from socialfusion_plugin.host import install_train_hooks
-from socialfusion_plugin.host.llava.packing.packing_forward import PACK_KEY, PackingCollator
+from socialfusion_plugin.host.llava.packing.packing import PACK_KEY, PackingCollator
 
 RECIPES = Path(__file__).resolve().parents[2] / "data_recipes"
 SOURCE = "sources:\n  - task: gesture\n    root: ${SOCIALFUSION_DATA}/gesture\n    split: train\n    sample: first:6\n"
@@ -41,7 +41,7 @@ def test_the_parser_accepts_the_flag(argv, expected):
 
 
 def data_args(**values):
-    from socialfusion_plugin.model.image_processor import build_image_processor
+    from socialfusion_plugin.model.open_clip_tower import build_image_processor
 
     processor = build_image_processor({"size": 32, "mean": [0.5] * 3, "std": [0.5] * 3})
     base = dict(data_recipe=None, data_path=None, data_cache_dir=None, image_folder=None, image_processor=processor,

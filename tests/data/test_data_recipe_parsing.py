@@ -4,8 +4,7 @@ from pathlib import Path
 import pytest
 
 from socialfusion_plugin.data import RecipeError, load_recipe
-from socialfusion_plugin.data.env_expand import expand_variables
-from socialfusion_plugin.data.strategy import Strategy
+from socialfusion_plugin.data.recipe import Strategy, expand_variables
 
 RECIPES = Path(__file__).resolve().parents[2] / "data_recipes"
 

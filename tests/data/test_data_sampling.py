@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from socialfusion_plugin.data import RecipeError
-from socialfusion_plugin.data.mixture import derive_seed, weighted_counts
-from socialfusion_plugin.data.strategy import Strategy, parse_strategy, select_rows
+from socialfusion_plugin.data.mixture import derive_seed, select_rows, weighted_counts
+from socialfusion_plugin.data.recipe import Strategy, parse_strategy
 
 
 def rng(seed=0):

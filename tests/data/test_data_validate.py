@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from socialfusion_plugin.cli.main import main
-from socialfusion_plugin.data import record_checks as kinds
+from socialfusion_plugin.data import validate as kinds
 
 RECIPES = Path(__file__).resolve().parents[2] / "data_recipes"
 

@@ -1,6 +1,6 @@
 """The demo's training progress on the console: a fixed number of lines per run, read from the
 trainer's per-step log lines, the last one at the last step; other output is ignored."""
-from socialfusion_plugin.demo.stage_train import TrainingProgress, untrained_command
+from socialfusion_plugin.demo.pipeline import TrainingProgress, untrained_command
 
 
 def test_progress_lines_are_bounded_and_end_at_the_last_step():

@@ -9,7 +9,7 @@ import pytest
 
 from socialfusion_plugin.cli.main import main
 from socialfusion_plugin.data_layout import DataLayout
-from socialfusion_plugin.evaluation.output_guard import info_path
+from socialfusion_plugin.evaluation.provenance import info_path
 
 COMMON = ["--max-new-tokens", "8", "--batch-size", "3", "--device", "cpu", "--no-progress"]
 
@@ -166,7 +166,7 @@ def test_bad_suite_files_are_one_line_naming_the_file(tmp_path, capsys, text, me
 
 def test_task_names_choose_rank_where_a_task_has_options(tmp_path):
     from socialfusion_plugin import registry
-    from socialfusion_plugin.evaluation.suite_config import SuiteError, suite_from_names
+    from socialfusion_plugin.evaluation.suite import SuiteError, suite_from_names
 
     suite = suite_from_names(["all"], DataLayout(tmp_path))
     assert suite.names == registry.list_tasks()

@@ -4,7 +4,7 @@ from importlib import metadata
 
 import pytest
 
-from socialfusion_plugin.evaluation import run_info
+from socialfusion_plugin.evaluation import provenance
 
 
 @pytest.mark.parametrize("installed, expected", [
@@ -20,9 +20,9 @@ def test_the_installed_llava_distribution_is_named(monkeypatch, installed, expec
 
     monkeypatch.setattr(metadata, "version", version)
     monkeypatch.setattr(metadata, "packages_distributions", lambda: {"llava": list(installed)}, raising=False)
-    assert run_info.llava_version() == expected
-    versions = run_info.software_versions()
-    text = run_info.versions_text(versions)
+    assert provenance.llava_version() == expected
+    versions = provenance.software_versions()
+    text = provenance.versions_text(versions)
     name, value = next(iter(expected.items()))
     assert versions[name] == value and f"{name} {value or 'not installed'}" in text
     assert ("llava not installed" in text) == (not installed)
@@ -31,7 +31,7 @@ def test_the_installed_llava_distribution_is_named(monkeypatch, installed, expec
 def test_the_versions_of_this_environment_name_its_llava():
     import importlib.util
 
-    versions = run_info.software_versions()
-    llava = {k: v for k, v in versions.items() if k in run_info.LLAVA_DISTRIBUTIONS}
+    versions = provenance.software_versions()
+    llava = {k: v for k, v in versions.items() if k in provenance.LLAVA_DISTRIBUTIONS}
     assert len(llava) == 1
     assert bool(next(iter(llava.values()))) == (importlib.util.find_spec("llava") is not None)

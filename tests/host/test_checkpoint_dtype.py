@@ -12,8 +12,7 @@ from safetensors import safe_open
 from tiny_llava_checkpoints import write_lora_and_projector_checkpoints
 
 from socialfusion_plugin.cli.main import main
-from socialfusion_plugin.host.llava.loading.checkpoints import load_checkpoint, merge_lora
-from socialfusion_plugin.host.llava.loading.llava_loader import resolve_dtype
+from socialfusion_plugin.host.llava.loading.checkpoints import load_checkpoint, merge_lora, resolve_dtype
 
 
 @pytest.fixture(scope="module")

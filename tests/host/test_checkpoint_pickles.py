@@ -5,19 +5,10 @@ import shutil
 
 import pytest
 import torch
+from malicious_pickles import CreatesMarker
 from tiny_llava_checkpoints import write_lora_and_projector_checkpoints
 
 from socialfusion_plugin.host.llava.loading.checkpoints import CheckpointError, load_checkpoint
-
-
-class CreatesMarker:
-    """Unpickling this runs `exec`, which creates the marker file."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return exec, (f"open({self.marker!r}, 'w').close()",)
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from socialfusion_plugin.host.llava.loading.checkpoints import CheckpointError, checkpoint_kind
-from socialfusion_plugin.host.llava.loading.llava_loader import llava_model_name
+from socialfusion_plugin.host.llava.loading.checkpoints import CheckpointError, checkpoint_kind, llava_model_name
 
 LLAVA_CONFIG = {"model_type": "llava_llama", "mm_vision_tower": "open_clip:ViT-L-14-336@openai"}
 

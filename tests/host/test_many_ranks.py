@@ -245,7 +245,7 @@ def test_ddp_packed_two_ranks_resume_where_deepspeed_cannot_run(tiny_assets, col
     # LLaVA's own pins (accelerate 0.21) cannot run DeepSpeed on a CPU: there, the same checks on
     # plain DDP (gloo) under torchrun, so that lane also kills and resumes a 2-rank run. Where
     # DeepSpeed runs, the ZeRO-2 test above covers this (and CI time is saved).
-    from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
+    from socialfusion_plugin.host.llava.environment.versions import deepspeed_cpu_blocker
 
     if deepspeed_cpu_blocker() is None:
         pytest.skip("DeepSpeed runs here: test_zero2_packed_two_ranks_deepspeed_launcher_and_torchrun_resume "

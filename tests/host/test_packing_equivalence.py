@@ -4,11 +4,10 @@ flash_attention_2 code path of transformers (with a pure-torch stand-in for the 
 import pytest
 import torch
 
-from socialfusion_plugin.host.llava.packing import packed_attention
-from socialfusion_plugin.host.llava.packing import packing_forward
 from socialfusion_plugin.host.llava.diagnostics.model_factory import ModelSpec, build_model
-from socialfusion_plugin.host.llava.packing.packing import per_sample_losses
-from socialfusion_plugin.host.llava.packing.packing_forward import PACK_KEY, install_packing, pack_forward_inputs
+from socialfusion_plugin.host.llava.packing import packed_attention, packing
+from socialfusion_plugin.host.llava.packing.packing import (PACK_KEY, install_packing, pack_forward_inputs,
+                                                           per_sample_losses)
 
 from packing_helpers import install_reference_flash_attention, llava_instances, set_attention
 
@@ -121,7 +120,7 @@ def test_sdpa_and_eager_attend_per_sample_without_a_row_mask(built, batch, imple
     def no_mask(*args, **kwargs):
         raise AssertionError("a length x length mask was built")
 
-    monkeypatch.setattr(packing_forward, "block_diagonal_causal_mask", no_mask)
+    monkeypatch.setattr(packing, "block_diagonal_causal_mask", no_mask)
     set_attention(built.model, implementation)
     try:
         with torch.no_grad():
@@ -135,7 +134,7 @@ def test_sdpa_and_eager_attend_per_sample_without_a_row_mask(built, batch, imple
 @pytest.mark.parametrize("implementation", ["eager", "sdpa"])
 def test_the_block_diagonal_mask_fallback_trains_the_same(built, batch, implementation, monkeypatch):
     """Where per-sample attention cannot run (e.g. tensor-parallel slices), rows and a 4D mask."""
-    monkeypatch.setattr(packing_forward, "per_sample_attention_ready", lambda model: False)
+    monkeypatch.setattr(packing, "per_sample_attention_ready", lambda model: False)
     set_attention(built.model, implementation)
     try:
         unpacked_loss, unpacked = trainable_gradients(built.model, dict(batch))

@@ -3,9 +3,9 @@ cu_seqlens FlashAttention's variable-length kernel gets."""
 import pytest
 import torch
 
-from socialfusion_plugin.host.llava.packing.packing import (IGNORE_INDEX, block_diagonal_causal_mask, pack_spliced,
-                                              packed_unpad_data, plan_rows)
-from socialfusion_plugin.host.llava.packing.packing_forward import PACK_KEY, PackingCollator, install_flash_attention_unpadding
+from socialfusion_plugin.host.llava.packing.packed_attention import install_flash_attention_unpadding, packed_unpad_data
+from socialfusion_plugin.host.llava.packing.packing import (IGNORE_INDEX, PACK_KEY, PackingCollator,
+                                                           block_diagonal_causal_mask, pack_spliced, plan_rows)
 
 
 def test_plan_never_splits_and_keeps_rows_within_the_limit():

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from socialfusion_plugin.host.llava.packing import packed_attention
-from socialfusion_plugin.host.llava.packing.packing_forward import PACK_KEY
+from socialfusion_plugin.host.llava.packing.packing import PACK_KEY
 
 from packing_helpers import reference_varlen_attention, set_attention
 from test_packing_equivalence import (ROW_LENGTH, SPECS, TOLERANCE, VISUAL_TOKENS, batch, built,  # noqa: F401

@@ -213,7 +213,7 @@ def test_the_default_towers_preprocessing_is_llavas_at_336_pixels(tmp_path):
     import open_clip
     from transformers import CLIPImageProcessor
 
-    from socialfusion_plugin.model.image_processor import build_image_processor
+    from socialfusion_plugin.model.open_clip_tower import build_image_processor
 
     assert open_clip.get_model_config("ViT-L-14-336")["vision_cfg"]["image_size"] == 336
     tag = open_clip.get_pretrained_cfg("ViT-L-14-336", "openai")

@@ -83,7 +83,7 @@ def test_fast_steps_show_steps_per_second():
 
 @pytest.mark.slow
 def test_a_training_run_writing_to_a_log_prints_progress_lines(tiny_assets, color_data, tmp_path):
-    from socialfusion_plugin.demo.stage_train import SHOWN_PREFIXES, train_command
+    from socialfusion_plugin.demo.pipeline import SHOWN_PREFIXES, train_command
 
     command = train_command(tiny_assets.llm_dir, tiny_assets.vision_tower,
                             ["--data_path", str(color_data), "--image_folder", str(color_data.parent / "images")],

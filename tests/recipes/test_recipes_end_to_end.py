@@ -20,7 +20,7 @@ def test_general_recipe_trains_on_cpu_with_the_tiny_model(data_env, tiny_assets,
     import torch
     from safetensors.torch import load_file
 
-    from socialfusion_plugin.host.llava.environment.deepspeed_support import deepspeed_cpu_blocker
+    from socialfusion_plugin.host.llava.environment.versions import deepspeed_cpu_blocker
     from socialfusion_plugin.safe_load import read
 
     stage1, run_dir = tmp_path / "stage1", tmp_path / "run"

@@ -279,7 +279,7 @@ def _cut_jpeg(path, size=(64, 48)):
 
 def _readable_everywhere(root, records):
     """The oracle `validate` uses (a full decode): every converted record's image opens."""
-    from socialfusion_plugin.data.record_checks import check_image
+    from socialfusion_plugin.data.validate import check_image
 
     return [r["image"] for r in records if check_image(str(Path(root) / r["image"])) != ("", "")]
 

@@ -117,7 +117,7 @@ def test_missing_annotation_file(task, tmp_path):
 
 
 def test_prompts_have_paraphrases_and_use_the_box(task):
-    from socialfusion_plugin.tasks.prompts import load_prompts
+    from socialfusion_plugin.tasks.conversion import load_prompts
 
     prompts = load_prompts(task.prompts_file)
     assert len(prompts.train) >= 4

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from ...data_layout import DataLayout
 from ...json_records import read_json_list
-from ...tasks.paths import safe_relative_path
+from ..probe_data import record_image
 from socialfusion_plugin.errors import UserInputError
 
 
@@ -51,20 +51,12 @@ def load_task_records(name: str, file: Path, image_folder: Path) -> TaskRecords:
             continue
         record = copy.deepcopy(record)
         if "image" in record:
-            record["image"] = str(_image_path(file, image_folder, record, index))
+            where = f"{file}: record {record.get('id', index)}"
+            record["image"] = str(record_image(str(record["image"]), image_folder, where, FileNotFoundError))
         records.append(record)
     if not records:
         raise UserInputError(f"{file}: no record for task {name}")
     return TaskRecords(name=name, file=file, records=records, skipped=dict(skipped))
-
-
-def _image_path(file: Path, folder: Path, record: Mapping[str, Any], index: int) -> Path:
-    where = f"{file}: record {record.get('id', index)}"
-    image = str(record["image"])
-    path = Path(image) if Path(image).is_absolute() else Path(folder) / safe_relative_path(folder, image, where)
-    if not path.is_file():
-        raise FileNotFoundError(f"{where}: image {path} not found (image folder {folder})")
-    return path
 
 
 def sample_batches(task: TaskRecords, batches: int, batch_size: int, seed: int) -> List[List[Dict[str, Any]]]:

@@ -37,6 +37,7 @@ class FeatureEncoder(ABC):
     encoder_id: str
     num_layers: int  # number of transformer blocks
     class_token: bool = True  # False: token 0 is the mean of the patch tokens, not a learned class token
+    embeddings_layer: bool = True  # False: layer 0 (the embeddings) cannot be read
     image_processor: Any  # the encoder's own preprocessing, with CLIPImageProcessor's `preprocess`
 
     def preprocess(self, images: List) -> torch.Tensor:
@@ -47,10 +48,10 @@ class FeatureEncoder(ABC):
     def hidden_states(self, pixels: torch.Tensor, hidden_indices: Sequence[int]) -> Dict[int, torch.Tensor]:
         """{non-negative hidden index: tokens (batch, 1 + patches, width)} for the given indices."""
 
-    def resolve_layer(self, layer: int, allow_embeddings: bool = True) -> int:
+    def resolve_layer(self, layer: int) -> int:
         """LLaVA/HF layer index -> non-negative hidden_states index, or an error naming the range."""
         index = layer if layer >= 0 else self.num_layers + 1 + layer
-        lowest = 0 if allow_embeddings else 1
+        lowest = 0 if self.embeddings_layer else 1
         if not lowest <= index <= self.num_layers:
             valid = f"{lowest}..{self.num_layers} or -1..-{self.num_layers}"
             raise EncoderSpecError(f"layer {layer} is outside {self.encoder_id}'s {self.num_layers} blocks (valid: {valid})")

@@ -56,7 +56,7 @@ def train_person(bbox, categories, vad=(5, 5, 5), gender="Male", age="Adult") ->
     }
 
 
-def test_person(bbox, annotators, combined, combined_vad=(5, 5, 5), gender="Female", age="Kid") -> Dict:
+def test_person(bbox, annotators, combined, combined_vad=(5, 5, 5)) -> Dict:
     """A val/test person: a 1xA struct array of annotators plus the combined labels."""
     return {
         "body_bbox": np.array([bbox], dtype=np.float64),
@@ -64,8 +64,8 @@ def test_person(bbox, annotators, combined, combined_vad=(5, 5, 5), gender="Fema
         "combined_categories": cell(combined),
         "annotations_continuous": struct_array([continuous(*combined_vad) for _ in annotators]),
         "combined_continuous": continuous(*combined_vad),
-        "gender": gender,
-        "age": age,
+        "gender": "Female",
+        "age": "Kid",
     }
 
 

@@ -18,12 +18,12 @@ def make_image(root: Path, relative: str, size=(20, 10)) -> None:
     Image.new("RGB", size, (90, 120, 150)).save(path)
 
 
-def train_row(path, idx, eye, gaze, box, inout, source="gazefollow", meta="meta") -> str:
-    return ",".join([path, str(idx), BODY, *map(str, (*eye, *gaze, *box, inout)), source, meta])
+def train_row(path, idx, eye, gaze, box, inout) -> str:
+    return ",".join([path, str(idx), BODY, *map(str, (*eye, *gaze, *box, inout)), "gazefollow", "meta"])
 
 
-def annotator_row(path, idx, eye, gaze, box, meta="meta") -> str:
-    return ",".join([path, str(idx), BODY, *map(str, (*eye, *gaze, *box)), "gazefollow", meta])
+def annotator_row(path, idx, eye, gaze, box) -> str:
+    return ",".join([path, str(idx), BODY, *map(str, (*eye, *gaze, *box)), "gazefollow", "meta"])
 
 
 def write_lines(path: Path, lines: Iterable[str], bom: bool = False) -> None:

@@ -47,7 +47,7 @@ def standard_release(root: Path) -> Path:
     """Every quirk datasets.md lists, plus one malformed record of each kind (train split), and a
     small clean test split for round trips."""
     box = [0.1, 0.1, 0.5, 0.5]
-    train = {
+    annotations = {
         ("train", "like"): {
             "like-single": hand_record(["like"], united_label=[None], united_bbox=[None]),
             "like-free-hand": hand_record(["no_gesture", "like"]),  # united_* absent
@@ -74,13 +74,10 @@ def standard_release(root: Path) -> Path:
         ("train", "no_gesture"): {
             "ng-1": hand_record(["no_gesture"]),
         },
-    }
-    test = {
         ("test", "peace"): {"peace-1": hand_record(["peace"]), "peace-2": hand_record(["no_gesture", "peace"])},
         ("test", "stop_inverted"): {"stop-inv-1": hand_record(["stop_inverted"])},
         ("test", "no_gesture"): {"ng-test": hand_record(["no_gesture"])},
     }
-    annotations = {**train, **test}
     images = [(stem, image_id) for (_, stem), records in annotations.items() for image_id in records
               if image_id != "like-no-image"]
     return write_release(root, annotations, images)

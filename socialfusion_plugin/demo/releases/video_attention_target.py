@@ -19,22 +19,21 @@ def frame_name(number: int) -> str:
     return f"{number:08d}.jpg"
 
 
-def make_frames(root: Path, show: str, clip: str, numbers: Iterable[int], size=FRAME_SIZE) -> None:
+def make_frames(root: Path, show: str, clip: str, numbers: Iterable[int]) -> None:
     folder = Path(root) / "images" / show / clip
     folder.mkdir(parents=True, exist_ok=True)
     for number in numbers:
-        Image.new("RGB", size, (40, 80, 120)).save(folder / frame_name(number))
+        Image.new("RGB", FRAME_SIZE, (40, 80, 120)).save(folder / frame_name(number))
 
 
 def line(frame, box, gaze) -> str:
     return ",".join([frame if isinstance(frame, str) else frame_name(frame), *map(str, (*box, *gaze))])
 
 
-def write_track(root: Path, split: str, show: str, clip: str, track: str, lines: Sequence[str]) -> Path:
+def write_track(root: Path, split: str, show: str, clip: str, track: str, lines: Sequence[str]) -> None:
     path = Path(root) / "annotations" / split / show / clip / f"{track}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 # Track s00 of SHOW/CLIP: one case per line (frames 1..10 exist on disk, 99 does not).

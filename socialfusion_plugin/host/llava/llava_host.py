@@ -33,7 +33,7 @@ class LlavaHost(ModelHost):
 
     # -- inference --------------------------------------------------------------------------------
     checkpoint_kind = _calls("loading.checkpoint_files", "checkpoint_kind")
-    load_dtype = _calls("loading.llava_loader", "resolve_dtype")
+    load_dtype = _calls("loading.checkpoints", "resolve_dtype")
     load = _calls("loading.checkpoints", "load_checkpoint")
     merge_lora = _calls("loading.checkpoints", "merge_lora")
     generate = _calls("inference.batch_generation", "generate_answers")
@@ -49,15 +49,12 @@ class LlavaHost(ModelHost):
         return partial(option_ranking.rank_options, loaded, option_ids=option_ids, conv_mode=conv_mode)
 
     # -- diagnostics (gradients) ------------------------------------------------------------------
-    def load_trainable(self, model_path, model_base=None, vision_tower=None, version="v1", lora_r=8, lora_alpha=16,
-                       projector_type="mlp2x_gelu", dtype=None, seed=0) -> TrainableModel:
+    def load_trainable(self, model_path, dtype=None, **options) -> TrainableModel:
         import torch
 
         from socialfusion_plugin.host.llava.diagnostics import model_factory
 
-        loaded = model_factory.load_trainable_model(
-            model_path, model_base=model_base, vision_tower=vision_tower, version=version, lora_r=lora_r,
-            lora_alpha=lora_alpha, projector_type=projector_type, dtype=dtype or torch.float32, seed=seed)
+        loaded = model_factory.load_trainable_model(model_path, dtype=dtype or torch.float32, **options)
         return TrainableModel(model=loaded.built.model, kind=loaded.kind, loaded_keys=loaded.loaded_keys,
                               state=loaded.built)
 
@@ -79,10 +76,9 @@ class LlavaHost(ModelHost):
 
     # -- training ---------------------------------------------------------------------------------
     train = _calls("training.launcher", "main")
-    deepspeed_cpu_blocker = _calls("environment.deepspeed_support", "deepspeed_cpu_blocker")
+    deepspeed_cpu_blocker = _calls("environment.versions", "deepspeed_cpu_blocker")
 
     def train_argument_problems(self, argv: List[str]) -> List[str]:
-        """What the launcher itself refuses (`--attn_implementation`, `--seed`), worded as it words it."""
         from socialfusion_plugin.host.llava.training.launcher import (LauncherArgumentError, attn_implementation,
                                                                       training_seed)
 
@@ -94,7 +90,7 @@ class LlavaHost(ModelHost):
                 problems.append(str(err))
         return problems
 
-    label_check = _calls("training.label_check", "make_label_check")
+    label_check = _calls("training.label_check", "LabelChecker")
 
     def resume_checkpoint(self, output_dir) -> Optional[Path]:
         from socialfusion_plugin.host.llava.training.resume import last_checkpoint

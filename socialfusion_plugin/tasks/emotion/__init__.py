@@ -3,10 +3,8 @@ official .mat or the common CSV conversion (matreader.py, csvreader.py; persons.
 
 Answer text: categories in the canonical order ("Engagement, Happiness, Pleasure"), optionally
 followed by the continuous ratings ("; valence 6, arousal 4, dominance 7"); a model's answer is read
-back leniently into categories (and ratings, when it gives them). Metrics: average precision per
-category over all persons of the split and their mean (the benchmark's mAP), the VAD mean absolute
-error where ratings are predicted, and a micro F1 of the predicted category sets (what a text-only
-answer can be judged by directly)."""
+back leniently into categories (and ratings, when it gives them). The metrics (`metric_notes`) are
+the benchmark's mAP, the VAD error where ratings are predicted, and a micro F1 of the category sets."""
 from __future__ import annotations
 
 import re
@@ -21,15 +19,11 @@ from ...registry import TASKS
 from ..answer_space import MultiLabel
 from ..base import ClassScores, Item, Predictions, References, Skip, Task, TaskOptions, option
 from ..classification_metrics import label_matrix, mean_average_precision, score_matrix
+from ..paths import ImageFiles
 from .csvreader import csv_candidates, iter_csv_persons
 from .labels import CATEGORIES, SYNONYMS, in_canonical_order
 from .matreader import MAT_CANDIDATES, iter_mat_persons
-from .persons import VAD_KEYS, PersonConverter
-
-
-def _rating(value: float) -> str:
-    # train ratings are integers 1-10 ("6"); combined val/test ratings can be annotator means ("5.25")
-    return f"{round(float(value), 2):g}"
+from .persons import VAD_KEYS, convert_person
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -50,14 +44,9 @@ _SPACES = re.compile(r"\s+")
 
 
 def _categories(text: str) -> List[str]:
-    found = []
-    for match in _CATEGORY_PATTERN.finditer(text):
-        key = _SPACES.sub(" ", match.group(1).lower())
-        key = re.sub(r"\s*/\s*", "/", key)
-        name = _LEXICON.get(key)
-        if name is not None:
-            found.append(name)
-    return in_canonical_order(found)
+    keys = (re.sub(r"\s*/\s*", "/", _SPACES.sub(" ", match.group(1).lower()))
+            for match in _CATEGORY_PATTERN.finditer(text))
+    return in_canonical_order(_LEXICON[key] for key in keys if key in _LEXICON)
 
 
 def _micro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
@@ -78,8 +67,7 @@ def vad_errors(references: Sequence[Mapping[str, Any]],
     if not errors:
         return {"vad_mae": None, "vad_n": 0}
     per_axis = np.mean(np.asarray(errors), axis=0)
-    mae = {key: float(value) for key, value in zip(VAD_KEYS, per_axis)}
-    mae["mean"] = float(np.mean(per_axis))
+    mae = {**{key: float(value) for key, value in zip(VAD_KEYS, per_axis)}, "mean": float(np.mean(per_axis))}
     return {"vad_mae": mae, "vad_n": len(errors)}
 
 
@@ -90,15 +78,9 @@ def category_metrics(truths: Sequence[Sequence[str]], predicted_sets: Sequence[O
     truth = label_matrix(truths, classes)
     ranking = list(class_scores) if class_scores else [None] * len(truths)
     scores = score_matrix(predicted_sets, ranking, classes)
-    ap = mean_average_precision(truth, scores, classes)
     one_hot = score_matrix(predicted_sets, [None] * len(truths), classes)
-    return {
-        "mean_ap": ap["mean_ap"],
-        "per_class_ap": ap["per_class_ap"],
-        "classes_without_positives": ap["classes_without_positives"],
-        "micro_f1": _micro_f1(truth.astype(np.float64), one_hot),
-        "ap_from_class_scores": sum(1 for s in ranking if s),
-    }
+    return {**mean_average_precision(truth, scores, classes), "micro_f1": _micro_f1(truth.astype(np.float64), one_hot),
+            "ap_from_class_scores": sum(1 for s in ranking if s)}
 
 
 # Official archives unpack images to <root>/<folder>; Tandon-A/emotic's data_dir keeps them in
@@ -129,10 +111,9 @@ class EmotionTask(Task):
     splits = ("train", "val", "test")
     metric_names = ("mean_ap", "per_class_ap", "micro_f1", "vad_mae", "vad_n")
     Options = EmotionOptions
-    # Ranking scores each category on its own as the START of the answer (the answer is a list, so
-    # the category's name may be followed by more): the probability that the model's list begins
-    # with that category. Answers list categories in canonical order during training, so earlier
-    # categories are favoured as first items: compare ranking mAP between checkpoints, not with text mAP.
+    # Ranking scores each category as the START of the answer; training answers list categories in
+    # canonical order, so earlier categories are favoured: compare ranking mAP between checkpoints,
+    # not with text mAP.
     answer_space = MultiLabel(labels=CATEGORIES, truth="categories", predicted="categories", extras=("vad",))
     primary_metric = "mean_ap"
     metric_notes = (
@@ -148,9 +129,9 @@ class EmotionTask(Task):
         root = Path(root)  # convert() has checked that it is a folder and that the split exists
         persons, source = self._persons(root, split, options)
         image_dirs = AUTO_IMAGE_DIRS if options.image_dir == "auto" else (options.image_dir.strip(),)
-        converter = PersonConverter(root, image_dirs, source)
+        images = ImageFiles(root)
         for person in persons:
-            yield person if isinstance(person, Skip) else converter.convert(person)
+            yield person if isinstance(person, Skip) else convert_person(person, images, image_dirs, source)
 
     def _persons(self, root: Path, split: str, options: TaskOptions):
         mat_files = [root / c for c in MAT_CANDIDATES]
@@ -170,7 +151,8 @@ class EmotionTask(Task):
         text = ", ".join(in_canonical_order(target["categories"]))
         vad = target.get("vad")
         if options.include_vad and vad:
-            text += "; " + ", ".join(f"{key} {_rating(vad[key])}" for key in VAD_KEYS)
+            # train ratings are integers 1-10 ("6"); combined val/test ratings can be annotator means ("5.25")
+            text += "; " + ", ".join(f"{key} {round(float(vad[key]), 2):g}" for key in VAD_KEYS)
         return text
 
     def parse_answer(self, text: str, options: TaskOptions) -> Optional[Dict[str, Any]]:
@@ -183,8 +165,7 @@ class EmotionTask(Task):
         for match in _VAD_PATTERN.finditer(text):
             ratings.setdefault(match.group(1).lower(), float(match.group(2)))
         # ratings are removed first so their words and numbers cannot be read as categories
-        remainder = _VAD_PATTERN.sub(" ", text)
-        categories = _categories(remainder)
+        categories = _categories(_VAD_PATTERN.sub(" ", text))
         if not categories:
             return None
         vad = {key: ratings[key] for key in VAD_KEYS} if all(key in ratings for key in VAD_KEYS) else None

@@ -15,7 +15,7 @@ import ast
 import csv
 import re
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Union
+from typing import Iterator, List, Optional, Union
 
 from ...json_records import not_utf8_message
 from ..base import Skip
@@ -38,13 +38,6 @@ class _CellError(UserInputError):
 def csv_candidates(root: Path, split: str, csv_dir: str = "") -> List[Path]:
     folders = [Path(csv_dir)] if csv_dir else [Path(d) for d in CSV_DIRS]
     return [Path(root) / folder / name.format(split=split) for folder in folders for name in CSV_NAMES]
-
-
-def _literal(text: str, column: str) -> Any:
-    try:
-        return ast.literal_eval(_NAN.sub("None", text.strip()))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        raise _CellError(f"column {column!r} is not a Python literal: {text[:80]!r}") from None
 
 
 _MISSING = ("nan", "none")  # how Python writes a missing rating (NaN) in a list
@@ -75,7 +68,10 @@ def _number_list(text: str, column: str) -> List[Optional[float]]:
 
 
 def _string_list(text: str, column: str) -> List[str]:
-    value = _literal(text, column) if text.strip() else []
+    try:
+        value = ast.literal_eval(_NAN.sub("None", text.strip())) if text.strip() else []
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise _CellError(f"column {column!r} is not a Python literal: {text[:80]!r}") from None
     if isinstance(value, str):  # a hand-written single label
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
@@ -114,24 +110,20 @@ def iter_csv_persons(path: Path) -> Iterator[Union[PersonRecord, Skip]]:
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         try:
-            yield from _rows(path, reader)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise UserInputError(f"{path}:1: missing column(s) {', '.join(missing)}; found {reader.fieldnames}")
+            for row in reader:
+                ref = f"{path.name}:{reader.line_num}"
+                if None in row or any(row.get(c) is None for c in REQUIRED_COLUMNS):
+                    yield Skip(ref, "malformed record", detail="wrong number of columns")
+                    continue
+                try:
+                    yield _person(row, ref)
+                except _CellError as err:
+                    yield Skip(ref, "malformed record", detail=str(err))
         except csv.Error as err:
             # DictReader.line_num is updated only after a row is read; its csv.reader's is current
             raise UserInputError(f"{path}:{reader.reader.line_num}: not readable as CSV ({err})") from None
         except UnicodeDecodeError:
             raise UserInputError(not_utf8_message(path)) from None
-
-
-def _rows(path: Path, reader: csv.DictReader) -> Iterator[Union[PersonRecord, Skip]]:
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise UserInputError(f"{path}:1: missing column(s) {', '.join(missing)}; found {reader.fieldnames}")
-    for row in reader:
-        ref = f"{path.name}:{reader.line_num}"
-        if None in row or any(row.get(c) is None for c in REQUIRED_COLUMNS):
-            yield Skip(ref, "malformed record", detail="wrong number of columns")
-            continue
-        try:
-            yield _person(row, ref)
-        except _CellError as err:
-            yield Skip(ref, "malformed record", detail=str(err))

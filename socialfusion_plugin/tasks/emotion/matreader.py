@@ -6,17 +6,16 @@
 `combined_categories` (the union the benchmark scores) and `combined_continuous`.
 loadmat has to read the whole file; persons are then yielded one at a time.
 
-Accessors for MATLAB structs as scipy.io.loadmat returns them: the same EMOTIC field loads as a 0-d
-array, a 1-element array, a plain Python value or a nested (1, 1) object array depending on its size
-and on the loadmat flags (a one-category cell squeezes to a bare string, a one-person image to a
-single struct instead of a list). The accessors turn every form into plain lists, strings and floats,
-so the reader never indexes `[0][0]` blindly.
+The accessors below read MATLAB structs as scipy.io.loadmat returns them: one EMOTIC field loads as
+a 0-d array, a 1-element array, a plain value or a nested (1, 1) object array depending on its size
+(a one-category cell squeezes to a bare string, a one-person image to a single struct); they turn
+every form into plain lists, strings and floats, so the reader never indexes `[0][0]` blindly.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -66,9 +65,7 @@ def _person_record(person: Any, ref: str, sample_id: str, image: Dict[str, Any])
         categories = strings(field(person, "combined_categories"))
         vad_source = optional_field(person, "combined_continuous")
     else:  # train: the single annotator's own labels
-        categories = []
-        for annotator in annotators:
-            categories.extend(strings(field(annotator, "categories")))
+        categories = [name for annotator in annotators for name in strings(field(annotator, "categories"))]
         vad_source = optional_field(person, "annotations_continuous")
     return PersonRecord(
         ref=ref,
@@ -126,40 +123,36 @@ class MatFieldError(UserInputError):
     """A struct lacks a field or holds a value of the wrong kind (one record is malformed)."""
 
 
-def _is_struct(value: Any) -> bool:
-    if isinstance(value, np.void) and value.dtype.names:
-        return True
-    return hasattr(value, "_fieldnames")  # scipy's mat_struct (struct_as_record=False)
-
-
 def _unwrap(value: Any) -> Any:
-    """Strip the size-1 array layers MATLAB adds around a single value."""
-    while isinstance(value, np.ndarray) and value.dtype.names is None and value.size == 1:
-        value = value.reshape(-1)[0]
-    if isinstance(value, np.ndarray) and value.dtype.names is not None and value.size == 1:
+    """Strip the size-1 array layers MATLAB adds around a single value (a struct's element ends it)."""
+    while isinstance(value, np.ndarray) and value.size == 1:
         value = value.reshape(-1)[0]
     return value
 
 
-def has_field(struct: Any, name: str) -> bool:
-    struct = _unwrap(struct)
+def _field_names(struct: Any) -> Optional[Sequence[str]]:
+    """The field names of an unwrapped struct; None for a value that is not a struct."""
     if isinstance(struct, np.void):
-        return name in (struct.dtype.names or ())
-    return name in (getattr(struct, "_fieldnames", None) or ())
+        return struct.dtype.names or None
+    return getattr(struct, "_fieldnames", None)  # scipy's mat_struct (struct_as_record=False)
+
+
+def has_field(struct: Any, name: str) -> bool:
+    return name in (_field_names(_unwrap(struct)) or ())
 
 
 def field(struct: Any, name: str) -> Any:
     """`struct.name`, whichever way loadmat represented the struct; MatFieldError if absent."""
     struct = _unwrap(struct)
-    if not _is_struct(struct):
+    names = _field_names(struct)
+    if names is None:
         raise MatFieldError(f"expected a struct with field {name!r}, got {type(struct).__name__}")
-    if not has_field(struct, name):
+    if name not in names:
         raise MatFieldError(f"struct has no field {name!r}")
     return struct[name] if isinstance(struct, np.void) else getattr(struct, name)
 
 
 def optional_field(struct: Any, name: str) -> Any:
-    """`struct.name`, or None where the struct has no such field."""
     return field(struct, name) if has_field(struct, name) else None
 
 
@@ -213,7 +206,6 @@ def as_float(value: Any) -> Optional[float]:
 
 def numbers(value: Any) -> List[float]:
     """A numeric vector (e.g. a box) as a list of floats, NaNs kept."""
-    value = _unwrap(value) if not isinstance(value, np.ndarray) else value
     try:
         array = np.asarray(value, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):

@@ -7,7 +7,6 @@ the same person identically.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 from ..base import Sample, Skip
@@ -34,79 +33,65 @@ class PersonRecord:
     n_annotators: Optional[int]  # None where the source does not say (CSV)
 
 
-class PersonConverter:
-    """Checks a PersonRecord against the dataset root and builds its Sample."""
-
-    def __init__(self, root: Path, image_dirs: Sequence[str], source: str):
-        self.root = Path(root)
-        self.image_dirs = tuple(image_dirs)  # folders under root tried in order ("" = root itself)
-        self.source = source
-        self.images = ImageFiles(self.root)
-
-    def image_path(self, person: PersonRecord) -> Union[str, Skip]:
-        candidates = []
-        for base in self.image_dirs:
-            relative = "/".join(part for part in (base, person.folder, person.filename) if part)
-            # An escaping path raises PathEscapeError on purpose: conversion refuses the file.
-            candidate = safe_relative_path(self.root, relative, person.ref)
-            if self.images.exists(candidate):
-                return candidate
-            candidates.append(candidate)
+def convert_person(person: PersonRecord, images: ImageFiles, image_dirs: Sequence[str],
+                   source: str) -> Union[Sample, Skip]:
+    """`person` checked against the dataset root and turned into its Sample. `image_dirs`: the folders
+    under the root tried in order for its image ("" = the root itself)."""
+    if not person.folder or not person.filename:
+        return Skip(person.ref, "malformed record", detail="empty folder or filename")
+    # An escaping path raises PathEscapeError on purpose: conversion refuses the file.
+    relatives = ("/".join(part for part in (base, person.folder, person.filename) if part) for base in image_dirs)
+    candidates = [safe_relative_path(images.root, relative, person.ref) for relative in relatives]
+    image = next((candidate for candidate in candidates if images.exists(candidate)), None)
+    if image is None:
         return Skip(person.ref, "image not found", detail=" or ".join(candidates))
-
-    def convert(self, person: PersonRecord) -> Union[Sample, Skip]:
-        if not person.folder or not person.filename:
-            return Skip(person.ref, "malformed record", detail="empty folder or filename")
-        image = self.image_path(person)
-        if isinstance(image, Skip):
-            return image
-        if person.n_annotators == 0:
-            return Skip(person.ref, "no annotators")
-        if not person.categories:
-            return Skip(person.ref, "no emotion categories")
-        canonical = [release_category(name) for name in person.categories]
-        unknown = [name for name, known in zip(person.categories, canonical) if known is None]
-        if unknown:
-            return Skip(person.ref, "unknown emotion category", detail=", ".join(map(repr, unknown)))
-        size = [finite_number(v) for v in person.image_size or ()]
-        # whole pixels: a fractional size is damage (the record stores the size as integers)
-        if len(size) != 2 or any(v is None or not v > 0 or not v.is_integer() for v in size):
-            return Skip(person.ref, "invalid image size", detail=repr(list(person.image_size or ())))
-        height, width = size
-        bbox = list(person.body_bbox)
-        if len(bbox) != 4:
-            return Skip(person.ref, "invalid body box", detail=repr(bbox))
-        try:  # a little past the border is clamped; inverted corners are refused (tasks/geometry.py)
-            box = rounded(pixel_box(bbox, width, height, digits=4), 4)
-        except InvalidBox as err:
-            return Skip(person.ref, "invalid body box", detail=f"{err} (image {width:g}x{height:g})")
-        vad = person.vad or {}
-        ratings = {key: vad[key] for key in VAD_KEYS if vad.get(key) is not None}
-        # present but infinite (or too large for a float): unlike a missing (NaN) rating, such a
-        # value is damage, and JSON cannot hold it
-        bad_ratings = [f"{key} {value!r}" for key, value in ratings.items() if finite_number(value) is None]
-        if bad_ratings:
-            return Skip(person.ref, "non-finite rating", detail=", ".join(bad_ratings))
-        # finite but outside EMOTIC's 1-10 scale: kept, they would be scored as if they were ratings
-        low, high = VAD_RANGE
-        outside = [f"{key} {value!r}" for key, value in ratings.items() if not low <= value <= high]
-        if outside:
-            return Skip(person.ref, "rating out of range",
-                        detail=f"{', '.join(outside)} (the scale is {low:g}-{high:g})")
-        readable = self.images.check(image, person.ref)  # the file training will open must open
-        if isinstance(readable, Skip):
-            return readable
-        target = {
-            "categories": in_canonical_order(canonical),
-            # a partial triple (a rating missing: NaN in the release) would make the VAD error
-            # incomparable between persons
-            "vad": {key: float(ratings[key]) for key in VAD_KEYS} if len(ratings) == len(VAD_KEYS) else None,
-            "box": box,
-            "image_size": [int(width), int(height)],
-            "gender": person.gender or None,
-            "age": person.age or None,
-            "n_annotators": person.n_annotators,
-            "source": self.source,
-        }
-        return Sample(id=person.sample_id, image=image, prompt_fields={"box": format_box(box)}, target=target,
-                      ref=person.ref)
+    if person.n_annotators == 0:
+        return Skip(person.ref, "no annotators")
+    if not person.categories:
+        return Skip(person.ref, "no emotion categories")
+    canonical = [release_category(name) for name in person.categories]
+    unknown = [name for name, known in zip(person.categories, canonical) if known is None]
+    if unknown:
+        return Skip(person.ref, "unknown emotion category", detail=", ".join(map(repr, unknown)))
+    size = [finite_number(v) for v in person.image_size or ()]
+    # whole pixels: a fractional size is damage (the record stores the size as integers)
+    if len(size) != 2 or any(v is None or not v > 0 or not v.is_integer() for v in size):
+        return Skip(person.ref, "invalid image size", detail=repr(list(person.image_size or ())))
+    height, width = size
+    bbox = list(person.body_bbox)
+    if len(bbox) != 4:
+        return Skip(person.ref, "invalid body box", detail=repr(bbox))
+    try:  # a little past the border is clamped; inverted corners are refused (tasks/geometry.py)
+        box = rounded(pixel_box(bbox, width, height, digits=4), 4)
+    except InvalidBox as err:
+        return Skip(person.ref, "invalid body box", detail=f"{err} (image {width:g}x{height:g})")
+    vad = person.vad or {}
+    ratings = {key: vad[key] for key in VAD_KEYS if vad.get(key) is not None}
+    # present but infinite (or too large for a float): unlike a missing (NaN) rating, such a
+    # value is damage, and JSON cannot hold it
+    bad_ratings = [f"{key} {value!r}" for key, value in ratings.items() if finite_number(value) is None]
+    if bad_ratings:
+        return Skip(person.ref, "non-finite rating", detail=", ".join(bad_ratings))
+    # finite but outside EMOTIC's 1-10 scale: kept, they would be scored as if they were ratings
+    low, high = VAD_RANGE
+    outside = [f"{key} {value!r}" for key, value in ratings.items() if not low <= value <= high]
+    if outside:
+        return Skip(person.ref, "rating out of range",
+                    detail=f"{', '.join(outside)} (the scale is {low:g}-{high:g})")
+    readable = images.check(image, person.ref)  # the file training will open must open
+    if isinstance(readable, Skip):
+        return readable
+    target = {
+        "categories": in_canonical_order(canonical),
+        # a partial triple (a rating missing: NaN in the release) would make the VAD error
+        # incomparable between persons
+        "vad": {key: float(ratings[key]) for key in VAD_KEYS} if len(ratings) == len(VAD_KEYS) else None,
+        "box": box,
+        "image_size": [int(width), int(height)],
+        "gender": person.gender or None,
+        "age": person.age or None,
+        "n_annotators": person.n_annotators,
+        "source": source,
+    }
+    return Sample(id=person.sample_id, image=image, prompt_fields={"box": format_box(box)}, target=target,
+                  ref=person.ref)

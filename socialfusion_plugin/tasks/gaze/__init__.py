@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 from ...registry import TASKS
 from ..answer_space import Point
 from ..base import ClassScores, Item, Predictions, References, Task, TaskOptions
-from ..gaze_targets import (WORST_AUC, WORST_L2, heatmap_auc, l2, log_gaussian_map, mean_or_none, multi_hot_map,
+from ..gaze_targets import (WORST_AUC, WORST_L2, heatmap_auc, log_gaussian_map, mean_or_none, multi_hot_map,
                             parse_point, pixel_of)
 from ..geometry import format_point
 from .reader import read_test, read_train
@@ -18,6 +18,7 @@ from .reader import read_test, read_train
 # AUC depends only on the ranking of pixels, which is the same for every sigma (pixels closer to
 # the point rank higher), so this value documents the construction without changing the number.
 SIGMA_FRACTION_OF_DIAGONAL = 0.03
+
 
 def score_gazefollow(references: Sequence[Mapping[str, Any]], predictions: Sequence[Optional[Any]]) -> Dict[str, Any]:
     worst = {"auc": WORST_AUC, "avg_l2": WORST_L2, "min_l2": WORST_L2}
@@ -47,8 +48,8 @@ def person_metrics(meta: Mapping[str, Any], point: Sequence[float]) -> Dict[str,
     heatmap = log_gaussian_map(pixel_of(point, width, height), width, height, sigma)
     return {
         "auc": heatmap_auc(truth, heatmap),
-        "avg_l2": l2(point, mean_point(annotations)),
-        "min_l2": min(l2(point, a) for a in annotations),
+        "avg_l2": math.dist(point, mean_point(annotations)),
+        "min_l2": min(math.dist(point, a) for a in annotations),
     }
 
 
@@ -93,8 +94,7 @@ class GazeFollowTask(Task):
     )
 
     def read(self, root: Path, split: str, options: TaskOptions) -> Iterator[Item]:
-        reader = {"train": read_train, "test": read_test}[split]
-        return reader(Path(root))
+        return {"train": read_train, "test": read_test}[split](Path(root))
 
     def format_answer(self, target: Mapping[str, Any], options: TaskOptions) -> str:
         # a test person has ~10 annotator points; the answer shows their mean (what avg_l2 measures)

@@ -2,10 +2,10 @@
 the target out of frame? (VideoAttentionTarget; the reader is reader.py)
 
 The answer is the gaze point "(x, y)" when the target is in the frame, or the fixed wording "out of
-frame". The reference metrics (Chong et al. 2020) are AUC and L2 over frames whose target is in the
-frame, and in/out average precision over all frames."""
+frame"; the metrics are the reference's (Chong et al. 2020; `metric_notes`)."""
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ import numpy as np
 from ...registry import TASKS
 from ..answer_space import PointOrOutside
 from ..base import ClassScores, Item, Predictions, References, Task, TaskOptions, TaskOptionsError, option
-from ..gaze_targets import WORST_AUC, WORST_L2, heatmap_auc, l2, mean_or_none, parse_point, reference_labelmap
+from ..gaze_targets import WORST_AUC, WORST_L2, heatmap_auc, mean_or_none, parse_point, reference_labelmap
 from ..geometry import format_point
 from .reader import read_split
 
@@ -39,17 +39,14 @@ _OUT_OF_FRAME = re.compile(
 GRID = 64  # the reference's output resolution
 SIGMA = 3.0  # grid cells, as in the reference's ground-truth heatmap
 
+
 def score_video_attention(truths: Sequence[Optional[Sequence[float]]], decisions: Sequence[Optional[str]],
                           points: Sequence[Optional[Sequence[float]]],
                           class_scores: Sequence[Optional[Mapping[str, float]]]) -> Dict[str, Any]:
     """Per frame: the annotated point (None: the target is out of frame), the answer's in/out
     decision (IN_FRAME_LABEL or OUT_OF_FRAME_LABEL; None: unparsed) and its point (None: none given)."""
-    aucs: List[float] = []
-    distances: List[float] = []
-    point_aucs: List[float] = []
-    point_distances: List[float] = []
-    truth_in_frame: List[int] = []
-    in_frame_scores: List[float] = []
+    aucs, distances, point_aucs, point_distances = [], [], [], []
+    truth_in_frame, in_frame_scores = [], []
     unparsed = missed_points = 0
     for gaze, decision, point, scores in zip(truths, decisions, points, class_scores):
         in_frame = gaze is not None
@@ -89,7 +86,7 @@ def frame_metrics(gaze: Sequence[float], point: Sequence[float]):
     """(AUC, L2) of a predicted point for one in-frame annotation (normalized coordinates)."""
     truth = (reference_labelmap(GRID, gaze[0] * GRID, gaze[1] * GRID, SIGMA) > 0).astype(np.int8)
     heatmap = reference_labelmap(GRID, point[0] * GRID, point[1] * GRID, SIGMA)
-    return heatmap_auc(truth, heatmap), l2(point, gaze)
+    return heatmap_auc(truth, heatmap), math.dist(point, gaze)
 
 
 def _in_frame_score(decision: Optional[str], scores: Optional[Mapping[str, float]], in_frame: bool) -> float:
@@ -134,9 +131,6 @@ class VideoAttentionTargetTask(Task):
     splits = ("train", "test")
     metric_names = ("auc", "l2", "inout_ap")
     Options = GazeVideoOptions
-    # Ranking decides in/out only: an in-frame answer is "(x, y)", so "in frame" is scored as the
-    # probability that the answer STARTS with "(", against the probability that it starts with
-    # "out of frame". The point itself is still generated.
     answer_space = PointOrOutside(point="gaze", inside="in_frame", predicted="point", predicted_inside="in_frame",
                                   outside_answer=OUT_OF_FRAME_ANSWER, point_prefix="(",
                                   inside_label=IN_FRAME_LABEL, outside_label=OUT_OF_FRAME_LABEL)

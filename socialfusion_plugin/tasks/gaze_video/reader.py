@@ -123,10 +123,9 @@ def _sample(item: TrackLine, ref: str, relative: str, size, show: str, clip: str
             gaze = rounded(image_point(item.gaze, width, height))
         except InvalidBox as err:
             return Skip(ref, "invalid gaze point", detail=f"{err} (frame {width}x{height})")
-    frame_stem = PurePosixPath(item.frame).stem
     # the id is readable and unique: show names keep their spaces and apostrophes (ids are JSON
     # strings, not paths)
-    return head_sample(f"{show}/{clip}/{track}/{frame_stem}", ref, relative, box, {
+    return head_sample(f"{show}/{clip}/{track}/{PurePosixPath(item.frame).stem}", ref, relative, box, {
         "in_frame": in_frame, "gaze": gaze, "head_box": box, "image_size": [width, height],
         "show": show, "clip": clip, "track": track, "frame": item.frame,
     })

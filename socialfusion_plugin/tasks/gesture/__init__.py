@@ -1,12 +1,9 @@
 """The `gesture` task: HaGRIDv2 full-frame hand gesture classification (the reader is reader.py).
 
-Metrics follow `torchmetrics.F1Score(task="multiclass")`:
-- f1_micro: for single-label classification micro F1 equals accuracy; an unparsed answer is a miss.
-- f1_macro: torchmetrics' average="macro": per class F1 = 2tp / (2tp + fp + fn), averaged over the
-  classes with tp + fp + fn > 0 (present in the references or the predictions); classes that appear
-  in neither are left out of the mean, exactly as torchmetrics weights them 0.
-- An unparsed answer, or one naming a class outside the scored label set, adds a false negative to
-  its reference class and a false positive to no class (torchmetrics has no "no answer" class).
+Metrics follow `torchmetrics.F1Score(task="multiclass")` (`metric_notes`): a class in neither the
+references nor the predictions is left out of the macro mean, as torchmetrics weights it 0; an answer
+unparsed, or naming a class outside the scored label set, is a false negative of its reference class
+and a false positive of no class (torchmetrics has no "no answer" class).
 """
 from __future__ import annotations
 
@@ -21,8 +18,7 @@ from ..base import ClassScores, Item, LabelTask, Predictions, References, TaskOp
 from ..classification_metrics import per_class_recall, top_class
 from ..geometry import union_box
 from ..phrase_matching import SynonymParser
-from .labels import GESTURE_LABELS, label_names
-from .reader import class_files, read_class_file, read_split
+from .reader import GESTURE_LABELS, class_files, label_names, read_class_file, read_split
 
 # Canonical gesture name named in a text, or None. Never raises on any input.
 parse_gesture = SynonymParser(Path(__file__).with_name("synonyms.yaml"), GESTURE_LABELS, "gesture")
@@ -39,9 +35,7 @@ class GestureOptions(TaskOptions):
 
 def multiclass_report(references: Sequence[str], predictions: Sequence[Optional[str]],
                       classes: Sequence[str]) -> Dict[str, Any]:
-    tp: Counter = Counter()
-    fp: Counter = Counter()
-    fn: Counter = Counter()
+    tp, fp, fn = Counter(), Counter(), Counter()
     for truth, predicted in zip(references, predictions):
         if predicted == truth:
             tp[truth] += 1

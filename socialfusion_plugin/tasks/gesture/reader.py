@@ -1,5 +1,7 @@
 """Reads HaGRIDv2 as released: `hagrid_annotations/<split>/<class>.json` ({image_id: record}) and
-`hagrid_dataset/<class>/<image_id>.jpg`. One source record = one image entry of a class file."""
+`hagrid_dataset/<class>/<image_id>.jpg`. One source record = one image entry of a class file.
+Also the label vocabulary: the 34 canonical class names in the reference id order, and the spellings
+older releases and archive names use for them."""
 from __future__ import annotations
 
 import re
@@ -10,10 +12,46 @@ from ...json_records import InputFileError, check_input_file, iter_json_object, 
 from ..base import Item, Sample, Skip
 from ..geometry import InvalidBox, xywh_box
 from ..paths import ImageFiles, safe_relative_path
-from .labels import NO_GESTURE, canonical_label, folder_candidates
 
 ANNOTATIONS_DIR = "hagrid_annotations"
 IMAGES_DIR = "hagrid_dataset"
+
+NO_GESTURE = "no_gesture"
+
+# Ids 0-33 in this order (hukenovs/hagrid configs `targets`); the order is part of the interface:
+# `socialfusion tasks` lists it and ranking mode enumerates answers in it.
+GESTURE_LABELS: Tuple[str, ...] = (
+    "grabbing", "grip", "holy", "point", "call", "three3", "timeout", "xsign",
+    "hand_heart", "hand_heart2", "little_finger", "middle_finger", "take_picture", "dislike",
+    "fist", "four", "like", "mute", "ok", "one", "palm", "peace", "peace_inverted", "rock",
+    "stop", "stop_inverted", "three", "three2", "two_up", "two_up_inverted", "three_gun",
+    "thumb_index", "thumb_index2", NO_GESTURE,
+)
+
+_CANONICAL = frozenset(GESTURE_LABELS)
+
+# The download archive (and so the annotation file and image folder) of hand_heart2 is named
+# hands_heart2; the other spelling variants come from HaGRID v1 ("two up inverted", "no gesture").
+_ALIASES = {"hands_heart2": "hand_heart2", "hands_heart": "hand_heart"}
+
+
+def canonical_label(raw: object) -> Optional[str]:
+    """The canonical name of a label as written in any release, or None when it is not a label."""
+    if not isinstance(raw, str):
+        return None
+    name = "_".join(raw.strip().lower().replace("-", " ").split())
+    name = _ALIASES.get(name, name)
+    return name if name in _CANONICAL else None
+
+
+def folder_candidates(class_name: str) -> Tuple[str, ...]:
+    """Image-folder names that may hold the images of `class_name` (canonical first)."""
+    aliases = tuple(alias for alias, target in sorted(_ALIASES.items()) if target == class_name)
+    return (class_name,) + aliases
+
+
+def label_names(keep_no_gesture: bool) -> Tuple[str, ...]:
+    return GESTURE_LABELS if keep_no_gesture else tuple(n for n in GESTURE_LABELS if n != NO_GESTURE)
 
 
 def class_files(root: Path, split: str, check_images: bool) -> List[str]:
@@ -42,7 +80,8 @@ def read_class_file(root: Path, split: str, name: str, keep_no_gesture: bool, ch
     path = root / ANNOTATIONS_DIR / split / name
     entries = load_class_entries(path)
     folder_class = canonical_label(path.stem) or path.stem
-    folder = _image_folder(root, path.stem, folder_class)
+    # the folder that holds this class's images: the hand_heart2 archive unpacks as hands_heart2
+    folder = next((name for name in folder_candidates(folder_class) if (root / IMAGES_DIR / name).is_dir()), path.stem)
     where = f"{ANNOTATIONS_DIR}/{split}/{path.name}"
     first_line = {}
     for image_id, record, line in entries:
@@ -87,11 +126,6 @@ def load_class_entries(path: Path) -> List[Tuple[str, Any, int]]:
         except InputFileError:
             pass  # parsed again in full below, so that the error points into the file as it is
     return list(iter_json_object(path, text=text, what=_EXPECTED))
-
-
-def _image_folder(root: Path, stem: str, folder_class: str) -> str:
-    """The folder that holds this class's images: the hand_heart2 archive unpacks as hands_heart2."""
-    return next((name for name in folder_candidates(folder_class) if (root / IMAGES_DIR / name).is_dir()), stem)
 
 
 def _convert_record(root: Path, where: str, folder_class: str, folder: str, image_id: str, record: Any,

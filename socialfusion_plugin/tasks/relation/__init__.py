@@ -1,9 +1,5 @@
 """The `relation` task: PISC social relationship recognition between two boxed people (the reader is
-reader.py, the label vocabularies labels.py).
-
-Metrics: per-class recall and mAP (mean over classes of sklearn's average precision from per-class
-scores), plus accuracy. A text-only answer gives one-hot scores; ranking mode gives real scores,
-which also decide the hard prediction (argmax) used by accuracy and recall."""
+reader.py, which also holds the label vocabularies); what its metrics are is stated in `metric_notes`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,14 +13,29 @@ from ..base import ClassScores, Item, LabelTask, Predictions, References, TaskOp
 from ..classification_metrics import label_matrix, mean_average_precision, per_class_recall, score_matrix, top_class
 from ..geometry import union_box
 from ..phrase_matching import SynonymParser
-from .labels import FINE, GRANULARITIES, LABELS, label_for
-from .reader import read_split
+from .reader import COARSE, FINE, GRANULARITIES, LABELS, read_split
 
 # A fine or coarse label named in a text, or None. Never raises on any input. The parser knows both
 # vocabularies whatever the options say, because a score run may not repeat the conversion options:
-# the scorer maps the parsed label into the references' granularity (labels.label_for).
+# the scorer maps the parsed label into the references' granularity (label_for).
 parse_relation = SynonymParser(Path(__file__).with_name("synonyms.yaml"),
                                tuple(dict.fromkeys(LABELS["fine"] + LABELS["coarse"])), "relation label")
+
+
+# The domain each fine relationship belongs to (PISC's hierarchy), so a fine answer can be scored
+# against coarse references.
+FINE_TO_COARSE: Dict[str, str] = {
+    "friends": "intimate", "family": "intimate", "couple": "intimate",
+    "professional": "non-intimate", "commercial": "non-intimate", "no relation": "no relation",
+}
+
+
+def label_for(predicted: Optional[str], granularity: str) -> Optional[str]:
+    """A parsed answer expressed in `granularity`'s label set (fine answers map to their domain
+    for coarse references); None when it has no meaning there (e.g. "intimate" for fine)."""
+    if granularity == COARSE and predicted in FINE_TO_COARSE:
+        return FINE_TO_COARSE[predicted]
+    return predicted if predicted in LABELS[granularity] else None
 
 
 @dataclass

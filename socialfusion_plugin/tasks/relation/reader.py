@@ -1,6 +1,8 @@
 """Reads PISC as released: a split file lists image ids, the labels file maps each image id to its
 annotated pairs {"i j": label} (1-based indices into that image's boxes), and
-annotation_image_info.json holds image sizes and pixel boxes. One source record = one pair."""
+annotation_image_info.json holds image sizes and pixel boxes. One source record = one pair.
+Labels are 1-based numbers; the fine relationship (relationship.json) and the coarse domain
+(domain.json) use different files, numbers and splits."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,10 +13,38 @@ from ...json_records import read_json
 from ..base import Item, Sample, Skip
 from ..geometry import InvalidBox, finite_number, format_box, pixel_box
 from ..paths import ImageFiles, safe_relative_path
-from .labels import LABELS, RELEASE_FILES, label_from_number
 
 IMAGE_INFO_FILE = "annotation_image_info.json"
 IMAGE_DIR = "image"
+
+FINE = "fine"
+COARSE = "coarse"
+GRANULARITIES = (FINE, COARSE)
+
+LABELS: Dict[str, Tuple[str, ...]] = {
+    FINE: ("friends", "family", "couple", "professional", "commercial", "no relation"),
+    COARSE: ("intimate", "non-intimate", "no relation"),
+}
+
+# (labels file, split folder, split file pattern) per granularity.
+RELEASE_FILES: Dict[str, Tuple[str, str, str]] = {
+    FINE: ("relationship.json", "relationship_split", "relation_{split}idx.json"),
+    COARSE: ("domain.json", "domain_split", "domain_{split}idx.json"),
+}
+
+
+def label_from_number(raw: object, granularity: str) -> Optional[str]:
+    """The label a release number (int, or a digit string) stands for, or None."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():  # not "³" or "１"
+        raw = int(raw.strip())
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if not isinstance(raw, int):
+        return None
+    names = LABELS[granularity]
+    return names[raw - 1] if 1 <= raw <= len(names) else None
 
 
 def read_split(root: Path, split: str, granularity: str) -> Iterator[Item]:
@@ -93,9 +123,12 @@ def _convert_pair(root: Path, ref: str, image_id: str, pair_key: str, raw_label:
             normalized.append(pixel_box(box, *size, digits=4))
         except InvalidBox as err:
             return Skip(ref, "invalid box", detail=f"box {index}: {err}")
-    relative = _image_path(root, image_id, images, ref)
+    candidates = _candidate_paths(image_id)
+    # No try/except: an id that climbs out of the root must stop the conversion (PathEscapeError).
+    relative = next((path for path in (safe_relative_path(root, c, ref) for c in candidates) if images.exists(path)),
+                    None)
     if relative is None:
-        return Skip(ref, "image not found", detail=_candidate_paths(image_id)[0])
+        return Skip(ref, "image not found", detail=candidates[0])
     readable = images.check(relative, ref)  # the file training will open must open
     if isinstance(readable, Skip):
         return readable
@@ -116,29 +149,15 @@ def _parse_pair(key: Any) -> Optional[Tuple[int, int]]:
 
 
 def _image_size(info: Dict[str, Any]) -> Optional[Tuple[float, float]]:
-    width, height = finite_number(info.get("imgW")), finite_number(info.get("imgH"))
-    if width is None or height is None or width <= 0 or height <= 0:
-        return None
-    if not (width.is_integer() and height.is_integer()):  # whole pixels; 640.5 is damage, not a size
-        return None
-    return width, height
+    size = finite_number(info.get("imgW")), finite_number(info.get("imgH"))
+    # whole pixels; 640.5 is damage, not a size
+    return size if all(v is not None and v > 0 and v.is_integer() for v in size) else None
 
 
 def _candidate_paths(image_id: str) -> List[str]:
     """Zero-padded to 5 digits as released; some copies use the bare id. Padded is tried first."""
-    names = [f"{image_id.zfill(5)}.jpg"] if image_id.isascii() and image_id.isdigit() else []
-    if f"{image_id}.jpg" not in names:
-        names.append(f"{image_id}.jpg")
-    return [f"{IMAGE_DIR}/{name}" for name in names]
-
-
-def _image_path(root: Path, image_id: str, images: ImageFiles, ref: str) -> Optional[str]:
-    for candidate in _candidate_paths(image_id):
-        # No try/except: an id that climbs out of the root must stop the conversion (PathEscapeError).
-        relative = safe_relative_path(root, candidate, ref)
-        if images.exists(relative):
-            return relative
-    return None
+    padded = [image_id.zfill(5)] if image_id.isascii() and image_id.isdigit() else []
+    return [f"{IMAGE_DIR}/{name}.jpg" for name in dict.fromkeys(padded + [image_id])]
 
 
 def _pairs_by_image(path: Path) -> Dict[str, Any]:

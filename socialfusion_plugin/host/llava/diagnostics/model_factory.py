@@ -8,13 +8,10 @@ object without a Trainer: gradient diagnostics, tests, notebooks.
 
 Three kinds of --model-path, decided from the files (never from the folder name):
 - "lora": a LoRA run's output or `checkpoint-N/` (adapter_config.json + adapter weights +
-  non_lora_trainables.bin + config.json). The model is rebuilt with `build_model` from the
-  checkpoint's own config (mm_vision_tower, mm_projector_type, mm_vision_select_layer/feature;
-  LoRA r/alpha from adapter_config.json), then the adapter weights are loaded into the LoRA modules
-  by peft (`load_peft_weights` + `set_peft_model_state_dict`, its reads going through
-  `safe_load.read`) and non_lora_trainables.safetensors (or, in checkpoints without it, .bin) into
-  the connector; every saved key must match a parameter of the same shape and every LoRA/connector
-  parameter must be covered, or it is an error.
+  non_lora_trainables.bin + config.json). The model is rebuilt from the checkpoint's own config and
+  adapter_config.json, then the adapter weights (read by peft through `safe_load.read`) and the
+  connector are loaded; every saved key must match a parameter of the same shape and every
+  LoRA/connector parameter must be covered, or it is an error.
 - "full": a merged or full LLaVA checkpoint (config.json with mm_vision_tower, no adapter): its
   trained connector is loaded with the model, and a FRESH LoRA is attached.
 - "base": a plain language model (no mm_vision_tower): --vision-tower is required; the connector is
@@ -90,8 +87,7 @@ def build_model(spec: ModelSpec, dtype: torch.dtype = torch.float32) -> BuiltMod
                                  target_modules=language_model_lora_targets(model), bias="none", task_type="CAUSAL_LM")
         model = get_peft_model(model, lora_config)
     tokenizer = transformers.AutoTokenizer.from_pretrained(
-        spec.model_name_or_path, model_max_length=spec.model_max_length, padding_side="right", use_fast=False
-    )
+        spec.model_name_or_path, model_max_length=spec.model_max_length, padding_side="right", use_fast=False)
     tokenizer.pad_token = tokenizer.unk_token
     template_named(spec.version)  # an unknown --version fails before the tower is built
     model_args = SimpleNamespace(vision_tower=spec.vision_tower, mm_vision_select_layer=spec.mm_vision_select_layer,
@@ -101,14 +97,10 @@ def build_model(spec: ModelSpec, dtype: torch.dtype = torch.float32) -> BuiltMod
     base.get_model().initialize_vision_modules(model_args=model_args, fsdp=None)
     tower = base.get_vision_tower()
     tower.to(dtype=dtype)
-    base.config.image_aspect_ratio = "square"
-    base.config.tokenizer_padding_side = tokenizer.padding_side
-    base.config.tokenizer_model_max_length = tokenizer.model_max_length
-    base.config.mm_use_im_start_end = False
-    base.config.mm_use_im_patch_token = False
-    for param in base.get_model().mm_projector.parameters():
-        param.requires_grad = True
-    base.get_model().mm_projector.to(dtype=dtype)
+    base.config.update(dict(image_aspect_ratio="square", tokenizer_padding_side=tokenizer.padding_side,
+                            tokenizer_model_max_length=tokenizer.model_max_length, mm_use_im_start_end=False,
+                            mm_use_im_patch_token=False))
+    base.get_model().mm_projector.requires_grad_(True).to(dtype=dtype)
     from socialfusion_plugin.host.llava.training.trainer import enforce_frozen_tower
 
     enforce_frozen_tower(model)
@@ -190,9 +182,12 @@ def load_trainable_model(model_path, model_base: Optional[str] = None, vision_to
     spec = ModelSpec(model_name_or_path=str(base), lora_r=int(adapter["r"]), lora_alpha=int(adapter["lora_alpha"]),
                      lora_dropout=0.0, **common)  # no dropout: the diagnostic is deterministic
     built = _build(spec, dtype)
+    lora_count = _load_lora(built.model, model_path)
     connector = prefer_safetensors(model_path / NON_LORA_FILE)  # the .safetensors twin when written
-    loaded = {_adapter_file(model_path).name: _load_lora(built.model, model_path),
-              connector.name: _load_connector(built.model, connector)}
+    if not connector.is_file():
+        raise CheckpointError(f"{connector} not found: the checkpoint has LoRA adapters but not the trained connector")
+    params = {name: p for name, p in built.model.named_parameters() if CONNECTOR_MODULE in name}
+    loaded = {_adapter_file(model_path).name: lora_count, connector.name: copy_exact(params, connector)}
     return TrainableModel(built, kind, loaded)
 
 
@@ -226,10 +221,3 @@ def _load_lora(model, model_path: Path) -> int:
     if result.unexpected_keys or uncovered:
         raise mismatch_error(path, sorted(result.unexpected_keys), uncovered)
     return len(saved)
-
-
-def _load_connector(model, path: Path) -> int:
-    if not path.is_file():
-        raise CheckpointError(f"{path} not found: the checkpoint has LoRA adapters but not the trained connector")
-    params = {name: p for name, p in model.named_parameters() if CONNECTOR_MODULE in name}
-    return copy_exact(params, path)

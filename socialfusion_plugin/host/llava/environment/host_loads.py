@@ -49,11 +49,11 @@ def swapped(namespace: Dict[str, Any], name: str, value: Any) -> Iterator[None]:
                 namespace[name] = before
 
 
-def install_safe_torch_load(module, kind: FileKind = TENSORS) -> None:
-    """For good (idempotent): `torch.load` as `module` sees it is `read` with `kind`. For LLaVA's
+def install_safe_torch_load(module) -> None:
+    """For good (idempotent): `torch.load` as `module` sees it reads tensors only. For LLaVA's
     `llava.model.llava_arch`, whose `--pretrain_mm_mlp_adapter` load has no weights_only."""
     if not isinstance(module.torch, TorchWithSafeLoad):
-        module.torch = TorchWithSafeLoad(kind)
+        module.torch = TorchWithSafeLoad()
 
 
 def _state_dict_reader(original):
@@ -89,6 +89,6 @@ def host_loads_read_safely() -> Iterator[None]:
             from peft.utils import save_and_load
         except ImportError:  # no peft: nothing loads adapters
             save_and_load = None
-        if save_and_load is not None and hasattr(save_and_load, "torch_load"):
+        if hasattr(save_and_load, "torch_load"):
             stack.enter_context(swapped(vars(save_and_load), "torch_load", _peft_reader))
         yield

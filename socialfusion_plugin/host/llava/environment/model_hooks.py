@@ -15,10 +15,6 @@ from socialfusion_plugin.host.llava.environment.versions import check_environmen
 from socialfusion_plugin.registry import CONNECTORS, VISION_ENCODERS
 
 
-def tower_name(config) -> str:
-    return getattr(config, "mm_vision_tower", getattr(config, "vision_tower", None))
-
-
 def encoder_prefix(name) -> str:
     """'open_clip' for 'open_clip:ViT-L-14-336@openai'; '' when the name is not one of ours."""
     if not isinstance(name, str) or ":" not in name:
@@ -29,7 +25,7 @@ def encoder_prefix(name) -> str:
 
 def wrap_tower_builder(original):
     def build_vision_tower(vision_tower_cfg, **kwargs):
-        name = tower_name(vision_tower_cfg)
+        name = getattr(vision_tower_cfg, "mm_vision_tower", getattr(vision_tower_cfg, "vision_tower", None))
         prefix = encoder_prefix(name)
         if prefix:
             return VISION_ENCODERS.get(prefix)(name, args=vision_tower_cfg, **kwargs)
@@ -50,19 +46,13 @@ def wrap_projector_builder(original):
     return build_vision_projector
 
 
-def install_builders(llava_arch_module) -> None:
-    """Idempotent: wrapping twice would still work, but would hide the original from tests."""
-    for attribute, wrapper in (
-        ("build_vision_tower", wrap_tower_builder),
-        ("build_vision_projector", wrap_projector_builder),
-    ):
-        current = getattr(llava_arch_module, attribute)
-        if not hasattr(current, "socialfusion_original"):
-            setattr(llava_arch_module, attribute, wrapper(current))
-
-
 def install_model_hooks() -> None:
     check_environment()
     llava_arch = importlib.import_module("llava.model.llava_arch")
-    install_builders(llava_arch)
+    # idempotent: wrapping twice would still work, but would hide the original from tests
+    for attribute, wrapper in (("build_vision_tower", wrap_tower_builder),
+                               ("build_vision_projector", wrap_projector_builder)):
+        current = getattr(llava_arch, attribute)
+        if not hasattr(current, "socialfusion_original"):
+            setattr(llava_arch, attribute, wrapper(current))
     install_safe_torch_load(llava_arch)  # LLaVA reads --pretrain_mm_mlp_adapter with a bare torch.load

@@ -44,14 +44,11 @@ def describe_mismatch(detail: str, conversation_lib, tokenizer, sources) -> str:
         preview = sources[0][0]["value"][:120].replace("\n", " ")  # the sample's first turn
     except (IndexError, KeyError, TypeError):
         preview = ""
-    return (
-        f"{detail}: LLaVA could not align labels with tokens, so this sample would train on nothing. "
-        f"The conversation template (version {template.version!r}, separator style {template.sep_style.name}) "
-        f"does not fit the tokenizer {type(tokenizer).__name__} (legacy={getattr(tokenizer, 'legacy', None)}) of "
-        "--model_name_or_path. Pass the --version your base model was trained with (Vicuna-1.5 / "
-        "LLaVA-1.5: --version v1, with LLaMA's slow tokenizer, legacy=True). "
-        f"Sample starts: {preview!r}"
-    )
+    return (f"{detail}: LLaVA could not align labels with tokens, so this sample would train on nothing. The "
+            f"conversation template (version {template.version!r}, separator style {template.sep_style.name}) does "
+            f"not fit the tokenizer {type(tokenizer).__name__} (legacy={getattr(tokenizer, 'legacy', None)}) of "
+            "--model_name_or_path. Pass the --version your base model was trained with (Vicuna-1.5 / LLaVA-1.5: "
+            f"--version v1, with LLaMA's slow tokenizer, legacy=True). Sample starts: {preview!r}")
 
 
 def wrap_preprocess(original, conversation_lib):

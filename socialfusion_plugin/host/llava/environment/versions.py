@@ -2,6 +2,13 @@
 
 LLaVA's `llava/model/__init__.py` wraps its imports in a bare try/except, so an incompatible
 transformers surfaces only as "cannot import name LlavaLlamaForCausalLM". We check first.
+
+Whether DeepSpeed can run here (`deepspeed_cpu_blocker`): on GPU machines always. On a CPU-only
+machine two things in LLaVA's own pins stop it, and neither has an honest way around: accelerate
+before 0.29 initialises DeepSpeed with NCCL whatever the machine has (`"DeepSpeed always uses nccl"`
+in its state.py), and DeepSpeed's CPU accelerator imports `oneccl_bindings_for_pytorch` (Intel's
+index, not PyPI) before its own gloo fallback arrived. The launcher, the demo, `doctor` and the tests
+ask here instead of guessing.
 """
 from __future__ import annotations
 
@@ -15,6 +22,16 @@ from socialfusion_plugin.host_interface import HostEnvironmentError
 # transformers range LLaVA 1.2.x training AND generation work with (tested: 4.37.2).
 SUPPORTED_TRANSFORMERS = (Version("4.37.0"), Version("4.38.0"))
 SUPPORTED_PEFT_BELOW = Version("0.14.0")
+# First accelerate release whose state.py no longer hard-codes NCCL for DeepSpeed (0.28.0 still does).
+ACCELERATE_DEEPSPEED_CPU_SINCE = Version("0.29.0")
+# why a transformers release breaks LLaVA 1.2.x, from the newest breaking change down
+TRANSFORMERS_BREAKS = (
+    (Version("4.53.0"), "it removed ALL_LAYERNORM_LAYERS (imported by llava_trainer.py) and changed "
+                        "_get_train_sampler"),
+    (Version("4.40.0"), "LLaVA's generate() fails with it (cache_position), so checkpoints cannot be evaluated"),
+    (Version("4.38.0"), "it builds Llama's causal mask anew (_update_causal_mask) and rejects the 4D attention mask "
+                        "that eval --mode rank scores all options with on the cached prompt"),
+)
 
 
 def check_transformers_version(version: Optional[str] = None) -> None:
@@ -26,20 +43,10 @@ def check_transformers_version(version: Optional[str] = None) -> None:
     low, high = SUPPORTED_TRANSFORMERS
     if low <= parsed < high:
         return
-    if parsed >= Version("4.53.0"):
-        why = "it removed ALL_LAYERNORM_LAYERS (imported by llava_trainer.py) and changed _get_train_sampler"
-    elif parsed >= Version("4.40.0"):
-        why = "LLaVA's generate() fails with it (cache_position), so checkpoints cannot be evaluated"
-    elif parsed >= Version("4.38.0"):
-        why = ("it builds Llama's causal mask anew (_update_causal_mask) and rejects the 4D attention mask that "
-               "eval --mode rank scores all options with on the cached prompt")
-    else:
-        why = "LLaVA 1.2.x code needs at least 4.37"
-    raise HostEnvironmentError(
-        f"transformers {version} is not supported: {why}. Install a version in "
-        f"[{low}, {high}), e.g. `pip install transformers==4.37.2 tokenizers==0.15.2` "
-        "(the version LLaVA's repository pins)."
-    )
+    why = next((why for since, why in TRANSFORMERS_BREAKS if parsed >= since), "LLaVA 1.2.x code needs at least 4.37")
+    raise HostEnvironmentError(f"transformers {version} is not supported: {why}. Install a version in [{low}, {high}), "
+                               "e.g. `pip install transformers==4.37.2 tokenizers==0.15.2` (the version LLaVA's "
+                               "repository pins).")
 
 
 def check_peft_version(version: Optional[str] = None) -> None:
@@ -50,9 +57,7 @@ def check_peft_version(version: Optional[str] = None) -> None:
             raise HostEnvironmentError("peft is not installed: `pip install peft==0.13.2`") from None
         version = peft.__version__
     if Version(version) >= SUPPORTED_PEFT_BELOW:
-        raise HostEnvironmentError(
-            f"peft {version} does not import with transformers 4.37.x; install `peft==0.13.2`"
-        )
+        raise HostEnvironmentError(f"peft {version} does not import with transformers 4.37.x; install `peft==0.13.2`")
 
 
 def import_llava():
@@ -91,3 +96,27 @@ def check_environment() -> None:
     check_transformers_version()
     check_peft_version()
     import_llava()
+
+
+def deepspeed_cpu_blocker() -> Optional[str]:
+    """None when DeepSpeed can run here; otherwise the reason it cannot (CPU-only machines only)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return None
+    try:
+        deepspeed = importlib.import_module("deepspeed")
+    except Exception as err:  # any import failure means no DeepSpeed here; say which
+        return f"deepspeed does not import: {type(err).__name__}: {err}"
+    import accelerate
+
+    if Version(accelerate.__version__) < ACCELERATE_DEEPSPEED_CPU_SINCE:
+        return (f"accelerate {accelerate.__version__} always initialises DeepSpeed with NCCL, which needs a GPU; "
+                f"DeepSpeed on a CPU-only machine needs accelerate>={ACCELERATE_DEEPSPEED_CPU_SINCE} "
+                "(GPU machines are unaffected)")
+    try:
+        importlib.import_module("deepspeed.accelerator.cpu_accelerator")
+    except ImportError as err:
+        return (f"DeepSpeed {deepspeed.__version__}'s CPU accelerator needs {err.name or err} "
+                "(not on PyPI); GPU machines are unaffected")
+    return None

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import List, Sequence
 
-from socialfusion_plugin.errors import UserInputError
 from socialfusion_plugin.host.llava.environment.tokenization import template_named
-from socialfusion_plugin.host.llava.inference.eval_inputs import (image_batch, left_pad, pad_id, padding_side,
-                                                                  prompt_ids, prompt_text)
+from socialfusion_plugin.host.llava.inference.eval_inputs import left_padded_prompts, pad_id, padding_side
 
 
 def generate_answers(loaded, questions: Sequence[str], images: Sequence, conv_mode: str = "v1",
@@ -21,13 +19,10 @@ def generate_answers(loaded, questions: Sequence[str], images: Sequence, conv_mo
     a generator seeded by `seed` (sampled answers then depend on how samples are batched)."""
     import torch
 
-    if len(questions) != len(images):
-        raise UserInputError(f"{len(questions)} questions but {len(images)} images")
-    if not questions:
+    if not (questions or images):
         return []
     tokenizer, model = loaded.tokenizer, loaded.model
-    ids, mask = left_pad([prompt_ids(tokenizer, prompt_text(q, conv_mode)) for q in questions], pad_id(tokenizer))
-    pixels, sizes = image_batch(loaded, images)
+    ids, mask, pixels, sizes = left_padded_prompts(loaded, questions, images, conv_mode)
     settings = dict(do_sample=temperature > 0, max_new_tokens=max_new_tokens, use_cache=True,
                     pad_token_id=pad_id(tokenizer), eos_token_id=tokenizer.eos_token_id)
     if temperature > 0:
@@ -39,8 +34,8 @@ def generate_answers(loaded, questions: Sequence[str], images: Sequence, conv_mo
     # With images LLaVA generates from inputs_embeds, so `output` holds only the new tokens.
     texts = tokenizer.batch_decode(output, skip_special_tokens=True)
     template = template_named(conv_mode)
-    stop = template.sep2 or template.sep or ""
-    return [_cut_at(text, stop).strip() for text in texts]
+    stop = (template.sep2 or template.sep or "").strip()
+    return [(text[:text.index(stop)] if stop and stop in text else text).strip() for text in texts]
 
 
 def answer_question(loaded, image, question: str, conv_mode: str = "v1", max_new_tokens: int = 32,
@@ -49,10 +44,3 @@ def answer_question(loaded, image, question: str, conv_mode: str = "v1", max_new
     code. `image` is a PIL image; `question` has no <image> token (the prompt puts it first)."""
     return generate_answers(loaded, [question], [image], conv_mode=conv_mode, max_new_tokens=max_new_tokens,
                             temperature=temperature, seed=seed)[0]
-
-
-def _cut_at(text: str, stop: str) -> str:
-    stop = stop.strip()
-    if stop and stop in text:
-        return text[: text.index(stop)]
-    return text

@@ -5,21 +5,18 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import List, Optional, Sequence, Tuple
 
+from socialfusion_plugin.errors import UserInputError
 from socialfusion_plugin.host.llava.environment.tokenization import template_named
 
 IMAGE_PLACEHOLDER = "<image>"
 
 
-def normalize_question(question: str, has_image: bool) -> str:
-    """As LLaVA's preprocess_multimodal does in training: the image token first, on its own line."""
-    text = question.replace(IMAGE_PLACEHOLDER, "").strip()
-    return f"{IMAGE_PLACEHOLDER}\n{text}" if has_image else text
-
-
 def prompt_text(question: str, conv_mode: str, answer: Optional[str] = None, has_image: bool = True) -> str:
     """The full prompt up to the assistant's turn; with `answer`, including it and its separator."""
     conv = template_named(conv_mode).copy()
-    conv.append_message(conv.roles[0], normalize_question(question, has_image))
+    # as LLaVA's preprocess_multimodal does in training: the image token first, on its own line
+    text = question.replace(IMAGE_PLACEHOLDER, "").strip()
+    conv.append_message(conv.roles[0], f"{IMAGE_PLACEHOLDER}\n{text}" if has_image else text)
     conv.append_message(conv.roles[1], answer)
     return conv.get_prompt()
 
@@ -35,18 +32,22 @@ def pad_id(tokenizer) -> int:
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.unk_token_id
 
 
-def left_pad(sequences: Sequence[Sequence[int]], pad: int):
-    """(ids, attention mask) with every sequence pushed to the right edge."""
+def left_padded_prompts(loaded, questions: Sequence[str], images: Sequence, conv_mode: str):
+    """(ids, attention mask, pixels, image sizes) of the prompts of (question, PIL image) pairs, every
+    prompt pushed to the right edge: batched generation and ranking read the next token at the last column."""
     import torch
 
+    if len(questions) != len(images):
+        raise UserInputError(f"{len(questions)} questions but {len(images)} images")
+    sequences = [prompt_ids(loaded.tokenizer, prompt_text(question, conv_mode)) for question in questions]
     width = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+    ids = torch.full((len(sequences), width), pad_id(loaded.tokenizer), dtype=torch.long)
     mask = torch.zeros((len(sequences), width), dtype=torch.long)
     for row, sequence in enumerate(sequences):
         if sequence:
-            ids[row, width - len(sequence):] = torch.tensor(list(sequence), dtype=torch.long)
+            ids[row, width - len(sequence):] = torch.tensor(sequence, dtype=torch.long)
             mask[row, width - len(sequence):] = 1
-    return ids, mask
+    return (ids, mask, *image_batch(loaded, images))
 
 
 def image_batch(loaded, images) -> Tuple[object, List[tuple]]:
@@ -109,8 +110,3 @@ def padding_side(model, side: str):
         yield
     finally:
         model.config.tokenizer_padding_side = before
-
-
-def positions_from_mask(mask):
-    """Position ids 0..len-1 over the real tokens of each row (as generate() computes them)."""
-    return (mask.long().cumsum(-1) - 1).clamp(min=0)

@@ -4,8 +4,7 @@ as in training (only the assistant's tokens count).
 
 A plain language model folder (no `mm_vision_tower` in its config.json, e.g. the Vicuna a LoRA run
 started from) is loaded with transformers and scores only the text-only samples; samples with an
-image are counted as skipped, never silently dropped. Its weight files are read through
-`safe_load.read` (a pickle in a `pytorch_model*.bin` is refused, naming the file, and never runs).
+image are counted as skipped, never silently dropped.
 """
 from __future__ import annotations
 
@@ -39,7 +38,8 @@ def load_language_model(model_path, device: str = "cpu", dtype: Optional[str] = 
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.unk_token
     extra = {"torch_dtype": getattr(torch, dtype)} if dtype else {}
-    with host_loads_read_safely():  # a pytorch_model*.bin is read through safe_load.read, never run
+    # a pickle in a pytorch_model*.bin is refused by safe_load.read, naming the file, and never runs
+    with host_loads_read_safely():
         model = transformers.AutoModelForCausalLM.from_pretrained(str(model_path), **extra).to(device)
     model.eval()
     return LoadedModel(tokenizer, model, None, getattr(tokenizer, "model_max_length", 2048), "language-model")
@@ -75,14 +75,8 @@ def general_loss(loaded, records: Sequence[Dict[str, Any]], load_image: Callable
                 if progress is not None:
                     progress.update(len(group[start: start + batch_size]))
     mean = total_nll / total_tokens if total_tokens else None
-    return {
-        "samples": len(used),
-        "skipped_image_samples": skipped,
-        "tokens": total_tokens,
-        "mean_loss": mean,
-        "perplexity": math.exp(mean) if mean is not None else None,
-        "sample_ids": used,
-    }
+    return {"samples": len(used), "skipped_image_samples": skipped, "tokens": total_tokens, "mean_loss": mean,
+            "perplexity": math.exp(mean) if mean is not None else None, "sample_ids": used}
 
 
 def _instance(train_module, loaded, record, image) -> Dict[str, Any]:
@@ -101,9 +95,7 @@ def _batch_nll(model, tokenizer, batch):
     pad = torch.nn.utils.rnn.pad_sequence
     ids = pad([i["input_ids"] for i in batch], batch_first=True, padding_value=pad_id(tokenizer))
     labels = pad([i["labels"] for i in batch], batch_first=True, padding_value=IGNORE_INDEX)
-    mask = torch.zeros_like(ids, dtype=torch.bool)
-    for row, item in enumerate(batch):
-        mask[row, : len(item["input_ids"])] = True
+    mask = pad([torch.ones(len(i["input_ids"]), dtype=torch.bool) for i in batch], batch_first=True)
     ids, labels, mask = ids.to(model.device), labels.to(model.device), mask.to(model.device)
     if "image" in batch[0]:
         pixels = torch.stack([i["image"] for i in batch]).to(device=model.device, dtype=model.dtype)

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Dict, List, Mapping, Sequence
 
 from socialfusion_plugin.errors import UserInputError
-from socialfusion_plugin.host.llava.inference.eval_inputs import (image_batch, left_pad, pad_id, padding_side,
-                                                                  positions_from_mask, prompt_ids, prompt_text)
+from socialfusion_plugin.host.llava.inference.eval_inputs import (left_padded_prompts, padding_side, prompt_ids,
+                                                                  prompt_text)
 
 # Any question works to find the option tokens: every prompt ends with the same assistant header.
 _PROBE_QUESTION = "question"
@@ -39,10 +39,8 @@ def option_token_ids(tokenizer, options: Mapping[str, str], conv_mode: str = "v1
             full_text = full_text[: full_text.rindex(answer) + len(answer)]
         full = prompt_ids(tokenizer, full_text)
         if full[: len(prompt)] != prompt or len(full) == len(prompt):
-            raise UserInputError(
-                f"rank option {label!r}: the tokenizer merges the answer {answer!r} with the end of the prompt; "
-                "it cannot be scored as a continuation"
-            )
+            raise UserInputError(f"rank option {label!r}: the tokenizer merges the answer {answer!r} with the end "
+                                 "of the prompt; it cannot be scored as a continuation")
         result[label] = full[len(prompt):]
     return result
 
@@ -52,25 +50,22 @@ def rank_options(loaded, questions: Sequence[str], images: Sequence, option_ids:
     """For each (question, image): {label: sum of log-probabilities of the option's tokens}."""
     import torch
 
-    if len(questions) != len(images):
-        raise UserInputError(f"{len(questions)} questions but {len(images)} images")
-    if not questions:
+    if not (questions or images):
         return []
     labels = list(option_ids)
-    tokenizer, model = loaded.tokenizer, loaded.model
-    ids, mask = left_pad([prompt_ids(tokenizer, prompt_text(q, conv_mode)) for q in questions], pad_id(tokenizer))
-    pixels, sizes = image_batch(loaded, images)
+    model = loaded.model
+    ids, mask, pixels, sizes = left_padded_prompts(loaded, questions, images, conv_mode)
     with torch.inference_mode(), padding_side(model, "left"):
         _, _, prompt_mask, _, embeds, _ = model.prepare_inputs_labels_for_multimodal(
             ids.to(model.device), None, mask.to(model.device), None, None, pixels, image_sizes=sizes)
+        # position ids 0..len-1 over the real tokens of each row, as generate() computes them
         hidden, cache = _language_model_body(model, inputs_embeds=embeds, attention_mask=prompt_mask,
-                                             position_ids=positions_from_mask(prompt_mask))
+                                             position_ids=(prompt_mask.long().cumsum(-1) - 1).clamp(min=0))
         first = _log_probabilities(model, hidden[:, -1, :])  # left padded: the last column is real
         prompt_lengths = prompt_mask.long().sum(-1)
         totals = _score_packed_options(model, [option_ids[label] for label in labels], first, cache, prompt_mask,
                                        prompt_lengths)
-        scores = [{label: float(value) for label, value in zip(labels, row)} for row in totals.cpu().tolist()]
-    return scores
+        return [{label: float(value) for label, value in zip(labels, row)} for row in totals.cpu().tolist()]
 
 
 def _option_trie(options: Sequence[List[int]]):

@@ -66,10 +66,9 @@ def checkpoint_kind(model_path: Path, model_base: Optional[str]) -> str:
         if not contents.multimodal:
             return "language-model"
         if not contents.has_connector:
-            raise CheckpointError(
-                f"{model_path} has LoRA adapters but no {NON_LORA_FILE} (the trained connector). Checkpoints "
-                "written by `socialfusion train` always have it; stock LLaVA writes it only at the end."
-            )
+            raise CheckpointError(f"{model_path} has LoRA adapters but no {NON_LORA_FILE} (the trained connector). "
+                                  "Checkpoints written by `socialfusion train` always have it; stock LLaVA writes it "
+                                  "only at the end.")
         return "lora"
     if model_base is not None and contents.has_projector:
         return "projector"
@@ -99,8 +98,6 @@ def copy_exact(params: Dict[str, "torch.nn.Parameter"], path: Path) -> int:
 
 
 def mismatch_error(path: Path, unexpected, uncovered) -> CheckpointError:
-    return CheckpointError(
-        f"{path}: keys do not match the rebuilt model ({len(unexpected)} unexpected, e.g. {unexpected[:3]}; "
-        f"{len(uncovered)} parameters not in the file, e.g. {uncovered[:3]}). Was it trained with another base "
-        "model, LoRA target set or connector?"
-    )
+    return CheckpointError(f"{path}: keys do not match the rebuilt model ({len(unexpected)} unexpected, e.g. "
+                           f"{unexpected[:3]}; {len(uncovered)} parameters not in the file, e.g. {uncovered[:3]}). "
+                           "Was it trained with another base model, LoRA target set or connector?")

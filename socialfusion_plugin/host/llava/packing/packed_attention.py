@@ -1,5 +1,5 @@
 """Per-sample attention for packed rows, for the sdpa and eager implementations of transformers'
-Llama attention (4.37, the version LLaVA pins).
+Llama attention (4.37, the version LLaVA pins), and flash_attention_2's unpadding by sample.
 
 A block-diagonal mask isolates the samples of a packed row, but sdpa and eager still compute every
 query against every key of the row, so a row of several samples costs what one long sample costs.
@@ -13,14 +13,11 @@ the attention forward, seeing a 2D integer mask (LlamaModel never gives its laye
 eager mode), attends per sample. The layout travels as an argument of every layer, so gradient
 checkpointing recomputes the same thing. Any other mask goes to transformers' own code unchanged.
 
-Which kernel attends per sample (`select_varlen_kernel`, chosen once per device and dtype, printed
-once by the packed forward): on a CUDA device in half precision, a variable-length kernel over all
-samples of the batch at once, in this order: torch's own `torch.nn.attention.varlen.varlen_attn`
-(torch 2.10+; with flash-attn-4's kernels activated in it where `flash_attn.cute` is installed and the
-GPU is Hopper or newer); flash-attn 2's `flash_attn_varlen_func` where flash-attn is installed;
-otherwise (a CPU, float32, attention dropout, older torch without flash-attn) one sdpa or eager call
-per sample. A model loaded with `--attn_implementation flash_attention_2` takes transformers' own
-flash path (packing_forward.py), not this module.
+Which kernel attends per sample is chosen once per device and dtype (`select_varlen_kernel`) and
+printed once by the packed forward: on a CUDA device in half precision, one variable-length kernel
+call for all samples of the batch; otherwise one sdpa or eager call per sample. A model loaded with
+`--attn_implementation flash_attention_2` takes transformers' own flash path, through
+`packed_unpad_data`.
 """
 from __future__ import annotations
 
@@ -28,15 +25,50 @@ import importlib
 import importlib.util
 import inspect
 import math
+import os
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 
-from socialfusion_plugin.host.llava.packing.packing import packed_unpad_data
-
 PER_SAMPLE_IMPLEMENTATIONS = ("sdpa", "eager")
 HALF_PRECISION = (torch.float16, torch.bfloat16)
+# LlamaModel's mask preparations, which hand `PackedSegments` on unchanged once installed
+MASK_PREPARATIONS = ("_prepare_4d_causal_attention_mask", "_prepare_4d_causal_attention_mask_for_sdpa")
+
+
+def packed_unpad_data(attention_mask: torch.Tensor, original=None):
+    """`_get_unpad_data` for a mask of sample numbers: (indices, cu_seqlens, max_seqlen) with one
+    variable-length sequence per sample rather than per row. A 0/1 mask goes to `original`
+    (transformers' own function), so everything that is not packed behaves exactly as before."""
+    if original is not None and int(attention_mask.max()) <= 1:
+        return original(attention_mask)
+    flat = attention_mask.flatten()
+    indices = torch.nonzero(flat, as_tuple=False).flatten()
+    width = int(attention_mask.max()) + 1
+    rows = torch.div(indices, attention_mask.shape[-1], rounding_mode="floor")
+    sample_keys = rows * width + flat[indices]  # unique per (row, sample); samples are contiguous
+    _, seqlens = torch.unique_consecutive(sample_keys, return_counts=True)
+    cu_seqlens = F.pad(torch.cumsum(seqlens, dim=0, dtype=torch.int32), (1, 0))
+    max_seqlen = int(seqlens.max()) if seqlens.numel() else 0
+    return indices, cu_seqlens, max_seqlen
+
+
+def install_flash_attention_unpadding() -> bool:
+    """Route transformers' Llama flash_attention_2 unpadding through `packed_unpad_data`; True if
+    installed now. A 0/1 mask still goes to transformers' own function."""
+    modeling_llama = importlib.import_module("transformers.models.llama.modeling_llama")
+    original = modeling_llama._get_unpad_data
+    if getattr(original, "_socialfusion_packing", False):
+        return False
+
+    def _get_unpad_data(attention_mask):
+        return packed_unpad_data(attention_mask, original=original)
+
+    _get_unpad_data._socialfusion_packing = True
+    _get_unpad_data.__wrapped__ = original
+    modeling_llama._get_unpad_data = _get_unpad_data
+    return True
 
 
 class VarlenKernel(NamedTuple):
@@ -263,7 +295,7 @@ def install_per_sample_attention() -> bool:
         if cls is not None and "forward" in vars(cls) and not getattr(cls.forward, "_socialfusion_packing", False):
             cls.forward = _wrap_attention(cls.forward, eager)
             installed = True
-    for name in ("_prepare_4d_causal_attention_mask", "_prepare_4d_causal_attention_mask_for_sdpa"):
+    for name in MASK_PREPARATIONS:
         current = getattr(modeling_llama, name, None)
         if current is not None and not getattr(current, "_socialfusion_packing", False):
             setattr(modeling_llama, name, _pass_segments_on(current))
@@ -277,9 +309,9 @@ def per_sample_attention_ready(model) -> bool:
     if implementation not in PER_SAMPLE_IMPLEMENTATIONS:
         return False
     modeling_llama = importlib.import_module("transformers.models.llama.modeling_llama")
-    for name in ("_prepare_4d_causal_attention_mask", "_prepare_4d_causal_attention_mask_for_sdpa"):
-        if not getattr(getattr(modeling_llama, name, None), "_socialfusion_packing", False):
-            return False
+    if not all(getattr(getattr(modeling_llama, name, None), "_socialfusion_packing", False)
+               for name in MASK_PREPARATIONS):
+        return False
     base = model.get_base_model() if hasattr(model, "get_base_model") else model  # under PEFT
     inner = base.get_model() if hasattr(base, "get_model") else getattr(base, "model", None)  # LLaVA / Llama
     layers = getattr(inner, "layers", None)
@@ -295,8 +327,6 @@ _ANNOUNCED: set = set()
 def announce_packed_attention(model, dtype: torch.dtype, device: torch.device, per_sample: bool) -> Optional[str]:
     """Print, once per process and choice, how packed rows attend (on the main process only); returns
     the line (None when it was printed before)."""
-    import os
-
     implementation = getattr(model.config, "_attn_implementation", None)
     if implementation == "flash_attention_2":
         line = "flash_attention_2: transformers' flash-attn 2 path, one variable-length sequence per sample"

@@ -1,10 +1,15 @@
-"""Sequence packing: the samples of a batch, image features already spliced in, laid into rows.
+"""`--pack_sequences`: the samples of a batch, image features already spliced in, laid into rows,
+and the language model's forward over those rows.
 
-LLaVA's `prepare_inputs_labels_for_multimodal` turns each sample into embeddings (text tokens with
-every `<image>` replaced by its visual tokens), truncates each to `tokenizer_model_max_length`, and
-pads the batch to its longest sample. Packing starts from those spliced embeddings, so a sample's
-length is exactly what the language model sees (576 or 144 visual tokens per image included,
-whatever the tower and connector make), and LLaVA's own splicing stays untouched.
+The training collator adds `pack_to_length` (the run's --model_max_length) to every batch. The
+model's forward, wrapped here, sees it, lets LLaVA's `prepare_inputs_labels_for_multimodal` splice
+the image features in, unchanged (each sample's text tokens with every `<image>` replaced by its
+visual tokens, truncated to `tokenizer_model_max_length`), packs the spliced samples into rows and
+calls LLaVA's forward with the packed embeddings and the mask the attention implementation needs;
+how packed rows attend is printed at the first packed batch. A sample's length is exactly what the
+language model sees (576 or 144 visual tokens per image included, whatever the tower and connector
+make). A batch without `pack_to_length` (evaluation, generation, a run without the flag) takes
+LLaVA's forward untouched.
 
 - Rows hold up to `max_length` positions and are padded to the longest row; the plan minimizes
   rows x longest row (`plan_rows`). Where attention is computed per sample (sdpa and eager through
@@ -20,7 +25,7 @@ whatever the tower and connector make), and LLaVA's own splicing stays untouched
 - Labels are the samples' own labels, except each sample's first position, which is set to
   IGNORE_INDEX: there the previous sample's last token would predict it. Unpacked, the first
   label is never a target either (the causal shift drops it), so the label tokens that count are
-  the same set, and the loss, the mean over them, is the same number.
+  the same set, and the loss (LLaVA's: the mean over them) is the same number.
 """
 from __future__ import annotations
 
@@ -30,7 +35,12 @@ from typing import List, Sequence
 import torch
 import torch.nn.functional as F
 
+from socialfusion_plugin.host.llava.packing.packed_attention import (
+    PackedSegments, announce_packed_attention, install_flash_attention_unpadding, install_per_sample_attention,
+    per_sample_attention_ready)
+
 IGNORE_INDEX = -100  # LLaVA's llava.constants.IGNORE_INDEX (kept here: this module does not import llava)
+PACK_KEY = "pack_to_length"  # what the collator adds to a batch: the row length, --model_max_length
 
 
 def _first_fit_decreasing(order: List[int], lengths: Sequence[int], cap: int) -> List[List[int]]:
@@ -169,23 +179,6 @@ def block_diagonal_causal_mask(segment_ids: torch.Tensor) -> torch.Tensor:
     return (same & causal)[:, None, :, :]
 
 
-def packed_unpad_data(attention_mask: torch.Tensor, original=None):
-    """`_get_unpad_data` for a mask of sample numbers: (indices, cu_seqlens, max_seqlen) with one
-    variable-length sequence per sample rather than per row. A 0/1 mask goes to `original`
-    (transformers' own function), so everything that is not packed behaves exactly as before."""
-    if original is not None and int(attention_mask.max()) <= 1:
-        return original(attention_mask)
-    flat = attention_mask.flatten()
-    indices = torch.nonzero(flat, as_tuple=False).flatten()
-    width = int(attention_mask.max()) + 1
-    rows = torch.div(indices, attention_mask.shape[-1], rounding_mode="floor")
-    sample_keys = rows * width + flat[indices]  # unique per (row, sample); samples are contiguous
-    _, seqlens = torch.unique_consecutive(sample_keys, return_counts=True)
-    cu_seqlens = F.pad(torch.cumsum(seqlens, dim=0, dtype=torch.int32), (1, 0))
-    max_seqlen = int(seqlens.max()) if seqlens.numel() else 0
-    return indices, cu_seqlens, max_seqlen
-
-
 def per_sample_losses(logits: torch.Tensor, labels: torch.Tensor, groups: Sequence[Sequence[int]],
                       segment_ids: torch.Tensor) -> List[torch.Tensor]:
     """Mean token loss of each sample, in batch order, from a forward pass over rows.
@@ -207,3 +200,87 @@ def per_sample_losses(logits: torch.Tensor, labels: torch.Tensor, groups: Sequen
             here = counted[r] & (segment_ids[r, 1:] == k)
             losses[index] = token_losses[r][here].sum() / here.sum().clamp(min=1)
     return losses
+
+
+def pack_forward_inputs(model, kwargs: dict, max_length: int):
+    """LLaVA's spliced inputs for `kwargs` (a training batch), packed: (PackedBatch, kwargs for the
+    language model's forward)."""
+    input_ids, attention_mask, position_ids, labels, images, image_sizes = (
+        kwargs.pop(name, None) for name in ("input_ids", "attention_mask", "position_ids", "labels", "images",
+                                            "image_sizes"))
+    if kwargs.get("past_key_values") is not None:
+        raise ValueError("packed sequences are for training: past_key_values cannot be packed")
+    if labels is None:
+        raise ValueError("packed sequences are for training: a batch without labels cannot be packed")
+    _, _, real, _, embeds, labels = model.prepare_inputs_labels_for_multimodal(
+        input_ids, position_ids, attention_mask, None, labels, images, image_sizes)
+    if embeds is None:  # a model without a vision tower, or a batch without images
+        embeds = model.get_model().embed_tokens(input_ids)
+    if real is None:
+        real = torch.ones(embeds.shape[:2], dtype=torch.bool, device=embeds.device)
+    packed, language_kwargs = packed_language_inputs(model, embeds, labels, real, max_length)
+    kwargs.update(input_ids=None, use_cache=False, **language_kwargs)
+    return packed, kwargs
+
+
+def _rope_depends_on_length(config) -> bool:
+    """Dynamic NTK scaling changes every position's rotation with the row's length, so a row of
+    all samples end to end would not be what each sample gets unpacked."""
+    scaling = getattr(config, "rope_scaling", None) or {}
+    return scaling.get("type") == "dynamic"
+
+
+def packed_language_inputs(model, embeds: torch.Tensor, labels: torch.Tensor, real: torch.Tensor,
+                           max_length: int):
+    """Spliced samples (a padded batch, `real` True on tokens) packed for the language model's
+    forward: (PackedBatch, the forward's inputs_embeds, attention_mask, position_ids, labels)."""
+    flash = getattr(model.config, "_attn_implementation", None) == "flash_attention_2"
+    per_sample = flash or per_sample_attention_ready(model)
+    end_to_end = per_sample and not _rope_depends_on_length(model.config)
+    announce_packed_attention(model, embeds.dtype, embeds.device, per_sample and not flash)
+    packed = pack_spliced(embeds, labels, real, max_length, need_padding_position=flash, end_to_end=end_to_end)
+    if flash:
+        mask = packed.segment_ids  # sample numbers; packed_unpad_data makes cu_seqlens from them
+    elif per_sample:
+        mask = packed.segment_ids.as_subclass(PackedSegments)  # packed_attention.py attends by them
+    else:
+        # in the embeddings' dtype: eager's mask preparation computes `1.0 - mask` as given
+        mask = block_diagonal_causal_mask(packed.segment_ids).to(packed.inputs_embeds.dtype)
+    return packed, dict(inputs_embeds=packed.inputs_embeds, attention_mask=mask,
+                        position_ids=packed.position_ids, labels=packed.labels)
+
+
+def wrap_forward(original):
+    def forward(self, *args, pack_to_length=None, **kwargs):
+        if pack_to_length is None or args or kwargs.get("inputs_embeds") is not None:
+            return original(self, *args, **kwargs)
+        _, packed_kwargs = pack_forward_inputs(self, kwargs, int(pack_to_length))
+        return original(self, **packed_kwargs)
+
+    forward.__wrapped__ = original
+    forward._socialfusion_packing = True
+    return forward
+
+
+def install_packing(model_class) -> None:
+    """Idempotent: LLaVA's causal-LM class accepts `pack_to_length`; sdpa, eager and FlashAttention
+    attend per sample."""
+    if not getattr(model_class.forward, "_socialfusion_packing", False):
+        model_class.forward = wrap_forward(model_class.forward)
+    install_flash_attention_unpadding()
+    install_per_sample_attention()
+
+
+class PackingCollator:
+    """LLaVA's collator, plus `pack_to_length` in every batch it makes."""
+
+    def __init__(self, collator, max_length: int):
+        if max_length is None or int(max_length) <= 0:
+            raise ValueError(f"packing needs a positive --model_max_length, got {max_length!r}")
+        self.collator = collator
+        self.max_length = int(max_length)
+
+    def __call__(self, instances):
+        batch = self.collator(instances)
+        batch[PACK_KEY] = self.max_length
+        return batch

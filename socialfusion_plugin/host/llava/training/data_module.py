@@ -6,7 +6,7 @@ called, so installing replaces both:
   `--data_recipe`, and `--data_path` may be omitted (exactly one of the two is required);
 - DataArguments gains `pack_sequences` (`--pack_sequences True`, or `pack_sequences: true` in the
   recipe): the collator marks each batch for packing and LLaVA's model packs its samples into rows
-  after splicing the image features in (packing_forward.py);
+  after splicing the image features in (packing.py);
 - make_supervised_data_module builds a LazySupervisedDataset-compatible dataset over the mixture.
   Its records carry absolute image paths, so LLaVA's os.path.join(image_folder, image) resolves
   each source's own root and --image_folder is not needed.
@@ -115,7 +115,7 @@ def packed_if_requested(train_module, tokenizer, data_args, data_module: dict) -
     collator marks every batch with the row length, --model_max_length."""
     if not getattr(data_args, "pack_sequences", False):
         return data_module
-    from socialfusion_plugin.host.llava.packing.packing_forward import PackingCollator, install_packing
+    from socialfusion_plugin.host.llava.packing.packing import PackingCollator, install_packing
 
     install_packing(train_module.LlavaLlamaForCausalLM)
     try:

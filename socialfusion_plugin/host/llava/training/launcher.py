@@ -27,20 +27,16 @@ class LauncherArgumentError(HostArgumentError):
 
 def pop_option(argv: List[str], flag: str) -> Tuple[List[str], Optional[str]]:
     """Remove `flag VALUE` or `flag=VALUE` from argv; return (rest, value)."""
-    rest, value, index = [], None, 0
-    while index < len(argv):
-        item = argv[index]
+    rest, value, items = [], None, iter(argv)
+    for item in items:
         if item == flag:
-            if index + 1 >= len(argv):
+            value = next(items, None)
+            if value is None:
                 raise LauncherArgumentError(f"{flag} needs a value")
-            value = argv[index + 1]
-            index += 2
-            continue
-        if item.startswith(flag + "="):
+        elif item.startswith(flag + "="):
             value = item.split("=", 1)[1]
         else:
             rest.append(item)
-        index += 1
     return rest, value
 
 

@@ -20,7 +20,7 @@ LLaVA's train() calls `trainer.train(resume_from_checkpoint=True)` when output_d
   logging_steps does not divide save_steps, the first loss logged after the restart) differed. The
   sum and the not-yet-logged part are saved with every checkpoint and carried over.
 Optimizer, scheduler, RNG and the position in the data are restored by the trainer itself; the
-seeded sampler (length_sampler.py) gives the same order after a restart.
+seeded sampler (trainer.py) gives the same order after a restart.
 A save that fails (a full disk, a read-only or vanished output folder: torch's writer then says only
 `unexpected pos 128 vs 0`) stops the run with a CheckpointSaveError naming the folder, the disk and
 its free space; the unfinished `tmp-checkpoint-N/` is removed (the trainer's scratch, never a
@@ -240,11 +240,6 @@ class LossState:
     unlogged_loss: float  # the loop's tr_loss: summed since the last log
     last_logged_step: int  # trainer._globalstep_last_logged
 
-    def restore_sums(self, trainer) -> None:
-        """When training begins (the trainer has just zeroed its sums)."""
-        trainer._total_loss_scalar += self.total_loss
-        trainer._globalstep_last_logged = self.last_logged_step
-
     def restore_unlogged(self, tr_loss: torch.Tensor) -> None:
         """Before the first log after the restart: tr_loss then holds exactly one restarted step,
         and adding the saved part gives the same float sum as the uninterrupted run."""
@@ -263,7 +258,8 @@ def loss_restoring_callback(trainer):
             carry = getattr(trainer, "_loss_carry", None)
             if carry is None:
                 return
-            carry.restore_sums(trainer)
+            trainer._total_loss_scalar += carry.total_loss  # the trainer has just zeroed its sums
+            trainer._globalstep_last_logged = carry.last_logged_step
             if state.global_step >= state.max_steps:
                 trainer._total_loss_scalar += carry.unlogged_loss
                 trainer._loss_carry = None

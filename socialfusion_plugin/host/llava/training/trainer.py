@@ -2,6 +2,13 @@
 
 - The vision tower is re-frozen and checked for LoRA layers before anything trains.
 - Trainable parameters by module are printed at start.
+- `--group_by_modality_length`: LLaVA's LengthGroupedSampler draws from torch's GLOBAL random state,
+  so the order depends on whatever consumed random numbers before it, and a resumed run (which
+  restores the RNG state of the checkpoint) sees a different order than the original run; older
+  LLaVA versions also crash when one modality is empty (an all-image social mixture has no text-only
+  sample). Here the order is a pure function of (seed, epoch), the same on every rank and after a
+  restart, and with only one modality present plain length grouping is used. LLaVA's own grouping
+  functions do the grouping, so batches look exactly as LLaVA makes them.
 - Under DeepSpeed with bf16/fp16 the trainable parameters (connector, LoRA) are cast to the compute
   dtype before the engine starts, as ZeRO-2 does for the whole model itself. ZeRO-3 leaves
   parameters created after `from_pretrained` alone: the fp32 connector then meets bf16 activations,
@@ -25,18 +32,17 @@
   `mm_projector.safetensors` beside LLaVA's `mm_projector.bin` the same way. The plugin's loaders
   read it instead of the `.bin` (which stays: stock LLaVA's loader asks for it by name).
 - Rerunning the command of a stopped run resumes from its last checkpoint and ends as the
-  uninterrupted run would; every file resuming reads goes through `safe_load.read`; a checkpoint
-  that cannot be written stops the run with one line naming the folder and the disk (resume.py says
-  what the host got wrong). Resuming with another LoRA rank or alpha than the checkpoint's stops
-  before any weight is loaded (resume.check_lora_settings).
+  uninterrupted run would (resume.py says what the host got wrong and what is done about it).
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import os
+from typing import List, Optional
 
 import torch
+from torch.utils.data import Sampler
 
 from socialfusion_plugin.host.llava.environment import llava_modules
 from socialfusion_plugin.host.llava.environment.host_loads import host_loads_read_safely
@@ -67,43 +73,31 @@ def enforce_frozen_tower(model) -> None:
         return
     lora = [name for name, _ in tower.named_parameters() if "lora_" in name]
     if lora:
-        raise FrozenTowerViolation(
-            f"LoRA layers were placed inside the vision tower ({lora[:3]}...); the tower must stay in its "
-            "original state. Use the plugin's launcher, which restricts LoRA to the language model."
-        )
+        raise FrozenTowerViolation(f"LoRA layers were placed inside the vision tower ({lora[:3]}...); the tower must "
+                                   "stay in its original state. Use the plugin's launcher, which restricts LoRA to "
+                                   "the language model.")
     for param in tower.parameters():
         param.requires_grad_(False)
 
 
-def align_trainable_dtype(model, args) -> int:
-    """Cast trainable parameters to the compute dtype; returns how many were cast."""
+def align_trainable_dtype(model, args) -> None:
+    """Cast trainable parameters to the compute dtype."""
     dtype = torch.bfloat16 if getattr(args, "bf16", False) else torch.float16 if getattr(args, "fp16", False) else None
     if dtype is None:
-        return 0
-    cast = 0
+        return
     for param in model.parameters():
         if param.requires_grad and param.is_floating_point() and param.dtype != dtype:
             param.data = param.data.to(dtype)
-            cast += 1
-    return cast
 
 
-def keep_cpu_tower_runnable(model, args) -> bool:
-    """Undo LLaVA's float16 cast of the tower on a CPU (unless the run asked for fp16); True if cast."""
+def keep_cpu_tower_runnable(model, args) -> None:
+    """Undo LLaVA's float16 cast of the tower on a CPU (unless the run asked for fp16)."""
     tower = vision_tower_of(model)
     if tower is None or getattr(args, "fp16", False):
-        return False
+        return
     params = list(tower.parameters())
-    if not params or params[0].device.type != "cpu" or params[0].dtype != torch.float16:
-        return False
-    tower.to(dtype=torch.float32)
-    return True
-
-
-def drop_empty_param_groups(optimizer) -> int:
-    before = len(optimizer.param_groups)
-    optimizer.param_groups[:] = [group for group in optimizer.param_groups if len(group["params"]) > 0]
-    return before - len(optimizer.param_groups)
+    if params and params[0].device.type == "cpu" and params[0].dtype == torch.float16:
+        tower.to(dtype=torch.float32)
 
 
 def is_main_process(args) -> bool:
@@ -136,6 +130,54 @@ def stage1_projector_keys(state, args) -> dict:
     return {name: tensor for name, tensor in state.items() if any(key in name for key in keys)}
 
 
+class SeededLengthGroupedSampler(Sampler):
+    def __init__(self, modality_lengths: List[int], batch_size: int, world_size: int, seed: int):
+        self.modality_lengths = list(modality_lengths)
+        self.batch_size, self.world_size, self.seed = batch_size, world_size, seed
+        # image samples have positive lengths, text-only ones negative (LLaVA's modality_lengths)
+        self.by_modality = any(n > 0 for n in self.modality_lengths) and any(n < 0 for n in self.modality_lengths)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.modality_lengths)
+
+    def indices(self) -> List[int]:
+        from llava.train.llava_trainer import get_length_grouped_indices, get_modality_length_grouped_indices
+
+        # LLaVA's modality grouping shuffles partly with generator=None (the global RNG): fork the
+        # global state and seed it too, so every random draw below is determined by (seed, epoch)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed + self.epoch)
+            generator = torch.Generator().manual_seed(self.seed + self.epoch)
+            if self.by_modality:
+                return get_modality_length_grouped_indices(self.modality_lengths, self.batch_size, self.world_size,
+                                                           generator=generator)
+            lengths = [abs(length) for length in self.modality_lengths]
+            return get_length_grouped_indices(lengths, self.batch_size, self.world_size, generator=generator)
+
+    def __iter__(self):
+        return iter(self.indices())
+
+
+def train_sampler(trainer) -> Optional[Sampler]:
+    """The sampler for SocialFusionTrainer._get_train_sampler; None -> the trainer's default."""
+    args = trainer.args
+    dataset = trainer.train_dataset
+    if dataset is None or not getattr(args, "group_by_modality_length", False):
+        return None
+    lengths = list(dataset.modality_lengths)
+    seed = args.data_seed if getattr(args, "data_seed", None) is not None else args.seed
+    sampler = SeededLengthGroupedSampler(lengths, args.train_batch_size,
+                                         world_size=args.world_size * args.gradient_accumulation_steps, seed=seed)
+    if not sampler.by_modality and getattr(args, "process_index", 0) == 0:
+        kind = "image" if lengths and lengths[0] > 0 else "text-only"
+        print(f"group_by_modality_length: every sample is {kind}; grouping by length only", flush=True)
+    return sampler
+
+
 def make_trainer_class(base_trainer, non_lora_state_getter):
     """Subclass LLaVA's trainer (passed in, so this module never imports LLaVA itself)."""
 
@@ -152,25 +194,22 @@ def make_trainer_class(base_trainer, non_lora_state_getter):
                 print(format_trainable_report(self.model, llava_modules.parameter_role), flush=True)
 
         def _get_train_sampler(self):
-            # --group_by_modality_length: seeded (same order on every rank and after a restart) and
-            # falls back to length grouping when one modality is empty
-            from socialfusion_plugin.host.llava.training.length_sampler import train_sampler
-
             sampler = train_sampler(self)
             return sampler if sampler is not None else super()._get_train_sampler()
 
         def create_optimizer(self):
             optimizer = super().create_optimizer()
-            drop_empty_param_groups(optimizer)
+            optimizer.param_groups[:] = [group for group in optimizer.param_groups if group["params"]]
             return optimizer
 
         def train(self, resume_from_checkpoint=None, *args, **kwargs):
             checkpoint = resolve_checkpoint(resume_from_checkpoint, self.args.output_dir)
-            if checkpoint and is_main_process(self.args):
-                print(f"resuming from {checkpoint}", flush=True)
+            self._loss_carry = None
             if checkpoint:
+                if is_main_process(self.args):
+                    print(f"resuming from {checkpoint}", flush=True)
                 check_lora_settings(self.model, checkpoint)  # another --lora_r: a plain error, not `size mismatch`
-            self._loss_carry = read_loss_state(checkpoint, self.args) if checkpoint else None
+                self._loss_carry = read_loss_state(checkpoint, self.args)
             self._running_loss = None
             deepspeed = getattr(self, "is_deepspeed_enabled", False)
             with deepspeed_loads_saved_module_states() if deepspeed else contextlib.nullcontext():

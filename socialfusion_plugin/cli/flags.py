@@ -1,16 +1,24 @@
-"""Command-line flags made from the fields of a settings dataclass, so that a flag's name, type,
-default and help are declared once, on its field.
+"""Flags the commands share: flags made from the fields of a settings dataclass, the repeated
+`--option key=value` and `--flag TASK=PATH` values, and `--no-progress`.
 
-A field with `metadata={"help": ...}` is the flag `--field-name` (or `metadata["flag"]`): its type
-(a list takes one or more values; a bool that defaults to False is a switch), its default (a field
-without one is a required flag), and argparse's `choices` and `metavar` where the metadata gives
-them. Fields without help are not flags.
+A dataclass field with `metadata={"help": ...}` is the flag `--field-name` (or `metadata["flag"]`),
+so its name, type, default and help are declared once, on the field: its type (a list takes one or
+more values; a bool that defaults to False is a switch), its default (a field without one is a
+required flag), and argparse's `choices` and `metavar` where the metadata gives them. Fields without
+help are not flags.
 """
 from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Any, Dict, List
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from .main import CommandError
+
+
+def add_no_progress(parser) -> None:
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (for log files)")
 
 
 def add_dataclass_arguments(parser, cls) -> None:
@@ -52,3 +60,27 @@ def _without_none(hint):
     if typing.get_origin(hint) is typing.Union and type(None) in args:
         return next(arg for arg in args if arg is not type(None))
     return hint
+
+
+def parse_key_values(pairs: Optional[List[str]], flag: str = "--option") -> Dict[str, str]:
+    values: Dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CommandError(f"{flag} expects key=value, got {pair!r}")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def parse_task_paths(values: Optional[List[str]], flag: str, allow_repeat: bool = False) -> Dict[str, Path]:
+    """{task: path} from repeated `FLAG TASK=PATH`; a task given twice is an error unless
+    `allow_repeat` (then the last one wins)."""
+    out: Dict[str, Path] = {}
+    for value in values or []:
+        task, sep, path = value.partition("=")
+        if not sep or not task or not path:
+            raise CommandError(f"{flag} expects TASK=PATH, got {value!r}")
+        if task in out and not allow_repeat:
+            raise CommandError(f"{flag} given twice for task {task}")
+        out[task] = Path(path)
+    return out
