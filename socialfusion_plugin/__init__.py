@@ -1,7 +1,7 @@
 """socialfusion-plugin: SocialFusion for LLaVA.
 
 Importing the package registers the built-in vision encoders, connectors and tasks. Installed task
-plugins load later, when the task list is first needed (tasks/plugins.py), so a broken one cannot
+plugins load later, when the task list is first needed (tasks/__init__.py), so a broken one cannot
 stop an import. LLaVA itself is imported only by `socialfusion_plugin.host`, at run time.
 """
 from .compat.torchvision_ops import ensure_torchvision_importable

@@ -79,8 +79,7 @@ class CheckpointFiles:
 
 
 class HostCapability:
-    """What every capability shares: the host's name, the file names of its checkpoints (what
-    training writes, loading reads and preflight checks look for), and the error for what it cannot do."""
+    """What every capability shares: the host's name, its checkpoints' file names, the error for what it cannot do."""
 
     name: str = "host"
     checkpoint_files: Optional[CheckpointFiles] = None

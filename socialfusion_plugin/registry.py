@@ -90,16 +90,13 @@ class Registry(Generic[T]):
     def register(self, name: str, entry: T | None = None):
         """Register ``entry`` under ``name``; usable as ``register(name, obj)`` or as a decorator."""
         if not isinstance(name, str) or not _NAME_PATTERN.match(name):
-            raise RegistryError(
-                f"{self.kind} name {name!r} is invalid: use lowercase letters, digits and '_', "
-                "starting with a letter"
-            )
+            raise RegistryError(f"{self.kind} name {name!r} is invalid: use lowercase letters, digits and '_', "
+                                "starting with a letter")
 
         def add(obj: T) -> T:
             if name in self._entries:
-                raise RegistryError(
-                    f"{self.kind} {name!r} is already registered by {self._origins[name]}; choose another name",
-                    taken=name)
+                raise RegistryError(f"{self.kind} {name!r} is already registered by {self._origins[name]}; "
+                                    "choose another name", taken=name)
             if self._check is not None:
                 self._check(name, obj)
             self._entries[name] = obj

@@ -158,11 +158,9 @@ def read(path, kind: FileKind = TENSORS, map_location: Any = "cpu", mmap: bool =
         return torch.load(path, map_location=map_location, pickle_module=restricted_pickle_module(allowed),
                           weights_only=False, **extra)
     except _Refused as err:
-        raise UnsafeFileError(
-            f"{path}: refused to load it: its pickle would {err}, and such a file holds only {kind.holds} "
-            "(read with an allow-list, as weights_only=True reads, whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD says); "
-            "nothing in it was run"
-        ) from None
+        raise UnsafeFileError(f"{path}: refused to load it: its pickle would {err}, and such a file holds only "
+                              f"{kind.holds} (read with an allow-list, as weights_only=True reads, whatever "
+                              "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD says); nothing in it was run") from None
 
 
 def _read_weights_only(path, kind: FileKind, map_location, extra) -> Any:

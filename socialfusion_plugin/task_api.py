@@ -68,16 +68,15 @@ from .errors import UserInputError
 from .json_records import InputFileError, check_input_file, iter_json_list, iter_json_object, not_utf8_message, read_json
 from .registry import TASKS
 from .tasks.answer_space import AnswerSpace, MultiLabel, Point, PointOrOutside, SingleLabel
-from .tasks.base import (AnswerDataError, ClassScores, Item, Predictions, References, Sample, Skip, Task, TaskOptions,
-                         TaskOptionsError)
+from .tasks.base import (AnswerDataError, ClassScores, Item, Predictions, References, Sample, Skip, Task,
+                         TaskContractError, TaskOptions, TaskOptionsError)
 from .tasks.classification_metrics import label_matrix, mean_average_precision, score_matrix, top_class
-from .tasks.contract import TaskContractError
 from .tasks.geometry import (INVERTED, NON_FINITE, OUT_OF_RANGE, OUTSIDE, ZERO_AREA, InvalidBox, InvalidPoint, clamp01,
                              decimal_number, finite_floats, finite_number, format_box, format_point, image_point,
                              integer_code, pixel_box, rounded, union_box, valid_box, xywh_box)
 from .tasks.paths import IMAGE_NOT_FOUND, UNREADABLE_IMAGE, ImageFiles, ImageIndex, PathEscapeError, safe_relative_path
 from .tasks.phrase_matching import SynonymParser
-from .tasks.plugins import ENTRY_POINT_GROUP
+from .tasks import ENTRY_POINT_GROUP
 from .tasks.gaze_targets import parse_point
 
 __all__ = [

@@ -37,3 +37,25 @@ def test_fields_with_help_become_flags_and_parse_back_into_the_dataclass():
 def test_a_missing_required_flag_a_bad_choice_or_type_is_refused(argv, capsys):
     with pytest.raises((SystemExit, argparse.ArgumentError)):
         parser().parse_args(argv)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Base:
+    device: Optional[str] = field(default=None, metadata={"help": "where (default: %(default)s)", "if_none": "auto"})
+    size: int = field(default=1, metadata={"help": "how many (default: %(default)s)"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnCpu(Base):
+    device: Optional[str] = "cpu"  # only another default: the flag keeps Base's declaration
+
+
+def test_a_subclass_that_changes_a_default_keeps_the_base_flag_and_only_picks_flags():
+    base, on_cpu = argparse.ArgumentParser(), argparse.ArgumentParser()
+    add_dataclass_arguments(base, Base)
+    add_dataclass_arguments(on_cpu, OnCpu, only=("device",))
+    assert "where (default: auto)" in " ".join(base.format_help().split())
+    assert "where (default: cpu)" in " ".join(on_cpu.format_help().split())
+    assert "--size" not in on_cpu.format_help()
+    assert OnCpu(**flag_values(OnCpu, base.parse_args(["--device", "cuda"]))) == OnCpu(device="cuda")
+    assert on_cpu.parse_args([]).device == "cpu"

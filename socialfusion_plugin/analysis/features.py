@@ -23,6 +23,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 import numpy as np
 import torch
 
+from ..atomic_files import atomic_write_json
 from ..progress import progress_bar
 from ..tasks.geometry import pixel_crop
 from .encoders import EncoderIdentity, FeatureEncoder
@@ -82,22 +83,18 @@ class FeatureCache:
         row_of = {key: row for row, key in enumerate(unique)}
         rows = np.array([row_of[key] for key in item_keys], dtype=np.int64)
         digest = text_digest("\n".join(f"{path}|{box}" for path, box in unique))
-        paths = {key: self._path(identity, key, region, digest) for key in keys}
+        names = {(layer, pooling): text_digest(json.dumps([identity.encoder_id, identity.fingerprint, layer, pooling,
+                                                           region, digest])) for layer, pooling in keys}
+        paths = {key: self.cache_dir / name[:2] / f"{name}.npy" for key, name in names.items()}
         missing = [key for key in keys if not paths[key].is_file()]
         self.stats.cache_hits += len(keys) - len(missing)
         if missing:
             self._extract(get_encoder(), list(unique.values()), {key: paths[key] for key in missing}, label)
             for layer, pooling in missing:  # the readable part of the key
-                meta = {"encoder": identity.encoder_id, "weights_fingerprint": identity.fingerprint, "layer": layer,
-                        "pooling": pooling, "region": region, "items": len(unique)}
-                sidecar = paths[(layer, pooling)].with_suffix(".json")
-                sidecar.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+                atomic_write_json(paths[(layer, pooling)].with_suffix(".json"), {
+                    "encoder": identity.encoder_id, "weights_fingerprint": identity.fingerprint, "layer": layer,
+                    "pooling": pooling, "region": region, "items": len(unique)}, indent=1)
         return {key: np.load(paths[key], allow_pickle=False)[rows] for key in keys}
-
-    def _path(self, identity: EncoderIdentity, key: FeatureKey, region: str, digest: str) -> Path:
-        layer, pooling = key
-        name = text_digest(json.dumps([identity.encoder_id, identity.fingerprint, layer, pooling, region, digest]))
-        return self.cache_dir / name[:2] / f"{name}.npy"
 
     def _extract(self, encoder: FeatureEncoder, items: List[ImageItem], targets: Dict[FeatureKey, Path], label: str) -> None:
         layers = sorted({layer for layer, _ in targets})

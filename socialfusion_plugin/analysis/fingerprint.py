@@ -16,8 +16,7 @@ EDGE_BYTES = 4 * 1024 * 1024
 
 
 def file_fingerprint(path: Path) -> str:
-    path = Path(path)
-    stat = path.stat()
+    stat = os.stat(path)
     digest = hashlib.sha256(f"{stat.st_size}|{stat.st_mtime_ns}".encode())
     with open(path, "rb") as handle:
         digest.update(handle.read(EDGE_BYTES))

@@ -22,18 +22,19 @@ from .. import registry
 from ..model.tower_spec import OpenClipTowerSpec, is_open_clip_tower
 from ..plots import heatmap, line_panels, save_figure
 from ..progress import progress_bar
+from ..run_settings import DTYPES, RunSettings
 from .encoders import FeatureEncoder, identify_encoder, load_encoder
 from .features import POOLINGS, REGIONS, FeatureCache
 from .linear_probes import ProbeSettings, probe_and_score
 from .probe_data import load_split, task_files
 from socialfusion_plugin.errors import UserInputError
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-@dataclass
-class ProbeConfig:
-    """One probe run; the fields with help are `socialfusion probe`'s flags (cli/flags.py)."""
+@dataclass(frozen=True, kw_only=True)
+class ProbeConfig(RunSettings):
+    """One probe run; the fields with help, and those of RunSettings, are `socialfusion probe`'s
+    flags (cli/flags.py)."""
 
     encoders: List[str] = field(metadata={"metavar": "ENCODER", "help": (
         "open_clip:ARCH@WEIGHTS (as --vision_tower); hf_clip:FOLDER or hf_siglip:FOLDER (a local Hugging Face CLIP / "
@@ -42,9 +43,7 @@ class ProbeConfig:
     tasks: List[str] = field(metadata={"metavar": "TASK", "help": "registered task names"})
     out_dir: Path = field(metadata={"flag": "--out", "help": "output folder (probe_results.json/.md, probe_chart.png)"})
     cache_dir: Path  # the feature cache, reused across runs (its flag's default is the plugin's cache root)
-    data_root: Optional[Path] = field(default=None, metadata={"help": (
-        "data layout root ($SOCIALFUSION_DATA): converted/<task>_{train,test}.json (from `socialfusion convert`) and "
-        "<task>/ (the dataset root the images are relative to)")})
+    data_root: Optional[Path] = None  # None: $SOCIALFUSION_DATA, else ./data (data_layout.py)
     overrides: Dict[str, Dict[str, Path]] = field(default_factory=dict)  # train/test/image_folder -> task -> path
     layers: List[int] = field(default_factory=lambda: [-2], metadata={"help": (
         "layers, LLaVA/HF indexing: 0 embeddings (HF towers only), k block k, -1 last, -2 second to last (default: -2, "
@@ -58,12 +57,10 @@ class ProbeConfig:
         "help": "whole image, or the task's person/head/pair/hands box cropped before preprocessing"})
     max_train: Optional[int] = field(default=None, metadata={"help": "subsample at most N training records (seeded)"})
     max_test: Optional[int] = field(default=None, metadata={"help": "subsample at most N test records (seeded)"})
-    seed: int = field(default=0, metadata={"help": "seed of the subsampling (default: 0)"})
-    batch_size: int = field(default=32, metadata={"help": "images per encoder forward pass (default: 32)"})
     workers: int = field(default=4, metadata={"help": "threads decoding images"})
-    device: str = field(default="cpu", metadata={"help": "cpu, cuda, cuda:1, ..."})
-    dtype: str = field(default="float32", metadata={"choices": tuple(DTYPES),
-                                                    "help": "dtype the encoders run in (default: float32)"})
+    device: Optional[str] = "cpu"
+    dtype: Optional[str] = "float32"
+    batch_size: int = 32
     settings: ProbeSettings = field(default_factory=ProbeSettings)
     progress: bool = True
 
@@ -85,6 +82,7 @@ class ProbeConfig:
             raise UserInputError(f"probe: unknown override kind(s) {sorted(unknown)}")
         if self.dtype not in DTYPES:
             raise UserInputError(f"probe: dtype must be one of {', '.join(DTYPES)}")
+        super().__post_init__()
         for name in ("max_train", "max_test"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise UserInputError(f"probe: --{name.replace('_', '-')} must be positive")
@@ -102,7 +100,7 @@ def run_probe(config: ProbeConfig, encoder_loader: Callable[..., FeatureEncoder]
         identity = identify_encoder(name)
         # built once, and only on a cache miss
         get_encoder = lru_cache(maxsize=None)(partial(encoder_loader, name, device=config.device,
-                                                      dtype=DTYPES[config.dtype]))
+                                                      dtype=getattr(torch, config.dtype)))
         for region in config.regions:
             for task_name in config.tasks:
                 task = registry.TASKS.get(task_name)

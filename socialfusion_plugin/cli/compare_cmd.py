@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .flags import parse_task_paths
+from .flags import add_shared_flag, parse_task_paths
 
 
 def register(subparsers) -> None:
@@ -21,8 +21,7 @@ def register(subparsers) -> None:
     chance = parser.add_mutually_exclusive_group()
     chance.add_argument("--train", action="append", default=[], metavar="TASK=FILE",
                         help="a task's converted training split, for its chance side (repeatable)")
-    chance.add_argument("--data-root", type=Path,
-                        help="data layout root: chance for every compared task from converted/<task>_train.json")
+    add_shared_flag(chance, "--data-root", "chance for every compared task from converted/<task>_train.json")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (same inputs and seed: same outputs)")
     parser.add_argument("--resamples", type=int, default=None, help="bootstrap draws (default 1000)")
     parser.set_defaults(handler=run)

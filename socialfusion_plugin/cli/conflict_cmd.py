@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..analysis.conflict.run import ConflictConfig
-from .flags import add_dataclass_arguments, add_no_progress, flag_values, parse_task_paths
+from .flags import add_dataclass_arguments, add_shared_flag, add_task_path_flags, flag_values, parse_task_paths
 
 
 def register(subparsers) -> None:
@@ -14,9 +14,10 @@ def register(subparsers) -> None:
         "one run) also give a trend plot.",
     )
     add_dataclass_arguments(parser, ConflictConfig)
-    parser.add_argument("--data", action="append", metavar="TASK=FILE", help="LLaVA records of a task (overrides --data-root)")
-    parser.add_argument("--image-folder", action="append", metavar="TASK=DIR", help="image folder of a task")
-    add_no_progress(parser)
+    add_shared_flag(parser, "--data-root", "each task's train file and image folder")
+    add_task_path_flags(parser, "--data", "--image-folder")
+    add_shared_flag(parser, "--version")
+    add_shared_flag(parser, "--no-progress")
     parser.set_defaults(handler=run)
 
 
@@ -27,8 +28,8 @@ def run(args) -> int:
 
     data = parse_task_paths(args.data, "--data", allow_repeat=True)
     image_folders = parse_task_paths(args.image_folder, "--image-folder", allow_repeat=True)
-    config = ConflictConfig(**flag_values(ConflictConfig, args), data=data, image_folders=image_folders,
-                            progress=not args.no_progress)
+    config = ConflictConfig(**flag_values(ConflictConfig, args), data_root=args.data_root, version=args.version,
+                            data=data, image_folders=image_folders, progress=not args.no_progress)
     host = active_host()
     check_conflict_arguments(args, data, image_folders, host)  # every missing path, before the first model is built
     result = run_conflict(config, host)

@@ -11,29 +11,27 @@ from .. import registry
 from ..data_layout import DataLayout
 from ..tasks.conversion import convert
 from .file_errors import file_errors_as_command_errors, require_writable
-from .flags import add_no_progress, parse_key_values
+from .flags import add_shared_flag, parse_key_values
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("convert", help="convert an original dataset release into LLaVA records (+ meta)")
     parser.add_argument("task", help="task name (see `socialfusion tasks`)")
     parser.add_argument("--split", required=True, help="split to convert (train/val/test, per task)")
-    parser.add_argument("--data-root", type=Path,
-                        help="root of the data layout (default: $SOCIALFUSION_DATA, else ./data)")
+    add_shared_flag(parser, "--data-root", "default: $SOCIALFUSION_DATA, else ./data")
     parser.add_argument("--root", type=Path, help="dataset root as downloaded (default: DATA_ROOT/<task>)")
     parser.add_argument("--out", type=Path, help="output LLaVA JSON file (default: DATA_ROOT/converted/<task>_<split>.json)")
     parser.add_argument("--report", type=Path, help="write a JSON report (counts, a reason per skip)")
     parser.add_argument("--absolute-paths", action="store_true",
                         help="write absolute image paths instead of paths relative to --root")
-    parser.add_argument("--option", action="append", metavar="KEY=VALUE",
-                        help="task option (repeatable), e.g. granularity=coarse")
+    add_shared_flag(parser, "--option", "e.g. granularity=coarse")
     parser.add_argument("--prompts", choices=("train", "eval"), help="prompt wording: seeded paraphrases (train) or "
                         "the fixed evaluation wording; default: train for the train split, eval otherwise")
     parser.add_argument("--seed", type=int, default=0, help="seed for choosing prompt paraphrases")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                         help="processes reading independent parts of the split (tasks that have parts, e.g. HaGRID "
                         "class files); the output is identical for any value (default: %(default)s)")
-    add_no_progress(parser)
+    add_shared_flag(parser, "--no-progress")
     parser.set_defaults(handler=run)
 
 

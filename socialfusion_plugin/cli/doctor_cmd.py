@@ -13,6 +13,8 @@ import json
 import os
 import sys
 
+from .flags import add_shared_flag
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -25,7 +27,7 @@ def register(subparsers) -> None:
                              "problem (exit 1) instead of a warning")
     # kept so that scripts written for the earlier default keep working: untested is a warning by default now
     parser.add_argument("--allow-untested", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_shared_flag(parser, "--json")
     parser.set_defaults(handler=run)
 
 

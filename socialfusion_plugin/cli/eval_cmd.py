@@ -12,7 +12,7 @@ from .. import registry
 from ..atomic_files import atomic_write_json
 from ..evaluation.suite import SuiteSettings
 from .eval_suite_cmd import suite_settings
-from .flags import add_dataclass_arguments, add_no_progress, parse_key_values
+from .flags import add_dataclass_arguments, add_shared_flag, parse_key_values
 from .main import CommandError
 
 
@@ -21,13 +21,13 @@ def register(subparsers) -> None:
     parser.add_argument("--task", help="task name (required for generate and rank)")
     parser.add_argument("--data", required=True, type=Path, help="converted LLaVA JSON (loss mode: any LLaVA JSON)")
     parser.add_argument("--out", required=True, type=Path, help="predictions JSON lines (loss mode: a JSON file)")
-    parser.add_argument("--image-folder", type=Path, help="folder relative image paths start from (the convert --root)")
+    add_shared_flag(parser, "--image-folder")
     parser.add_argument("--mode", choices=("generate", "rank", "loss"), default="generate")
-    parser.add_argument("--option", action="append", metavar="KEY=VALUE", help="task option (repeatable)")
+    add_shared_flag(parser, "--option")
     parser.add_argument("--limit", type=int, help="only the first N records")
     parser.add_argument("--text-only", action="store_true", help="loss mode: use only samples without an image")
     add_dataclass_arguments(parser, SuiteSettings)
-    add_no_progress(parser)
+    add_shared_flag(parser, "--no-progress")
     parser.set_defaults(handler=run)
 
 

@@ -4,17 +4,15 @@ every process predicts its share of each task (evaluation/suite*.py)."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shlex
 from pathlib import Path
 
-from ..evaluation.runner import DecodingSettings
 from ..evaluation.suite import SuiteSettings
-from .flags import add_dataclass_arguments, add_no_progress, flag_values, parse_key_values
+from .flags import add_dataclass_arguments, add_shared_flag, flag_values, parse_key_values
 
 # the order flags take in the results table's reproducing command line
-FLAGS = ("model_path", "model_base", "tasks", "suite", "data_root", "out", "mode", "option",
-         *(field.name for field in dataclasses.fields(DecodingSettings)), "device", "dtype", "overwrite")
+FLAGS = ("model_path", "model_base", "tasks", "suite", "data_root", "out", "mode", "option", "batch_size",
+         "max_new_tokens", "temperature", "seed", "conv_mode", "multi_label_threshold", "device", "dtype", "overwrite")
 
 
 def register(subparsers) -> None:
@@ -22,15 +20,14 @@ def register(subparsers) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--tasks", nargs="+", metavar="TASK", help="task names, or `all` (default: all)")
     which.add_argument("--suite", type=Path, help="suite YAML pinning each task's split, mode, options and files")
-    parser.add_argument("--data-root", type=Path, help="root of the data layout (default: $SOCIALFUSION_DATA, else "
-                        "./data): DATA_ROOT/converted/<task>_test.json, images under DATA_ROOT/<task>/")
+    add_shared_flag(parser, "--data-root", "default: $SOCIALFUSION_DATA, else ./data")
     parser.add_argument("--out", type=Path, help="run folder receiving eval/ (default: --model-path)")
     parser.add_argument("--mode", choices=("generate", "rank"),
                         help="with --tasks: one mode for every task (default: rank where a task has answer options "
                              "to rank, generate otherwise)")
-    parser.add_argument("--option", action="append", metavar="TASK.KEY=VALUE", help="task option (repeatable)")
+    add_shared_flag(parser, "--option", "TASK.KEY=VALUE names the task", metavar="TASK.KEY=VALUE")
     add_dataclass_arguments(parser, SuiteSettings)
-    add_no_progress(parser)
+    add_shared_flag(parser, "--no-progress")
     # the deepspeed launcher appends --local_rank=N; the process reads LOCAL_RANK from the environment
     parser.add_argument("--local_rank", "--local-rank", type=int, help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)

@@ -1,33 +1,72 @@
-"""Flags the commands share: flags made from the fields of a settings dataclass, the repeated
-`--option key=value` and `--flag TASK=PATH` values, and `--no-progress`.
+"""Flags the commands share: flags made from the fields of a settings dataclass, flags that mean
+the same in every command that has them (`SHARED_FLAGS`), and the repeated `--option key=value` and
+`--flag TASK=PATH` values.
 
 A dataclass field with `metadata={"help": ...}` is the flag `--field-name` (or `metadata["flag"]`),
 so its name, type, default and help are declared once, on the field: its type (a list takes one or
 more values; a bool that defaults to False is a switch), its default (a field without one is a
 required flag), and argparse's `choices` and `metavar` where the metadata gives them. Fields without
-help are not flags.
+help are not flags, unless a base class declared the field as a flag and the subclass names it
+again only to change its default (run_settings.py). A help's `%(default)s` reads
+`metadata["if_none"]` where the default is None.
 """
 from __future__ import annotations
 
 import dataclasses
 import typing
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .main import CommandError
 
 
-def add_no_progress(parser) -> None:
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars (for log files)")
+# a flag declared here reads the same in every command; a command may add what its own flag points at
+SHARED_FLAGS = {
+    "--no-progress": dict(action="store_true", help="no progress bars (for log files)"),
+    "--json": dict(action="store_true", help="print machine-readable JSON"),
+    "--option": dict(action="append", metavar="KEY=VALUE", help="task option (repeatable)"),
+    "--data-root": dict(type=Path, help="root of the data layout (DATA_ROOT/converted/<task>_<split>.json as convert "
+                                        "writes them, a task's release in DATA_ROOT/<task>/)"),
+    "--image-folder": dict(type=Path, help="folder the records' relative image paths start from (the convert --root, "
+                                           "LLaVA's --image_folder)"),
+    "--version": dict(default="v1",
+                      help="LLaVA conversation template, as --version in training (default: %(default)s)"),
+    "--cache-dir": dict(type=Path, help="cache reused across runs (default: a folder under $SOCIALFUSION_CACHE, "
+                                        "else ~/.cache/socialfusion)"),
+}
+# per-task paths that take the place of the data layout's file or folder for one task
+TASK_PATH_FLAGS = {
+    "--train": ("FILE", "converted train file of a task"),
+    "--test": ("FILE", "converted test file of a task"),
+    "--data": ("FILE", "LLaVA records of a task"),
+    "--image-folder": ("DIR", "image folder of a task"),
+}
 
 
-def add_dataclass_arguments(parser, cls) -> None:
+def add_shared_flag(parser, flag: str, detail: str = "", **changes) -> None:
+    """`flag` as SHARED_FLAGS declares it; `detail` says what it points at in this command."""
+    options = {**SHARED_FLAGS[flag], **changes}
+    if detail:
+        options["help"] = f"{options['help']}: {detail}"
+    parser.add_argument(flag, **options)
+
+
+def add_task_path_flags(parser, *flags: str) -> None:
+    for flag in flags:
+        kind, what = TASK_PATH_FLAGS[flag]
+        parser.add_argument(flag, action="append", metavar=f"TASK={kind}", help=f"{what} (overrides --data-root)")
+
+
+def add_dataclass_arguments(parser, cls, only: Optional[Sequence[str]] = None) -> None:
+    """The flags of `cls`'s fields (of the fields named in `only`, when given)."""
     hints = typing.get_type_hints(cls)
-    for field in _flag_fields(cls):
-        options = {key: field.metadata[key] for key in ("choices", "metavar") if key in field.metadata}
+    for field, metadata in _flag_fields(cls):
+        if only is not None and field.name not in only:
+            continue
+        options = {key: metadata[key] for key in ("choices", "metavar") if key in metadata}
         value_type = _without_none(hints[field.name])
         if value_type is bool and field.default is False:
-            parser.add_argument(_flag(field), action="store_true", help=field.metadata["help"])
+            parser.add_argument(_flag(field, metadata), action="store_true", help=metadata["help"])
             continue
         if typing.get_origin(value_type) in (list, List):
             options["nargs"] = "+"
@@ -38,20 +77,32 @@ def add_dataclass_arguments(parser, cls) -> None:
             options["default"] = field.default_factory()
         else:
             options["required"] = True
-        parser.add_argument(_flag(field), type=value_type, help=field.metadata["help"], **options)
+        help_text = metadata["help"]
+        if options.get("default") is None and "if_none" in metadata:
+            help_text = help_text.replace("%(default)s", metadata["if_none"])
+        parser.add_argument(_flag(field, metadata), type=value_type, help=help_text, **options)
 
 
 def flag_values(cls, args) -> Dict[str, Any]:
     """{field name: value} of the flags `add_dataclass_arguments` made from `cls`, as parsed into `args`."""
-    return {field.name: getattr(args, _flag(field)[2:].replace("-", "_")) for field in _flag_fields(cls)}
+    return {field.name: getattr(args, _flag(field, metadata)[2:].replace("-", "_"))
+            for field, metadata in _flag_fields(cls)}
 
 
-def _flag_fields(cls) -> List[dataclasses.Field]:
-    return [field for field in dataclasses.fields(cls) if "help" in field.metadata]
+def _flag_fields(cls) -> List[Tuple[dataclasses.Field, Mapping[str, Any]]]:
+    """(field, the metadata it was declared with as a flag) for the fields of `cls` that are flags."""
+    flags = []
+    for field in dataclasses.fields(cls):
+        declared = (klass.__dataclass_fields__.get(field.name) for klass in cls.__mro__
+                    if dataclasses.is_dataclass(klass))
+        metadata = next((f.metadata for f in declared if f is not None and "help" in f.metadata), None)
+        if metadata is not None:
+            flags.append((field, metadata))
+    return flags
 
 
-def _flag(field: dataclasses.Field) -> str:
-    return field.metadata.get("flag", "--" + field.name.replace("_", "-"))
+def _flag(field: dataclasses.Field, metadata: Mapping[str, Any]) -> str:
+    return metadata.get("flag", "--" + field.name.replace("_", "-"))
 
 
 def _without_none(hint):

@@ -1,7 +1,17 @@
 """`socialfusion merge --model-path LORA_RUN --model-base BASE_LLM --out MERGED`."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
+
+from ..run_settings import RunSettings
+from .flags import add_dataclass_arguments
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergePlacement(RunSettings):
+    device: Optional[str] = "cpu"  # merging needs no GPU; the weights are written in --dtype
 
 
 def register(subparsers) -> None:
@@ -10,9 +20,7 @@ def register(subparsers) -> None:
     parser.add_argument("--model-path", required=True, type=Path, help="LoRA output (or checkpoint-N) folder")
     parser.add_argument("--model-base", required=True, help="the base language model the run started from")
     parser.add_argument("--out", required=True, type=Path, help="folder for the merged checkpoint")
-    parser.add_argument("--device", default="cpu", help="device used while merging (cpu, cuda)")
-    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
-                        help="dtype of the merged weights (default: float32 on cpu, float16 on cuda as LLaVA)")
+    add_dataclass_arguments(parser, MergePlacement, only=("device", "dtype"))
     parser.set_defaults(handler=run)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .flags import add_no_progress
+from .flags import add_shared_flag
 
 
 def register(subparsers) -> None:
@@ -16,11 +16,10 @@ def register(subparsers) -> None:
     parser.add_argument("--image-root", type=Path,
                         help="write image paths relative to this folder (it must contain every source's images); "
                         "default: absolute paths, which LLaVA uses whatever --image_folder is")
-    parser.add_argument("--cache-dir", type=Path,
-                        help="converted-source cache (default: $SOCIALFUSION_CACHE/data or ~/.cache/socialfusion/data)")
+    add_shared_flag(parser, "--cache-dir", "converted sources of data recipes, in data/")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                         help="processes for converting task sources (output identical for any value)")
-    add_no_progress(parser)
+    add_shared_flag(parser, "--no-progress")
     parser.set_defaults(handler=run)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from ..analysis.linear_probes import ProbeSettings
 from ..analysis.probe_run import ProbeConfig
 from ..cache_root import cache_dir
-from .flags import add_dataclass_arguments, add_no_progress, flag_values, parse_task_paths
+from .flags import add_dataclass_arguments, add_shared_flag, add_task_path_flags, flag_values, parse_task_paths
 from .main import CommandError
 
 PROBE_CACHE = "probe-features"  # the feature cache's folder under the plugin's cache root
@@ -19,13 +19,11 @@ def register(subparsers) -> None:
         "train split and scores it on the test split with the task's own metrics. Features are cached.",
     )
     add_dataclass_arguments(parser, ProbeConfig)
-    parser.add_argument("--train", action="append", metavar="TASK=FILE", help="converted train file of a task (overrides --data-root)")
-    parser.add_argument("--test", action="append", metavar="TASK=FILE", help="converted test file of a task (overrides --data-root)")
-    parser.add_argument("--image-folder", action="append", metavar="TASK=DIR", help="image folder of a task (overrides --data-root)")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help=f"feature cache (default: $SOCIALFUSION_CACHE/{PROBE_CACHE}, ~/.cache/socialfusion/{PROBE_CACHE})")
+    add_shared_flag(parser, "--data-root", "each task's train and test files and image folder")
+    add_task_path_flags(parser, "--train", "--test", "--image-folder")
+    add_shared_flag(parser, "--cache-dir", f"encoder features, in {PROBE_CACHE}/")
     add_dataclass_arguments(parser, ProbeSettings)
-    add_no_progress(parser)
+    add_shared_flag(parser, "--no-progress")
     parser.set_defaults(handler=run)
 
 
@@ -42,8 +40,9 @@ def run(args) -> int:
             raise CommandError(f"--{kind.replace('_', '-')} names task(s) {stray} that are not in --tasks")
     # resolved before the checks, so they look at the folder the probe will write
     args.cache_dir = args.cache_dir or cache_dir(PROBE_CACHE)
-    config = ProbeConfig(**flag_values(ProbeConfig, args), cache_dir=args.cache_dir, overrides=overrides,
-                         settings=ProbeSettings(**flag_values(ProbeSettings, args)), progress=not args.no_progress)
+    config = ProbeConfig(**flag_values(ProbeConfig, args), data_root=args.data_root, cache_dir=args.cache_dir,
+                         overrides=overrides, settings=ProbeSettings(**flag_values(ProbeSettings, args)),
+                         progress=not args.no_progress)
     check_probe_arguments(args, overrides)  # every missing file and weight, before any encoder is built
     for name in args.encoders:  # what each tower is and how images are prepared for it, from its files
         description = describe_encoder(name)

@@ -15,7 +15,7 @@ from ..evaluation.provenance import info_path, read_info
 from ..evaluation.report import scoring_context
 from ..evaluation.scoring import load_predictions, load_references, score_predictions
 from .file_errors import require_writable
-from .flags import parse_key_values
+from .flags import add_shared_flag, parse_key_values
 
 
 def register(subparsers) -> None:
@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     parser.add_argument("--predictions", required=True, type=Path, help='JSON lines {"id", "text", ["scores"]}')
     parser.add_argument("--references", required=True, type=Path, help="converted LLaVA JSON with meta")
     parser.add_argument("--out", type=Path, help="write {task, n, unparsed, missing, extra, metrics} JSON here")
-    parser.add_argument("--option", action="append", metavar="KEY=VALUE", help="task option (repeatable)")
+    add_shared_flag(parser, "--option")
     parser.set_defaults(handler=run)
 
 

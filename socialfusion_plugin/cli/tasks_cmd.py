@@ -6,11 +6,12 @@ import json
 import sys
 
 from .. import registry
+from .flags import add_shared_flag
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("tasks", help="list registered tasks")
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_shared_flag(parser, "--json")
     parser.add_argument("--names", action="store_true", help="print only the task names, one per line (for scripts)")
     parser.add_argument("--ranked", action="store_true",
                         help="only tasks eval-suite evaluates in rank mode by default (they have answer options to rank)")

@@ -6,26 +6,26 @@ from pathlib import Path
 
 from .file_errors import file_errors_as_command_errors
 from .main import CommandError
-from .flags import add_no_progress
+from .flags import add_shared_flag
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "validate", help="check a LLaVA JSON or a data recipe before launching a job (images, turns, labels, length)")
     parser.add_argument("input", type=Path, help="LLaVA JSON (with --image-folder) or data recipe YAML")
-    parser.add_argument("--image-folder", type=Path, help="where the JSON's image paths start (LLaVA's --image_folder)")
+    add_shared_flag(parser, "--image-folder")
     parser.add_argument("--model", help="base LLM folder whose tokenizer training uses (enables the label/length checks)")
-    parser.add_argument("--version", default="v1", help="LLaVA conversation template, as --version in training (default v1)")
+    add_shared_flag(parser, "--version")
     parser.add_argument("--model-max-length", type=int, default=2048, help="as training's --model_max_length (default 2048)")
     parser.add_argument("--image-tokens", type=int, default=576,
                         help="visual tokens per image (default 576: ViT-L/14-336; 144 with avgpool2x2_mlp2x_gelu)")
     parser.add_argument("--mm-use-im-start-end", action="store_true", help="as training's --mm_use_im_start_end True")
     parser.add_argument("--no-image-check", action="store_true", help="skip decoding images")
     parser.add_argument("--report", type=Path, help="full report (default: <input stem>.validation.json next to the input)")
-    parser.add_argument("--cache-dir", type=Path, help="converted-source cache (as for `socialfusion mix`)")
+    add_shared_flag(parser, "--cache-dir", "converted sources of data recipes, in data/")
     parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1),
                         help="threads for image checks, processes for tokenization checks")
-    add_no_progress(parser)
+    add_shared_flag(parser, "--no-progress")
     parser.set_defaults(handler=run)
 
 

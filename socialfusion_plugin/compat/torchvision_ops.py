@@ -36,7 +36,6 @@ def _compiled_ops_path() -> Optional[str]:
 
 
 def compiled_ops_load() -> bool:
-    """True when torchvision's compiled op library loads into this torch."""
     import torch
 
     path = _compiled_ops_path()

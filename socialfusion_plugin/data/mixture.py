@@ -15,7 +15,6 @@ manifest (counts per source, seed, input fingerprints), byte-identical for the s
 seed (no timestamps, fixed key order). Image paths are absolute by default, as several dataset roots
 share no relative base (LLaVA's `os.path.join(image_folder, image)` keeps an absolute `image`); with
 `image_root` they are relative to it (portable across machines), and an image outside it is an error.
-Both files are written atomically, under the output's one-writer lock for the whole run.
 """
 from __future__ import annotations
 
@@ -107,15 +106,8 @@ class SourcePlan:
 
     def summary(self) -> Dict[str, Any]:
         spec = self.cached.spec
-        entry = {
-            "name": spec.name,
-            "kind": spec.kind,
-            "input": str(spec.path),
-            "image_folder": str(spec.image_folder),
-            "fingerprint": self.cached.fingerprint,
-            "available": len(self.cached),
-            "selected": len(self.rows),
-        }
+        entry = dict(name=spec.name, kind=spec.kind, input=str(spec.path), image_folder=str(spec.image_folder),
+                     fingerprint=self.cached.fingerprint, available=len(self.cached), selected=len(self.rows))
         if spec.kind == "task":
             entry.update(task=spec.task, split=spec.split, options=spec.options, prompts=spec.prompts,
                          conversion=self.cached.conversion)
@@ -161,15 +153,9 @@ class Mixture:
     def manifest(self) -> Dict[str, Any]:
         counts = self.counts()  # after max_samples
         sources = [dict(plan.summary(), in_mixture=counts[plan.cached.spec.name]) for plan in self.plans]
-        return {
-            "recipe": str(self.recipe.path),
-            "recipe_sha256": self.recipe.sha256,
-            "seed": self.recipe.seed,
-            "temperature": self.recipe.temperature,
-            "max_samples": self.recipe.max_samples,
-            "total": len(self),
-            "sources": sources,
-        }
+        return dict(recipe=str(self.recipe.path), recipe_sha256=self.recipe.sha256, seed=self.recipe.seed,
+                    temperature=self.recipe.temperature, max_samples=self.recipe.max_samples, total=len(self),
+                    sources=sources)
 
 
 def resolve_image(spec, image: Any, row: int, record: Dict[str, Any]) -> str:

@@ -19,9 +19,8 @@ sources:
 ```
 
 Parsing is strict: unknown keys, bad strategies, missing roots/files are errors naming the key
-and the file. So is text that is not a recipe at all (not UTF-8, a YAML syntax error, a tag such as
-`!!python/object`, nesting deeper than Python's recursion limit, an integer too long to convert),
-named with its line. Relative paths are taken from the current working directory, as LLaVA's scripts do.
+and the file, and text that is not a recipe at all is refused as config_files.py refuses it, with its
+line. Relative paths are taken from the current working directory, as LLaVA's scripts do.
 """
 from __future__ import annotations
 

@@ -94,18 +94,10 @@ def task_fingerprint(spec: SourceSpec, seed: int) -> str:
     from ..tasks.conversion import default_prompt_mode
 
     task = TASKS.get(spec.task)
-    return combine({
-        "format": CACHE_FORMAT,
-        "kind": "task",
-        "plugin": __version__,
-        "task": spec.task,
-        "split": spec.split,
-        "options": dataclasses.asdict(task.options(spec.options)),
-        "prompts": spec.prompts or default_prompt_mode(spec.split),
-        "prompt_file": file_sha256(task.prompts_file),
-        "seed": seed,
-        "release": release_fingerprint(spec.path),
-    })
+    return combine(dict(format=CACHE_FORMAT, kind="task", plugin=__version__, task=spec.task, split=spec.split,
+                        options=dataclasses.asdict(task.options(spec.options)),
+                        prompts=spec.prompts or default_prompt_mode(spec.split),
+                        prompt_file=file_sha256(task.prompts_file), seed=seed, release=release_fingerprint(spec.path)))
 
 
 def release_fingerprint(root: Path) -> str:
@@ -179,10 +171,9 @@ def _arrow_table(cache_dir: Path, fingerprint: str, json_path: Optional[Path]):
     })
     # gen_kwargs take no part in the cache key: `fingerprint` alone decides a hit
     try:
-        return datasets.Dataset.from_generator(
-            _rows, features=features, gen_kwargs={"path": str(json_path) if json_path else ""},
-            cache_dir=str(cache_dir / "arrow"), fingerprint=fingerprint, split="train",
-        )
+        return datasets.Dataset.from_generator(_rows, features=features, split="train", fingerprint=fingerprint,
+                                               gen_kwargs={"path": str(json_path) if json_path else ""},
+                                               cache_dir=str(cache_dir / "arrow"))
     except datasets.exceptions.DatasetGenerationError as err:
         # datasets wraps our own clear errors (naming the file and record): show them, not the wrapper
         if isinstance(err.__cause__, (ValueError, RuntimeError)):

@@ -63,16 +63,12 @@ def write_cue_releases(root: Path, seed: int, sizes: CueReleaseSizes = CueReleas
               "gaze": (build_gaze, sizes.gaze_train, sizes.gaze_test),
               "gaze_video": (build_gaze_video, sizes.gaze_video_train, sizes.gaze_video_test),
               "emotion": (build_emotion, sizes.emotion_train, sizes.emotion_test)}
-    return {task: build(layout.release(task), seed, train, test)
+    # one generator per task and seed: a task's release does not change when another's does
+    return {task: build(layout.release(task), random.Random(f"socialfusion-demo:{task}:{seed}"), train, test)
             for task, (build, train, test) in builds.items()}
 
 
 # ---- drawing -------------------------------------------------------------------------------------
-
-def task_rng(seed: int, task: str) -> random.Random:
-    """One generator per task and seed: a task's release does not change when another's does."""
-    return random.Random(f"socialfusion-demo:{task}:{seed}")
-
 
 def new_canvas(rng: random.Random) -> Image.Image:
     """A plain gray background whose brightness varies a little from image to image (no cue)."""
@@ -117,8 +113,7 @@ GESTURE_COLORS = {  # four of the 34 classes; each one's hand box is filled with
 }
 
 
-def build_gesture(root: Path, seed: int, train_per_class: int, test_per_class: int) -> Path:
-    rng = task_rng(seed, "gesture")
+def build_gesture(root: Path, rng: random.Random, train_per_class: int, test_per_class: int) -> Path:
     annotations: Dict = {}
     for split, per_class in (("train", train_per_class), ("test", test_per_class)):
         for label, color in GESTURE_COLORS.items():
@@ -146,8 +141,7 @@ RELATION_CUES = {
 }
 
 
-def build_relation(root: Path, seed: int, train_per_class: int, test_per_class: int) -> Path:
-    rng = task_rng(seed, "relation")
+def build_relation(root: Path, rng: random.Random, train_per_class: int, test_per_class: int) -> Path:
     image_info, relationship, domain = [], {}, {}
     splits = {"train": [], "val": [], "test": []}
     image_id = 0
@@ -189,8 +183,7 @@ def quadrant(box: List[float], column: int, row: int) -> List[float]:
     return [(x1, mid_x)[column], (y1, mid_y)[row], (mid_x, x2)[column], (mid_y, y2)[row]]
 
 
-def build_emotion(root: Path, seed: int, train_count: int, test_count: int) -> Path:
-    rng = task_rng(seed, "emotion")
+def build_emotion(root: Path, rng: random.Random, train_count: int, test_count: int) -> Path:
     names = list(EMOTION_CUES)
     splits: Dict[str, List[Dict]] = {}
     for split, count in (("train", train_count), ("val", 4), ("test", test_count)):
@@ -253,10 +246,9 @@ def eye_point(head: List[float]) -> List[float]:
     return [round((head[0] + head[2]) / 2, 3), round((head[1] + head[3]) / 2, 3)]
 
 
-def build_gaze(root: Path, seed: int, train_count: int, test_count: int) -> Path:
+def build_gaze(root: Path, rng: random.Random, train_count: int, test_count: int) -> Path:
     """GazeFollow (extended), in releases/gazefollow.py's format. Test annotators scatter a little
     around the marked point, as real annotators do."""
-    rng = task_rng(seed, "gaze")
     train_lines, test_lines = [], []
     for index in range(train_count):
         image, head, target = gaze_scene(rng)
@@ -282,10 +274,9 @@ def _head_pixels(box) -> tuple:
     return tuple(float(round(v * SIZE)) for v in box)
 
 
-def build_gaze_video(root: Path, seed: int, train_count: int, test_count: int) -> Path:
+def build_gaze_video(root: Path, rng: random.Random, train_count: int, test_count: int) -> Path:
     """VideoAttentionTarget, in releases/video_attention_target.py's format, one person (track s00) per
     clip. Each frame is its own scene: the cue, not the motion, is what the demo is about."""
-    rng = task_rng(seed, "gaze_video")
     for split, count, show in (("train", train_count, vat.SHOW), ("test", test_count, vat.OTHER_SHOW)):
         tracks = {}
         for index in range(count):

@@ -101,10 +101,6 @@ class DemoData:
     heldout_text: Path  # text-only general samples never trained on (the forgetting check)
 
 
-class DemoStepError(CommandError):
-    """A demo step's command failed; the message names the command and the log."""
-
-
 @dataclass(frozen=True)
 class CommandLog:
     """The demo's log file and the runner of the `socialfusion` commands whose output goes into it."""
@@ -119,7 +115,7 @@ class CommandLog:
             handle.write(f"$ socialfusion {' '.join(str(a) for a in argv)}\n{out.getvalue()}{err.getvalue()}\n")
         if code != 0:
             tail = (out.getvalue() + err.getvalue()).strip().splitlines()[-15:]
-            raise DemoStepError(f"socialfusion {argv[0]} failed (exit {code}); see {self.path}:\n" + "\n".join(tail))
+            raise CommandError(f"socialfusion {argv[0]} failed (exit {code}); see {self.path}:\n" + "\n".join(tail))
 
 
 @contextlib.contextmanager
@@ -247,9 +243,13 @@ def _stage1(config, workdir, assets, data, log, echo) -> Optional[Path]:
     stage1_dir = run_dir(workdir, "connector-pretrain")
     echo(f"[3/{STAGES}] stage 1: the connector alone, {config.pretrain_steps} steps of {config.batch_size} on the "
          f"general stand-in's images (lr {config.pretrain_learning_rate:g}, plain template; LLM and tower frozen)")
-    command = pretrain_command(assets.llm_dir, assets.vision_tower, data.color_json, data.color_json.parent / "images",
-                               stage1_dir, config.pretrain_steps, config.seed, config.pretrain_learning_rate,
-                               batch_size=config.batch_size)
+    # as recipes/pretrain_connector.sh (LLaVA-1.5's pretrain.sh) runs it, with no checkpoints: LLaVA's stage-1
+    # checkpoints hold the connector only and cannot be resumed
+    data_args = ["--data_path", str(data.color_json), "--image_folder", str(data.color_json.parent / "images")]
+    command = _launcher_command(assets.llm_dir, "plain", data_args, assets.vision_tower, stage1_dir,
+                                config.pretrain_steps, config.seed, config.pretrain_learning_rate, config.batch_size,
+                                "--tune_mm_mlp_adapter", "True", "--weight_decay", "0.", "--warmup_ratio", "0.03",
+                                "--lr_scheduler_type", "cosine", "--save_strategy", "no")
     losses = run_training(command, log.path, echo, show=False, progress_label="stage 1 ", progress_lines=2)
     adapter = stage1_dir / "mm_projector.safetensors"  # the .safetensors twin of stage 1's .bin holds no code
     echo(f"      loss {losses[0]:.3f} -> {losses[-1]:.3f}; wrote {adapter.relative_to(workdir)}, which every "
@@ -443,18 +443,6 @@ def _launcher_command(llm_dir: Path, version: str, data_args: List[str], vision_
     ]
 
 
-def pretrain_command(llm_dir: Path, vision_tower: str, data_path: Path, image_folder: Path, run_dir: Path,
-                     steps: int, seed: int, learning_rate: float, batch_size: int = 8) -> List[str]:
-    """Stage 1, as recipes/pretrain_connector.sh runs it (LLaVA-1.5's pretrain.sh): the connector alone
-    (--tune_mm_mlp_adapter, no LoRA), plain template (image, then the answer), on a LLaVA JSON whose
-    records all have an image. Writes run_dir/mm_projector.bin and .safetensors; no checkpoints (LLaVA's
-    stage-1 checkpoints hold the connector only and cannot be resumed)."""
-    return _launcher_command(llm_dir, "plain", ["--data_path", str(data_path), "--image_folder", str(image_folder)],
-                             vision_tower, run_dir, steps, seed, learning_rate, batch_size,
-                             "--tune_mm_mlp_adapter", "True", "--weight_decay", "0.", "--warmup_ratio", "0.03",
-                             "--lr_scheduler_type", "cosine", "--save_strategy", "no")
-
-
 def train_command(llm_dir: Path, vision_tower: str, data_args: List[str], run_dir: Path, steps: int, seed: int,
                   learning_rate: float, deepspeed: Optional[str], save_steps: Optional[int] = None,
                   batch_size: int = 8, projector_learning_rate: Optional[float] = None,
@@ -497,7 +485,7 @@ class TrainingProgress:
 
     def feed(self, line: str) -> None:
         text = line.strip()
-        if not (text.startswith("{'loss'") or text.startswith('{"loss"')):
+        if not text.startswith(("{'loss'", '{"loss"')):
             return
         try:
             logs = ast.literal_eval(text)
@@ -517,9 +505,8 @@ def run_training(command: List[str], log_path: Path, echo, show: bool = True, pr
     """Run one training in this process's environment (which holds the demo's data and cache roots while
     it runs); show the trainable-parameter report (show=True) and progress lines (progress_label None:
     none); return the logged losses."""
+    # one thread per training process, for single_thread()'s reasons; a value the user set is kept
     environment = dict(os.environ, PYTHONUNBUFFERED="1")
-    # The tiny model gains nothing from a second thread, and on a shared machine one thread per
-    # process keeps the demo from competing with itself; a value the user set is kept.
     environment.setdefault("OMP_NUM_THREADS", "1")
     progress = TrainingProgress(int(command[command.index("--max_steps") + 1]), echo, progress_label, progress_lines)
     with open(log_path, "a", encoding="utf-8") as log:

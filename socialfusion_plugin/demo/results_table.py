@@ -59,10 +59,7 @@ def task_result(task_name: str, test_json: Path, train_json: Path, predictions: 
 def _cell(r: TaskResult, column: str) -> str:
     """"0.456 (3/24)": the value and its unparsed answers of all answers; "n/a" when not run."""
     side = r.sides.get(column)
-    if side is None:
-        return "n/a"
-    value = "n/a" if side.value is None else f"{side.value:.3f}"
-    return f"{value} ({side.unparsed_text()})"
+    return "n/a" if side is None else f"{compare.side_value_text(side)} ({side.unparsed_text()})"
 
 
 def table_lines(results: List[TaskResult]) -> List[str]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from typing import Callable
-from socialfusion_plugin.errors import UserInputError
+
+from ..errors import UserInputError
 
 MARKER = ".socialfusion-demo"
 MARKER_TEXT = ("This folder was created by `socialfusion demo`. When the demo runs here again, it removes "

@@ -20,11 +20,9 @@ __all__ = ["Finding", "exit_code", "run_checks"]
 
 def run_checks(host: ModelHost, vision_tower: Optional[str] = None,
                lookup: Optional[version_checks.VersionLookup] = None, strict: bool = False) -> List[Finding]:
-    """All checks in the order a report shows them: `host`'s versions, its framework's import and
-    the modules a run needs, the accelerator (and whether its training can use DeepSpeed here), the
-    tower. `lookup(distribution) -> version or None` defaults to the installed package metadata
-    (looked up at call time, so tests can replace it); `strict` makes a version CI never ran (inside
-    the declared range, not known to break) a problem, not a warning."""
+    """All checks, in the order a report shows them. `lookup(distribution) -> version or None`
+    defaults to the installed package metadata (looked up at call time, so tests can replace it);
+    `strict` makes a version CI never ran (inside the declared range, not known to break) a problem."""
     lookup = lookup or version_checks.installed_version
     findings = version_checks.check_versions(host, lookup, strict)
     findings += check_imports(host)

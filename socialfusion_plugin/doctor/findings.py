@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
-from socialfusion_plugin.errors import UserInputError
 
 OK, INFO, WARNING, PROBLEM = "ok", "info", "warning", "problem"
-LEVELS = (OK, INFO, WARNING, PROBLEM)
 # fixed-width tags so the lines of a report align
 TAGS = {OK: "[ok]     ", INFO: "[info]   ", WARNING: "[warning]", PROBLEM: "[PROBLEM]"}
 
@@ -14,12 +12,8 @@ TAGS = {OK: "[ok]     ", INFO: "[info]   ", WARNING: "[warning]", PROBLEM: "[PRO
 @dataclass(frozen=True)
 class Finding:
     check: str  # what was checked, e.g. "version torch", "import llava", "accelerator"
-    level: str  # one of LEVELS; PROBLEM = training or evaluation would not run
+    level: str  # a key of TAGS; PROBLEM = training or evaluation would not run
     message: str  # one line; for warnings and problems it says what to do
-
-    def __post_init__(self):
-        if self.level not in LEVELS:
-            raise UserInputError(f"finding level must be one of {LEVELS}, got {self.level!r}")
 
     def line(self) -> str:
         return f"{TAGS[self.level]} {self.check}: {self.message}"

@@ -301,8 +301,7 @@ def constant_answer(answers: List[str]) -> str:
         x, y = (sum(p[i] for p in points) / len(points) for i in (0, 1))
         return f"({x:.2f}, {y:.2f})"
     counts = Counter(answers)
-    best = max(counts.values())
-    return sorted(a for a, c in counts.items() if c == best)[0]
+    return min(counts, key=lambda answer: (-counts[answer], answer))
 
 
 def constant_predictions(references: List[Mapping[str, Any]], answer: str) -> Dict[str, Dict[str, str]]:
@@ -394,17 +393,16 @@ def compare_runs(specs: Sequence[RunSpec], tasks: Optional[Sequence[str]] = None
     for task_name in chosen:
         task = registry.TASKS.get(task_name)
         sides: Dict[str, List[ScoredRun]] = {name: [] for name in names}
-        first: Optional[Tuple[RunSpec, List[str], Dict[str, Any], List[Dict[str, Any]]]] = None
+        first = None  # (spec, ids, options, references) of the first run: every other run must match it
         for spec in specs:
             references, run, options = _run_task(task, spec)
             ids = [str(r["id"]) for r in references]
-            if first is None:
-                first = (spec, ids, options, references)
-            elif ids != first[1]:
+            first = first or (spec, ids, options, references)
+            if ids != first[1]:
                 raise UserInputError(f"task {task_name}: {spec.path} answered other test samples than {first[0].path} "
                                      f"({len(ids)} vs {len(first[1])} records, or another order): a comparison "
                                      "needs the same samples")
-            elif task.options(options) != task.options(first[2]):
+            if task.options(options) != task.options(first[2]):
                 raise UserInputError(f"task {task_name}: {spec.path} was scored with task options {options} and "
                                      f"{first[0].path} with {first[2]}: the metrics are not comparable")
             sides[spec.name].append(run)
@@ -420,10 +418,8 @@ def compare_runs(specs: Sequence[RunSpec], tasks: Optional[Sequence[str]] = None
 
 # --- what the command writes and prints ----------------------------------------------------------
 
-def _num(value: Optional[float], signed: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:+.3f}" if signed else f"{value:.3f}"
+def _num(value: Optional[float], form: str = ".3f") -> str:
+    return "n/a" if value is None else format(value, form)
 
 
 def side_value_text(side: Side) -> str:
@@ -482,7 +478,7 @@ def markdown(comparison: Comparison) -> str:
             lines += ["", "| difference | value | 95% interval | verdict |", "| --- | --- | --- | --- |"]
             for p in t.pairs:
                 interval = "n/a" if p.low is None else f"[{p.low:+.3f}, {p.high:+.3f}]"
-                value = _num(p.value, True)
+                value = _num(p.value, "+.3f")
                 if p.verdict == NO_PARSEABLE:  # a difference to a floor value: not shown as a number
                     value = interval = "-"
                 lines.append(f"| {p.first} - {p.second} | {value} | {interval} | {verdict_text(p)} |")
@@ -544,25 +540,19 @@ def latex(comparison: Comparison) -> str:
              r"\begin{tabular}{l" + "c" * len(tasks) + "}", r"\toprule", f"configuration & {header} \\\\",
              r"\midrule"]
     for name in comparison.sides:
-        cells = []
-        for t in tasks:
-            side = t.sides.get(name)
-            if side is None:
-                cells.append("--")
-                continue
-            if side.mostly_unparsed:
-                cells.append(f"\\shortstack{{{_tex(NO_PARSEABLE)}\\\\ {{\\scriptsize ({side.unparsed_text()})}}}}")
-                continue
-            value = _num(side.value)
-            if side.std is not None:
-                value = f"${side.value:.3f} \\pm {side.std:.3f}$"
-            below = side_interval_text(side)
-            if side.unanswered:
-                below += f", unparsed {side.unparsed_text()}"
-            cells.append(f"\\shortstack{{{value}\\\\ {{\\scriptsize {below}}}}}")
-        lines.append(f"{_tex(name)} & " + " & ".join(cells) + r" \\")
+        lines.append(f"{_tex(name)} & " + " & ".join(_latex_cell(t.sides.get(name)) for t in tasks) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", ""]
     return "\n".join(lines)
+
+
+def _latex_cell(side: Optional[Side]) -> str:
+    if side is None:  # the chance side of a task without a training split
+        return "--"
+    if side.mostly_unparsed:
+        return f"\\shortstack{{{_tex(NO_PARSEABLE)}\\\\ {{\\scriptsize ({side.unparsed_text()})}}}}"
+    value = _num(side.value) if side.std is None else f"${side.value:.3f} \\pm {side.std:.3f}$"
+    below = side_interval_text(side) + (f", unparsed {side.unparsed_text()}" if side.unanswered else "")
+    return f"\\shortstack{{{value}\\\\ {{\\scriptsize {below}}}}}"
 
 
 def chart(comparison: Comparison):

@@ -57,10 +57,9 @@ def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = N
     refs = load_references(refs_path, task)
     expected = scoring_context(info, task_name, layout.eval_info(task_name))
     available = len(refs)
-    if expected is not None:
-        # a limited evaluation answered the first `limit` records only: score exactly those, so the
-        # metric and the counts describe what was evaluated (the rest are not "missing" answers)
-        refs = refs[:expected]
+    # a limited evaluation answered the first `limit` records only: score exactly those, so the
+    # metric and the counts describe what was evaluated (the rest are not "missing" answers)
+    refs = refs[:expected]
     predictions = load_predictions(layout.predictions(task_name))
     scored = score_predictions(task, refs, predictions, options, expected=expected,
                                source=str(layout.predictions(task_name)))
@@ -78,7 +77,7 @@ def score_task(layout: RunLayout, task_name: str, references: Optional[Path] = N
     return summary
 
 
-def _per_class(layout, task, options, refs, predictions, metrics, checkpoint=None) -> Dict[str, Any]:
+def _per_class(layout, task, options, refs, predictions, metrics, checkpoint) -> Dict[str, Any]:
     opts = task.options(options)
     metas = [r["meta"] for r in refs]
     answers = parse_predictions(task, refs, predictions, opts)
@@ -125,7 +124,7 @@ def confusion_matrix(classes: Sequence[str], pairs: Sequence[Tuple[str, str]]) -
     matrix = [[0] * len(columns) for _ in classes]
     for truth, predicted in pairs:
         if truth in row_index:
-            matrix[row_index[truth]][col_index.get(predicted, col_index.get(OTHER, 0))] += 1
+            matrix[row_index[truth]][col_index[predicted]] += 1
     return {"rows": list(classes), "columns": columns, "counts": matrix}
 
 
@@ -183,9 +182,9 @@ def per_class_metric(task, metrics: Mapping[str, Any], recall) -> Tuple[str, Opt
     it, else recall."""
     base = task.primary_metric
     for prefix in ("mean_", "macro_", "micro_"):
-        base = base[len(prefix):] if base.startswith(prefix) else base
+        base = base.removeprefix(prefix)
     for suffix in ("_macro", "_micro", "_mean"):
-        base = base[: -len(suffix)] if base.endswith(suffix) else base
+        base = base.removesuffix(suffix)
     per_class = metrics.get(f"per_class_{base}")
     if isinstance(per_class, Mapping) and per_class:
         return base, per_class

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ..progress import progress_bar
+from ..run_settings import RunSettings
 from .prediction_file import append_predictions, read_done_ids
 from .rank_policy import RankPolicy
 from .records import image_path, open_image, question_of
@@ -22,28 +23,28 @@ MODES = ("generate", "rank")
 
 
 @dataclass(frozen=True)
-class DecodingSettings:
-    """How the model answers, the same for `eval` and for every task of `eval-suite`; both commands'
-    flags are made from these fields, their defaults and help (cli/flags.py)."""
+class DecodingSettings(RunSettings):
+    """How the model answers, on top of where it runs, the same for `eval` and for every task of
+    `eval-suite`; both commands' flags are made from these fields, their defaults and help
+    (cli/flags.py)."""
 
-    batch_size: int = field(default=8, metadata={"help": "samples per forward pass (default 8)"})
     max_new_tokens: int = field(default=32, metadata={"help": "longest answer generated, in tokens (default 32)"})
     temperature: float = field(default=0.0, metadata={"help": "0 = greedy (default)"})
-    seed: int = field(default=0, metadata={"help": "seed for sampling when --temperature > 0"})
     conv_mode: str = field(default="v1", metadata={"help": "LLaVA conversation template used in training"})
     multi_label_threshold: float = field(default=0.1, metadata={
         "help": "rank, multi-label tasks: predict every label with probability >= this (plus the best)"})
 
     def __post_init__(self):
-        for name in ("batch_size", "max_new_tokens"):
-            if int(getattr(self, name)) < 1:
-                raise UserInputError(f"{name} must be >= 1, got {getattr(self, name)}")
+        super().__post_init__()
+        if int(self.max_new_tokens) < 1:
+            raise UserInputError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if self.temperature < 0:
             raise UserInputError(f"temperature must be >= 0, got {self.temperature}")
 
 
 def decoding_values(source) -> Dict[str, Any]:
-    """The decoding fields of `source` (settings that extend DecodingSettings, or parsed flags)."""
+    """The fields of DecodingSettings, where the model runs included, in `source` (settings that extend
+    DecodingSettings, or parsed flags)."""
     return {f.name: getattr(source, f.name) for f in fields(DecodingSettings)}
 
 

@@ -56,7 +56,6 @@ from .suite_processes import (Processes, check_shards, done_in_shards, existing_
 
 SUITE_KEYS = ("data_root", "tasks")
 ENTRY_KEYS = ("task", "split", "mode", "options", "data", "image_folder", "limit")
-WEIGHT_DTYPES = ("float32", "float16", "bfloat16")
 # limit / available: a limited evaluation scored the first `limit` of the `available` records
 CSV_COLUMNS = ("task", "split", "mode", "n", "limit", "available", "unparsed", "missing", "extra", "metric",
                "higher_is_better", "value", "predictions", "data")
@@ -131,7 +130,7 @@ def suite_from_names(names: Sequence[str], layout: DataLayout, mode: Optional[st
     """`all` (every registered task) or task names; `mode` forces one mode on every task. `all` with an
     installed task plugin that failed to load is refused: its tasks would be silently missing."""
     if list(names) == ["all"]:
-        from ..tasks.plugins import broken_task_plugins
+        from ..tasks import broken_task_plugins
 
         broken = broken_task_plugins()
         if broken:
@@ -197,12 +196,6 @@ class SuiteSettings(DecodingSettings):
     model_base: Optional[str] = field(default=None, metadata={
         "help": "base language model of a LoRA (or connector-only) checkpoint"})
     run_dir: Path  # eval-suite: --out (default --model-path), receiving eval/; eval: the folder of --out
-    device: Optional[str] = field(default=None, metadata={
-        "help": "cpu, cuda, cuda:1, ... (default: cuda when available, one GPU per process under a launcher; "
-                "else cpu)"})
-    dtype: Optional[str] = field(default=None, metadata={
-        "choices": WEIGHT_DTYPES,
-        "help": "dtype the weights are loaded in (default: float32 on cpu, float16 on cuda as LLaVA)"})
     overwrite: bool = field(default=False, metadata={
         "help": "discard predictions made another way (in --out or the run folder) and predict afresh"})
     progress: bool = True

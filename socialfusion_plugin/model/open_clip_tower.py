@@ -44,20 +44,15 @@ class OpenClipVisionTower(nn.Module):
             raise VisionTowerSpecError(
                 f"mm_vision_select_feature must be one of {SELECT_FEATURES}, got {self.select_feature!r}")
         self.config = _tower_config(self.spec.vision_config())
-        self._block_index = self._resolve_block_index(self.select_layer, self.config.num_hidden_layers)
+        # Hugging Face hidden_states has num_layers + 1 entries; entry i >= 1 is block i-1's output.
+        layers = self.config.num_hidden_layers
+        hidden_index = self.select_layer if self.select_layer >= 0 else layers + 1 + self.select_layer
+        if not 1 <= hidden_index <= layers:
+            raise VisionTowerSpecError(f"mm_vision_select_layer={self.select_layer} is outside the tower's {layers} "
+                                       f"blocks (valid: 1..{layers} or -1..-{layers})")
+        self._block_index = hidden_index - 1
         if not delay_load:
             self.load_model()
-
-    @staticmethod
-    def _resolve_block_index(select_layer: int, num_layers: int) -> int:
-        # Hugging Face hidden_states has num_layers + 1 entries; entry i >= 1 is block i-1's output.
-        hidden_index = select_layer if select_layer >= 0 else num_layers + 1 + select_layer
-        if not 1 <= hidden_index <= num_layers:
-            raise VisionTowerSpecError(
-                f"mm_vision_select_layer={select_layer} is outside the tower's {num_layers} blocks "
-                f"(valid: 1..{num_layers} or -1..-{num_layers})"
-            )
-        return hidden_index - 1
 
     def load_model(self, device_map=None) -> None:
         if self.is_loaded:

@@ -34,11 +34,9 @@ def trainable_parameters_by_group(model: nn.Module, parameter_role: ParameterRol
 def format_trainable_report(model: nn.Module, parameter_role: ParameterRole) -> str:
     """The report's lines; `parameter_role` is the host's (what a parameter is, by name)."""
     counts = trainable_parameters_by_group(model, parameter_role)
-    total_trainable = sum(t for t, _ in counts.values())
-    total = sum(n for _, n in counts.values())
-    lines = ["trainable parameters by module:"]
-    for group, (trainable, size) in counts.items():
-        lines.append(f"  {group:<26} {trainable:>14,d} trainable of {size:>14,d}")
+    total_trainable, total = (sum(column) for column in zip(*counts.values()))
+    lines = ["trainable parameters by module:", *(f"  {group:<26} {trainable:>14,d} trainable of {size:>14,d}"
+                                                  for group, (trainable, size) in counts.items())]
     share = 100.0 * total_trainable / total if total else 0.0
     lines.append(f"  {'total':<26} {total_trainable:>14,d} trainable of {total:>14,d} ({share:.4f}%)")
     return "\n".join(lines)

@@ -1,18 +1,11 @@
 """Pre-flight checks: every path and weight file a command will need, checked BEFORE any model is
 loaded (which takes minutes at 7B), with every problem in one report.
 
-Each command has one entry, called first thing by the command:
-
-    check_train_arguments(argv, host)  socialfusion train / python -m socialfusion_plugin.train
-    check_eval_arguments(args, host)   socialfusion eval
-    check_probe_arguments(args, ...)   socialfusion probe
-    check_conflict_arguments(args, ..., host) socialfusion conflict
-    check_merge_arguments(args, host)  socialfusion merge
-
-They raise `PreflightError` (a ValueError; one line per problem, naming the flag, the path and what
-is missing or what to do) and return quietly when everything is there. The checks are cheap: stat
+Each command calls its `check_<command>_arguments` first thing; it raises `PreflightError` (one line
+per problem, naming the flag, the path and what to do) or returns quietly. The checks are cheap: stat
 calls, small JSON files (config.json, weight indexes), one streamed pass over a record file, a
-sample of its images. Weights are never opened or hashed, and no model is built.
+sample of its images. Weight headers are read, never whole weights except the trained ones
+(connector, LoRA), and no model is built.
 """
 from .diagnostics_checks import check_conflict_arguments, check_probe_arguments
 from .eval_checks import check_eval_arguments, check_merge_arguments, check_suite_arguments

@@ -35,10 +35,10 @@ def check_loaded_checkpoint(report: PreflightReport, files: CheckpointFiles, mod
     checkpoint file names (LLaVA: adapter_config.json, non_lora_trainables.bin, ...)."""
     if model_base is not None:
         report.add_each(BASE_FLAG, None, model_folder_problems(model_base))
-    folder = _folder(report, PATH_FLAG, model_path)
+    folder = _folder(report, model_path)
     if folder is None:
         return
-    config = _config(report, PATH_FLAG, folder)
+    config = _config(report, folder)
     has_adapters = (folder / files.adapter_config).is_file()
     if config is None and not has_adapters:
         report.add(PATH_FLAG, None, f"no config.json in {folder}: not a LLaVA checkpoint or model folder")
@@ -68,10 +68,10 @@ def check_loaded_checkpoint(report: PreflightReport, files: CheckpointFiles, mod
 def check_trainable_checkpoint(report: PreflightReport, files: CheckpointFiles, model_path, model_base: Optional[str],
                                vision_tower: Optional[str]) -> None:
     """conflict: one --model-path value."""
-    folder = _folder(report, PATH_FLAG, model_path)
+    folder = _folder(report, model_path)
     if folder is None:
         return
-    config = _config(report, PATH_FLAG, folder)
+    config = _config(report, folder)
     if config is None:
         report.add(PATH_FLAG, None, f"no config.json in {folder} (expected a LLaVA checkpoint or a language model "
                    "folder)")
@@ -112,7 +112,7 @@ def _check_trainable_lora(report, model_path, folder: Path, model_base, tower, f
 
 
 def _check_checkpoint_tower(report: PreflightReport, model_path, tower: str) -> None:
-    problem = vision_tower_problem(str(tower))
+    problem = vision_tower_problem(tower)
     if problem:
         report.add(PATH_FLAG, model_path, f"mm_vision_tower {tower} in its config.json: {problem} ({REBUILT})")
 
@@ -125,13 +125,12 @@ def check_resume_checkpoint(report: PreflightReport, flag: str, checkpoint: Path
     _check_trained(report, flag, checkpoint / files.connector)
 
 
-def _folder(report: PreflightReport, flag: str, model_path) -> Optional[Path]:
+def _folder(report: PreflightReport, model_path) -> Optional[Path]:
     folder = Path(str(model_path)).expanduser()
-    return None if report.add(flag, None, input_folder_problem(folder)) else folder
+    return None if report.add(PATH_FLAG, None, input_folder_problem(folder)) else folder
 
 
 def _check_adapters(report: PreflightReport, flag: str, folder: Path, files: CheckpointFiles) -> None:
-    """The LoRA weight file peft reads: the first of the host's names (safetensors first) present."""
     read = next((folder / name for name in files.adapter_weights if (folder / name).is_file()), None)
     if read is None:
         report.add(flag, None, f"{folder} has adapter_config.json but no {' or '.join(files.adapter_weights)} "
@@ -141,20 +140,19 @@ def _check_adapters(report: PreflightReport, flag: str, folder: Path, files: Che
 
 
 def _check_trained(report: PreflightReport, flag: str, path: Path) -> None:
-    """A trained weight file (connector) that is there: complete, and every tensor finite (absence
-    is reported separately). For X.bin, X.safetensors is checked where it lies beside it: the
-    plugin's loaders read it first (safe_load.prefer_safetensors)."""
+    """A trained weight file that is there (absence is reported separately), or its .safetensors twin
+    (safe_load.prefer_safetensors): complete, and every tensor finite."""
     twin = path.with_suffix(".safetensors")
     path = twin if path.suffix == ".bin" and twin.is_file() else path
     if path.is_file():
         report.add(flag, None, weight_file_problem(path) or non_finite_tensor_problem(path))
 
 
-def _config(report: PreflightReport, flag: str, folder: Path) -> Optional[Dict[str, Any]]:
+def _config(report: PreflightReport, folder: Path) -> Optional[Dict[str, Any]]:
     """config.json's object; None without the file, {} for one that cannot be read (reported)."""
     path = folder / "config.json"
     if not path.is_file():
         return None
     config, problem = read_json_object(path)
-    report.add(flag, None, problem)
+    report.add(PATH_FLAG, None, problem)
     return config or {}

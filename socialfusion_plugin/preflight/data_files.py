@@ -32,8 +32,6 @@ SHOWN = 3
 
 @dataclass
 class ImageScan:
-    """What one pass over the records found."""
-
     images: int = 0
     relative: int = 0  # images given relative to an image folder
     folder_images: Dict[str, list] = field(default_factory=dict)  # folder (as joined) -> [images, first record id]
@@ -132,7 +130,6 @@ def scan_images(records: Iterable[Tuple[int, Any]], resolve: Callable[[str, Any,
 
 
 def missing_image_problems(scan: ImageScan, data_label: str) -> List[str]:
-    """Problem messages (each one line) for the folders and sampled images that are missing."""
     problems = []
     folders = scan.folders()
     missing_folders = sorted(folder for folder in folders if not os.path.isdir(folder))

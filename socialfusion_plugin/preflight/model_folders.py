@@ -44,19 +44,15 @@ def is_hub_id(value: str) -> bool:
 def hub_id_problem(repo_id: str) -> Optional[str]:
     """None when a Hub id can be loaded here (cached, or downloads allowed)."""
     offline = [name for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE") if os.environ.get(name, "") not in ("", "0")]
-    if not offline or _in_hf_cache(repo_id):
+    if not offline:
+        return None
+    from huggingface_hub import try_to_load_from_cache  # transformers' own dependency
+
+    cached = try_to_load_from_cache(repo_id, "config.json")
+    if isinstance(cached, str) and os.path.isfile(cached):
         return None
     return (f"{repo_id} is not a local folder and not in the Hugging Face cache, and {offline[0]} is set: "
             "download it on a machine with internet access and pass the local folder")
-
-
-def _in_hf_cache(repo_id: str) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - transformers always brings huggingface_hub
-        return False
-    found = try_to_load_from_cache(repo_id, "config.json")
-    return isinstance(found, str) and os.path.isfile(found)
 
 
 def model_folder_problems(path, tokenizer: bool = True) -> List[str]:

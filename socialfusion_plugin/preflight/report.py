@@ -1,12 +1,8 @@
-"""The pre-flight report: every problem found before a model is loaded, one line each.
+"""The pre-flight report: every problem found before a model is loaded, one line each
+(`--data_path /data/social.json: file not found`).
 
-A line names the flag, the value the user gave, and what is missing or what to do:
-
-    --data_path /data/social.json: file not found
-
-All checks of a command run, and the report is raised once at the end, so one run shows every
-broken path instead of the first one. `PreflightError` is a ValueError: the CLI prints it as
-`socialfusion <command>: error: ...` without a traceback.
+All checks of a command run and the report is raised once at the end, so one run shows every
+broken path instead of the first one.
 """
 from __future__ import annotations
 
@@ -15,7 +11,8 @@ from socialfusion_plugin.errors import UserInputError
 
 
 class PreflightError(UserInputError):
-    """Paths or weight files a command needs are missing; the message lists every one."""
+    """Paths or weight files a command needs are missing; the message lists every one (the CLI
+    prints it as one error, without a traceback)."""
 
     def __init__(self, lines: List[str]):
         self.lines = list(lines)

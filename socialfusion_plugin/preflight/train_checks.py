@@ -1,22 +1,13 @@
 """`socialfusion train` / `python -m socialfusion_plugin.train`: LLaVA's own arguments, checked
 before the hooks are installed and LLaVA's train() loads anything.
 
-- `--model_name_or_path`: config.json, the weights (every shard of an index) and a tokenizer;
-- `--vision_tower`: the tower's architecture and weights resolve locally (`model_folders.vision_tower_problem`);
-- `--pretrain_mm_mlp_adapter`, `--deepspeed`: the files exist (the adapter also complete and finite); and
-  DeepSpeed can run on this machine (on a CPU-only one the host's pins may stop it: the doctor's
-  message, instead of an NCCL traceback after the model has loaded);
-- `--data_path` (a JSON list) with `--image_folder`, its folders and a sample of its images, joined
-  the way LLaVA joins them (`os.path.join(image_folder, image)`); or `--data_recipe`: the recipe parses
-  and every source's root, JSON file and image folder exists (`data.recipe.load_recipe` checks those), and
-  the images of each JSON source are there (sampled, with the mixture's rule: `data.mixture.resolve_image`;
-  task sources are converted from their release on first use, and the converter checks their images);
-  exactly one of the two;
-- `--output_dir`: a folder that is, or can be created, writable; when it holds `checkpoint-N` folders
-  (LLaVA's train() then resumes from the last), that checkpoint's trained weights are complete and finite;
-- the launcher's own arguments (`--attn_implementation`, `--seed`), in the launcher's words
-  (`TrainingHost.train_argument_problems`).
-LLaVA's parser still owns the arguments: an unknown or malformed one is its error, later.
+Images of `--data_path` are joined the way LLaVA joins them (`os.path.join(image_folder, image)`);
+those of a `--data_recipe`'s JSON sources with the mixture's rule (`data.mixture.resolve_image`), while
+task sources are converted on first use, where the converter checks their images. `--deepspeed` on
+a CPU-only machine stops with the doctor's message instead of an NCCL traceback after the model has
+loaded; an `--output_dir` holding `checkpoint-N` folders (train() then resumes from the last) needs
+that checkpoint's trained weights complete and finite. LLaVA's parser still owns the arguments: an
+unknown or malformed one is its error, later.
 """
 from __future__ import annotations
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Iterator, Optional, Tuple
 
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024  # the format's own limit for the JSON header
-PICKLE_PROTOCOL_BYTE = 0x80
 
 
 def weight_file_problem(path) -> Optional[str]:
@@ -62,8 +61,8 @@ def _safetensors_problem(path: Path, size: int) -> Optional[str]:
 def _torch_file_problem(path: Path) -> Optional[str]:
     with open(path, "rb") as handle:
         first = handle.read(2)
-    if first[:1] == bytes([PICKLE_PROTOCOL_BYTE]):
-        return None  # legacy (pre-zip) torch.save format: no end record to check
+    if first[:1] == b"\x80":  # a pickle's PROTO opcode: the legacy (pre-zip) torch.save format
+        return None  # no end record to check
     if first == b"PK":
         return None if zipfile.is_zipfile(path) else (f"{path} is a cut torch archive (no end of its zip directory): "
                                                         "was the download or the save interrupted?")

@@ -35,6 +35,7 @@ from ..atomic_files import atomic_json_list, atomic_write_json
 from ..config_files import read_yaml_mapping
 from ..errors import UserInputError
 from ..progress import progress_bar
+from ..registry import TASKS
 from .base import Sample, Skip, Task, TaskOptions
 from .part_workers import ordered_results, sigterm_unwinds
 
@@ -182,10 +183,9 @@ def convert(task: Task, root: Path, split: str, out: Path, options: Optional[Map
         parts = task.read_parts(root, split, opts) if workers > 1 else None
         entries = (ordered_results(_convert_part, settings, parts, workers) if parts
                    else _encode_items(task, settings, task.read(root, split, opts)))
-        bar = progress_bar(enabled=progress, description=f"convert {task.name}/{split}", unit=" records")
         # closing: on an error the workers stop now, not when the traceback lets go of the generator
         with contextlib.closing(entries), atomic_json_list(out) as write:
-            try:
+            with progress_bar(enabled=progress, description=f"convert {task.name}/{split}", unit=" records") as bar:
                 for entry in entries:
                     bar.update(1)
                     if isinstance(entry, Skip):
@@ -198,8 +198,6 @@ def convert(task: Task, root: Path, split: str, out: Path, options: Optional[Map
                     seen_ids.add(sample_id)
                     write(text)
                     report.add_converted()
-            finally:
-                bar.close()
             if report.converted == 0 and not write_empty:
                 write.discard()
     if report_path is not None:
@@ -262,8 +260,6 @@ def non_finite_path(value: Any, where: str = "record") -> Optional[str]:
 
 
 def _convert_part(settings: _PartSettings, part) -> List:
-    from ..registry import TASKS
-
     task = TASKS.get(settings.task)
     items = task.read_part(Path(settings.root), settings.split, settings.options, part)
     return list(_encode_items(task, settings, items))

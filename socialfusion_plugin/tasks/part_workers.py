@@ -82,21 +82,16 @@ def _serve(function: Callable[..., List[Any]], settings: Any, tasks, results, pa
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    while True:
-        try:
-            task = tasks.recv()
-        except EOFError:
-            return
-        if task is None:
-            return
-        index, part = task
-        try:
-            results.send((index, True, function(settings, part)))
-        except Exception as error:  # sent back, so the parent raises it with the part named
+    with contextlib.suppress(EOFError):  # the parent closed its end
+        while (task := tasks.recv()) is not None:
+            index, part = task
             try:
-                results.send((index, False, error))
-            except Exception:  # an exception that cannot be pickled travels as its text
-                results.send((index, False, WorkerFailed(traceback.format_exc())))
+                results.send((index, True, function(settings, part)))
+            except Exception as error:  # sent back, so the parent raises it with the part named
+                try:
+                    results.send((index, False, error))
+                except Exception:  # an exception that cannot be pickled travels as its text
+                    results.send((index, False, WorkerFailed(traceback.format_exc())))
 
 
 class _Worker:

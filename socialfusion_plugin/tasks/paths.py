@@ -81,24 +81,20 @@ UNREADABLE_IMAGE = "unreadable image"
 _WHOLE_FILE_ENDINGS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
 
 
-class ImageFiles:
+class ImageFiles(ImageIndex):
     """The images under a dataset root that records may use: found (one listing per folder) and
     readable (`read_image_size`, cached per file)."""
 
     def __init__(self, root: Path):
-        self.root = Path(root)
-        self.index = ImageIndex(self.root)
+        super().__init__(root)
         # Bounded, because GazeFollow has ~120k images; rows of one image are usually close together,
         # so a recent-keys cache keeps almost every hit. A reason is cached too: several records
         # (people) read one image.
         self._read_size = functools.lru_cache(maxsize=4096)(read_image_size)
 
-    def exists(self, relative: str) -> bool:
-        return self.index.exists(relative)
-
     def check(self, relative: str, ref: str) -> Union[Size, Skip]:
         """The image's (width, height), or the counted skip of the record `ref` that would read it."""
-        if not self.index.exists(relative):
+        if not self.exists(relative):
             return Skip(ref, IMAGE_NOT_FOUND, detail=relative)
         size = self._read_size(self.root / relative)
         if isinstance(size, str):

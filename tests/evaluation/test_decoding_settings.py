@@ -1,5 +1,6 @@
-"""The decoding settings are declared once (evaluation.runner.DecodingSettings): `eval` and
-`eval-suite` take their flags, defaults and help from it, and a suite hands them to every task."""
+"""The decoding settings are declared once (evaluation.runner.DecodingSettings, on top of
+run_settings.RunSettings): `eval` and `eval-suite` take their flags, defaults and help from it, and a
+suite hands them to every task."""
 import dataclasses
 from pathlib import Path
 
@@ -20,9 +21,9 @@ def test_both_commands_take_every_decoding_flag_with_the_settings_defaults(comma
     assert decoding_values(defaults) == decoding_values(DecodingSettings())
     given = parser.parse_args([command] + REQUIRED[command] + [
         "--batch-size", "3", "--max-new-tokens", "7", "--temperature", "0.5", "--seed", "11", "--conv-mode", "plain",
-        "--multi-label-threshold", "0.25"])
+        "--multi-label-threshold", "0.25", "--device", "cuda:1", "--dtype", "bfloat16"])
     assert decoding_values(given) == dict(batch_size=3, max_new_tokens=7, temperature=0.5, seed=11, conv_mode="plain",
-                                          multi_label_threshold=0.25)
+                                          multi_label_threshold=0.25, device="cuda:1", dtype="bfloat16")
 
 
 def test_every_decoding_flag_has_help():
@@ -33,10 +34,11 @@ def test_a_suite_hands_its_decoding_settings_to_every_task():
     decoding = dict(batch_size=3, max_new_tokens=7, temperature=0.5, seed=11, conv_mode="plain",
                     multi_label_threshold=0.25)
     suite = SuiteSettings(model_path=Path("m"), model_base=None, run_dir=Path("r"), device="cpu", **decoding)
-    assert suite.eval_settings("rank") == EvalSettings(mode="rank", **decoding)
+    assert suite.eval_settings("rank") == EvalSettings(mode="rank", device="cpu", **decoding)
 
 
-@pytest.mark.parametrize("bad", [dict(batch_size=0), dict(max_new_tokens=0), dict(temperature=-1.0)])
+@pytest.mark.parametrize("bad", [dict(batch_size=0), dict(max_new_tokens=0), dict(temperature=-1.0),
+                                 dict(dtype="float64")])
 def test_suite_settings_check_the_decoding_fields_as_eval_does(bad):
     with pytest.raises(ValueError):
         SuiteSettings(model_path=Path("m"), model_base=None, run_dir=Path("r"), device="cpu", **bad)

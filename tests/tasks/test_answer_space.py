@@ -120,7 +120,7 @@ KIND_NAMES = sorted({cls.__name__ for kind in KINDS for cls in kind.__mro__ if i
 ISINSTANCE = re.compile(r"isinstance\((?:[^()]|\([^()]*\))*\)")  # a tuple of classes may sit inside
 KIND = re.compile(r"\b(?:" + "|".join(KIND_NAMES) + r")\b")
 # Registration may check that a task declared an answer space at all, which is no switch between kinds.
-REGISTRATION_CHECK = ("tasks/contract.py", {"AnswerSpace"})
+REGISTRATION_CHECK = ("tasks/base.py", {"AnswerSpace"})
 
 
 def kind_switches(where, text):
@@ -139,8 +139,8 @@ def test_the_search_sees_a_switch_on_a_kind_written_any_way():
         "evaluation/x.py:1: isinstance(space, (Point, PointOrOutside))",
         "evaluation/x.py:3: isinstance(\n    space, MultiLabel)"]
     assert kind_switches("evaluation/x.py", "isinstance(point, Points3D)") == []
-    assert kind_switches("tasks/contract.py", "isinstance(space, AnswerSpace)") == []
-    assert kind_switches("tasks/contract.py", "isinstance(space, SingleLabel)") != []
+    assert kind_switches("tasks/base.py", "isinstance(space, AnswerSpace)") == []
+    assert kind_switches("tasks/base.py", "isinstance(space, SingleLabel)") != []
 
 
 def test_no_module_outside_the_answer_space_switches_on_its_kinds():

@@ -9,7 +9,7 @@ from socialfusion_plugin.evaluation.report import multi_label_sets, single_label
 from socialfusion_plugin.evaluation.rank_policy import rank_policy
 from socialfusion_plugin.registry import TASKS, Registry
 from socialfusion_plugin.tasks.answer_space import MultiLabel, Point, PointOrOutside, SingleLabel
-from socialfusion_plugin.tasks.contract import TaskContractError, check_task
+from socialfusion_plugin.tasks.base import TaskContractError, check_task
 from toy_task import make_task
 
 

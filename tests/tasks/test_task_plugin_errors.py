@@ -69,7 +69,7 @@ def write_distribution(site, name, entry_points, modules):
 def site(tmp_path, monkeypatch):
     """A folder on sys.path to install plugin distributions into; afterwards the plugins this test
     loaded, their tasks and their broken records are gone again."""
-    from socialfusion_plugin.tasks import plugins
+    import socialfusion_plugin.tasks as plugins
 
     folder = tmp_path / "site"
     folder.mkdir()

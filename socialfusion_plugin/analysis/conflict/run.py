@@ -24,9 +24,9 @@ from ...errors import UserInputError
 from ...host_interface import CONNECTOR, LORA, DiagnosticsHost
 from ...plots import checkpoint_name, heatmap_panels, line_panels, safe_file_part, save_figure
 from ...progress import progress_bar
+from ...run_settings import DTYPES, RunSettings
 from .task_batches import load_task_records, sample_batches, task_locations
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 NOTES = (
     "cosine similarity of per-task mean gradients of the loss w.r.t. the trainable parameters (connector + LoRA); "
     "a diagnostic: no optimizer step is taken",
@@ -36,34 +36,31 @@ NOTES = (
 )
 
 
-@dataclass
-class ConflictConfig:
-    """One conflict run; the fields with help are `socialfusion conflict`'s flags (cli/flags.py)."""
+@dataclass(frozen=True, kw_only=True)
+class ConflictConfig(RunSettings):
+    """One conflict run; the fields with help, and those of RunSettings, are `socialfusion conflict`'s
+    flags (cli/flags.py)."""
 
     model_paths: List[Path] = field(metadata={"flag": "--model-path", "metavar": "PATH", "help": (
         "LoRA checkpoint(s) (adapter + non_lora_trainables.bin), a merged LLaVA checkpoint, or a plain language model "
         "(then --vision-tower; connector and LoRA start fresh)")})
     tasks: List[str] = field(metadata={"metavar": "TASK", "help": "two or more task names"})
     out_dir: Path = field(metadata={"flag": "--out", "help": "output folder (conflict.json, PNG heatmaps, trend)"})
-    data_root: Optional[Path] = field(default=None, metadata={"help": (
-        "data layout root ($SOCIALFUSION_DATA): converted/<task>_train.json and the image folder <task>/")})
+    data_root: Optional[Path] = None  # None: $SOCIALFUSION_DATA, else ./data (data_layout.py)
     data: Dict[str, Path] = field(default_factory=dict)  # --data TASK=FILE (overrides data_root)
     image_folders: Dict[str, Path] = field(default_factory=dict)  # --image-folder TASK=DIR
     batches: int = field(default=4, metadata={"help": "K batches per task (default: 4)"})
-    batch_size: int = field(default=4, metadata={"help": "samples per batch (default: 4)"})
-    seed: int = field(default=0, metadata={"help": "seed of batch sampling and of fresh initializations"})
     model_base: Optional[str] = field(default=None, metadata={
         "help": "base language model of LoRA checkpoints (default: from adapter_config.json)"})
     vision_tower: Optional[str] = field(default=None, metadata={
         "help": "tower for a plain language model, e.g. open_clip:ViT-L-14-336@openai"})
-    version: str = field(default="v1", metadata={
-        "help": "LLaVA conversation template used in training (default: v1)"})
+    version: str = "v1"  # --version: the LLaVA conversation template used in training
     lora_r: int = field(default=8, metadata={"help": "rank of a fresh LoRA (plain or merged models)"})
     lora_alpha: int = field(default=16, metadata={"help": "alpha of a fresh LoRA"})
     projector_type: str = field(default="mlp2x_gelu", metadata={"help": "connector of a plain language model"})
-    device: str = field(default="cpu", metadata={"help": "cpu, cuda, cuda:1, ... (default: cpu)"})
-    dtype: str = field(default="float32", metadata={
-        "choices": tuple(DTYPES), "help": "dtype the model runs in (default: float32)"})
+    device: Optional[str] = "cpu"
+    dtype: Optional[str] = "float32"
+    batch_size: int = 4
     progress: bool = True
 
     def __post_init__(self):
@@ -75,6 +72,7 @@ class ConflictConfig:
             raise UserInputError("conflict: --batches and --batch-size must be positive")
         if self.dtype not in DTYPES:
             raise UserInputError(f"conflict: --dtype must be one of {', '.join(DTYPES)}")
+        super().__post_init__()
         for kind, values in (("--data", self.data), ("--image-folder", self.image_folders)):
             stray = sorted(set(values) - set(self.tasks))
             if stray:
@@ -91,14 +89,14 @@ def run_conflict(config: ConflictConfig, host: DiagnosticsHost) -> Dict[str, Any
         trainable = host.load_trainable(
             model_path, model_base=config.model_base, vision_tower=config.vision_tower, version=config.version,
             lora_r=config.lora_r, lora_alpha=config.lora_alpha, projector_type=config.projector_type,
-            dtype=DTYPES[config.dtype], seed=config.seed)
+            dtype=getattr(torch, config.dtype), seed=config.seed)
         trainable.model.to(config.device)
         gradients = {}
         for name in config.tasks:
             plan = progress_bar(plans[name], enabled=config.progress, description=f"gradients {name}", unit=" batches")
             batches = (host.training_batch(trainable, records) for records in plan)
             gradients[name] = average_gradient(trainable.model, batches, lambda model, batch: host.batch_loss(
-                trainable, batch, config.device, DTYPES[config.dtype]))
+                trainable, batch, config.device, getattr(torch, config.dtype)))
         checkpoints.append({"model_path": str(model_path), "kind": trainable.kind,
                             "step": checkpoint_step(Path(model_path)), "loaded_tensors": trainable.loaded_keys,
                             "groups": conflict_groups(gradients, host)})

@@ -86,11 +86,6 @@ class TowerFamily:
 
         return getattr(transformers, self.config_class)(**vision_config)
 
-    def make_model(self, config):
-        import transformers
-
-        return getattr(transformers, self.model_class)(config)
-
     def __post_init__(self):
         if not self.vision_types:
             raise ValueError(f"tower family {self.name!r}: vision_types is empty")
@@ -194,8 +189,7 @@ class HfTowerKind:
         """The tower in the named folder; `file_check(path)` (the pre-flight's completeness check) runs
         before a weight file's header is read."""
         folder = self.folder(name)
-        config = _read_config(folder)
-        found_family, vision_config, source, prefixes, notes = _classify(folder, config, self.vlm_only)
+        found_family, vision_config, source, prefixes, notes = _classify(folder, _read_config(folder), self.vlm_only)
         if self.family is not None and found_family.name != self.family:
             raise EncoderSpecError(
                 f"{folder}: holds a {found_family.label} vision tower ({source}), not "
@@ -226,8 +220,8 @@ class HfTowerKind:
         return f"{self.prefix}:{self.folder(name).resolve()}"
 
     def identify(self, name: str) -> EncoderIdentity:
-        fingerprint = files_fingerprint(self.layout(name).fingerprint_files())
-        return EncoderIdentity(encoder_id=self.encoder_id(name), fingerprint=fingerprint)
+        return EncoderIdentity(encoder_id=self.encoder_id(name),
+                               fingerprint=files_fingerprint(self.layout(name).fingerprint_files()))
 
     def build(self, name: str, device: str = "cpu", dtype: torch.dtype = torch.float32) -> HfVisionFeatureEncoder:
         return HfVisionFeatureEncoder(self.encoder_id(name), self.layout(name), device=device, dtype=dtype)
@@ -314,12 +308,10 @@ def _with_type(vision_config: Dict[str, Any], family: TowerFamily) -> Dict[str, 
 def _full_model_vision_config(path: Path, config: Dict[str, Any], family: TowerFamily) -> Dict[str, Any]:
     # old CLIP configs keep the values that differ from the defaults in `vision_config_dict`,
     # which the full model's config lays over `vision_config` (as CLIPConfig does)
-    vision = config.get("vision_config")
-    overrides = config.get("vision_config_dict")
-    if not isinstance(vision, dict) and not isinstance(overrides, dict):
+    parts = [part for part in (config.get("vision_config"), config.get("vision_config_dict")) if isinstance(part, dict)]
+    if not parts:
         raise EncoderSpecError(f"{path}: a {config.get('model_type')} model config without a vision_config object")
-    merged = {**(vision if isinstance(vision, dict) else {}), **(overrides if isinstance(overrides, dict) else {})}
-    return _with_type(merged, family)
+    return _with_type({key: value for part in parts for key, value in part.items()}, family)
 
 
 def _checkpoint_keys(folder: Path, file_check) -> Tuple[Optional[Path], Dict[str, Path]]:
@@ -423,10 +415,12 @@ def _ranges(values: List[int]) -> str:
 
 class HfVisionFeatureEncoder(FeatureEncoder):
     def __init__(self, encoder_id: str, layout: TowerLayout, device: str = "cpu", dtype: torch.dtype = torch.float32):
+        import transformers
+
         self.encoder_id = encoder_id
         config = layout.config
         self.image_processor, self.preprocessing = tower_image_processor(layout, config)
-        self.model = layout.family.make_model(config)
+        self.model = getattr(transformers, layout.family.model_class)(config)
         load_tower_weights(self.model, read_tower_state(layout), layout)
         self.model.to(device=device, dtype=dtype).eval().requires_grad_(False)
         self.num_layers = config.num_hidden_layers
@@ -461,25 +455,18 @@ def read_tower_state(layout: TowerLayout) -> Dict[str, torch.Tensor]:
 
 
 def load_tower_weights(model: torch.nn.Module, state: Dict[str, torch.Tensor], layout: TowerLayout) -> None:
-    """Copy `state` into `model` (a CLIP/SigLIP vision model)."""
     for name in layout.family.unread_modules:
         if hasattr(model.vision_model, name) and not any(k.startswith(f"vision_model.{name}.") for k in state):
             setattr(model.vision_model, name, torch.nn.Identity())  # absent from the checkpoint, never read
     expected = {key: value.shape for key, value in model.state_dict().items() if not key.endswith(IGNORED_SUFFIXES)}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    where = f"{layout.folder} ({layout.source}, tower keys under {layout.key_prefix or '(no prefix)'}vision_model.)"
-    if missing:
-        raise EncoderSpecError(
-            f"{where}: {len(missing)} tower weight(s) not found in the checkpoint, e.g. {missing[:3]}")
-    if unexpected:
-        raise EncoderSpecError(f"{where}: {len(unexpected)} tower weight(s) that config.json's tower does not have, "
-                               f"e.g. {unexpected[:3]}")
     wrong = [f"{key} {tuple(state[key].shape)} vs {tuple(shape)}" for key, shape in expected.items()
-             if tuple(state[key].shape) != tuple(shape)]
-    if wrong:
-        raise EncoderSpecError(f"{where}: {len(wrong)} tower weight(s) whose shape does not fit config.json "
-                               f"(checkpoint vs config), e.g. {wrong[:2]}")
+             if key in state and tuple(state[key].shape) != tuple(shape)]
+    where = f"{layout.folder} ({layout.source}, tower keys under {layout.key_prefix or '(no prefix)'}vision_model.)"
+    for problems, what, shown in ((sorted(set(expected) - set(state)), "not found in the checkpoint", 3),
+                                  (sorted(set(state) - set(expected)), "that config.json's tower does not have", 3),
+                                  (wrong, "whose shape does not fit config.json (checkpoint vs config)", 2)):
+        if problems:
+            raise EncoderSpecError(f"{where}: {len(problems)} tower weight(s) {what}, e.g. {problems[:shown]}")
     model.load_state_dict(state, strict=False)  # strictness checked above, with messages that name the folder
 
 

@@ -4,6 +4,7 @@ returns the same nesting as the real file) and Tandon-A/emotic's `emotic_pre/{sp
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -81,18 +82,15 @@ def image_entry(filename, folder, n_row, n_col, persons: List[Dict], database="m
 
 
 def write_mat(path: Path, splits: Dict[str, List[Dict]]) -> Path:
-    import io
-
     from scipy.io import savemat
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     savemat(buffer, {name: struct_array(entries) for name, entries in splits.items()})
-    data = buffer.getvalue()
     # The 116-byte text header ends in the creation time: a fixed one makes the same splits write
     # the same bytes (loadmat reads no part of it).
-    path.write_bytes(MAT_HEADER + data[len(MAT_HEADER):])
+    path.write_bytes(MAT_HEADER + buffer.getvalue()[len(MAT_HEADER):])
     return path
 
 

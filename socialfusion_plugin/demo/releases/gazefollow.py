@@ -27,8 +27,7 @@ def annotator_row(path, idx, eye, gaze, box) -> str:
 
 
 def write_lines(path: Path, lines: Iterable[str], bom: bool = False) -> None:
-    text = "\n".join(lines) + "\n"
-    Path(path).write_text(("\ufeff" if bom else "") + text, encoding="utf-8")
+    Path(path).write_text(("\ufeff" if bom else "") + "\n".join(lines) + "\n", encoding="utf-8")
 
 
 # Train release: each row exercises one case; images are 20x10 px unless said otherwise.

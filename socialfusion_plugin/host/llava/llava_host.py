@@ -8,6 +8,7 @@ called (not at import), so importing this file imports no LLaVA, and a test that
 from __future__ import annotations
 
 import importlib
+import os
 from functools import partial
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
@@ -100,8 +101,6 @@ class LlavaHost(ModelHost):
 
     # -- environment ------------------------------------------------------------------------------
     def import_framework(self) -> str:
-        import os
-
         from socialfusion_plugin.host.llava.environment.versions import import_llava
 
         llava = import_llava()

@@ -101,20 +101,12 @@ def iter_mat_persons(path: Path, split: str) -> Iterator[Union[PersonRecord, Ski
         except MatFieldError as err:
             yield Skip(where, "malformed record", detail=str(err))
             continue
-        try:
-            image: Optional[Dict[str, Any]] = _image_fields(entry)
-            image_error = ""
-        except MatFieldError as err:
-            image, image_error = None, str(err)
         for person_index, person in enumerate(persons):
             ref = f"{where}.person[{person_index}]"
-            if image is None:
-                yield Skip(ref, "malformed record", detail=image_error)
-                continue
-            stem = Path(image["filename"]).stem or "image"
-            sample_id = f"{image_index:05d}-{stem}-p{person_index}"
-            try:
-                yield _person_record(person, ref, sample_id, image)
+            try:  # an image entry that cannot be read makes each of its persons a skip
+                image = _image_fields(entry)
+                stem = Path(image["filename"]).stem or "image"
+                yield _person_record(person, ref, f"{image_index:05d}-{stem}-p{person_index}", image)
             except MatFieldError as err:
                 yield Skip(ref, "malformed record", detail=str(err))
 

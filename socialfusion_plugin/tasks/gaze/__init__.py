@@ -20,13 +20,14 @@ from .reader import read_test, read_train
 SIGMA_FRACTION_OF_DIAGONAL = 0.03
 
 
-def score_gazefollow(references: Sequence[Mapping[str, Any]], predictions: Sequence[Optional[Any]]) -> Dict[str, Any]:
+def score_gazefollow(references: Sequence[Mapping[str, Any]],
+                     points: Sequence[Optional[Tuple[float, float]]]) -> Dict[str, Any]:
+    """`points`: each answer's point (None: unparsed)."""
     worst = {"auc": WORST_AUC, "avg_l2": WORST_L2, "min_l2": WORST_L2}
     penalized: Dict[str, List[float]] = {name: [] for name in worst}
     parsed_only: Dict[str, List[float]] = {name: [] for name in worst}
     unparsed = 0
-    for meta, prediction in zip(references, predictions):
-        point = _as_point(prediction)
+    for meta, point in zip(references, points):
         unparsed += point is None
         for name, value in (worst if point is None else person_metrics(meta, point)).items():
             if value is not None:
@@ -58,16 +59,6 @@ def mean_point(points) -> Optional[Tuple[float, float]]:
     if not points:
         return None
     return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
-
-
-def _as_point(prediction: Optional[Any]) -> Optional[tuple]:
-    if prediction is None:
-        return None
-    try:
-        x, y = (float(v) for v in prediction)
-    except (TypeError, ValueError):
-        return None
-    return (x, y)
 
 
 class GazeFollowTask(Task):
@@ -105,7 +96,7 @@ class GazeFollowTask(Task):
 
     def score(self, references: References, predictions: Predictions, class_scores: ClassScores,
               options: TaskOptions) -> Dict[str, Any]:
-        return score_gazefollow(references, predictions)
+        return score_gazefollow(references, [self.answer_space.predicted_point(answer) for answer in predictions])
 
     def region_box(self, meta: Mapping[str, Any]) -> Optional[List[float]]:
         return meta.get("head_box")

@@ -78,13 +78,12 @@ def read_split(root: Path, split: str, keep_no_gesture: bool, check_images: bool
 def read_class_file(root: Path, split: str, name: str, keep_no_gesture: bool, check_images: bool) -> Iterator[Item]:
     images = ImageFiles(root) if check_images else None
     path = root / ANNOTATIONS_DIR / split / name
-    entries = load_class_entries(path)
     folder_class = canonical_label(path.stem) or path.stem
     # the folder that holds this class's images: the hand_heart2 archive unpacks as hands_heart2
     folder = next((name for name in folder_candidates(folder_class) if (root / IMAGES_DIR / name).is_dir()), path.stem)
     where = f"{ANNOTATIONS_DIR}/{split}/{path.name}"
     first_line = {}
-    for image_id, record, line in entries:
+    for image_id, record, line in load_class_entries(path):
         if image_id in first_line:
             # json.load would keep the last entry and drop the first without a word: the first
             # is converted and every repeat is counted

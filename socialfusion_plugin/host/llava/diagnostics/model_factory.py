@@ -38,6 +38,8 @@ from socialfusion_plugin.host.llava.environment.tokenization import (conversatio
                                                                      template_named)
 from socialfusion_plugin.host.llava.loading.checkpoint_files import (ADAPTER_CONFIG, ADAPTER_WEIGHTS, NON_LORA_FILE,
                                                                      copy_exact, inspect_checkpoint, mismatch_error)
+from socialfusion_plugin.host.llava.training.install import install_train_hooks
+from socialfusion_plugin.host.llava.training.trainer import enforce_frozen_tower
 from socialfusion_plugin.safe_load import prefer_safetensors
 
 
@@ -71,9 +73,8 @@ class BuiltModel:
     spec: ModelSpec
 
 
+@host_loads_read_safely()  # pytorch_model*.bin of the language model: through safe_load.read
 def build_model(spec: ModelSpec, dtype: torch.dtype = torch.float32) -> BuiltModel:
-    from socialfusion_plugin.host.llava.training.install import install_train_hooks
-
     install_train_hooks()  # builders know our tower/connectors; the mismatch guard is on
     import transformers
     from llava.model import LlavaLlamaForCausalLM
@@ -101,8 +102,6 @@ def build_model(spec: ModelSpec, dtype: torch.dtype = torch.float32) -> BuiltMod
                             tokenizer_model_max_length=tokenizer.model_max_length, mm_use_im_start_end=False,
                             mm_use_im_patch_token=False))
     base.get_model().mm_projector.requires_grad_(True).to(dtype=dtype)
-    from socialfusion_plugin.host.llava.training.trainer import enforce_frozen_tower
-
     enforce_frozen_tower(model)
     return BuiltModel(model=model, tokenizer=tokenizer, image_processor=tower.image_processor, spec=spec)
 
@@ -112,8 +111,6 @@ def make_batch(built: BuiltModel, records: Sequence[Dict[str, Any]],
     """A training batch from LLaVA records, through LLaVA's preprocess (with the model's conversation
     template, set for this call only) and collator."""
     from PIL import Image
-
-    from socialfusion_plugin.host.llava.training.install import install_train_hooks
 
     train_module = install_train_hooks()
     instances: List[Dict[str, Any]] = []
@@ -159,29 +156,30 @@ def load_trainable_model(model_path, model_base: Optional[str] = None, vision_to
     if kind == "base":
         if not vision_tower:
             raise CheckpointError(f"{model_path} is a plain language model: pass --vision-tower")
-        spec = ModelSpec(model_name_or_path=str(model_path), vision_tower=vision_tower, version=version,
-                         mm_projector_type=projector_type, mm_vision_select_layer=select_layer, lora_r=lora_r,
-                         lora_alpha=lora_alpha)
-        return TrainableModel(_build(spec, dtype), kind, {})
-    tower = config.get("mm_vision_tower")
-    if tower is None:
-        raise CheckpointError(f"{model_path / 'config.json'} has no mm_vision_tower: not a LLaVA checkpoint")
-    if vision_tower and vision_tower != tower:
-        raise CheckpointError(f"--vision-tower {vision_tower} differs from the checkpoint's mm_vision_tower {tower}")
-    common = dict(vision_tower=tower, mm_projector_type=config.get("mm_projector_type", "linear"),
-                  mm_vision_select_layer=int(config.get("mm_vision_select_layer", -2)),
-                  mm_vision_select_feature=config.get("mm_vision_select_feature", "patch"), version=version)
-    if kind == "full":
-        spec = ModelSpec(model_name_or_path=str(model_path), lora_r=lora_r, lora_alpha=lora_alpha, **common)
-        return TrainableModel(_build(spec, dtype), kind, {})
+        common = dict(vision_tower=vision_tower, mm_projector_type=projector_type, mm_vision_select_layer=select_layer)
+    else:
+        tower = config.get("mm_vision_tower")
+        if tower is None:
+            raise CheckpointError(f"{model_path / 'config.json'} has no mm_vision_tower: not a LLaVA checkpoint")
+        if vision_tower and vision_tower != tower:
+            raise CheckpointError(f"--vision-tower {vision_tower} differs from the checkpoint's mm_vision_tower "
+                                  f"{tower}")
+        common = dict(vision_tower=tower, mm_projector_type=config.get("mm_projector_type", "linear"),
+                      mm_vision_select_layer=int(config.get("mm_vision_select_layer", -2)),
+                      mm_vision_select_feature=config.get("mm_vision_select_feature", "patch"))
+    if kind != "lora":
+        spec = ModelSpec(model_name_or_path=str(model_path), version=version, lora_r=lora_r, lora_alpha=lora_alpha,
+                         **common)
+        return TrainableModel(build_model(spec, dtype), kind, {})
     adapter = json.loads((model_path / ADAPTER_CONFIG).read_text(encoding="utf-8"))
     base = model_base or adapter.get("base_model_name_or_path")
     if not base or not (Path(base) / "config.json").is_file():
         raise CheckpointError(f"{model_path} holds LoRA adapters: pass the base language model folder with "
                               f"--model-base (adapter_config.json names {adapter.get('base_model_name_or_path')!r})")
-    spec = ModelSpec(model_name_or_path=str(base), lora_r=int(adapter["r"]), lora_alpha=int(adapter["lora_alpha"]),
-                     lora_dropout=0.0, **common)  # no dropout: the diagnostic is deterministic
-    built = _build(spec, dtype)
+    # no dropout: the diagnostic is deterministic
+    spec = ModelSpec(model_name_or_path=str(base), version=version, lora_r=int(adapter["r"]),
+                     lora_alpha=int(adapter["lora_alpha"]), lora_dropout=0.0, **common)
+    built = build_model(spec, dtype)
     lora_count = _load_lora(built.model, model_path)
     connector = prefer_safetensors(model_path / NON_LORA_FILE)  # the .safetensors twin when written
     if not connector.is_file():
@@ -189,11 +187,6 @@ def load_trainable_model(model_path, model_base: Optional[str] = None, vision_to
     params = {name: p for name, p in built.model.named_parameters() if CONNECTOR_MODULE in name}
     loaded = {_adapter_file(model_path).name: lora_count, connector.name: copy_exact(params, connector)}
     return TrainableModel(built, kind, loaded)
-
-
-def _build(spec: ModelSpec, dtype: torch.dtype) -> BuiltModel:
-    with host_loads_read_safely():  # pytorch_model*.bin of the language model: through safe_load.read
-        return build_model(spec, dtype=dtype)
 
 
 def _adapter_file(model_path: Path) -> Path:

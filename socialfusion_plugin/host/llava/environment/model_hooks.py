@@ -15,19 +15,11 @@ from socialfusion_plugin.host.llava.environment.versions import check_environmen
 from socialfusion_plugin.registry import CONNECTORS, VISION_ENCODERS
 
 
-def encoder_prefix(name) -> str:
-    """'open_clip' for 'open_clip:ViT-L-14-336@openai'; '' when the name is not one of ours."""
-    if not isinstance(name, str) or ":" not in name:
-        return ""
-    prefix = name.split(":", 1)[0]
-    return prefix if prefix in VISION_ENCODERS else ""
-
-
 def wrap_tower_builder(original):
     def build_vision_tower(vision_tower_cfg, **kwargs):
         name = getattr(vision_tower_cfg, "mm_vision_tower", getattr(vision_tower_cfg, "vision_tower", None))
-        prefix = encoder_prefix(name)
-        if prefix:
+        prefix = name.split(":", 1)[0] if isinstance(name, str) and ":" in name else ""
+        if prefix and prefix in VISION_ENCODERS:  # 'open_clip' of 'open_clip:ViT-L-14-336@openai'; else not ours
             return VISION_ENCODERS.get(prefix)(name, args=vision_tower_cfg, **kwargs)
         return original(vision_tower_cfg, **kwargs)
 

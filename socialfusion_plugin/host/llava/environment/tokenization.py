@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from typing import Any, Dict, Sequence, Tuple
 
 from socialfusion_plugin.errors import UserInputError
+from socialfusion_plugin.host.llava.environment.host_loads import swapped
 
 MISMATCH_PREFIX = "WARNING: tokenization mismatch"
 
@@ -84,12 +85,8 @@ def conversation_template(conv_mode: str):
     from llava import conversation as conversation_lib
 
     template = template_named(conv_mode)
-    before = conversation_lib.default_conversation
-    conversation_lib.default_conversation = template
-    try:
+    with swapped(vars(conversation_lib), "default_conversation", template):
         yield template
-    finally:
-        conversation_lib.default_conversation = before
 
 
 def preprocess_record(train_module, tokenizer, conversations: Sequence[Dict[str, Any]], has_image: bool,

@@ -85,7 +85,6 @@ def import_llava():
 
 
 def version_breaks():
-    """(package, specifier of the breaking versions, check raising HostEnvironmentError with the message)."""
     low, high = SUPPORTED_TRANSFORMERS
     return [("transformers", f"<{low}", check_transformers_version),
             ("transformers", f">={high}", check_transformers_version),
@@ -99,7 +98,6 @@ def check_environment() -> None:
 
 
 def deepspeed_cpu_blocker() -> Optional[str]:
-    """None when DeepSpeed can run here; otherwise the reason it cannot (CPU-only machines only)."""
     import torch
 
     if torch.cuda.is_available():

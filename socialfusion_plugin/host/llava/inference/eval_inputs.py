@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import List, Optional, Sequence, Tuple
 
 from socialfusion_plugin.errors import UserInputError
+from socialfusion_plugin.host.llava.environment.host_loads import swapped
 from socialfusion_plugin.host.llava.environment.tokenization import template_named
 
 IMAGE_PLACEHOLDER = "<image>"
@@ -58,10 +59,8 @@ def image_batch(loaded, images) -> Tuple[object, List[tuple]]:
     model = loaded.model
     with pillow_check_answered_once():
         pixels = process_images(list(images), loaded.image_processor, model.config)
-    if isinstance(pixels, list):
-        pixels = [p.to(device=model.device, dtype=model.dtype) for p in pixels]
-    else:
-        pixels = pixels.to(device=model.device, dtype=model.dtype)
+    on_model = dict(device=model.device, dtype=model.dtype)
+    pixels = [p.to(**on_model) for p in pixels] if isinstance(pixels, list) else pixels.to(**on_model)
     return pixels, [image.size for image in images]
 
 
@@ -90,13 +89,9 @@ def pillow_check_answered_once():
     def answered() -> bool:
         return answer
 
-    image_utils.is_vision_available = answered
-    backends["vision"] = (answered, *entry[1:])
-    try:
+    with swapped(vars(image_utils), "is_vision_available", answered), \
+            swapped(backends, "vision", (answered, *entry[1:])):
         yield
-    finally:
-        image_utils.is_vision_available = original
-        backends["vision"] = entry
 
 
 @contextmanager

@@ -25,7 +25,6 @@ LLAVA_CHECKPOINT_FILES = CheckpointFiles(adapter_config=ADAPTER_CONFIG, adapter_
 class CheckpointContents:
     """What a checkpoint folder holds, read from its files (never from its name). Every loader
     decides its kind from this one reading."""
-    path: Path
     config: Optional[Dict[str, Any]]  # config.json, None when absent
     has_adapters: bool  # LoRA adapters (adapter_config.json)
     has_connector: bool  # non_lora_trainables.bin beside the adapters
@@ -41,7 +40,7 @@ def inspect_checkpoint(model_path) -> CheckpointContents:
     path = Path(model_path)
     config_path = path / "config.json"
     config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
-    return CheckpointContents(path=path, config=config, has_adapters=(path / ADAPTER_CONFIG).is_file(),
+    return CheckpointContents(config, has_adapters=(path / ADAPTER_CONFIG).is_file(),
                               has_connector=(path / NON_LORA_FILE).is_file(),
                               has_projector=(path / PROJECTOR_FILE).is_file())
 

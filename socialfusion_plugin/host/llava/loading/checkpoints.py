@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import os
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -36,9 +35,9 @@ import torch
 
 from socialfusion_plugin.errors import CheckpointError
 from socialfusion_plugin.host.llava.environment.host_loads import TorchWithSafeLoad, host_loads_read_safely, swapped
-from socialfusion_plugin.host.llava.loading.checkpoint_files import checkpoint_kind
+from socialfusion_plugin.host.llava.loading.checkpoint_files import checkpoint_kind, inspect_checkpoint
 from socialfusion_plugin.host_interface import LoadedModel
-from socialfusion_plugin.safe_load import TENSORS, prefer_safetensors
+from socialfusion_plugin.safe_load import prefer_safetensors
 
 # The name handed to LLaVA's loader for each kind: LLaVA tests substrings ('llava', 'lora', 'mpt',
 # 'mistral') of it, so each must contain exactly the ones that select the kind's code path.
@@ -66,7 +65,7 @@ class _TorchAsBuilderSees(TorchWithSafeLoad):
     """`torch` inside LLaVA's builder.py while the wrapper runs (`float16` and `load` as said above)."""
 
     def __init__(self, float16: torch.dtype):
-        super().__init__(TENSORS)
+        super().__init__()
         self.float16 = float16
 
     def load(self, f, *args, **kwargs) -> Any:
@@ -77,10 +76,10 @@ def llava_model_name(kind: str, model_path) -> str:
     """A name that selects `kind`'s path in LLaVA's loader, keeping the MPT / Mistral family from
     config.json's model_type (LLaVA picks those classes by name too)."""
     name = _LLAVA_NAME[kind]
-    config = Path(model_path) / "config.json"
-    if kind == "lora" or not config.is_file():  # LLaVA's LoRA path always builds a LLaMA
+    config = inspect_checkpoint(model_path).config
+    if kind == "lora" or config is None:  # LLaVA's LoRA path always builds a LLaMA
         return name
-    model_type = str(json.loads(config.read_text(encoding="utf-8")).get("model_type", "")).lower()
+    model_type = str(config.get("model_type", "")).lower()
     family = next((family for family in ("mpt", "mistral") if family in model_type), None)
     return f"{name}-{family}" if family else name
 
@@ -118,8 +117,7 @@ def file_dispatch(load_pretrained_model):
 
 def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = "cpu",
                     dtype: Optional[str] = None) -> LoadedModel:
-    """Load a LoRA (+ base), connector-only (+ base), merged/full checkpoint or plain language model
-    with LLaVA's loader. `dtype` None: float32 on the CPU, LLaVA's float16 on an accelerator."""
+    """LLaVA's loader on a LoRA (+ base), connector-only (+ base), merged/full checkpoint or plain language model."""
     from socialfusion_plugin.host.llava.environment.model_hooks import install_model_hooks
 
     install_model_hooks()
@@ -143,9 +141,8 @@ def load_checkpoint(model_path, model_base: Optional[str] = None, device: str = 
 
 
 def merge_lora(model_path, model_base: str, out_dir, device: str = "cpu", dtype: Optional[str] = None) -> Path:
-    """Write a merged checkpoint that LLaVA loads without model_base, in `dtype` (default: float32 on
-    the CPU, float16 on an accelerator). The frozen tower's weights are not copied: the tower is
-    rebuilt from `mm_vision_tower` like in every other checkpoint."""
+    """Write a merged checkpoint that LLaVA loads without model_base, in `dtype`. The frozen tower's
+    weights are not copied: the tower is rebuilt from `mm_vision_tower` like in every other checkpoint."""
     if checkpoint_kind(Path(model_path), model_base) != "lora":
         raise CheckpointError(f"{model_path} is not a LoRA checkpoint of a LLaVA model; nothing to merge")
     loaded = load_checkpoint(model_path, model_base, device=device, dtype=dtype)

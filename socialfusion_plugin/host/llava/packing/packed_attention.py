@@ -285,22 +285,18 @@ def _pass_segments_on(original):
     return prepare
 
 
-def install_per_sample_attention() -> bool:
-    """Idempotent; True if installed now. Patches Llama's eager and sdpa attention forwards and
-    LlamaModel's two mask preparations (all behave as before for any other mask)."""
+def install_per_sample_attention() -> None:
+    """Idempotent. Patches Llama's eager and sdpa attention forwards and LlamaModel's two mask
+    preparations (all behave as before for any other mask)."""
     modeling_llama = importlib.import_module("transformers.models.llama.modeling_llama")
-    installed = False
     for name, eager in (("LlamaAttention", True), ("LlamaSdpaAttention", False)):
         cls = getattr(modeling_llama, name, None)
         if cls is not None and "forward" in vars(cls) and not getattr(cls.forward, "_socialfusion_packing", False):
             cls.forward = _wrap_attention(cls.forward, eager)
-            installed = True
     for name in MASK_PREPARATIONS:
         current = getattr(modeling_llama, name, None)
         if current is not None and not getattr(current, "_socialfusion_packing", False):
             setattr(modeling_llama, name, _pass_segments_on(current))
-            installed = True
-    return installed
 
 
 def per_sample_attention_ready(model) -> bool:
@@ -324,9 +320,8 @@ def per_sample_attention_ready(model) -> bool:
 _ANNOUNCED: set = set()
 
 
-def announce_packed_attention(model, dtype: torch.dtype, device: torch.device, per_sample: bool) -> Optional[str]:
-    """Print, once per process and choice, how packed rows attend (on the main process only); returns
-    the line (None when it was printed before)."""
+def announce_packed_attention(model, dtype: torch.dtype, device: torch.device, per_sample: bool) -> None:
+    """Print, once per process and choice, how packed rows attend (on the main process only)."""
     implementation = getattr(model.config, "_attn_implementation", None)
     if implementation == "flash_attention_2":
         line = "flash_attention_2: transformers' flash-attn 2 path, one variable-length sequence per sample"
@@ -336,9 +331,7 @@ def announce_packed_attention(model, dtype: torch.dtype, device: torch.device, p
     else:
         line = (f"{implementation}: rows padded to the longest with a block-diagonal causal mask "
                 "(this attention class cannot attend per sample)")
-    if line in _ANNOUNCED:
-        return None
-    _ANNOUNCED.add(line)
-    if os.environ.get("RANK", "0") == "0":
-        print(f"pack_sequences: attention for packed rows: {line}", flush=True)
-    return line
+    if line not in _ANNOUNCED:
+        _ANNOUNCED.add(line)
+        if os.environ.get("RANK", "0") == "0":
+            print(f"pack_sequences: attention for packed rows: {line}", flush=True)

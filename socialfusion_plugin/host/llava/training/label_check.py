@@ -18,6 +18,7 @@ from socialfusion_plugin.data.validate import LABELS_MASKED, TOO_LONG
 from socialfusion_plugin.errors import UserInputError
 from socialfusion_plugin.host.llava.environment.tokenization import (TokenizationMismatchError, conversation_template,
                                                                      preprocess_record)
+from socialfusion_plugin.host.llava.training.install import install_train_hooks
 from socialfusion_plugin.progress import progress_bar
 
 _UNLIMITED = 10 ** 9
@@ -29,8 +30,6 @@ class LabelChecker:
 
     def __init__(self, model_path, version: str, model_max_length: int, image_tokens: int, mm_use_im_start_end: bool):
         import transformers
-
-        from socialfusion_plugin.host.llava.training.install import install_train_hooks
 
         if model_max_length <= 0 or image_tokens <= 0:
             raise UserInputError("model_max_length and image_tokens must be positive")

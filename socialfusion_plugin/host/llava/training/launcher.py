@@ -9,7 +9,6 @@ without RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT the Hugging Face trainer does no
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import sys
@@ -74,14 +73,16 @@ def training_seed(argv: List[str]) -> int:
         raise LauncherArgumentError(f"--seed must be an integer, got {value!r}") from None
 
 
-def launch(argv: List[str]) -> None:
-    argv, implementation = attn_implementation(argv)
+def main(argv: Optional[List[str]] = None) -> int:
+    argv, implementation = attn_implementation(sys.argv[1:] if argv is None else argv)
     deepspeed = any(item == "--deepspeed" or item.startswith("--deepspeed=") for item in argv)
     if deepspeed and ensure_single_process_environment():
         print("socialfusion train: no distributed environment found; running DeepSpeed as one process", flush=True)
     import transformers
 
+    from socialfusion_plugin.errors import UserInputError
     from socialfusion_plugin.host.llava.training.install import install_train_hooks
+    from socialfusion_plugin.host.llava.training.resume import CheckpointSaveError, last_checkpoint, save_fault
 
     train_module = install_train_hooks()
     # LLaVA's train() creates the LoRA adapters and the connector BEFORE the Trainer seeds the
@@ -90,25 +91,13 @@ def launch(argv: List[str]) -> None:
     saved_argv = sys.argv
     sys.argv = ["socialfusion train"] + argv  # HfArgumentParser reads sys.argv
     try:
-        with final_save_faults(argv):
-            train_module.train(attn_implementation=implementation)
-    finally:
-        sys.argv = saved_argv
-
-
-@contextlib.contextmanager
-def final_save_faults(argv: List[str]):
-    """A full or read-only disk while LLaVA's train() writes the final model into --output_dir (its own
-    torch.save and save_pretrained, after the last checkpoint): one error naming the folder and the
-    disk, as for a checkpoint (resume.checkpoint_save_faults), instead of torch's `unexpected pos`."""
-    from socialfusion_plugin.errors import UserInputError
-    from socialfusion_plugin.host.llava.training.resume import CheckpointSaveError, last_checkpoint, save_fault
-
-    try:
-        yield
+        train_module.train(attn_implementation=implementation)
     except UserInputError:  # already in words (a checkpoint that could not be saved among them)
         raise
     except Exception as err:  # noqa: BLE001 - only a disk fault is turned into an error message
+        # A full or read-only disk while train() writes the final model into --output_dir (its own torch.save
+        # and save_pretrained, after the last checkpoint): one error naming the folder and the disk, as for a
+        # checkpoint (resume.checkpoint_save_faults), instead of torch's `unexpected pos`.
         _, output_dir = pop_option(list(argv), "--output_dir")
         cause = save_fault(err, output_dir) if output_dir else None
         if cause is None:
@@ -117,8 +106,6 @@ def final_save_faults(argv: List[str]):
         resume = (f"once fixed, rerun the same command to resume from {last}" if last
                   else "no checkpoint is complete: once fixed, rerunning the same command starts afresh")
         raise CheckpointSaveError(f"writing the trained model into {output_dir} failed: {cause}; {resume}") from err
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    launch(sys.argv[1:] if argv is None else argv)
+    finally:
+        sys.argv = saved_argv
     return 0

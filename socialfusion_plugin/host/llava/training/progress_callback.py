@@ -59,8 +59,7 @@ class TrainingProgressLines(TrainerCallback):
         self.clock = clock
         self.loss: Optional[float] = None
         self._start_step = 0
-        self._started = self._last_line = None
-        self._pending = None
+        self._started = self._last_line = self._pending = None
 
     def _out(self) -> TextIO:
         return self.stream if self.stream is not None else sys.stderr
@@ -71,8 +70,7 @@ class TrainingProgressLines(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         self._start_step = state.global_step
         self._started = self._last_line = self.clock()
-        self.loss = None
-        self._pending = None
+        self.loss = self._pending = None
 
     def on_step_end(self, args, state, control, **kwargs):
         if self._started is None or not self._active(state):

@@ -43,8 +43,8 @@ from typing import Optional
 
 import torch
 
-from socialfusion_plugin.host.llava.loading.checkpoint_files import NON_LORA_FILE
-from socialfusion_plugin.errors import CheckpointError
+from socialfusion_plugin.errors import CheckpointError, describe_environment_fault, environment_fault, free_space
+from socialfusion_plugin.host.llava.loading.checkpoint_files import NON_LORA_FILE, copy_exact
 from socialfusion_plugin.host.llava.environment.host_loads import TorchWithSafeLoad, swapped
 from socialfusion_plugin.safe_load import DEEPSPEED_STATE, TENSORS, FileKind, prefer_safetensors, read
 
@@ -77,13 +77,23 @@ def checkpoint_save_faults(output_dir: str, step: int, main_process: bool = True
         cause = save_fault(err, output_dir)
         if cause is None:
             raise
-        raise CheckpointSaveError(save_failure_message(output_dir, step, cause, in_place, main_process)) from err
+        staging = os.path.join(output_dir, f"tmp-checkpoint-{step}")
+        if in_place:
+            left = (f"checkpoint-{step} was being rewritten in place and may be incomplete: move it out of "
+                    f"{output_dir} before resuming")
+        else:
+            if main_process and os.path.isdir(staging):
+                shutil.rmtree(staging, ignore_errors=True)  # the unfinished copy: frees its space, never a checkpoint
+            left = f"the unfinished {staging} was removed"
+        last = last_checkpoint(output_dir)
+        resume = (f"once fixed, rerun the same command to resume from {last}" if last
+                  else "no checkpoint is complete yet: once fixed, rerunning the same command starts afresh")
+        message = f"saving checkpoint-{step} into {output_dir} failed: {cause}; {left}; {resume}"
+        raise CheckpointSaveError(message) from err
 
 
 def save_fault(err: BaseException, output_dir: str) -> Optional[str]:
     """The cause, in words, when `err` is the disk failing a write; else None."""
-    from socialfusion_plugin.errors import describe_environment_fault, environment_fault, free_space
-
     fault = environment_fault(err)
     if fault is not None:  # a plain write names no file: then the disk of the output folder is named
         return describe_environment_fault(fault, where="writing its files", near=output_dir)
@@ -101,21 +111,6 @@ def last_checkpoint(output_dir: str) -> Optional[str]:
     from transformers.trainer_utils import get_last_checkpoint
 
     return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
-
-
-def save_failure_message(output_dir: str, step: int, cause: str, in_place: bool, main_process: bool) -> str:
-    staging = os.path.join(output_dir, f"tmp-checkpoint-{step}")
-    if in_place:
-        left = (f"checkpoint-{step} was being rewritten in place and may be incomplete: move it out of "
-                f"{output_dir} before resuming")
-    else:
-        if main_process and os.path.isdir(staging):
-            shutil.rmtree(staging, ignore_errors=True)  # the unfinished copy: frees its space, never a checkpoint
-        left = f"the unfinished {staging} was removed"
-    last = last_checkpoint(output_dir)
-    resume = (f"once fixed, rerun the same command to resume from {last}" if last
-              else "no checkpoint is complete yet: once fixed, rerunning the same command starts afresh")
-    return f"saving checkpoint-{step} into {output_dir} failed: {cause}; {left}; {resume}"
 
 
 LORA_SETTINGS = (("--lora_r", "r"), ("--lora_alpha", "lora_alpha"))
@@ -175,8 +170,6 @@ def restore_non_lora_trainables(model, checkpoint_dir: str) -> int:
     """Copy the checkpoint's connector (non_lora_trainables.safetensors, or .bin in checkpoints without
     it) into the model's trainable non-LoRA parameters, in place so the optimizer keeps them. Returns
     the number of tensors."""
-    from socialfusion_plugin.host.llava.loading.checkpoint_files import copy_exact
-
     path = prefer_safetensors(Path(checkpoint_dir) / NON_LORA_FILE)
     if not path.is_file():
         raise ResumeError(f"{path} not found: this checkpoint cannot restore the trained connector. Resume from an "

@@ -81,7 +81,6 @@ def enforce_frozen_tower(model) -> None:
 
 
 def align_trainable_dtype(model, args) -> None:
-    """Cast trainable parameters to the compute dtype."""
     dtype = torch.bfloat16 if getattr(args, "bf16", False) else torch.float16 if getattr(args, "fp16", False) else None
     if dtype is None:
         return
@@ -144,7 +143,7 @@ class SeededLengthGroupedSampler(Sampler):
     def __len__(self) -> int:
         return len(self.modality_lengths)
 
-    def indices(self) -> List[int]:
+    def __iter__(self):
         from llava.train.llava_trainer import get_length_grouped_indices, get_modality_length_grouped_indices
 
         # LLaVA's modality grouping shuffles partly with generator=None (the global RNG): fork the
@@ -153,13 +152,10 @@ class SeededLengthGroupedSampler(Sampler):
             torch.manual_seed(self.seed + self.epoch)
             generator = torch.Generator().manual_seed(self.seed + self.epoch)
             if self.by_modality:
-                return get_modality_length_grouped_indices(self.modality_lengths, self.batch_size, self.world_size,
-                                                           generator=generator)
+                return iter(get_modality_length_grouped_indices(self.modality_lengths, self.batch_size,
+                                                                self.world_size, generator=generator))
             lengths = [abs(length) for length in self.modality_lengths]
-            return get_length_grouped_indices(lengths, self.batch_size, self.world_size, generator=generator)
-
-    def __iter__(self):
-        return iter(self.indices())
+            return iter(get_length_grouped_indices(lengths, self.batch_size, self.world_size, generator=generator))
 
 
 def train_sampler(trainer) -> Optional[Sampler]:
