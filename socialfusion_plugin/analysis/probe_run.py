@@ -43,7 +43,7 @@ class ProbeConfig(RunSettings):
     tasks: List[str] = field(metadata={"metavar": "TASK", "help": "registered task names"})
     out_dir: Path = field(metadata={"flag": "--out", "help": "output folder (probe_results.json/.md, probe_chart.png)"})
     cache_dir: Path  # the feature cache, reused across runs (its flag's default is the plugin's cache root)
-    data_root: Optional[Path] = None  # None: $SOCIALFUSION_DATA, else ./data (data_layout.py)
+    data_root: Optional[Path] = None  # --data-root; None: `overrides` name every task's files
     overrides: Dict[str, Dict[str, Path]] = field(default_factory=dict)  # train/test/image_folder -> task -> path
     layers: List[int] = field(default_factory=lambda: [-2], metadata={"help": (
         "layers, LLaVA/HF indexing: 0 embeddings (HF towers only), k block k, -1 last, -2 second to last (default: -2, "

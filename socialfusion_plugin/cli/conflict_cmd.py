@@ -14,7 +14,8 @@ def register(subparsers) -> None:
         "one run) also give a trend plot.",
     )
     add_dataclass_arguments(parser, ConflictConfig)
-    add_shared_flag(parser, "--data-root", "each task's train file and image folder")
+    add_shared_flag(parser, "--data-root", "each task's train file and image folder (without it, --data names "
+                    "each task's file)")
     add_task_path_flags(parser, "--data", "--image-folder")
     add_shared_flag(parser, "--version")
     add_shared_flag(parser, "--no-progress")

@@ -19,7 +19,8 @@ def register(subparsers) -> None:
         "train split and scores it on the test split with the task's own metrics. Features are cached.",
     )
     add_dataclass_arguments(parser, ProbeConfig)
-    add_shared_flag(parser, "--data-root", "each task's train and test files and image folder")
+    add_shared_flag(parser, "--data-root", "each task's train and test files and image folder (without it, "
+                    "--train, --test and --image-folder name them)")
     add_task_path_flags(parser, "--train", "--test", "--image-folder")
     add_shared_flag(parser, "--cache-dir", f"encoder features, in {PROBE_CACHE}/")
     add_dataclass_arguments(parser, ProbeSettings)

@@ -46,7 +46,7 @@ class ConflictConfig(RunSettings):
         "(then --vision-tower; connector and LoRA start fresh)")})
     tasks: List[str] = field(metadata={"metavar": "TASK", "help": "two or more task names"})
     out_dir: Path = field(metadata={"flag": "--out", "help": "output folder (conflict.json, PNG heatmaps, trend)"})
-    data_root: Optional[Path] = None  # None: $SOCIALFUSION_DATA, else ./data (data_layout.py)
+    data_root: Optional[Path] = None  # --data-root; None: `data` names every task's file
     data: Dict[str, Path] = field(default_factory=dict)  # --data TASK=FILE (overrides data_root)
     image_folders: Dict[str, Path] = field(default_factory=dict)  # --image-folder TASK=DIR
     batches: int = field(default=4, metadata={"help": "K batches per task (default: 4)"})
