@@ -22,13 +22,12 @@ from .. import registry
 from ..model.tower_spec import OpenClipTowerSpec, is_open_clip_tower
 from ..plots import heatmap, line_panels, save_figure
 from ..progress import progress_bar
-from ..run_settings import DTYPES, RunSettings
+from ..run_settings import RunSettings
 from .encoders import FeatureEncoder, identify_encoder, load_encoder
 from .features import POOLINGS, REGIONS, FeatureCache
 from .linear_probes import ProbeSettings, probe_and_score
 from .probe_data import load_split, task_files
 from socialfusion_plugin.errors import UserInputError
-
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,9 +79,7 @@ class ProbeConfig(RunSettings):
         unknown = set(self.overrides) - {"train", "test", "image_folder"}
         if unknown:
             raise UserInputError(f"probe: unknown override kind(s) {sorted(unknown)}")
-        if self.dtype not in DTYPES:
-            raise UserInputError(f"probe: dtype must be one of {', '.join(DTYPES)}")
-        super().__post_init__()
+        super().__post_init__()  # batch size and dtype
         for name in ("max_train", "max_test"):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise UserInputError(f"probe: --{name.replace('_', '-')} must be positive")

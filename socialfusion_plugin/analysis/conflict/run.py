@@ -24,7 +24,7 @@ from ...errors import UserInputError
 from ...host_interface import CONNECTOR, LORA, DiagnosticsHost
 from ...plots import checkpoint_name, heatmap_panels, line_panels, safe_file_part, save_figure
 from ...progress import progress_bar
-from ...run_settings import DTYPES, RunSettings
+from ...run_settings import RunSettings
 from .task_batches import load_task_records, sample_batches, task_locations
 
 NOTES = (
@@ -70,9 +70,7 @@ class ConflictConfig(RunSettings):
             raise UserInputError("conflict: --model-path needs at least one checkpoint")
         if self.batches <= 0 or self.batch_size <= 0:
             raise UserInputError("conflict: --batches and --batch-size must be positive")
-        if self.dtype not in DTYPES:
-            raise UserInputError(f"conflict: --dtype must be one of {', '.join(DTYPES)}")
-        super().__post_init__()
+        super().__post_init__()  # dtype
         for kind, values in (("--data", self.data), ("--image-folder", self.image_folders)):
             stray = sorted(set(values) - set(self.tasks))
             if stray:
